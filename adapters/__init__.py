@@ -1,0 +1,1 @@
+"""Adapters translate one chat platform to and from the desk's commands."""

@@ -1,0 +1,166 @@
+"""The shell adapter: reads lines (interactive on a terminal, scripted from a pipe) and prints
+both sides of every ticket: the staff thread, what the customer sees, and command replies."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from typing import IO
+
+from adapters.shell.syntax import MENTION, Line, parse_line
+from bot import commands as c
+from bot.actions import UnknownAction, command_for_action
+from bot.desk import Desk, Reply
+from bot.model import Audience, OutboundMessage, Person, Source, Ticket
+from bot.parser import is_command
+from bot.ports import DeliveryReceipt
+
+PLATFORM = "shell"
+HELP = """\
+Lines you can type:
+  alice> text              customer alice writes (alice(ja)> for a Japanese-speaking customer)
+  @bob> text               agent bob writes in the current ticket's thread (sent to the customer)
+  @bob #3> // text         agent bob in ticket #3's thread; '//' or 'note:' keeps it internal
+  @bob> /ticket claim      a command (/ticket help lists them all)
+  alice> !csat:5:3         press a button shown in the transcript
+  :help  :quit             this help; leave (end of input leaves too)"""
+
+
+class ShellAdapter:
+    platform = PLATFORM
+
+    def __init__(self, out: IO[str], staff: tuple[str, ...] = ()) -> None:
+        self.out = out
+        self.staff = set(staff)
+        self.current: int | None = None  # the ticket whose thread @agent lines go to
+        self._ids = itertools.count(1)
+
+    # --- outbound: the outbox sender calls this -------------------------------------------
+
+    async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
+        message_id = f"m{next(self._ids)}"
+        number = message.ticket_number
+        if message.audience is Audience.CUSTOMER:
+            who = ticket.customer_name if ticket else message.channel
+            head = f"[to {who}]" + (f" {message.author_name}:" if message.author_name else "")
+        else:
+            head = f"[staff #{number}]"
+            if message.kind == "card":
+                head += " new ticket"
+            elif message.kind == "card_update":
+                head += " card updated"
+            elif message.kind == "note":
+                head += f" (internal note) {message.author_name}:"
+            elif message.author_name:
+                head += f" {message.author_name}:"
+        self._print(head, message.body)
+        if message.actions:
+            buttons = "  ".join(f"[{a.label}] !{a.id}" for a in message.actions)
+            self.out.write(f"    buttons: {buttons}\n")
+        self.out.flush()
+        return DeliveryReceipt(message_id, channel="staff", thread=f"ticket-{number}")
+
+    # --- inbound: lines typed or piped in ------------------------------------------------
+
+    async def run(
+        self,
+        desk: Desk,
+        read_line: Callable[[], str],
+        after_line: Callable[[], object],
+        interactive: bool = False,
+    ) -> None:
+        """Handle lines until end of input or :quit; `after_line` lets deliveries show up."""
+        if interactive:
+            self.out.write(HELP + "\n")
+        while True:
+            if interactive:
+                prompt = f"(#{self.current}) " if self.current else ""
+                self.out.write(f"{prompt}> ")
+                self.out.flush()
+            raw = await asyncio.to_thread(read_line)
+            if raw == "":
+                return
+            if not await self.handle_line(desk, raw):
+                return
+            result = after_line()
+            if asyncio.iscoroutine(result):
+                await result
+
+    async def handle_line(self, desk: Desk, raw: str) -> bool:
+        line = parse_line(raw)
+        if line.kind == "skip":
+            return True
+        if line.kind == "meta":
+            if line.text in ("q", "quit", "exit"):
+                return False
+            self.out.write(HELP + "\n")
+            return True
+        if line.kind == "bad":
+            self.out.write(
+                f"[shell] I can't read {line.text!r}. Start with 'name>' for a "
+                "customer or '@name>' for an agent; :help shows the syntax.\n"
+            )
+            return True
+        reply = await (
+            self._customer(desk, line) if line.kind == "customer" else self._agent(desk, line)
+        )
+        if reply.ticket_number is not None and line.kind == "customer" and reply.ok:
+            self.current = reply.ticket_number
+        if reply.text:
+            self._print(f"[reply to {'@' if line.kind == 'agent' else ''}{line.name}]", reply.text)
+        return True
+
+    async def _customer(self, desk: Desk, line: Line) -> Reply:
+        person = Person(PLATFORM, line.name, line.name)
+        inv = c.Invocation(person)
+        if line.text.startswith("!"):
+            return await self._press(desk, line.text[1:].strip(), inv)
+        if is_command(line.text):
+            return await desk.handle_text(line.text, inv)
+        source = Source(PLATFORM, "", f"dm-{line.name}", "", True)
+        return await desk.handle(
+            c.RelayCustomerMessage(person, source, line.text, locale=line.locale), inv
+        )
+
+    async def _agent(self, desk: Desk, line: Line) -> Reply:
+        person = Person(PLATFORM, line.name, line.name)
+        number = line.number if line.number is not None else self.current
+        if line.number is not None:
+            self.current = line.number
+        mentions = {f"@{m}": Person(PLATFORM, m, m) for m in MENTION.findall(line.text)}
+        inv = c.Invocation(
+            person, is_staff=self._is_staff(line.name), in_ticket=number, mentions=mentions
+        )
+        if line.text.startswith("!"):
+            return await self._press(desk, line.text[1:].strip(), inv)
+        if is_command(line.text):
+            return await desk.handle_text(line.text, inv)
+        if not inv.is_staff:
+            return await desk.handle_text("/ticket", inv)  # the core explains who may do this
+        if number is None:
+            return Reply("No current ticket: name one like '@bob #3> text'.", ok=False)
+        return await desk.handle(c.RelayAgentMessage(number, line.text), inv)
+
+    async def _press(self, desk: Desk, action_id: str, inv: c.Invocation) -> Reply:
+        try:
+            command = command_for_action(action_id)
+        except UnknownAction:
+            if action_id.startswith("ticket:escalate:"):
+                number = action_id.rsplit(":", 1)[-1]
+                return Reply(
+                    f"Escalating needs a team: /ticket escalate #{number} <team> [reason]", ok=False
+                )
+            return Reply(f"There is no button {action_id!r}.", ok=False)
+        return await desk.handle(command, inv)
+
+    def _is_staff(self, name: str) -> bool:
+        return not self.staff or name in self.staff
+
+    def _print(self, head: str, body: str) -> None:
+        lines = body.splitlines() or [""]
+        if len(lines) == 1:
+            self.out.write(f"{head} {lines[0]}\n")
+        else:
+            self.out.write(head + "\n" + "".join(f"    {line}\n" for line in lines))
+        self.out.flush()

@@ -1,0 +1,1 @@
+"""supportbot: a support desk that lives inside team chat (platform-neutral core)."""

@@ -1,0 +1,31 @@
+"""Button ids (`ticket:claim:42`, `csat:5:42`) read back into commands, for every adapter."""
+
+from __future__ import annotations
+
+from bot import commands as c
+
+
+class UnknownAction(ValueError):
+    pass
+
+
+def command_for_action(action_id: str) -> c.Command:
+    """The command a button press means. Escalate needs a team, so adapters open a form first."""
+    kind, _, rest = action_id.partition(":")
+    verb, _, number_text = rest.partition(":")
+    if not number_text.isdigit():
+        raise UnknownAction(action_id)
+    number = int(number_text)
+    if kind == "ticket":
+        if verb == "claim":
+            return c.ClaimTicket(number)
+        if verb == "close":
+            return c.CloseTicket(number=number)
+        if verb == "reopen":
+            return c.ReopenTicket(number=number)
+    if kind == "csat":
+        if verb == "help":
+            return c.RateTicket(number, None)
+        if verb.isdigit():
+            return c.RateTicket(number, int(verb))
+    raise UnknownAction(action_id)

@@ -1,0 +1,57 @@
+"""Wiring: configuration -> engine -> desk + outbox sender. Nothing happens at import time."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.desk import Desk
+from bot.outbox import OutboxSender
+from bot.ports import Deliverer
+from bot.rendering import Renderer
+from storage.engine import make_engine, ping
+from storage.migrate import upgrade
+from storage.uow import SqlUnitOfWorkFactory
+
+log = logging.getLogger("supportbot")
+
+
+@dataclass
+class App:
+    config: Config
+    engine: AsyncEngine
+    desk: Desk
+    sender: OutboxSender
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def build(
+    config: Config,
+    deliverers: dict[str, Deliverer],
+    *,
+    migrate: bool = True,
+    clock: Clock | None = None,
+) -> App:
+    """Connect (raising StorageUnavailable with a readable reason), migrate, wire the desk."""
+    engine = make_engine(config.database_url)
+    try:
+        await ping(engine)
+        if migrate:
+            applied = await upgrade(engine)
+            if applied:
+                log.info("applied migrations: %s", ", ".join(applied))
+    except BaseException:
+        await engine.dispose()
+        raise
+    clock = clock or SystemClock()
+    renderer = Renderer(default_locale=config.desk.locale)
+    uow_factory = SqlUnitOfWorkFactory(engine)
+    sender = OutboxSender(uow_factory, deliverers, clock, renderer, config.desk.locale)
+    desk = Desk(uow_factory, renderer, config.desk, clock, on_outbox=sender.notify)
+    return App(config, engine, desk, sender)

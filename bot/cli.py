@@ -1,0 +1,138 @@
+"""`supportbot`: run, check, migrate, tickets list|show."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.bootstrap import App, build
+from bot.commands import Invocation, ListTickets, ShowTicket
+from bot.config import Config, ConfigError, load_config
+from bot.model import Person
+from bot.parser import LIST_FILTERS
+from storage.engine import StorageUnavailable, async_url, describe, make_engine, ping
+from storage.migrate import current_revision, head_revision, upgrade
+
+log = logging.getLogger("supportbot")
+OPERATOR = Person("cli", "operator", "operator")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = load_config()
+    except ConfigError as error:
+        print(f"supportbot: configuration error: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=config.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is ours
+    try:
+        return int(asyncio.run(args.func(config, args)))
+    except StorageUnavailable as error:
+        print(f"supportbot: database error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="supportbot", description=__doc__)
+    sub = parser.add_subparsers(required=True, metavar="command")
+    run = sub.add_parser("run", help="start every configured adapter (the shell when none is)")
+    run.set_defaults(func=_run)
+    sub.add_parser("check", help="validate configuration and the database").set_defaults(
+        func=_check
+    )
+    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
+        func=_migrate
+    )
+    tickets = sub.add_parser("tickets", help="look at tickets as an operator")
+    tsub = tickets.add_subparsers(required=True, metavar="action")
+    lst = tsub.add_parser("list", help="list tickets")
+    lst.add_argument("filter", nargs="?", default="open", choices=[*LIST_FILTERS])
+    lst.set_defaults(func=_tickets_list)
+    show = tsub.add_parser("show", help="one ticket with its audit trail")
+    show.add_argument("number", type=lambda s: int(s.lstrip("#")))
+    show.set_defaults(func=_tickets_show)
+    return parser
+
+
+async def _run(config: Config, args: argparse.Namespace) -> int:
+    from adapters.shell import ShellAdapter
+
+    shell = ShellAdapter(sys.stdout, staff=config.shell_staff)
+    app = await build(config, {shell.platform: shell})
+    try:
+        log.info("started adapters: shell (database: %s)", describe(async_url(config.database_url)))
+        stop = asyncio.Event()
+        background = asyncio.create_task(app.sender.run(stop))
+        await shell.run(
+            app.desk, sys.stdin.readline, app.sender.drain, interactive=sys.stdin.isatty()
+        )
+        stop.set()
+        await background
+        await app.sender.drain()  # whatever the last line caused is shown before we leave
+    finally:
+        await app.close()
+    return 0
+
+
+async def _check(config: Config, args: argparse.Namespace) -> int:
+    engine = make_engine(config.database_url)
+    try:
+        await ping(engine)
+        current = await current_revision(engine)
+    finally:
+        await engine.dispose()
+    head = head_revision()
+    print(
+        f"configuration: ok (locale {config.desk.locale}, time zone {config.desk.timezone}, "
+        f"teams {', '.join(config.desk.teams)})"
+    )
+    print(f"database: reachable at {describe(engine.url)}")
+    state = "up to date" if current == head else f"at {current or 'empty'}, head is {head}"
+    print(f"schema: {state}" + ("" if current == head else " (run `supportbot migrate`)"))
+    print("adapters: shell (no platform tokens configured)")
+    return 0
+
+
+async def _migrate(config: Config, args: argparse.Namespace) -> int:
+    engine = make_engine(config.database_url)
+    try:
+        await ping(engine)
+        applied = await upgrade(engine)
+    finally:
+        await engine.dispose()
+    print(f"applied: {', '.join(applied)}" if applied else "schema already up to date")
+    return 0
+
+
+async def _operator_app(config: Config) -> App:
+    return await build(config, {})
+
+
+async def _tickets_list(config: Config, args: argparse.Namespace) -> int:
+    app = await _operator_app(config)
+    try:
+        reply = await app.desk.handle(ListTickets(args.filter), Invocation(OPERATOR, True, True))
+    finally:
+        await app.close()
+    print(reply.text)
+    return 0
+
+
+async def _tickets_show(config: Config, args: argparse.Namespace) -> int:
+    app = await _operator_app(config)
+    try:
+        reply = await app.desk.handle(ShowTicket(args.number), Invocation(OPERATOR, True, True))
+    finally:
+        await app.close()
+    print(reply.text)
+    return 0 if reply.ok else 1

@@ -1,0 +1,148 @@
+"""Commands: what adapters ask the desk to do, as plain dataclasses (imperative names)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.model import Attachment, Person, Priority, Source
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """Who is asking, from where, and which inbound event carried it.
+
+    The adapter decides who is staff (a role, a channel membership) and resolves
+    mentions in the text to people, so the core never needs a platform API.
+    """
+
+    actor: Person
+    is_staff: bool = False
+    is_lead: bool = False
+    in_ticket: int | None = None  # the ticket whose thread the command was given in
+    event_id: str = ""  # platform event id; (platform, event id) is processed once
+    mentions: dict[str, Person] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RelayCustomerMessage:
+    """A customer wrote: continue their open ticket in this conversation, or open one."""
+
+    customer: Person
+    source: Source
+    text: str
+    locale: str = ""
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class OpenTicket:
+    """Always a new ticket (a panel form, or an agent turning a message into a ticket)."""
+
+    customer: Person
+    source: Source
+    text: str
+    subject: str = ""
+    locale: str = ""
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class RelayAgentMessage:
+    """An agent wrote in a ticket's staff thread: to the customer, or an internal note."""
+
+    number: int
+    text: str
+    attachments: tuple[Attachment, ...] = ()
+    source_message_id: str = ""  # the agent's own message, so the adapter can mark it
+
+
+@dataclass(frozen=True)
+class ClaimTicket:
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class AssignTicket:
+    agent: str
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class EscalateTicket:
+    team: str
+    reason: str = ""
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class CloseTicket:
+    resolution: str = ""
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class ReopenTicket:
+    reason: str = ""
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class AddNote:
+    text: str
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class SetPriority:
+    priority: Priority
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleFollowUp:
+    delay: timedelta
+    note: str = ""
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class ListTickets:
+    filter: str = "open"  # mine | open | unclaimed | escalated
+
+
+@dataclass(frozen=True)
+class ShowTicket:
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+StaffCommand = (
+    ClaimTicket
+    | AssignTicket
+    | EscalateTicket
+    | CloseTicket
+    | ReopenTicket
+    | AddNote
+    | SetPriority
+    | ScheduleFollowUp
+    | ListTickets
+    | ShowTicket
+    | Help
+)
+
+
+@dataclass(frozen=True)
+class RateTicket:
+    """The customer answered the satisfaction question: 1-5, or None for "I still need help"."""
+
+    number: int
+    score: int | None
+
+
+CustomerCommand = RelayCustomerMessage | OpenTicket | RateTicket
+Command = StaffCommand | RelayAgentMessage | RelayCustomerMessage | OpenTicket | RateTicket

@@ -1,0 +1,156 @@
+"""Configuration: environment variables (a .env file is read too) plus an optional TOML file
+for structured settings. Every problem names the variable and says what is wrong."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+from bot.durations import BadDuration, parse_duration
+from bot.model import Priority
+from bot.rendering import available_locales
+from bot.settings import DEFAULT_TARGETS, DeskSettings
+from bot.triage import DEFAULT_KEYWORDS
+
+DEFAULT_DATABASE_URL = "sqlite:///supportbot.db"
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(Exception):
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str = DEFAULT_DATABASE_URL
+    desk: DeskSettings = field(default_factory=DeskSettings)
+    log_level: str = "INFO"
+    shell_staff: tuple[str, ...] = ()  # empty: every @name in the shell is staff
+    env: Mapping[str, str] = field(default_factory=dict)  # adapters read their own variables
+
+
+def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Config:
+    values: dict[str, str] = {}
+    if dotenv is not None and dotenv.is_file():
+        values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+    values.update(os.environ if env is None else env)
+
+    def get(name: str, default: str) -> str:
+        return values.get(name, "").strip() or default
+
+    locale = get("SUPPORTBOT_LOCALE", "en")
+    if locale not in available_locales():
+        raise ConfigError(
+            "SUPPORTBOT_LOCALE",
+            f"{locale!r} has no templates; use one of {', '.join(available_locales())}",
+        )
+    timezone = get("SUPPORTBOT_TIMEZONE", "UTC")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            "SUPPORTBOT_TIMEZONE",
+            f"{timezone!r} is not a known time zone; use a name like "
+            "Europe/Berlin, Asia/Tokyo or UTC",
+        ) from None
+    level = get("SUPPORTBOT_LOG_LEVEL", "INFO").upper()
+    if level not in _LOG_LEVELS:
+        raise ConfigError(
+            "SUPPORTBOT_LOG_LEVEL", f"{level!r} is not one of {', '.join(_LOG_LEVELS)}"
+        )
+    structured = _read_toml(get("SUPPORTBOT_CONFIG", ""))
+    desk = _desk_settings(structured, locale, timezone, get("SUPPORTBOT_CONFIG", ""))
+    staff = tuple(
+        n.strip().lstrip("@") for n in get("SUPPORTBOT_SHELL_STAFF", "").split(",") if n.strip()
+    )
+    return Config(
+        database_url=get("DATABASE_URL", DEFAULT_DATABASE_URL),
+        desk=desk,
+        log_level=level,
+        shell_staff=staff,
+        env=values,
+    )
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    if not path:
+        return {}
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError("SUPPORTBOT_CONFIG", f"the file {path!r} does not exist") from None
+    except OSError as error:
+        raise ConfigError("SUPPORTBOT_CONFIG", f"cannot read {path!r}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError("SUPPORTBOT_CONFIG", f"{path!r} is not valid TOML: {error}") from None
+
+
+def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) -> DeskSettings:
+    where = f"SUPPORTBOT_CONFIG ({path})"
+    known = {"teams", "note_prefixes", "keywords", "first_response_targets"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            where, f"unknown setting {unknown[0]!r}; known: {', '.join(sorted(known))}"
+        )
+    teams = _names(data.get("teams", ["tier2", "billing", "engineering"]), where, "teams")
+    prefixes = _names(data.get("note_prefixes", ["//", "note:"]), where, "note_prefixes")
+    keywords = dict(DEFAULT_KEYWORDS)
+    for name, words in _table(data, "keywords", where).items():
+        keywords[_priority(name, where, "keywords")] = tuple(
+            _names(words, where, f"keywords.{name}")
+        )
+    targets = dict(DEFAULT_TARGETS)
+    for name, text in _table(data, "first_response_targets", where).items():
+        try:
+            targets[_priority(name, where, "first_response_targets")] = parse_duration(str(text))
+        except BadDuration:
+            raise ConfigError(
+                where,
+                f"first_response_targets.{name} = {text!r} is not a duration like 15m, 4h or 1d",
+            ) from None
+    return DeskSettings(
+        locale=locale,
+        timezone=timezone,
+        teams=tuple(t.lower() for t in teams),
+        note_prefixes=tuple(prefixes),
+        keywords=keywords,
+        first_response_targets=targets,
+    )
+
+
+def _names(value: Any, where: str, key: str) -> list[str]:
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, str) and v.strip() for v in value)
+    ):
+        raise ConfigError(where, f"{key} must be a non-empty list of non-empty strings")
+    return [v.strip() for v in value]
+
+
+def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(where, f"{key} must be a table, like [{key}]")
+    return value
+
+
+def _priority(name: str, where: str, key: str) -> Priority:
+    try:
+        return Priority(name)
+    except ValueError:
+        raise ConfigError(
+            where, f"{key}.{name}: priorities are urgent, high, normal, low"
+        ) from None

@@ -1,0 +1,157 @@
+"""The desk: every use case of supportbot, behind one `handle(command, invocation)`."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from enum import Enum
+from typing import Any
+
+from bot import commands as c
+from bot.clock import Clock, SystemClock
+from bot.desk import intake, queries, staff
+from bot.desk.context import Ctx, Refused, Reply
+from bot.model import TransitionRefused
+from bot.parser import USAGE, UsageError, parse
+from bot.ports import ConcurrencyConflict, UnitOfWorkFactory
+from bot.rendering import Renderer
+from bot.settings import DeskSettings
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Desk", "Reply"]
+
+_ATTEMPTS = 5  # optimistic-lock retries before we give up on a hot ticket
+
+_STAFF_ACTIONS: dict[type, tuple[str, Callable[..., Awaitable[Reply]]]] = {
+    c.ClaimTicket: ("claim", staff.claim),
+    c.AssignTicket: ("assign", staff.assign),
+    c.EscalateTicket: ("escalate", staff.escalate),
+    c.CloseTicket: ("close", staff.close),
+    c.ReopenTicket: ("reopen", staff.reopen),
+    c.AddNote: ("note", staff.add_note),
+    c.SetPriority: ("priority", staff.set_priority),
+    c.ScheduleFollowUp: ("followup", staff.schedule_follow_up),
+}
+
+
+class Desk:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        renderer: Renderer | None = None,
+        settings: DeskSettings | None = None,
+        clock: Clock | None = None,
+        on_outbox: Callable[[], None] | None = None,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.settings = settings or DeskSettings()
+        self.renderer = renderer or Renderer(default_locale=self.settings.locale)
+        self.clock = clock or SystemClock()
+        self._on_outbox = on_outbox  # wakes the outbox sender after a commit
+
+    async def handle(self, command: c.Command, inv: c.Invocation) -> Reply:
+        """Run one command in one transaction; refusals come back as a Reply with ok=False."""
+        for attempt in range(_ATTEMPTS):
+            try:
+                reply = await self._run_once(command, inv)
+            except ConcurrencyConflict:
+                log.info("ticket changed under %s, retrying (%d)", type(command).__name__, attempt)
+                continue
+            if self._on_outbox and reply.ok and not reply.duplicate:
+                self._on_outbox()
+            return reply
+        return Reply(self.renderer.text(self.settings.locale, "busy"), ok=False)
+
+    async def handle_text(self, text: str, inv: c.Invocation) -> Reply:
+        """Parse `/ticket ...` text and run it; usage errors come back as a Reply."""
+        if not inv.is_staff:
+            return Reply(self.renderer.text(self.settings.locale, "not_staff"), ok=False)
+        try:
+            command = parse(text)
+        except UsageError as error:
+            text = self.renderer.text(
+                self.settings.locale, error.key, usage=error.usage, **error.params
+            )
+            return Reply(text, ok=False)
+        return await self.handle(command, inv)
+
+    async def _run_once(self, command: c.Command, inv: c.Invocation) -> Reply:
+        async with self.uow_factory() as uow:
+            ctx = Ctx(uow, self.clock, self.renderer, self.settings, inv, self.clock.now())
+            if inv.event_id and not await uow.inbound.record(
+                inv.actor.platform, inv.event_id, _payload(command, inv), ctx.now
+            ):
+                return Reply("", duplicate=True)
+            try:
+                reply = await self._dispatch(ctx, command)
+            except Refused as refused:
+                await uow.commit()  # a refusal may still keep what was said (and the event id)
+                return Reply(refused.text, ok=False)
+            except TransitionRefused as refused:
+                await uow.rollback()
+                return Reply(ctx.staff_text(refused.key, **refused.params), ok=False)
+            except UsageError as error:
+                await uow.rollback()
+                return Reply(usage_text(ctx, error), ok=False)
+            await uow.commit()
+            return reply
+
+    async def _dispatch(self, ctx: Ctx, command: c.Command) -> Reply:
+        if isinstance(command, c.RelayCustomerMessage):
+            ticket = await intake.relay_customer_message(ctx, command)
+            return Reply("", ticket_number=ticket.number)
+        if isinstance(command, c.OpenTicket):
+            ticket = await intake.open_explicit(ctx, command)
+            return Reply(
+                ctx.staff_text("reply_opened", number=ticket.number), ticket_number=ticket.number
+            )
+        if isinstance(command, c.RateTicket):
+            ticket = await intake.rate(ctx, command)
+            return Reply("", ticket_number=ticket.number)
+        if not ctx.inv.is_staff:
+            raise ctx.refuse("not_staff")
+        if isinstance(command, c.Help):
+            return queries.help_text(ctx)
+        if isinstance(command, c.ListTickets):
+            return await queries.list_tickets(ctx, command)
+        if isinstance(command, c.ShowTicket):
+            ticket = await staff.ticket_for(ctx, command.number, USAGE["show"])
+            return await queries.show_ticket(ctx, ticket)
+        if isinstance(command, c.RelayAgentMessage):
+            ticket = await staff.ticket_for(ctx, command.number, USAGE["note"])
+            reply = await staff.agent_message(ctx, ticket, command)
+        else:
+            verb, action = _STAFF_ACTIONS[type(command)]
+            ticket = await staff.ticket_for(ctx, command.number, USAGE[verb])
+            reply = await action(ctx, ticket, command)
+        reply.ticket_number = ticket.number
+        return reply
+
+
+def usage_text(ctx: Ctx, error: UsageError) -> str:
+    return ctx.staff_text(error.key, usage=error.usage, **error.params)
+
+
+def _payload(command: c.Command, inv: c.Invocation) -> dict[str, Any]:
+    """The inbound event as stored: enough to see and replay what arrived."""
+    return {
+        "command": type(command).__name__,
+        "fields": _jsonable(dataclasses.asdict(command)),
+        "actor": dataclasses.asdict(inv.actor),
+        "in_ticket": inv.in_ticket,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return value

@@ -1,0 +1,195 @@
+"""What a handler works with: the unit of work, the clock, templates, and helpers that
+write the audit trail and the outbox in the same transaction as the change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.clock import Clock
+from bot.commands import Invocation
+from bot.model import (
+    Action,
+    Audience,
+    OutboundMessage,
+    Person,
+    Status,
+    Ticket,
+    TicketEvent,
+)
+from bot.ports import UnitOfWork
+from bot.rendering import Renderer
+from bot.settings import DeskSettings
+
+
+@dataclass
+class Reply:
+    """What the person who gave the command sees (ephemerally, where the platform can)."""
+
+    text: str
+    ok: bool = True
+    ticket_number: int | None = None
+    duplicate: bool = False  # the inbound event was processed before; nothing changed
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Refused(Exception):
+    """A command cannot be carried out; the text tells the person why and what to do."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+@dataclass
+class Ctx:
+    uow: UnitOfWork
+    clock: Clock
+    renderer: Renderer
+    settings: DeskSettings
+    inv: Invocation
+    now: datetime
+
+    @property
+    def staff_locale(self) -> str:
+        return self.settings.locale
+
+    def staff_text(self, key: str, **params: Any) -> str:
+        return self.renderer.text(self.staff_locale, key, **params)
+
+    def refuse(self, key: str, **params: Any) -> Refused:
+        return Refused(self.staff_text(key, **params))
+
+    async def record(
+        self, ticket: Ticket, kind: str, actor: Person | None = None, **data: Any
+    ) -> None:
+        assert ticket.id is not None
+        await self.uow.events.add(
+            TicketEvent(ticket.id, kind, actor or self.inv.actor, self.now, data)
+        )
+
+    async def send(self, message: OutboundMessage) -> None:
+        await self.uow.outbox.add(message, self.now)
+
+    async def to_staff(
+        self,
+        ticket: Ticket,
+        kind: str,
+        body: str,
+        *,
+        author: str = "",
+        mentions: list[str] | None = None,
+        actions: list[Action] | None = None,
+        **data: Any,
+    ) -> None:
+        await self.send(
+            OutboundMessage(
+                platform=ticket.source.platform,
+                audience=Audience.STAFF,
+                kind=kind,
+                body=body,
+                ticket_id=ticket.id,
+                ticket_number=ticket.number,
+                author_name=author,
+                mentions=mentions or [],
+                actions=actions or [],
+                data=data,
+            )
+        )
+
+    async def notice(
+        self, ticket: Ticket, key: str, *, mentions: list[str] | None = None, **params: Any
+    ) -> None:
+        """A line in the ticket's staff thread about what just happened."""
+        await self.to_staff(
+            ticket,
+            "notice",
+            self.staff_text(key, number=ticket.number, **params),
+            mentions=mentions,
+        )
+
+    async def to_customer(
+        self,
+        ticket: Ticket,
+        kind: str,
+        body: str,
+        *,
+        author: str = "",
+        actions: list[Action] | None = None,
+        **data: Any,
+    ) -> None:
+        await self.send(
+            OutboundMessage(
+                platform=ticket.source.platform,
+                audience=Audience.CUSTOMER,
+                kind=kind,
+                body=body,
+                ticket_id=ticket.id,
+                ticket_number=ticket.number,
+                author_name=author,
+                channel=ticket.source.channel,
+                thread=ticket.source.thread,
+                actions=actions or [],
+                data=data,
+            )
+        )
+
+    def customer_text(self, ticket: Ticket, template: str, **params: Any) -> str:
+        return self.renderer.render(
+            ticket.locale,
+            template,
+            customer_name=ticket.customer_name,
+            number=ticket.number,
+            subject=ticket.subject,
+            **params,
+        )
+
+    async def card(self, ticket: Ticket, *, first: bool = False) -> None:
+        """Post the ticket card (first time) or update it in place (every change after)."""
+        await self.to_staff(
+            ticket,
+            "card" if first else "card_update",
+            self.card_body(ticket),
+            actions=card_actions(ticket),
+            **card_fields(ticket),
+        )
+
+    def card_body(self, ticket: Ticket) -> str:
+        return self.renderer.render(
+            self.staff_locale,
+            "staff/card.md.j2",
+            ticket=ticket,
+            status=self.staff_text(f"status_{ticket.status.value}"),
+            priority=self.staff_text(f"priority_{ticket.priority.value}"),
+        )
+
+
+def card_actions(ticket: Ticket) -> list[Action]:
+    n = ticket.number
+    if ticket.status is Status.CLOSED:
+        return [Action(f"ticket:reopen:{n}", "Reopen")]
+    actions = []
+    if ticket.assignee is None:
+        actions.append(Action(f"ticket:claim:{n}", "Claim", "primary"))
+    actions += [
+        Action(f"ticket:escalate:{n}", "Escalate"),
+        Action(f"ticket:close:{n}", "Close", "danger"),
+    ]
+    return actions
+
+
+def card_fields(ticket: Ticket) -> dict[str, Any]:
+    """Structured card data for adapters that build Block Kit or embeds."""
+    return {
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "customer": ticket.customer_name,
+        "source": ticket.source.platform + (" DM" if ticket.source.is_dm else " channel"),
+        "priority": ticket.priority.value,
+        "status": ticket.status.value,
+        "assignee": ticket.assignee.name if ticket.assignee else "",
+        "team": ticket.team,
+        "escalation_level": ticket.escalation_level,
+        "earlier_tickets": ticket.earlier_tickets,
+    }

@@ -1,0 +1,188 @@
+"""The customer's side: messages open or continue tickets; ratings come back after the close."""
+
+from __future__ import annotations
+
+from bot import commands as c
+from bot.desk.context import Ctx, Refused
+from bot.model import (
+    Action,
+    Attachment,
+    Customer,
+    Direction,
+    Person,
+    Source,
+    Status,
+    Ticket,
+    TicketMessage,
+)
+from bot.triage import Triage
+
+_REPLACEMENT = "\ufffd"
+
+
+def clean_text(text: str) -> str:
+    """NUL cannot be stored by PostgreSQL; show it as U+FFFD instead of dropping the message."""
+    return text.replace("\x00", _REPLACEMENT).strip()
+
+
+def subject_of(text: str, attachments: tuple[Attachment, ...], limit: int) -> str:
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if not first_line and attachments:
+        first_line = attachments[0].name
+    if len(first_line) > limit:
+        first_line = first_line[: limit - 1].rstrip() + "…"
+    return first_line or "(no subject)"
+
+
+async def customer_for(ctx: Ctx, person: Person, locale: str) -> Customer:
+    customer = await ctx.uow.customers.find(person.platform, person.user_id)
+    wanted = ctx.renderer.pick_locale(locale) if locale else ""
+    if customer is None:
+        customer = Customer(None, person.name, wanted or ctx.settings.locale)
+        await ctx.uow.customers.add(customer, person.platform, person.user_id)
+    elif (person.name and person.name != customer.display_name) or (
+        wanted and wanted != customer.locale
+    ):
+        customer.display_name = person.name or customer.display_name
+        customer.locale = wanted or customer.locale
+        await ctx.uow.customers.update(customer)
+    return customer
+
+
+async def relay_customer_message(ctx: Ctx, cmd: c.RelayCustomerMessage) -> Ticket:
+    text = _require_content(ctx, cmd.text, cmd.attachments, cmd.locale)
+    customer = await customer_for(ctx, cmd.customer, cmd.locale)
+    assert customer.id is not None
+    if cmd.source.thread:
+        ticket = await ctx.uow.tickets.by_source_thread(cmd.source)
+    else:
+        ticket = await ctx.uow.tickets.open_for_customer(customer.id, cmd.source)
+    if ticket is None:
+        return await open_ticket(ctx, customer, cmd.customer, cmd.source, text, cmd.attachments)
+    await _continue(ctx, ticket, cmd.customer, text, cmd.attachments)
+    return ticket
+
+
+async def open_explicit(ctx: Ctx, cmd: c.OpenTicket) -> Ticket:
+    text = _require_content(ctx, cmd.text, cmd.attachments, cmd.locale)
+    customer = await customer_for(ctx, cmd.customer, cmd.locale)
+    return await open_ticket(
+        ctx, customer, cmd.customer, cmd.source, text, cmd.attachments, subject=cmd.subject
+    )
+
+
+def _require_content(ctx: Ctx, text: str, attachments: tuple[Attachment, ...], locale: str) -> str:
+    cleaned = clean_text(text)
+    if not cleaned and not attachments:
+        raise Refused(ctx.renderer.text(locale or ctx.settings.locale, "empty_message"))
+    return cleaned
+
+
+async def open_ticket(
+    ctx: Ctx,
+    customer: Customer,
+    person: Person,
+    source: Source,
+    text: str,
+    attachments: tuple[Attachment, ...],
+    subject: str = "",
+) -> Ticket:
+    assert customer.id is not None
+    priority, keyword = Triage(ctx.settings.keywords).priority_for(f"{subject}\n{text}")
+    ticket = Ticket(
+        id=None,
+        number=await ctx.uow.tickets.next_number(),
+        subject=subject_of(subject or text, attachments, ctx.settings.subject_length),
+        customer_id=customer.id,
+        customer_name=customer.display_name,
+        locale=customer.locale,
+        source=source,
+        created_at=ctx.now,
+        updated_at=ctx.now,
+        priority=priority,
+    )
+    await ctx.uow.tickets.add(ticket)
+    assert ticket.id is not None
+    ticket.earlier_tickets = await ctx.uow.tickets.count_for_customer(customer.id, ticket.id)
+    await ctx.record(ticket, "opened", person, priority=priority.value, keyword=keyword)
+    await ctx.uow.messages.add(
+        TicketMessage(ticket.id, Direction.INBOUND, person, text, ctx.now, list(attachments))
+    )
+    await ctx.card(ticket, first=True)
+    await _relay_to_staff(ctx, ticket, person, text, attachments)
+    target = ctx.settings.first_response_targets[priority]
+    await ctx.to_customer(
+        ticket,
+        "ack",
+        ctx.customer_text(
+            ticket, "customer/ack.md.j2", expected=ctx.renderer.duration(ticket.locale, target)
+        ),
+    )
+    return ticket
+
+
+async def _continue(
+    ctx: Ctx, ticket: Ticket, person: Person, text: str, attachments: tuple[Attachment, ...]
+) -> None:
+    assert ticket.id is not None
+    before = ticket.status
+    if ticket.is_closed:  # the customer wrote again in the closed ticket's own thread
+        ticket.reopen()
+        await ctx.record(ticket, "reopened", person, reason="customer wrote again")
+        await ctx.notice(
+            ticket,
+            "notice_reopened_by_customer",
+            mentions=[ticket.assignee.user_id] if ticket.assignee else [],
+        )
+    ticket.record_customer_message()
+    ticket.updated_at = ctx.now
+    await ctx.uow.tickets.save(ticket)
+    await ctx.uow.messages.add(
+        TicketMessage(ticket.id, Direction.INBOUND, person, text, ctx.now, list(attachments))
+    )
+    await _relay_to_staff(ctx, ticket, person, text, attachments)
+    if ticket.status is not before:
+        await ctx.record(ticket, "status", person, before=before.value, after=ticket.status.value)
+        await ctx.card(ticket)
+
+
+async def _relay_to_staff(
+    ctx: Ctx, ticket: Ticket, person: Person, text: str, attachments: tuple[Attachment, ...]
+) -> None:
+    body = ctx.renderer.render(ctx.staff_locale, "relay.md.j2", text=text, attachments=attachments)
+    await ctx.to_staff(ticket, "customer_message", body, author=person.name)
+
+
+async def rate(ctx: Ctx, cmd: c.RateTicket) -> Ticket:
+    ticket = await ctx.uow.tickets.by_number(cmd.number)
+    customer = await ctx.uow.customers.find(ctx.inv.actor.platform, ctx.inv.actor.user_id)
+    if ticket is None or customer is None or customer.id != ticket.customer_id:
+        raise Refused(ctx.renderer.text(ctx.settings.locale, "unknown_ticket", number=cmd.number))
+    if cmd.score is None:  # "I still need help"
+        if ticket.status is Status.CLOSED:
+            ticket.reopen()
+            ticket.updated_at = ctx.now
+            await ctx.uow.tickets.save(ticket)
+            await ctx.record(ticket, "reopened", reason="customer still needs help")
+            await ctx.card(ticket)
+        await ctx.notice(
+            ticket,
+            "notice_still_needs_help",
+            mentions=[ticket.assignee.user_id] if ticket.assignee else [],
+        )
+        await ctx.to_customer(
+            ticket, "reopened", ctx.customer_text(ticket, "customer/reopened.md.j2", reason="")
+        )
+        return ticket
+    if not 1 <= cmd.score <= 5:
+        raise Refused(ctx.renderer.text(ticket.locale, "bad_rating"))
+    await ctx.record(ticket, "rated", score=cmd.score)
+    await ctx.notice(ticket, "notice_rated", score=cmd.score)
+    await ctx.to_customer(ticket, "thanks", ctx.renderer.text(ticket.locale, "thanks_rating"))
+    return ticket
+
+
+def csat_actions(number: int) -> list[Action]:
+    return [Action(f"csat:{score}:{number}", str(score)) for score in range(1, 6)] + [
+        Action(f"csat:help:{number}", "I still need help")
+    ]

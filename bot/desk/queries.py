@@ -1,0 +1,67 @@
+"""Read-only commands: list, show (the audit trail), help."""
+
+from __future__ import annotations
+
+from bot import commands as c
+from bot.desk.context import Ctx, Reply
+from bot.model import Status, Ticket
+from bot.parser import USAGE
+
+_NOT_CLOSED = [s.value for s in Status if s is not Status.CLOSED]
+
+
+async def list_tickets(ctx: Ctx, cmd: c.ListTickets) -> Reply:
+    tickets = ctx.uow.tickets
+    if cmd.filter == "mine":
+        found = await tickets.list(_NOT_CLOSED, assignee_ref=ctx.inv.actor.ref)
+    elif cmd.filter == "unclaimed":
+        found = await tickets.list(_NOT_CLOSED, unassigned=True)
+    elif cmd.filter == "escalated":
+        found = await tickets.list([Status.ESCALATED.value])
+    else:
+        found = await tickets.list(_NOT_CLOSED)
+    text = ctx.renderer.render(
+        ctx.staff_locale,
+        "staff/list.md.j2",
+        tickets=found,
+        filter=cmd.filter,
+        now=ctx.now,
+        labels=_labels(ctx, found),
+    )
+    return Reply(text, data={"numbers": [t.number for t in found]})
+
+
+async def show_ticket(ctx: Ctx, ticket: Ticket) -> Reply:
+    assert ticket.id is not None
+    assert ticket.customer_id is not None
+    ticket.earlier_tickets = await ctx.uow.tickets.count_for_customer(ticket.customer_id, ticket.id)
+    events = await ctx.uow.events.for_ticket(ticket.id)
+    messages = await ctx.uow.messages.for_ticket(ticket.id)
+    text = ctx.renderer.render(
+        ctx.staff_locale,
+        "staff/show.md.j2",
+        card=ctx.card_body(ticket),
+        events=events,
+        messages=messages,
+        tz=ctx.settings.timezone,
+    )
+    return Reply(text, ticket_number=ticket.number)
+
+
+def help_text(ctx: Ctx) -> Reply:
+    return Reply(
+        ctx.renderer.render(
+            ctx.staff_locale,
+            "staff/help.md.j2",
+            usage=USAGE,
+            prefixes=ctx.settings.note_prefixes,
+            teams=ctx.settings.teams,
+        )
+    )
+
+
+def _labels(ctx: Ctx, tickets: list[Ticket]) -> dict[str, str]:
+    keys = {f"status_{t.status.value}" for t in tickets} | {
+        f"priority_{t.priority.value}" for t in tickets
+    }
+    return {k: ctx.staff_text(k) for k in keys}

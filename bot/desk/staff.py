@@ -1,0 +1,185 @@
+"""The agents' side: claim, assign, escalate, close, reopen, notes, priority, follow-ups,
+and replies in the ticket thread."""
+
+from __future__ import annotations
+
+from bot import commands as c
+from bot.desk.context import Ctx, Reply
+from bot.desk.intake import clean_text, csat_actions
+from bot.durations import format_duration
+from bot.model import Direction, Reminder, Ticket, TicketMessage
+
+
+async def ticket_for(ctx: Ctx, number: int | None, usage: str) -> Ticket:
+    number = number if number is not None else ctx.inv.in_ticket
+    if number is None:
+        raise ctx.refuse("no_ticket_number", usage=usage)
+    ticket = await ctx.uow.tickets.by_number(number)
+    if ticket is None:
+        raise ctx.refuse("unknown_ticket", number=number)
+    return ticket
+
+
+async def _save(ctx: Ctx, ticket: Ticket) -> None:
+    ticket.updated_at = ctx.now
+    await ctx.uow.tickets.save(ticket)
+    await ctx.card(ticket)
+
+
+async def claim(ctx: Ctx, ticket: Ticket, cmd: c.ClaimTicket) -> Reply:
+    ticket.claim(ctx.inv.actor)
+    await _save(ctx, ticket)
+    await ctx.record(ticket, "claimed")
+    await ctx.notice(ticket, "notice_claimed", agent=ctx.inv.actor.name)
+    return Reply(ctx.staff_text("reply_claimed", number=ticket.number))
+
+
+async def assign(ctx: Ctx, ticket: Ticket, cmd: c.AssignTicket) -> Reply:
+    agent = ctx.inv.mentions.get(cmd.agent)
+    if agent is None:
+        raise ctx.refuse("unknown_agent", agent=cmd.agent)
+    ticket.assign(agent)
+    await _save(ctx, ticket)
+    await ctx.record(ticket, "assigned", agent=agent.name, agent_ref=agent.ref)
+    await ctx.notice(
+        ticket, "notice_assigned", agent=agent.name, by=ctx.inv.actor.name, mentions=[agent.user_id]
+    )
+    return Reply(ctx.staff_text("reply_assigned", number=ticket.number, agent=agent.name))
+
+
+async def escalate(ctx: Ctx, ticket: Ticket, cmd: c.EscalateTicket) -> Reply:
+    if cmd.team not in ctx.settings.teams:
+        raise ctx.refuse("unknown_team", team=cmd.team, teams=", ".join(ctx.settings.teams))
+    previous = ticket.assignee.name if ticket.assignee else ""
+    ticket.escalate(cmd.team)
+    await _save(ctx, ticket)
+    await ctx.record(
+        ticket,
+        "escalated",
+        team=cmd.team,
+        reason=cmd.reason,
+        level=ticket.escalation_level,
+        previous_assignee=previous,
+    )
+    await ctx.notice(
+        ticket,
+        "notice_escalated",
+        team=cmd.team,
+        reason=cmd.reason,
+        agent=ctx.inv.actor.name,
+        level=ticket.escalation_level,
+    )
+    return Reply(ctx.staff_text("reply_escalated", number=ticket.number, team=cmd.team))
+
+
+async def close(ctx: Ctx, ticket: Ticket, cmd: c.CloseTicket) -> Reply:
+    ticket.close(cmd.resolution, ctx.now)
+    await _save(ctx, ticket)
+    seconds = int((ctx.now - ticket.created_at).total_seconds())
+    await ctx.record(ticket, "closed", resolution=cmd.resolution, resolution_seconds=seconds)
+    await ctx.notice(ticket, "notice_closed", agent=ctx.inv.actor.name, resolution=cmd.resolution)
+    await ctx.to_customer(
+        ticket,
+        "farewell",
+        ctx.customer_text(ticket, "customer/farewell.md.j2", resolution=cmd.resolution),
+    )
+    await ctx.to_customer(
+        ticket,
+        "csat",
+        ctx.customer_text(ticket, "customer/csat.md.j2"),
+        actions=csat_actions(ticket.number),
+    )
+    return Reply(ctx.staff_text("reply_closed", number=ticket.number))
+
+
+async def reopen(ctx: Ctx, ticket: Ticket, cmd: c.ReopenTicket) -> Reply:
+    ticket.reopen()
+    await _save(ctx, ticket)
+    await ctx.record(ticket, "reopened", reason=cmd.reason)
+    await ctx.notice(
+        ticket,
+        "notice_reopened",
+        agent=ctx.inv.actor.name,
+        reason=cmd.reason,
+        mentions=[ticket.assignee.user_id] if ticket.assignee else [],
+    )
+    await ctx.to_customer(
+        ticket, "reopened", ctx.customer_text(ticket, "customer/reopened.md.j2", reason=cmd.reason)
+    )
+    return Reply(ctx.staff_text("reply_reopened", number=ticket.number))
+
+
+async def set_priority(ctx: Ctx, ticket: Ticket, cmd: c.SetPriority) -> Reply:
+    before = ticket.priority
+    ticket.set_priority(cmd.priority)
+    await _save(ctx, ticket)
+    await ctx.record(ticket, "priority", before=before.value, after=cmd.priority.value)
+    label = ctx.staff_text(f"priority_{cmd.priority.value}")
+    await ctx.notice(ticket, "notice_priority", agent=ctx.inv.actor.name, priority=label)
+    return Reply(ctx.staff_text("reply_priority", number=ticket.number, priority=label))
+
+
+async def add_note(ctx: Ctx, ticket: Ticket, cmd: c.AddNote, source_message_id: str = "") -> Reply:
+    assert ticket.id is not None
+    text = clean_text(cmd.text)
+    if not text:
+        raise ctx.refuse("empty_message")
+    await ctx.uow.messages.add(
+        TicketMessage(ticket.id, Direction.NOTE, ctx.inv.actor, text, ctx.now)
+    )
+    await ctx.record(ticket, "note")
+    await ctx.to_staff(
+        ticket, "note", text, author=ctx.inv.actor.name, source_message_id=source_message_id
+    )
+    return Reply(ctx.staff_text("reply_note", number=ticket.number))
+
+
+async def schedule_follow_up(ctx: Ctx, ticket: Ticket, cmd: c.ScheduleFollowUp) -> Reply:
+    assert ticket.id is not None
+    due = ctx.now + cmd.delay
+    await ctx.uow.reminders.add(
+        Reminder(ticket.id, "followup", due, ctx.inv.actor, ctx.now, note=cmd.note)
+    )
+    await ctx.record(ticket, "followup_scheduled", due_at=due.isoformat(), note=cmd.note)
+    when = format_duration(cmd.delay)
+    await ctx.notice(ticket, "notice_followup", agent=ctx.inv.actor.name, when=when, note=cmd.note)
+    return Reply(ctx.staff_text("reply_followup", number=ticket.number, when=when))
+
+
+async def agent_message(ctx: Ctx, ticket: Ticket, cmd: c.RelayAgentMessage) -> Reply:
+    """An agent wrote in the thread: an internal note by prefix, else a reply to the customer."""
+    assert ticket.id is not None
+    text = clean_text(cmd.text)
+    for prefix in ctx.settings.note_prefixes:
+        if text.lower().startswith(prefix.lower()):
+            return await add_note(
+                ctx, ticket, c.AddNote(text[len(prefix) :]), cmd.source_message_id
+            )
+    if not text and not cmd.attachments:
+        raise ctx.refuse("empty_message")
+    agent = ctx.inv.actor
+    if ticket.is_closed:
+        # keep the words, but do not send them to a customer who was told we are done
+        await ctx.uow.messages.add(
+            TicketMessage(ticket.id, Direction.NOTE, agent, text, ctx.now, list(cmd.attachments))
+        )
+        await ctx.record(ticket, "reply_not_sent")
+        raise ctx.refuse("reply_to_closed", number=ticket.number)
+    before, first = ticket.status, ticket.first_response_at is None
+    claimed = ticket.record_agent_reply(agent, ctx.now)
+    await _save(ctx, ticket)
+    await ctx.uow.messages.add(
+        TicketMessage(ticket.id, Direction.OUTBOUND, agent, text, ctx.now, list(cmd.attachments))
+    )
+    if claimed:
+        await ctx.record(ticket, "claimed")
+    if first:
+        seconds = int((ctx.now - ticket.created_at).total_seconds())
+        await ctx.record(ticket, "first_response", seconds=seconds)
+    if ticket.status is not before:
+        await ctx.record(ticket, "status", before=before.value, after=ticket.status.value)
+    body = ctx.renderer.render(ticket.locale, "relay.md.j2", text=text, attachments=cmd.attachments)
+    await ctx.to_customer(
+        ticket, "agent_reply", body, author=agent.name, source_message_id=cmd.source_message_id
+    )
+    return Reply(ctx.staff_text("reply_sent", number=ticket.number))

@@ -1,0 +1,263 @@
+"""The support domain: tickets, customers, agents and the rules for moving a ticket along."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Status(enum.StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    ESCALATED = "escalated"
+    WAITING = "waiting"  # waiting on the customer
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+
+class Priority(enum.StrEnum):
+    URGENT = "urgent"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        return list(Priority).index(self)
+
+
+class TransitionRefused(Exception):
+    """A ticket cannot make this move; the message says why and what to do instead."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who did something: an agent, a customer, or the bot itself."""
+
+    platform: str
+    user_id: str
+    name: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.platform}:{self.user_id}"
+
+
+SYSTEM = Person("supportbot", "system", "supportbot")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the customer wrote: the conversation replies to the customer go back to."""
+
+    platform: str
+    workspace: str  # Slack team id, Discord guild id, "" where there is none
+    channel: str
+    thread: str = ""  # the message thread in a help channel; "" for a DM
+    is_dm: bool = True
+
+
+@dataclass
+class Customer:
+    id: int | None
+    display_name: str
+    locale: str
+
+
+@dataclass
+class Attachment:
+    name: str
+    url: str
+
+
+@dataclass
+class Ticket:
+    id: int | None
+    number: int
+    subject: str
+    customer_id: int
+    customer_name: str
+    locale: str
+    source: Source
+    created_at: datetime
+    priority: Priority = Priority.NORMAL
+    status: Status = Status.OPEN
+    assignee: Person | None = None
+    team: str = ""
+    escalation_level: int = 0
+    first_response_at: datetime | None = None
+    closed_at: datetime | None = None
+    resolution: str = ""
+    updated_at: datetime | None = None
+    # where the staff side lives, filled in once the card is delivered
+    staff_channel: str = ""
+    staff_thread: str = ""
+    card_message_id: str = ""
+    version: int = 0
+    earlier_tickets: int = 0
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status is Status.CLOSED
+
+    # --- transitions: each checks the rule, changes state, and returns nothing;
+    # the desk records the event and tells people about it.
+
+    def claim(self, agent: Person) -> None:
+        self._refuse_if_closed("claim")
+        if self.assignee is not None:
+            if self.assignee.ref == agent.ref:
+                raise TransitionRefused("already_yours", number=self.number)
+            raise TransitionRefused("held_by", number=self.number, holder=self.assignee.name)
+        self.assignee = agent
+        if self.status in (Status.OPEN, Status.ESCALATED, Status.REOPENED):
+            self.status = Status.CLAIMED
+
+    def assign(self, agent: Person) -> None:
+        self._refuse_if_closed("assign")
+        if self.assignee is not None and self.assignee.ref == agent.ref:
+            raise TransitionRefused("already_assigned", number=self.number, agent=agent.name)
+        self.assignee = agent
+        if self.status in (Status.OPEN, Status.ESCALATED, Status.REOPENED):
+            self.status = Status.CLAIMED
+
+    def escalate(self, team: str) -> None:
+        self._refuse_if_closed("escalate")
+        if self.status is Status.ESCALATED and self.team == team and self.assignee is None:
+            raise TransitionRefused("already_escalated", number=self.number, team=team)
+        self.team = team
+        self.escalation_level += 1
+        # the receiving team picks it up, so the current holder lets go
+        self.assignee = None
+        self.status = Status.ESCALATED
+
+    def record_agent_reply(self, agent: Person, at: datetime) -> bool:
+        """An agent's message went to the customer; returns True if this claimed the ticket."""
+        if self.is_closed:
+            raise TransitionRefused("reply_to_closed", number=self.number)
+        claimed = False
+        if self.assignee is None:
+            self.assignee = agent
+            claimed = True
+        if self.first_response_at is None:
+            self.first_response_at = at
+        self.status = Status.WAITING
+        return claimed
+
+    def record_customer_message(self) -> None:
+        if self.status is Status.WAITING:
+            self.status = Status.CLAIMED if self.assignee else Status.OPEN
+
+    def close(self, resolution: str, at: datetime) -> None:
+        if self.is_closed:
+            raise TransitionRefused("already_closed", number=self.number)
+        self.status = Status.CLOSED
+        self.resolution = resolution
+        self.closed_at = at
+
+    def reopen(self) -> None:
+        if not self.is_closed:
+            raise TransitionRefused("not_closed", number=self.number, status=self.status.value)
+        self.status = Status.REOPENED
+        self.closed_at = None
+
+    def set_priority(self, priority: Priority) -> None:
+        self._refuse_if_closed("priority")
+        if priority is self.priority:
+            raise TransitionRefused("same_priority", number=self.number, priority=priority.value)
+        self.priority = priority
+
+    def _refuse_if_closed(self, action: str) -> None:
+        if self.is_closed:
+            raise TransitionRefused("closed_action", number=self.number, action=action)
+
+
+@dataclass
+class TicketEvent:
+    """One line of the audit trail."""
+
+    ticket_id: int
+    kind: str
+    actor: Person
+    at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"  # from the customer
+    OUTBOUND = "outbound"  # an agent's reply to the customer
+    NOTE = "note"  # internal, never leaves the staff thread
+
+
+@dataclass
+class TicketMessage:
+    ticket_id: int
+    direction: Direction
+    author: Person
+    body: str
+    at: datetime
+    attachments: list[Attachment] = field(default_factory=list)
+    id: int | None = None
+
+
+class Audience(enum.StrEnum):
+    CUSTOMER = "customer"
+    STAFF = "staff"  # the ticket's staff thread (or the staff channel for the card)
+    LEADS = "leads"
+
+
+@dataclass
+class Action:
+    """A button the adapter may render; `id` reads like `ticket:claim:42`."""
+
+    id: str
+    label: str
+    style: str = ""  # "primary" | "danger" | ""
+
+
+@dataclass
+class OutboundMessage:
+    """One message to deliver, written to the outbox with the change that caused it."""
+
+    platform: str
+    audience: Audience
+    kind: str
+    body: str
+    ticket_id: int | None = None
+    ticket_number: int | None = None
+    author_name: str = ""  # for relays: whose words these are
+    channel: str = ""  # filled for the customer; resolved from the ticket for staff
+    thread: str = ""
+    actions: list[Action] = field(default_factory=list)
+    mentions: list[str] = field(default_factory=list)  # platform user ids to notify
+    data: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+    attempts: int = 0
+
+    @property
+    def conversation(self) -> str:
+        """Messages of one conversation are delivered in the order they were written."""
+        scope = self.ticket_id if self.ticket_id is not None else "desk"
+        return f"{self.platform}:{self.audience.value}:{scope}"
+
+
+@dataclass
+class Reminder:
+    """Time-based work kept as data: a follow-up, an SLA check, an idle nudge."""
+
+    ticket_id: int
+    kind: str
+    due_at: datetime
+    created_by: Person
+    created_at: datetime
+    note: str = ""
+    status: str = "pending"
+    id: int | None = None

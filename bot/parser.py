@@ -1,0 +1,124 @@
+"""One command language for every adapter: `/ticket <subcommand> ...` text -> a command."""
+
+from __future__ import annotations
+
+import re
+
+from bot import commands as c
+from bot.durations import BadDuration, parse_duration
+from bot.model import Priority
+
+USAGE: dict[str, str] = {
+    "claim": "/ticket claim [#N]",
+    "assign": "/ticket assign [#N] @agent",
+    "escalate": "/ticket escalate [#N] <team> [reason]",
+    "close": "/ticket close [#N] [resolution]",
+    "reopen": "/ticket reopen [#N] [reason]",
+    "note": "/ticket note [#N] <text>",
+    "priority": "/ticket priority [#N] <urgent|high|normal|low>",
+    "followup": "/ticket followup [#N] in <duration> [note]",
+    "list": "/ticket list [mine|open|unclaimed|escalated]",
+    "show": "/ticket show #N",
+    "help": "/ticket help",
+}
+LIST_FILTERS = ("mine", "open", "unclaimed", "escalated")
+_NUMBER = re.compile(r"^#(\d{1,9})$")
+_PREFIX = re.compile(r"^\s*/?ticket\b", re.IGNORECASE)
+
+
+class UsageError(Exception):
+    """The text is not a valid command; `key` names the message, `usage` shows the fix."""
+
+    def __init__(self, key: str, usage: str = "", **params: str) -> None:
+        super().__init__(key)
+        self.key = key
+        self.usage = usage
+        self.params = params
+
+
+def is_command(text: str) -> bool:
+    return bool(_PREFIX.match(text))
+
+
+def parse(text: str) -> c.StaffCommand:
+    """Parse `/ticket claim #4`, `ticket claim #4` or `claim #4` (Slack passes no prefix)."""
+    body = _PREFIX.sub("", text, count=1).strip()
+    if not body:
+        return c.Help()
+    verb, _, rest = body.partition(" ")
+    verb = verb.lower()
+    if verb not in USAGE:
+        raise UsageError("unknown_subcommand", USAGE["help"], subcommand=verb)
+    usage = USAGE[verb]
+    number, rest = _take_number(rest.strip(), accept_bare=(verb == "show"))
+    if verb == "claim":
+        _no_more(rest, usage)
+        return c.ClaimTicket(number)
+    if verb == "assign":
+        agent, _, extra = rest.partition(" ")
+        if not agent:
+            raise UsageError("missing_argument", usage, argument="@agent")
+        _no_more(extra, usage)
+        return c.AssignTicket(agent=agent, number=number)
+    if verb == "escalate":
+        team, _, reason = rest.partition(" ")
+        if not team:
+            raise UsageError("missing_argument", usage, argument="team")
+        return c.EscalateTicket(team=team.lower(), reason=reason.strip(), number=number)
+    if verb == "close":
+        return c.CloseTicket(resolution=rest, number=number)
+    if verb == "reopen":
+        return c.ReopenTicket(reason=rest, number=number)
+    if verb == "note":
+        if not rest:
+            raise UsageError("missing_argument", usage, argument="text")
+        return c.AddNote(text=rest, number=number)
+    if verb == "priority":
+        word = rest.lower()
+        if not word:
+            raise UsageError("missing_argument", usage, argument="priority")
+        try:
+            return c.SetPriority(priority=Priority(word), number=number)
+        except ValueError:
+            raise UsageError("bad_priority", usage, value=rest) from None
+    if verb == "followup":
+        return _followup(rest, number, usage)
+    if verb == "list":
+        word = rest.lower() or "open"
+        if word not in LIST_FILTERS or number is not None:
+            raise UsageError("bad_list_filter", usage, value=rest)
+        return c.ListTickets(filter=word)
+    if verb == "show":
+        _no_more(rest, usage)
+        return c.ShowTicket(number)
+    _no_more(rest, usage)
+    return c.Help()
+
+
+def _take_number(rest: str, accept_bare: bool) -> tuple[int | None, str]:
+    head, _, tail = rest.partition(" ")
+    match = _NUMBER.match(head)
+    if match:
+        return int(match.group(1)), tail.strip()
+    if accept_bare and head.isdigit():
+        return int(head), tail.strip()
+    return None, rest
+
+
+def _no_more(rest: str, usage: str) -> None:
+    if rest:
+        raise UsageError("unexpected_argument", usage, value=rest)
+
+
+def _followup(rest: str, number: int | None, usage: str) -> c.ScheduleFollowUp:
+    word, _, rest = rest.partition(" ")
+    if word.lower() != "in":
+        raise UsageError("missing_argument", usage, argument="in <duration>")
+    duration, _, note = rest.strip().partition(" ")
+    if not duration:
+        raise UsageError("missing_argument", usage, argument="<duration>")
+    try:
+        delay = parse_duration(duration)
+    except BadDuration:
+        raise UsageError("bad_duration", usage, value=duration) from None
+    return c.ScheduleFollowUp(delay=delay, note=note.strip(), number=number)

@@ -1,0 +1,150 @@
+"""What the core needs from storage and from chat platforms, as protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from bot.model import (
+    Customer,
+    OutboundMessage,
+    Reminder,
+    Source,
+    Ticket,
+    TicketEvent,
+    TicketMessage,
+)
+
+
+class ConcurrencyConflict(Exception):
+    """Someone else changed the ticket between our read and our write; run the command again."""
+
+
+class TicketRepository(Protocol):
+    async def next_number(self) -> int: ...
+    async def add(self, ticket: Ticket) -> None: ...
+    async def save(self, ticket: Ticket) -> None:
+        """Write changes only if nobody else did since we read it; else ConcurrencyConflict."""
+        ...
+
+    async def by_number(self, number: int) -> Ticket | None: ...
+    async def by_id(self, ticket_id: int) -> Ticket | None: ...
+    async def by_source_thread(self, source: Source) -> Ticket | None:
+        """The ticket bound to a help-channel thread, in any status."""
+        ...
+
+    async def open_for_customer(self, customer_id: int, source: Source) -> Ticket | None:
+        """The customer's ticket that is not closed, in this conversation."""
+        ...
+
+    async def list(
+        self,
+        status_in: Sequence[str],
+        assignee_ref: str | None = None,
+        unassigned: bool = False,
+        limit: int = 50,
+    ) -> list[Ticket]: ...
+    async def count_for_customer(self, customer_id: int, before_id: int) -> int: ...
+    async def set_staff_refs(
+        self, ticket_id: int, channel: str, thread: str, card_message_id: str
+    ) -> None: ...
+
+
+class CustomerRepository(Protocol):
+    async def find(self, platform: str, user_id: str) -> Customer | None: ...
+    async def add(self, customer: Customer, platform: str, user_id: str) -> None: ...
+    async def update(self, customer: Customer) -> None: ...
+
+
+class EventRepository(Protocol):
+    async def add(self, event: TicketEvent) -> None: ...
+    async def for_ticket(self, ticket_id: int) -> list[TicketEvent]: ...
+
+
+class MessageRepository(Protocol):
+    async def add(self, message: TicketMessage) -> None: ...
+    async def for_ticket(self, ticket_id: int) -> list[TicketMessage]: ...
+
+
+class OutboxRepository(Protocol):
+    async def add(self, message: OutboundMessage, at: datetime) -> None: ...
+    async def due(self, now: datetime, limit: int) -> list[OutboundMessage]:
+        """Pending messages due now, at most the oldest pending one per conversation."""
+        ...
+
+    async def mark_sent(self, message_id: int, platform_message_id: str, at: datetime) -> None: ...
+    async def mark_retry(self, message_id: int, next_attempt_at: datetime, error: str) -> None: ...
+    async def mark_failed(self, message_id: int, error: str, at: datetime) -> None: ...
+    async def pending_count(self) -> int: ...
+
+
+class InboundRepository(Protocol):
+    async def record(
+        self, platform: str, event_id: str, payload: dict[str, Any], at: datetime
+    ) -> bool:
+        """Store an inbound event; False when (platform, event id) was seen before."""
+        ...
+
+
+class ReminderRepository(Protocol):
+    async def add(self, reminder: Reminder) -> None: ...
+    async def pending_for_ticket(self, ticket_id: int) -> list[Reminder]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: everything a command changes, outbox rows included, commits together."""
+
+    tickets: TicketRepository
+    customers: CustomerRepository
+    events: EventRepository
+    messages: MessageRepository
+    outbox: OutboxRepository
+    inbound: InboundRepository
+    reminders: ReminderRepository
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+@dataclass(frozen=True)
+class DeliveryReceipt:
+    """What the platform said about a delivered message."""
+
+    message_id: str
+    channel: str = ""
+    thread: str = ""  # for a ticket card: the thread where the conversation continues
+
+
+class DeliveryError(Exception):
+    """Delivery failed. Transient failures are retried (after `retry_after` seconds if the
+    platform said so); permanent ones are marked failed and reported to staff."""
+
+    def __init__(
+        self, reason: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class Deliverer(Protocol):
+    """The outbound half of an adapter."""
+
+    platform: str
+
+    async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt: ...

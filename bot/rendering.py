@@ -1,0 +1,94 @@
+"""Jinja2 templates in neutral Markdown, one folder per locale; adapters render for their
+platform. Customer text only ever enters as a variable, never as template source."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+
+from bot.durations import format_duration
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+DEFAULT_LOCALE = "en"
+
+
+def available_locales(root: Path = TEMPLATE_DIR) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if p.is_dir())
+
+
+class Renderer:
+    def __init__(self, root: Path = TEMPLATE_DIR, default_locale: str = DEFAULT_LOCALE) -> None:
+        self.root = root
+        self.locales = available_locales(root)
+        self.default_locale = self.pick_locale(default_locale)
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(root)),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,  # neutral Markdown; each adapter escapes for its platform
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self._env.filters["age"] = _age
+        self._env.filters["localtime"] = _localtime
+        self._catalogs: dict[str, dict[str, jinja2.Template]] = {}
+
+    def pick_locale(self, wanted: str | None) -> str:
+        """`ja-JP`, `ja_JP` and `ja` all mean ja; anything we have no templates for means en."""
+        if wanted:
+            base = wanted.replace("_", "-").split("-")[0].lower()
+            if base in self.locales:
+                return base
+        return getattr(self, "default_locale", DEFAULT_LOCALE)
+
+    def render(self, locale: str, name: str, **variables: Any) -> str:
+        template = self._env.get_template(f"{self.pick_locale(locale)}/{name}")
+        return template.render(t=self._translator(locale), **variables).strip()
+
+    def text(self, locale: str, key: str, **variables: Any) -> str:
+        """A short message from the locale's catalog (messages.toml)."""
+        catalog = self._catalog(self.pick_locale(locale))
+        return catalog[key].render(t=self._translator(locale), **variables).strip()
+
+    def keys(self, locale: str) -> set[str]:
+        return set(self._catalog(self.pick_locale(locale)))
+
+    def duration(self, locale: str, value: timedelta) -> str:
+        minutes = int(value.total_seconds() // 60)
+        if minutes % 1440 == 0 and minutes:
+            return self.text(locale, "unit_days", n=minutes // 1440)
+        if minutes % 60 == 0 and minutes:
+            return self.text(locale, "unit_hours", n=minutes // 60)
+        return self.text(locale, "unit_minutes", n=minutes)
+
+    def _translator(self, locale: str) -> Any:
+        def t(key: str, **variables: Any) -> str:
+            return self.text(locale, key, **variables)
+
+        return t
+
+    def _catalog(self, locale: str) -> dict[str, jinja2.Template]:
+        if locale not in self._catalogs:
+            raw = _load_catalog(self.root / locale / "messages.toml")
+            self._catalogs[locale] = {k: self._env.from_string(v) for k, v in raw.items()}
+        return self._catalogs[locale]
+
+
+def _age(start: datetime, now: datetime) -> str:
+    return format_duration(max(now - start, timedelta(0)))
+
+
+def _localtime(at: datetime, tz: str) -> str:
+    return at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+@lru_cache(maxsize=8)
+def _load_catalog(path: Path) -> dict[str, str]:
+    with path.open("rb") as fh:
+        return {str(k): str(v) for k, v in tomllib.load(fh).items()}

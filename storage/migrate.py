@@ -1,0 +1,47 @@
+"""Apply Alembic migrations programmatically (at start and by `supportbot migrate`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(connection: Any = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> list[str]:
+    """Bring the schema to `revision`; returns the revisions that were applied."""
+    async with engine.begin() as conn:
+        before = await conn.run_sync(_current)
+        await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
+        after = await conn.run_sync(_current)
+    script = ScriptDirectory.from_config(alembic_config())
+    if before == after:
+        return []
+    applied = [r.revision for r in script.iterate_revisions(after, before)]
+    return list(reversed(applied))
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    async with engine.connect() as conn:
+        return await conn.run_sync(_current)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def _current(sync_conn: Any) -> str | None:
+    return MigrationContext.configure(sync_conn).get_current_revision()

@@ -1,0 +1,192 @@
+"""The schema. Migrations under storage/migrations must produce exactly this."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as UTC; always read back timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to storage; use an aware UTC time")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        stored: datetime = value
+        return stored.replace(tzinfo=UTC) if stored.tzinfo is None else stored.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", Integer, nullable=False),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("display_name", String(200), nullable=False),
+    Column("locale", String(16), nullable=False),
+)
+
+customer_identities = Table(
+    "customer_identities",
+    metadata,
+    Column("platform", String(20), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False, index=True),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", Integer, nullable=False, unique=True),
+    Column("subject", String(200), nullable=False),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False),
+    Column("customer_name", String(200), nullable=False),
+    Column("locale", String(16), nullable=False),
+    Column("source_platform", String(20), nullable=False),
+    Column("source_workspace", String(64), nullable=False),
+    Column("source_channel", String(64), nullable=False),
+    Column("source_thread", String(64), nullable=False),
+    Column("source_is_dm", Boolean, nullable=False),
+    Column("priority", String(10), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("assignee_ref", String(100)),
+    Column("assignee_name", String(200)),
+    Column("team", String(40), nullable=False),
+    Column("escalation_level", Integer, nullable=False),
+    Column("first_response_at", UTCDateTime()),
+    Column("closed_at", UTCDateTime()),
+    Column("resolution", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("staff_channel", String(64), nullable=False),
+    Column("staff_thread", String(64), nullable=False),
+    Column("card_message_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Index(None, "status", "priority"),
+    Index(None, "customer_id", "status"),
+    Index(None, "source_platform", "source_channel", "source_thread"),
+    Index(None, "assignee_ref", "status"),
+)
+
+ticket_events = Table(
+    "ticket_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("kind", String(40), nullable=False),
+    Column("actor_ref", String(100), nullable=False),
+    Column("actor_name", String(200), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("data", JSON, nullable=False),
+    Index(None, "kind", "at"),
+)
+
+ticket_messages = Table(
+    "ticket_messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("direction", String(10), nullable=False),
+    Column("author_ref", String(100), nullable=False),
+    Column("author_name", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("attachments", JSON, nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("conversation", String(100), nullable=False),
+    Column("platform", String(20), nullable=False),
+    Column("audience", String(10), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("ticket_id", ForeignKey("tickets.id")),
+    Column("ticket_number", Integer),
+    Column("body", Text, nullable=False),
+    Column("author_name", String(200), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("thread", String(64), nullable=False),
+    Column("actions", JSON, nullable=False),
+    Column("mentions", JSON, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("status", String(10), nullable=False),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime()),
+    Column("platform_message_id", String(100), nullable=False),
+    Column("last_error", Text, nullable=False),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "conversation", "status", "id"),
+)
+
+inbound_events = Table(
+    "inbound_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(20), nullable=False),
+    Column("event_id", String(200), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("payload", JSON, nullable=False),
+    UniqueConstraint("platform", "event_id"),
+)
+
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("kind", String(30), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("status", String(12), nullable=False),  # pending | done | cancelled
+    Column("note", Text, nullable=False),
+    Column("created_by_ref", String(100), nullable=False),
+    Column("created_by_name", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index(None, "status", "due_at"),
+)

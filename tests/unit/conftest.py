@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from bot import commands as c
+from bot.clock import FrozenClock
+from bot.desk import Desk, Reply
+from bot.model import Person, Source
+from bot.outbox import OutboxSender
+from bot.rendering import Renderer
+from bot.settings import DeskSettings
+from tests.unit.fakes import FakeDeliverer, FakeUnitOfWorkFactory
+
+PLATFORM = "test"
+
+
+def customer(name: str = "alice") -> Person:
+    return Person(PLATFORM, f"U-{name}", name.capitalize())
+
+
+def dm(name: str = "alice") -> Source:
+    return Source(PLATFORM, "W1", f"D-{name}")
+
+
+def staff(name: str = "bob", **kw: object) -> c.Invocation:
+    return c.Invocation(Person(PLATFORM, f"S-{name}", name), is_staff=True, **kw)  # type: ignore[arg-type]
+
+
+@dataclass
+class World:
+    desk: Desk
+    factory: FakeUnitOfWorkFactory
+    clock: FrozenClock
+    sender: OutboxSender
+    out: FakeDeliverer
+
+    async def customer_says(
+        self,
+        text: str,
+        name: str = "alice",
+        locale: str = "",
+        event_id: str = "",
+        source: Source | None = None,
+    ) -> Reply:
+        person = customer(name)
+        return await self.desk.handle(
+            c.RelayCustomerMessage(person, source or dm(name), text, locale=locale),
+            c.Invocation(person, event_id=event_id),
+        )
+
+    async def staff_says(
+        self, text: str, name: str = "bob", in_ticket: int | None = None, **kw: object
+    ) -> Reply:
+        return await self.desk.handle_text(text, staff(name, in_ticket=in_ticket, **kw))
+
+    async def delivered(self) -> list[str]:
+        """Deliver what is due and return the bodies delivered by this call."""
+        before = len(self.out.delivered)
+        await self.sender.drain()
+        return [m.body for m in self.out.delivered[before:]]
+
+    @property
+    def store(self):  # type: ignore[no-untyped-def]
+        return self.factory.store
+
+
+@pytest.fixture
+def world() -> World:
+    clock = FrozenClock()
+    factory = FakeUnitOfWorkFactory()
+    settings = DeskSettings()
+    renderer = Renderer(default_locale="en")
+    out = FakeDeliverer(PLATFORM)
+    sender = OutboxSender(factory, {PLATFORM: out}, clock, renderer)
+    desk = Desk(factory, renderer, settings, clock)
+    return World(desk, factory, clock, sender, out)

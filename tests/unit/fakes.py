@@ -1,0 +1,289 @@
+"""Hand-written in-memory fakes of the storage and platform ports, for core tests."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+from bot.model import (
+    Customer,
+    OutboundMessage,
+    Reminder,
+    Source,
+    Ticket,
+    TicketEvent,
+    TicketMessage,
+)
+from bot.ports import ConcurrencyConflict, DeliveryError, DeliveryReceipt
+
+
+class Store:
+    """What a database would hold; a FakeUnitOfWork copies it and writes back on commit."""
+
+    def __init__(self) -> None:
+        self.counter = 0
+        self.tickets: dict[int, Ticket] = {}
+        self.customers: dict[int, Customer] = {}
+        self.identities: dict[tuple[str, str], int] = {}
+        self.events: list[TicketEvent] = []
+        self.messages: list[TicketMessage] = []
+        self.outbox: dict[int, dict[str, Any]] = {}
+        self.inbound: dict[tuple[str, str], dict[str, Any]] = {}
+        self.reminders: list[Reminder] = []
+        self.next_id = 1
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+
+class FakeTickets:
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+    async def next_number(self) -> int:
+        self.s.counter += 1
+        return self.s.counter
+
+    async def add(self, ticket: Ticket) -> None:
+        ticket.id, ticket.version = self.s.new_id(), 1
+        self.s.tickets[ticket.id] = copy.deepcopy(ticket)
+
+    async def save(self, ticket: Ticket) -> None:
+        assert ticket.id is not None
+        if self.s.tickets[ticket.id].version != ticket.version:
+            raise ConcurrencyConflict(str(ticket.number))
+        ticket.version += 1
+        self.s.tickets[ticket.id] = copy.deepcopy(ticket)
+
+    def _find(self, pred: Any) -> Ticket | None:
+        found = [t for t in self.s.tickets.values() if pred(t)]
+        return copy.deepcopy(found[-1]) if found else None
+
+    async def by_number(self, number: int) -> Ticket | None:
+        return self._find(lambda t: t.number == number)
+
+    async def by_id(self, ticket_id: int) -> Ticket | None:
+        return self._find(lambda t: t.id == ticket_id)
+
+    async def by_source_thread(self, source: Source) -> Ticket | None:
+        return self._find(
+            lambda t: (
+                (t.source.platform, t.source.channel, t.source.thread)
+                == (source.platform, source.channel, source.thread)
+            )
+        )
+
+    async def open_for_customer(self, customer_id: int, source: Source) -> Ticket | None:
+        return self._find(
+            lambda t: (
+                t.customer_id == customer_id
+                and not t.is_closed
+                and (t.source.platform, t.source.channel, t.source.thread)
+                == (source.platform, source.channel, source.thread)
+            )
+        )
+
+    async def list(
+        self,
+        status_in: Sequence[str],
+        assignee_ref: str | None = None,
+        unassigned: bool = False,
+        limit: int = 50,
+    ) -> list[Ticket]:
+        found = [
+            t
+            for t in self.s.tickets.values()
+            if t.status.value in status_in
+            and (assignee_ref is None or (t.assignee and t.assignee.ref == assignee_ref))
+            and (not unassigned or t.assignee is None)
+        ]
+        return copy.deepcopy(sorted(found, key=lambda t: t.number)[:limit])
+
+    async def count_for_customer(self, customer_id: int, before_id: int) -> int:
+        return sum(
+            1
+            for t in self.s.tickets.values()
+            if t.customer_id == customer_id and t.id is not None and t.id < before_id
+        )
+
+    async def set_staff_refs(
+        self, ticket_id: int, channel: str, thread: str, card_message_id: str
+    ) -> None:
+        t = self.s.tickets[ticket_id]
+        t.staff_channel, t.staff_thread, t.card_message_id = channel, thread, card_message_id
+
+
+class FakeCustomers:
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+    async def find(self, platform: str, user_id: str) -> Customer | None:
+        cid = self.s.identities.get((platform, user_id))
+        return copy.deepcopy(self.s.customers[cid]) if cid else None
+
+    async def add(self, customer: Customer, platform: str, user_id: str) -> None:
+        customer.id = self.s.new_id()
+        self.s.customers[customer.id] = copy.deepcopy(customer)
+        self.s.identities[(platform, user_id)] = customer.id
+
+    async def update(self, customer: Customer) -> None:
+        assert customer.id is not None
+        self.s.customers[customer.id] = copy.deepcopy(customer)
+
+
+class FakeEvents:
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+    async def add(self, event: TicketEvent) -> None:
+        event.id = self.s.new_id()
+        self.s.events.append(event)
+
+    async def for_ticket(self, ticket_id: int) -> list[TicketEvent]:
+        return [e for e in self.s.events if e.ticket_id == ticket_id]
+
+
+class FakeMessages:
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+    async def add(self, message: TicketMessage) -> None:
+        message.id = self.s.new_id()
+        self.s.messages.append(message)
+
+    async def for_ticket(self, ticket_id: int) -> list[TicketMessage]:
+        return [m for m in self.s.messages if m.ticket_id == ticket_id]
+
+
+class FakeOutbox:
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+    async def add(self, message: OutboundMessage, at: datetime) -> None:
+        message.id = self.s.new_id()
+        self.s.outbox[message.id] = {
+            "message": copy.deepcopy(message),
+            "status": "pending",
+            "next": at,
+            "error": "",
+            "platform_id": "",
+        }
+
+    async def due(self, now: datetime, limit: int) -> list[OutboundMessage]:
+        seen: set[str] = set()
+        due = []
+        for row in sorted(self.s.outbox.values(), key=lambda r: r["message"].id):
+            if row["status"] != "pending":
+                continue
+            conversation = row["message"].conversation
+            if conversation not in seen and row["next"] <= now:
+                due.append(copy.deepcopy(row["message"]))
+            seen.add(conversation)
+        return due[:limit]
+
+    async def mark_sent(self, message_id: int, platform_message_id: str, at: datetime) -> None:
+        row = self.s.outbox[message_id]
+        row.update(status="sent", platform_id=platform_message_id)
+        row["message"].attempts += 1
+
+    async def mark_retry(self, message_id: int, next_attempt_at: datetime, error: str) -> None:
+        row = self.s.outbox[message_id]
+        row.update(next=next_attempt_at, error=error)
+        row["message"].attempts += 1
+
+    async def mark_failed(self, message_id: int, error: str, at: datetime) -> None:
+        row = self.s.outbox[message_id]
+        row.update(status="failed", error=error)
+        row["message"].attempts += 1
+
+    async def pending_count(self) -> int:
+        return sum(1 for r in self.s.outbox.values() if r["status"] == "pending")
+
+
+class FakeInbound:
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+    async def record(
+        self, platform: str, event_id: str, payload: dict[str, Any], at: datetime
+    ) -> bool:
+        if (platform, event_id) in self.s.inbound:
+            return False
+        self.s.inbound[(platform, event_id)] = payload
+        return True
+
+
+class FakeReminders:
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+    async def add(self, reminder: Reminder) -> None:
+        reminder.id = self.s.new_id()
+        self.s.reminders.append(reminder)
+
+    async def pending_for_ticket(self, ticket_id: int) -> list[Reminder]:
+        return [r for r in self.s.reminders if r.ticket_id == ticket_id and r.status == "pending"]
+
+
+class FakeUnitOfWork:
+    """Works on a copy of the store; commit swaps it in, so rollback really discards."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.committed = False
+
+    async def __aenter__(self) -> Self:
+        self._work = copy.deepcopy(self.store)
+        self.tickets = FakeTickets(self._work)
+        self.customers = FakeCustomers(self._work)
+        self.events = FakeEvents(self._work)
+        self.messages = FakeMessages(self._work)
+        self.outbox = FakeOutbox(self._work)
+        self.inbound = FakeInbound(self._work)
+        self.reminders = FakeReminders(self._work)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    async def commit(self) -> None:
+        self.store.__dict__.update(copy.deepcopy(self._work.__dict__))
+        self.committed = True
+
+    async def rollback(self) -> None:
+        self._work.__dict__.update(copy.deepcopy(self.store.__dict__))
+
+
+class FakeUnitOfWorkFactory:
+    def __init__(self) -> None:
+        self.store = Store()
+
+    def __call__(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self.store)
+
+
+class FakeDeliverer:
+    """Records deliveries; `failures` lists errors to raise on the next calls, in order."""
+
+    def __init__(self, platform: str = "test") -> None:
+        self.platform = platform
+        self.delivered: list[OutboundMessage] = []
+        self.failures: list[DeliveryError] = []
+
+    async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.delivered.append(message)
+        return DeliveryReceipt(f"pm{len(self.delivered)}", "staff-chan", f"th{message.ticket_id}")
+
+    def bodies(self, audience: str | None = None) -> list[str]:
+        return [m.body for m in self.delivered if audience in (None, m.audience.value)]

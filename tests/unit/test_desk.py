@@ -1,0 +1,297 @@
+"""The desk's use cases against in-memory fakes, as customers and agents would see them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot import commands as c
+from bot.model import Direction, Person, Priority, Source, Status
+from tests.unit.conftest import World, customer, staff
+
+
+async def test_a_customer_message_opens_a_ticket_with_card_and_acknowledgement(
+    world: World,
+) -> None:
+    reply = await world.customer_says("Refund please\nI was charged twice for March.")
+    assert reply.ok and reply.ticket_number == 1
+    await world.sender.drain()
+    kinds = [(m.audience.value, m.kind) for m in world.out.delivered]
+    assert kinds == [("staff", "card"), ("customer", "ack"), ("staff", "customer_message")]
+    card, ack, relay = world.out.delivered
+    assert "#1 Refund please" in card.body and "Alice" in card.body
+    assert "Priority: High" in card.body  # "refund" raised it
+    assert [a.id for a in card.actions] == ["ticket:claim:1", "ticket:escalate:1", "ticket:close:1"]
+    assert "Hi Alice" in ack.body and "#1" in ack.body and "within 1 hour" in ack.body
+    assert ack.channel == "D-alice"
+    assert relay.body.startswith("Refund please\nI was charged twice")
+    assert relay.author_name == "Alice"
+
+
+async def test_further_messages_continue_the_open_ticket(world: World) -> None:
+    await world.customer_says("Printer broken")
+    reply = await world.customer_says("It shows error 42")
+    assert reply.ticket_number == 1
+    await world.sender.drain()
+    assert world.out.bodies("staff")[-1] == "It shows error 42"
+    assert len(world.store.tickets) == 1
+
+
+async def test_japanese_customer_is_acknowledged_in_japanese(world: World) -> None:
+    await world.customer_says("至急: ログインできません", locale="ja-JP")
+    await world.sender.drain()
+    ack = [m for m in world.out.delivered if m.kind == "ack"][0]
+    assert "お問い合わせありがとうございます" in ack.body and "15分" in ack.body
+    ticket = world.store.tickets[next(iter(world.store.tickets))]
+    assert ticket.locale == "ja" and ticket.priority is Priority.URGENT
+
+
+async def test_conversation_both_ways_moves_status(world: World) -> None:
+    await world.customer_says("Where is my order?")
+    world.clock.advance(timedelta(minutes=20))
+    reply = await world.staff_says("/ticket claim", in_ticket=1)
+    assert reply.ok and "claimed" in reply.text
+    sent = await world.desk.handle(
+        c.RelayAgentMessage(1, "It ships tomorrow."), staff("bob", in_ticket=1)
+    )
+    assert sent.ok
+    ticket = await _ticket(world, 1)
+    assert ticket.status is Status.WAITING
+    assert ticket.first_response_at == world.clock.now()
+    await world.sender.drain()
+    to_customer = [m for m in world.out.delivered if m.kind == "agent_reply"]
+    assert to_customer[0].body == "It ships tomorrow." and to_customer[0].author_name == "bob"
+    await world.customer_says("Thanks!")
+    assert (await _ticket(world, 1)).status is Status.CLAIMED
+    kinds = [e.kind for e in world.store.events]
+    assert kinds[:3] == ["opened", "claimed", "first_response"]
+    first = [e for e in world.store.events if e.kind == "first_response"][0]
+    assert first.data["seconds"] == 20 * 60
+
+
+async def test_a_reply_to_an_unclaimed_ticket_claims_it(world: World) -> None:
+    await world.customer_says("Hello?")
+    await world.desk.handle(c.RelayAgentMessage(1, "Hi!"), staff("carol"))
+    ticket = await _ticket(world, 1)
+    assert ticket.assignee is not None and ticket.assignee.name == "carol"
+
+
+async def test_internal_notes_never_reach_the_customer(world: World) -> None:
+    await world.customer_says("My password reset mail never arrives")
+    await world.sender.drain()
+    before = len(world.out.bodies("customer"))
+    await world.desk.handle(
+        c.RelayAgentMessage(1, "// mail server queue is stuck"), staff(in_ticket=1)
+    )
+    await world.desk.handle(c.RelayAgentMessage(1, "NOTE: check spam filter"), staff())
+    reply = await world.staff_says("/ticket note #1 customer is on the legacy plan")
+    assert reply.ok
+    await world.sender.drain()
+    assert len(world.out.bodies("customer")) == before
+    notes = [m for m in world.out.delivered if m.kind == "note"]
+    assert [n.body for n in notes] == [
+        "mail server queue is stuck",
+        "check spam filter",
+        "customer is on the legacy plan",
+    ]
+    stored = [m for m in world.store.messages if m.direction is Direction.NOTE]
+    assert len(stored) == 3
+    assert (await _ticket(world, 1)).status is Status.OPEN  # a note is not a reply
+
+
+async def test_claim_race_loser_is_told_who_holds_it(world: World) -> None:
+    await world.customer_says("Help")
+    assert (await world.staff_says("/ticket claim #1", "bob")).ok
+    refused = await world.staff_says("/ticket claim #1", "carol")
+    assert not refused.ok and "held by bob" in refused.text and "/ticket assign" in refused.text
+    again = await world.staff_says("/ticket claim #1", "bob")
+    assert not again.ok and "already hold" in again.text
+
+
+async def test_assign_hands_the_ticket_to_the_mentioned_agent(world: World) -> None:
+    await world.customer_says("Help")
+    carol = Person("test", "S-carol", "carol")
+    reply = await world.staff_says("/ticket assign #1 @carol", mentions={"@carol": carol})
+    assert reply.ok
+    assert (await _ticket(world, 1)).assignee == carol
+    unknown = await world.staff_says("/ticket assign #1 @nobody")
+    assert not unknown.ok and "@nobody" in unknown.text
+
+
+async def test_escalation_goes_to_a_configured_team(world: World) -> None:
+    await world.customer_says("API returns 500")
+    await world.staff_says("/ticket claim #1")
+    bad = await world.staff_says("/ticket escalate #1 marketing")
+    assert not bad.ok and "tier2, billing, engineering" in bad.text
+    ok = await world.staff_says("/ticket escalate #1 engineering stack trace attached")
+    assert ok.ok
+    ticket = await _ticket(world, 1)
+    assert (ticket.status, ticket.team, ticket.escalation_level, ticket.assignee) == (
+        Status.ESCALATED,
+        "engineering",
+        1,
+        None,
+    )
+    event = [e for e in world.store.events if e.kind == "escalated"][0]
+    assert event.actor.name == "bob" and event.data["reason"] == "stack trace attached"
+    assert event.data["previous_assignee"] == "bob"
+    await world.staff_says("/ticket escalate #1 tier2")
+    assert (await _ticket(world, 1)).escalation_level == 2
+
+
+async def test_close_farewell_rating_and_reopen(world: World) -> None:
+    await world.customer_says("Broken")
+    world.clock.advance(timedelta(hours=3))
+    closed = await world.staff_says("/ticket close #1 replaced the part")
+    assert closed.ok
+    await world.sender.drain()
+    farewell, csat = [m for m in world.out.delivered if m.kind in ("farewell", "csat")]
+    assert "replaced the part" in farewell.body and "anything else" in farewell.body
+    assert [a.id for a in csat.actions][-1] == "csat:help:1"
+    event = [e for e in world.store.events if e.kind == "closed"][0]
+    assert event.data["resolution_seconds"] == 3 * 3600
+    again = await world.staff_says("/ticket close #1")
+    assert not again.ok and "already closed" in again.text and "reopen" in again.text
+
+    alice = customer()
+    rated = await world.desk.handle(c.RateTicket(1, 4), c.Invocation(alice))
+    assert rated.ok
+    await world.sender.drain()
+    assert "rated this ticket 4/5" in world.out.bodies("staff")[-1]
+    stranger = await world.desk.handle(c.RateTicket(1, 1), c.Invocation(customer("mallory")))
+    assert not stranger.ok
+
+    await world.desk.handle(c.RateTicket(1, None), c.Invocation(alice))
+    assert (await _ticket(world, 1)).status is Status.REOPENED
+    not_closed = await world.staff_says("/ticket reopen #1")
+    assert not not_closed.ok and "not closed" in not_closed.text
+
+
+async def test_a_reply_to_a_closed_ticket_is_kept_but_not_sent(world: World) -> None:
+    await world.customer_says("Broken")
+    await world.staff_says("/ticket close #1")
+    await world.sender.drain()
+    sent_before = len(world.out.bodies("customer"))
+    reply = await world.desk.handle(c.RelayAgentMessage(1, "One more thing"), staff())
+    assert not reply.ok and "was not sent" in reply.text
+    await world.sender.drain()
+    assert len(world.out.bodies("customer")) == sent_before
+    assert world.store.messages[-1].body == "One more thing"
+
+
+async def test_a_returning_customer_gets_a_new_ticket_linked_to_earlier_ones(world: World) -> None:
+    await world.customer_says("First problem")
+    await world.staff_says("/ticket close #1")
+    reply = await world.customer_says("Second problem")
+    assert reply.ticket_number == 2
+    await world.sender.drain()
+    card = [m for m in world.out.delivered if m.kind == "card" and m.ticket_number == 2][0]
+    assert "1 earlier ticket" in card.body and card.data["earlier_tickets"] == 1
+
+
+async def test_help_thread_of_a_closed_ticket_reopens_it(world: World) -> None:
+    thread = Source("test", "W1", "C-help", "1700000000.0001", is_dm=False)
+    await world.customer_says("VPN fails", source=thread)
+    await world.staff_says("/ticket close #1")
+    reply = await world.customer_says("still failing", source=thread)
+    assert reply.ticket_number == 1
+    assert (await _ticket(world, 1)).status is Status.REOPENED
+
+
+async def test_only_staff_may_use_staff_commands(world: World) -> None:
+    await world.customer_says("hi")
+    alice = c.Invocation(customer(), is_staff=False)
+    for text in ("/ticket close #1", "/ticket list", "/ticket nonsense"):
+        reply = await world.desk.handle_text(text, alice)
+        assert not reply.ok and "Only support staff" in reply.text
+    reply = await world.desk.handle(c.ClaimTicket(1), alice)
+    assert not reply.ok and "Only support staff" in reply.text
+    assert (await _ticket(world, 1)).status is Status.OPEN
+
+
+async def test_unknown_tickets_and_missing_numbers_get_usage(world: World) -> None:
+    missing = await world.staff_says("/ticket claim")
+    assert not missing.ok and "#42" in missing.text and "/ticket claim [#N]" in missing.text
+    unknown = await world.staff_says("/ticket close #99")
+    assert not unknown.ok and "no ticket #99" in unknown.text
+    bad = await world.staff_says("/ticket followup #1 in soon")
+    assert not bad.ok and "30m, 4h" in bad.text
+    nonsense = await world.staff_says("/ticket dance")
+    assert not nonsense.ok and "dance" in nonsense.text and "/ticket help" in nonsense.text
+
+
+async def test_a_replayed_event_changes_nothing(world: World) -> None:
+    first = await world.customer_says("Hello", event_id="Ev1")
+    second = await world.customer_says("Hello", event_id="Ev1")
+    assert first.ticket_number == 1 and second.duplicate
+    assert len(world.store.tickets) == 1 and len(world.store.messages) == 1
+    assert len(world.store.outbox) == 3
+
+
+async def test_bad_customer_input_is_refused_or_kept_whole(world: World) -> None:
+    for empty in ("", "   \n\t "):
+        reply = await world.customer_says(empty)
+        assert not reply.ok and "empty" in reply.text
+    assert world.store.tickets == {}
+    huge = "x" * 50_000
+    await world.customer_says("long one\n" + huge)
+    await world.customer_says("null\x00byte")
+    await world.sender.drain()
+    assert world.store.messages[0].body.endswith(huge)
+    assert world.out.bodies("staff")[1].endswith(huge)  # relayed whole; adapters split it
+    assert world.store.messages[1].body == "null\ufffdbyte"
+
+
+async def test_customer_text_is_never_rendered_as_a_template(world: World) -> None:
+    await world.customer_says("{{ 7 * 7 }} {% for x in y %}")
+    await world.sender.drain()
+    assert "{{ 7 * 7 }} {% for x in y %}" in world.out.bodies("staff")
+    card = world.out.delivered[0]
+    assert "{{ 7 * 7 }}" in card.body
+
+
+async def test_show_prints_the_audit_trail_and_list_filters(world: World) -> None:
+    await world.customer_says("one")
+    await world.customer_says("two", name="dave")
+    await world.staff_says("/ticket claim #1")
+    await world.staff_says("/ticket priority #2 urgent", name="carol")
+    shown = await world.staff_says("/ticket show #1")
+    assert "opened" in shown.text and "bob · claimed" in shown.text
+    assert (await world.staff_says("/ticket list mine")).data["numbers"] == [1]
+    assert (await world.staff_says("/ticket list unclaimed")).data["numbers"] == [2]
+    assert (await world.staff_says("/ticket list")).data["numbers"] == [1, 2]
+    same = await world.staff_says("/ticket priority #2 urgent")
+    assert not same.ok and "already has priority urgent" in same.text
+
+
+async def test_follow_up_is_scheduled_as_a_reminder_row(world: World) -> None:
+    await world.customer_says("Router flaky")
+    reply = await world.staff_says("/ticket followup #1 in 3d check signal")
+    assert reply.ok and "3d" in reply.text
+    reminder = world.store.reminders[0]
+    assert reminder.due_at == world.clock.now() + timedelta(days=3)
+    assert (reminder.kind, reminder.note, reminder.status) == (
+        "followup",
+        "check signal",
+        "pending",
+    )
+
+
+async def test_help_lists_every_command(world: World) -> None:
+    reply = await world.staff_says("/ticket help")
+    for verb in (
+        "claim",
+        "assign",
+        "escalate",
+        "close",
+        "reopen",
+        "note",
+        "priority",
+        "followup",
+        "list",
+        "show",
+    ):
+        assert f"/ticket {verb}" in reply.text
+
+
+async def _ticket(world: World, number: int):  # type: ignore[no-untyped-def]
+    return [t for t in world.store.tickets.values() if t.number == number][0]
