@@ -272,16 +272,16 @@ class FakeUnitOfWorkFactory:
 
 
 class FakeDeliverer:
-    """Records deliveries; `failures` lists errors to raise on the next calls, in order."""
+    """Records deliveries; `failures[kind]` lists errors to raise for that kind, in order."""
 
     def __init__(self, platform: str = "test") -> None:
         self.platform = platform
         self.delivered: list[OutboundMessage] = []
-        self.failures: list[DeliveryError] = []
+        self.failures: dict[str, list[DeliveryError]] = {}
 
     async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
-        if self.failures:
-            raise self.failures.pop(0)
+        if self.failures.get(message.kind):
+            raise self.failures[message.kind].pop(0)
         self.delivered.append(message)
         return DeliveryReceipt(f"pm{len(self.delivered)}", "staff-chan", f"th{message.ticket_id}")
 

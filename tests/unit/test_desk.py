@@ -39,7 +39,7 @@ async def test_further_messages_continue_the_open_ticket(world: World) -> None:
 async def test_japanese_customer_is_acknowledged_in_japanese(world: World) -> None:
     await world.customer_says("至急: ログインできません", locale="ja-JP")
     await world.sender.drain()
-    ack = [m for m in world.out.delivered if m.kind == "ack"][0]
+    ack = next(m for m in world.out.delivered if m.kind == "ack")
     assert "お問い合わせありがとうございます" in ack.body and "15分" in ack.body
     ticket = world.store.tickets[next(iter(world.store.tickets))]
     assert ticket.locale == "ja" and ticket.priority is Priority.URGENT
@@ -64,7 +64,7 @@ async def test_conversation_both_ways_moves_status(world: World) -> None:
     assert (await _ticket(world, 1)).status is Status.CLAIMED
     kinds = [e.kind for e in world.store.events]
     assert kinds[:3] == ["opened", "claimed", "first_response"]
-    first = [e for e in world.store.events if e.kind == "first_response"][0]
+    first = next(e for e in world.store.events if e.kind == "first_response")
     assert first.data["seconds"] == 20 * 60
 
 
@@ -131,7 +131,7 @@ async def test_escalation_goes_to_a_configured_team(world: World) -> None:
         1,
         None,
     )
-    event = [e for e in world.store.events if e.kind == "escalated"][0]
+    event = next(e for e in world.store.events if e.kind == "escalated")
     assert event.actor.name == "bob" and event.data["reason"] == "stack trace attached"
     assert event.data["previous_assignee"] == "bob"
     await world.staff_says("/ticket escalate #1 tier2")
@@ -147,7 +147,7 @@ async def test_close_farewell_rating_and_reopen(world: World) -> None:
     farewell, csat = [m for m in world.out.delivered if m.kind in ("farewell", "csat")]
     assert "replaced the part" in farewell.body and "anything else" in farewell.body
     assert [a.id for a in csat.actions][-1] == "csat:help:1"
-    event = [e for e in world.store.events if e.kind == "closed"][0]
+    event = next(e for e in world.store.events if e.kind == "closed")
     assert event.data["resolution_seconds"] == 3 * 3600
     again = await world.staff_says("/ticket close #1")
     assert not again.ok and "already closed" in again.text and "reopen" in again.text
@@ -184,7 +184,7 @@ async def test_a_returning_customer_gets_a_new_ticket_linked_to_earlier_ones(wor
     reply = await world.customer_says("Second problem")
     assert reply.ticket_number == 2
     await world.sender.drain()
-    card = [m for m in world.out.delivered if m.kind == "card" and m.ticket_number == 2][0]
+    card = next(m for m in world.out.delivered if m.kind == "card" and m.ticket_number == 2)
     assert "1 earlier ticket" in card.body and card.data["earlier_tickets"] == 1
 
 
@@ -294,4 +294,4 @@ async def test_help_lists_every_command(world: World) -> None:
 
 
 async def _ticket(world: World, number: int):  # type: ignore[no-untyped-def]
-    return [t for t in world.store.tickets.values() if t.number == number][0]
+    return next(t for t in world.store.tickets.values() if t.number == number)

@@ -1,0 +1,176 @@
+"""The real `supportbot` command, driven as a user runs it: the shell adapter on SQLite."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SUPPORTBOT = str(Path(sys.executable).with_name("supportbot"))
+
+
+def run(
+    tmp_path: Path, *args: str, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SUPPORTBOT_", "DATABASE_URL"))
+    }
+    environment |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'desk.db'}"} | env
+    return subprocess.run(
+        [SUPPORTBOT, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+
+
+SESSION = """\
+# a customer writes, an agent works the ticket
+alice> Hi, I can't log in to my account
+@bob> /ticket claim
+@bob> Hi Alice, I've sent you a reset link.
+@bob> // reset link sent manually from the admin panel
+alice> Thanks, it worked but now billing shows the wrong plan
+@bob> /ticket escalate billing wrong plan after reset
+@carol> /ticket claim
+@carol> /ticket close plan corrected
+alice> !csat:5:1
+"""
+
+
+def test_a_whole_ticket_through_the_shell(tmp_path: Path) -> None:
+    result = run(tmp_path, "run", stdin=SESSION)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "[staff #1] new ticket" in out and "Priority: High" in out
+    assert "[to alice]\n    Hi alice, thanks for reaching out! We have opened ticket #1" in out
+    assert "[staff #1] alice: Hi, I can't log in to my account" in out
+    assert "[reply to @bob] You claimed ticket #1." in out
+    assert "[to alice] bob: Hi Alice, I've sent you a reset link." in out
+    assert "[staff #1] (internal note) bob: reset link sent manually" in out
+    assert "reset link sent manually" not in out.split("(internal note)")[0]
+    assert "[to alice] bob: reset link" not in out
+    assert "bob escalated this ticket to billing (level 1): wrong plan after reset." in out
+    assert "[reply to @carol] Ticket #1 closed." in out
+    assert "we have closed ticket #1: plan corrected" in out
+    assert "[staff #1] The customer rated this ticket 5/5." in out
+    assert "started adapters: shell" in result.stderr
+
+    db = sqlite3.connect(tmp_path / "desk.db")
+    kinds = [row[0] for row in db.execute("SELECT kind FROM ticket_events ORDER BY id")]
+    assert kinds == [
+        "opened",
+        "claimed",
+        "first_response",
+        "status",
+        "note",
+        "status",
+        "escalated",
+        "claimed",
+        "closed",
+        "rated",
+    ]
+    actors = [row[0] for row in db.execute("SELECT actor_name FROM ticket_events ORDER BY id")]
+    assert actors[6:9] == ["bob", "carol", "carol"]
+    assert db.execute("SELECT count(*) FROM outbox WHERE status != 'sent'").fetchone() == (0,)
+
+    shown = run(tmp_path, "tickets", "show", "1")
+    assert shown.returncode == 0
+    assert "Status: Closed" in shown.stdout and "bob · escalated · team: billing" in shown.stdout
+    listed = run(tmp_path, "tickets", "list")
+    assert "No open tickets." in listed.stdout
+
+
+def test_bad_input_gets_clear_messages_and_loses_nothing(tmp_path: Path) -> None:
+    huge = "y" * 50_000
+    script = (
+        "\n".join(
+            [
+                "alice>",
+                "alice>    ",
+                f"alice> {huge}",
+                "alice> before\x00after",
+                "@bob> /ticket dance",
+                "@bob> /ticket close #77",
+                "@bob> /ticket reopen #1",
+                "@bob> /ticket close #1 done",
+                "@bob> /ticket close #1",
+                "@bob> late reply",
+                "@bob> /ticket followup #1 in someday",
+                "what is this line",
+                "alice> !csat:9:1",
+            ]
+        )
+        + "\n"
+    )
+    result = run(tmp_path, "run", stdin=script)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.count("That message is empty, so there is nothing to send.") == 2
+    assert "I don't know `dance`" in out
+    assert "There is no ticket #77." in out
+    assert "Ticket #1 is not closed (it is open)" in out
+    assert "Ticket #1 is already closed. Use `/ticket reopen #1`" in out
+    assert "your reply was not sent to the customer (it is kept in the ticket)" in out
+    assert '"someday" is not a duration' in out
+    assert "I can't read 'what is this line'" in out
+    assert "Traceback" not in out + result.stderr
+    db = sqlite3.connect(tmp_path / "desk.db")
+    bodies = [row[0] for row in db.execute("SELECT body FROM ticket_messages ORDER BY id")]
+    assert bodies == [huge, "before\ufffdafter", "late reply"]
+    assert f"[staff #1] alice: {huge}" in out
+
+
+def test_japanese_customer_and_staff_refusal(tmp_path: Path) -> None:
+    script = (
+        "kenji(ja)> 至急: アカウントが盗まれました\n@mallory> /ticket claim\n"
+        "@mallory> hello\n@bob> /ticket claim\n"
+    )
+    result = run(tmp_path, "run", stdin=script, SUPPORTBOT_SHELL_STAFF="bob")
+    assert result.returncode == 0
+    assert "kenji 様、お問い合わせありがとうございます。チケット #1" in result.stdout
+    assert "15分 以内" in result.stdout and "Priority: Urgent" in result.stdout
+    assert result.stdout.count("Only support staff can use ticket commands.") == 2
+    assert "[reply to @bob] You claimed ticket #1." in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "code", "words"),
+    [
+        ({"SUPPORTBOT_LOCALE": "fr"}, 2, "SUPPORTBOT_LOCALE: 'fr' has no templates"),
+        ({"SUPPORTBOT_TIMEZONE": "Nowhere/City"}, 2, "SUPPORTBOT_TIMEZONE"),
+        ({"DATABASE_URL": "sqlite:////nonexistent-dir/desk.db"}, 1, "does not exist"),
+        (
+            {"DATABASE_URL": "postgresql://postgres:s3cret-pw@127.0.0.1:1/test"},
+            1,
+            "cannot use the database at postgresql+asyncpg://postgres:***@127.0.0.1:1/test",
+        ),
+        ({"DATABASE_URL": "mysql://x@localhost/db"}, 1, "supports sqlite and postgresql"),
+    ],
+)
+def test_bad_configuration_is_explained_without_a_traceback(
+    tmp_path: Path, env: dict[str, str], code: int, words: str
+) -> None:
+    for command in (["run"], ["check"]):
+        result = run(tmp_path, *command, **env)
+        assert result.returncode == code
+        assert words in result.stderr
+        assert "Traceback" not in result.stderr and "s3cret-pw" not in result.stderr
+
+
+def test_check_and_migrate(tmp_path: Path) -> None:
+    before = run(tmp_path, "check")
+    assert before.returncode == 0 and "schema: at empty" in before.stdout
+    migrated = run(tmp_path, "migrate")
+    assert migrated.returncode == 0 and "applied: 0001" in migrated.stdout
+    assert "already up to date" in run(tmp_path, "migrate").stdout
+    after = run(tmp_path, "check")
+    assert "schema: up to date" in after.stdout and "database: reachable" in after.stdout

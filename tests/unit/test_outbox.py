@@ -1,0 +1,122 @@
+"""The outbox sender: order per conversation, retries, retry-after, permanent failures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.ports import DeliveryError
+from tests.unit.conftest import World
+
+
+async def test_a_transient_failure_holds_back_later_messages_of_the_same_conversation(
+    world: World,
+) -> None:
+    await world.customer_says("first", name="alice")
+    await world.customer_says("other customer", name="dave")
+    world.out.failures = {"card": [DeliveryError("timeout")]}  # alice's card fails once
+    await world.sender.drain()
+    delivered = [(m.ticket_number, m.kind) for m in world.out.delivered]
+    assert (1, "card") not in delivered and (1, "customer_message") not in delivered
+    assert (1, "ack") in delivered  # the customer conversation is separate
+    assert (2, "card") in delivered and (2, "customer_message") in delivered
+    world.clock.advance(timedelta(seconds=1))
+    await world.sender.drain()
+    staff_1 = [
+        m.kind for m in world.out.delivered if m.ticket_number == 1 and m.audience.value == "staff"
+    ]
+    assert staff_1 == ["card", "customer_message"]
+
+
+async def test_retry_after_from_the_platform_is_honoured(world: World) -> None:
+    await world.customer_says("hello")
+    world.out.failures = {"card": [DeliveryError("rate limited", retry_after=30)]}
+    await world.sender.drain()
+    assert "card" not in [m.kind for m in world.out.delivered]
+    world.clock.advance(timedelta(seconds=29))
+    await world.sender.drain()
+    assert "card" not in [m.kind for m in world.out.delivered]
+    world.clock.advance(timedelta(seconds=1))
+    await world.sender.drain()
+    assert [m.kind for m in world.out.delivered if m.audience.value == "staff"] == [
+        "card",
+        "customer_message",
+    ]
+
+
+async def test_backoff_grows_between_attempts(world: World) -> None:
+    await world.customer_says("hello")
+    world.out.failures = {"card": [DeliveryError("down")] * 3}
+    await world.sender.drain()  # attempt 1 fails -> wait 1s
+    world.clock.advance(timedelta(seconds=1))
+    await world.sender.drain()  # attempt 2 fails -> wait 2s
+    world.clock.advance(timedelta(seconds=1))
+    await world.sender.drain()
+    assert "card" not in [m.kind for m in world.out.delivered]
+    world.clock.advance(timedelta(seconds=1))
+    await world.sender.drain()  # attempt 3 fails -> wait 4s
+    world.clock.advance(timedelta(seconds=4))
+    await world.sender.drain()
+    assert next(m.kind for m in world.out.delivered if m.audience.value == "staff") == "card"
+
+
+async def test_a_permanent_customer_failure_is_reported_in_the_staff_thread(world: World) -> None:
+    await world.customer_says("hello")
+    await world.sender.drain()
+    await world.staff_says("/ticket claim #1")
+    from bot import commands as c
+    from tests.unit.conftest import staff
+
+    await world.desk.handle(c.RelayAgentMessage(1, "Answer"), staff())
+    world.out.failures = {
+        "agent_reply": [DeliveryError("cannot send messages to this user", permanent=True)]
+    }
+    await world.sender.drain()
+    rows = [r for r in world.store.outbox.values() if r["message"].kind == "agent_reply"]
+    assert rows[0]["status"] == "failed"
+    notice = world.out.delivered[-1]
+    assert notice.kind == "delivery_failed" and "cannot send messages" in notice.body
+    assert notice.audience.value == "staff"
+    assert world.store.events[-1].kind == "delivery_failed"
+
+
+async def test_after_max_attempts_a_message_is_marked_failed_not_dropped(world: World) -> None:
+    world.sender.max_attempts = 2
+    await world.customer_says("hello")
+    world.out.failures = {"card": [DeliveryError("down"), DeliveryError("down")]}
+    await world.sender.drain()
+    world.clock.advance(timedelta(seconds=2))
+    await world.sender.drain()
+    card = next(r for r in world.store.outbox.values() if r["message"].kind == "card")
+    assert card["status"] == "failed" and card["error"] == "down"
+    # the thread's later messages still go out, in order
+    assert [m.kind for m in world.out.delivered if m.audience.value == "staff"][:1] == [
+        "customer_message"
+    ]
+
+
+async def test_the_delivered_card_tells_where_the_ticket_thread_is(world: World) -> None:
+    await world.customer_says("hello")
+    await world.sender.drain()
+    ticket = next(iter(world.store.tickets.values()))
+    assert (ticket.staff_channel, ticket.staff_thread, ticket.card_message_id) == (
+        "staff-chan",
+        f"th{ticket.id}",
+        "pm1",
+    )
+
+
+async def test_an_adapter_bug_is_retried_not_lost(world: World) -> None:
+    class Broken:
+        platform = "test"
+
+        async def deliver(self, message, ticket):  # type: ignore[no-untyped-def]
+            raise KeyError("bug")
+
+    world.sender.deliverers["test"] = Broken()  # type: ignore[assignment]
+    await world.customer_says("hello")
+    await world.sender.drain()
+    assert all(r["status"] == "pending" for r in world.store.outbox.values())
+    world.sender.deliverers["test"] = world.out
+    world.clock.advance(timedelta(seconds=5))
+    await world.sender.drain()
+    assert len(world.out.delivered) == 3

@@ -1,0 +1,133 @@
+"""Every template renders in every locale with the same variables."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import jinja2
+import jinja2.meta
+import pytest
+
+from bot.model import Attachment, Person, Source, Status, Ticket, TicketEvent
+from bot.parser import USAGE
+from bot.rendering import TEMPLATE_DIR, Renderer, available_locales
+
+LOCALES = available_locales()
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def _template_names() -> list[str]:
+    en = TEMPLATE_DIR / "en"
+    return sorted(str(p.relative_to(en)) for p in en.rglob("*.j2"))
+
+
+def _ticket() -> Ticket:
+    return Ticket(
+        id=1,
+        number=42,
+        subject="Printer on fire",
+        customer_id=1,
+        customer_name="Alice",
+        locale="en",
+        source=Source("slack", "T1", "D1"),
+        created_at=NOW,
+        assignee=Person("slack", "U1", "bob"),
+        team="billing",
+        escalation_level=1,
+        earlier_tickets=2,
+    )
+
+
+VARIABLES = {
+    "relay.md.j2": {"text": "hello", "attachments": [Attachment("log.txt", "https://x/log")]},
+    "customer/ack.md.j2": {"expected": "4 hours"},
+    "customer/farewell.md.j2": {"resolution": "fixed"},
+    "customer/csat.md.j2": {},
+    "customer/checkin.md.j2": {},
+    "customer/reopened.md.j2": {"reason": "still broken"},
+    "staff/card.md.j2": {"ticket": _ticket(), "status": "Open", "priority": "High"},
+    "staff/list.md.j2": {
+        "tickets": [_ticket()],
+        "filter": "open",
+        "now": NOW,
+        "labels": {"priority_normal": "Normal", "status_open": "Open"},
+    },
+    "staff/show.md.j2": {
+        "card": "CARD",
+        "messages": [],
+        "tz": "Asia/Tokyo",
+        "events": [TicketEvent(1, "claimed", Person("s", "u", "bob"), NOW, {"team": "billing"})],
+    },
+    "staff/help.md.j2": {"usage": USAGE, "prefixes": ("//",), "teams": ("billing",)},
+}
+CUSTOMER_COMMON = {"customer_name": "Alice", "number": 42, "subject": "Printer on fire"}
+
+
+def test_every_locale_has_the_same_files() -> None:
+    files = {
+        loc: sorted(
+            str(p.relative_to(TEMPLATE_DIR / loc))
+            for p in (TEMPLATE_DIR / loc).rglob("*")
+            if p.is_file()
+        )
+        for loc in LOCALES
+    }
+    assert {"en", "ja"} <= set(LOCALES)
+    assert all(names == files["en"] for names in files.values())
+    assert set(_template_names()) == set(VARIABLES)
+
+
+@pytest.mark.parametrize("name", _template_names())
+def test_each_template_uses_the_same_variables_in_every_locale(name: str) -> None:
+    env = jinja2.Environment()
+    env.filters.update(age=str, localtime=str)  # ours; only their names matter here
+    used = {
+        loc: jinja2.meta.find_undeclared_variables(
+            env.parse((TEMPLATE_DIR / loc / name).read_text("utf-8"))
+        )
+        for loc in LOCALES
+    }
+    assert all(v == used["en"] for v in used.values()), used
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("name", _template_names())
+def test_each_template_renders_in_each_locale(locale: str, name: str) -> None:
+    extra = CUSTOMER_COMMON if name.startswith("customer/") else {}
+    text = Renderer().render(locale, name, **extra, **VARIABLES[name])
+    assert text.strip()
+    assert "{{" not in text and "{%" not in text
+
+
+def test_catalogs_have_the_same_keys_and_variables() -> None:
+    renderer = Renderer()
+    keys = {loc: renderer.keys(loc) for loc in LOCALES}
+    assert all(k == keys["en"] for k in keys.values())
+    pattern = re.compile(r"{{\s*(\w+)")
+    import tomllib
+
+    catalogs = {
+        loc: tomllib.loads(Path(TEMPLATE_DIR / loc / "messages.toml").read_text("utf-8"))
+        for loc in LOCALES
+    }
+    for key in keys["en"]:
+        names = {loc: set(pattern.findall(catalogs[loc][key])) - {"t"} for loc in LOCALES}
+        assert all(n == names["en"] for n in names.values()), (key, names)
+
+
+def test_ticket_statuses_and_priorities_have_labels_everywhere() -> None:
+    renderer = Renderer()
+    for locale in LOCALES:
+        for status in Status:
+            assert renderer.text(locale, f"status_{status.value}")
+
+
+def test_locale_fallbacks() -> None:
+    renderer = Renderer()
+    assert renderer.pick_locale("ja_JP") == "ja" and renderer.pick_locale("ja-JP") == "ja"
+    assert renderer.pick_locale("fr-FR") == "en" and renderer.pick_locale("") == "en"
+    assert Renderer(default_locale="ja").pick_locale("xx") == "ja"
+    assert renderer.duration("en", timedelta(hours=1)) == "1 hour"
+    assert renderer.duration("ja", timedelta(minutes=15)) == "15分"
