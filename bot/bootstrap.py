@@ -5,15 +5,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.desk import Desk
 from bot.outbox import OutboxSender
 from bot.ports import Deliverer
 from bot.rendering import Renderer
-from storage.engine import make_engine, ping
+from storage.engine import Database
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -23,12 +21,12 @@ log = logging.getLogger("supportbot")
 @dataclass
 class App:
     config: Config
-    engine: AsyncEngine
+    database: Database
     desk: Desk
     sender: OutboxSender
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        await self.database.dispose()
 
 
 async def build(
@@ -39,19 +37,19 @@ async def build(
     clock: Clock | None = None,
 ) -> App:
     """Connect (raising StorageUnavailable with a readable reason), migrate, wire the desk."""
-    engine = make_engine(config.database_url)
+    database = Database(config.database_url)
     try:
-        await ping(engine)
+        await database.ping()
         if migrate:
-            applied = await upgrade(engine)
+            applied = await upgrade(database)
             if applied:
                 log.info("applied migrations: %s", ", ".join(applied))
     except BaseException:
-        await engine.dispose()
+        await database.dispose()
         raise
     clock = clock or SystemClock()
     renderer = Renderer(default_locale=config.desk.locale)
-    uow_factory = SqlUnitOfWorkFactory(engine)
+    uow_factory = SqlUnitOfWorkFactory(database)
     sender = OutboxSender(uow_factory, deliverers, clock, renderer, config.desk.locale)
     desk = Desk(uow_factory, renderer, config.desk, clock, on_outbox=sender.notify)
-    return App(config, engine, desk, sender)
+    return App(config, database, desk, sender)

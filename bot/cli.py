@@ -13,7 +13,7 @@ from bot.commands import Invocation, ListTickets, ShowTicket
 from bot.config import Config, ConfigError, load_config
 from bot.model import Person
 from bot.parser import LIST_FILTERS
-from storage.engine import StorageUnavailable, async_url, describe, make_engine, ping
+from storage.engine import Database, StorageUnavailable
 from storage.migrate import current_revision, head_revision, upgrade
 
 log = logging.getLogger("supportbot")
@@ -70,7 +70,7 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
     shell = ShellAdapter(sys.stdout, staff=config.shell_staff)
     app = await build(config, {shell.platform: shell})
     try:
-        log.info("started adapters: shell (database: %s)", describe(async_url(config.database_url)))
+        log.info("started adapters: shell (database: %s)", app.database.description)
         stop = asyncio.Event()
         background = asyncio.create_task(app.sender.run(stop))
         await shell.run(
@@ -85,18 +85,18 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _check(config: Config, args: argparse.Namespace) -> int:
-    engine = make_engine(config.database_url)
+    database = Database(config.database_url)
     try:
-        await ping(engine)
-        current = await current_revision(engine)
+        await database.ping()
+        current = await current_revision(database)
     finally:
-        await engine.dispose()
+        await database.dispose()
     head = head_revision()
     print(
         f"configuration: ok (locale {config.desk.locale}, time zone {config.desk.timezone}, "
         f"teams {', '.join(config.desk.teams)})"
     )
-    print(f"database: reachable at {describe(engine.url)}")
+    print(f"database: reachable at {database.description}")
     state = "up to date" if current == head else f"at {current or 'empty'}, head is {head}"
     print(f"schema: {state}" + ("" if current == head else " (run `supportbot migrate`)"))
     print("adapters: shell (no platform tokens configured)")
@@ -104,12 +104,12 @@ async def _check(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _migrate(config: Config, args: argparse.Namespace) -> int:
-    engine = make_engine(config.database_url)
+    database = Database(config.database_url)
     try:
-        await ping(engine)
-        applied = await upgrade(engine)
+        await database.ping()
+        applied = await upgrade(database)
     finally:
-        await engine.dispose()
+        await database.dispose()
     print(f"applied: {', '.join(applied)}" if applied else "schema already up to date")
     return 0
 

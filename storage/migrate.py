@@ -9,7 +9,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.engine import Database
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -21,9 +22,9 @@ def alembic_config(connection: Any = None) -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> list[str]:
+async def upgrade(database: Database, revision: str = "head") -> list[str]:
     """Bring the schema to `revision`; returns the revisions that were applied."""
-    async with engine.begin() as conn:
+    async with database.begin() as conn:
         before = await conn.run_sync(_current)
         await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
         after = await conn.run_sync(_current)
@@ -34,8 +35,8 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> list[str]:
     return list(reversed(applied))
 
 
-async def current_revision(engine: AsyncEngine) -> str | None:
-    async with engine.connect() as conn:
+async def current_revision(database: Database) -> str | None:
+    async with database.begin() as conn:
         return await conn.run_sync(_current)
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from bot.ports import (
     CustomerRepository,
     EventRepository,
@@ -17,6 +15,7 @@ from bot.ports import (
     TicketRepository,
     UnitOfWork,
 )
+from storage.engine import Conn, Database
 from storage.repositories import (
     SqlCustomers,
     SqlEvents,
@@ -29,20 +28,21 @@ from storage.repositories import (
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._conn: AsyncConnection | None = None
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._conn: Conn | None = None
 
     async def __aenter__(self) -> Self:
         # the transaction begins with the first statement (BEGIN IMMEDIATE on SQLite)
-        self._conn = await self._engine.connect()
+        self._conn = await self._database.connect()
         conn = self._conn
         self.tickets: TicketRepository = SqlTickets(conn)
         self.customers: CustomerRepository = SqlCustomers(conn)
         self.events: EventRepository = SqlEvents(conn)
         self.messages: MessageRepository = SqlMessages(conn)
-        self.outbox: OutboxRepository = SqlOutbox(conn)
-        self.inbound: InboundRepository = SqlInbound(conn)
+        self._outbox = SqlOutbox(conn)
+        self.outbox: OutboxRepository = self._outbox
+        self.inbound: InboundRepository = SqlInbound(conn, self._database.dialect_name)
         self.reminders: ReminderRepository = SqlReminders(conn)
         return self
 
@@ -62,6 +62,7 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         assert self._conn is not None
+        await self._outbox.flush()
         await self._conn.commit()
 
     async def rollback(self) -> None:
@@ -70,8 +71,8 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     def __call__(self) -> UnitOfWork:
-        return SqlUnitOfWork(self.engine)
+        return SqlUnitOfWork(self.database)

@@ -18,6 +18,7 @@ from bot.parser import USAGE, UsageError, parse
 from bot.ports import ConcurrencyConflict, UnitOfWorkFactory
 from bot.rendering import Renderer
 from bot.settings import DeskSettings
+from bot.triage import Triage
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class Desk:
         self.renderer = renderer or Renderer(default_locale=self.settings.locale)
         self.clock = clock or SystemClock()
         self._on_outbox = on_outbox  # wakes the outbox sender after a commit
+        self.triage = Triage(self.settings.keywords)
 
     async def handle(self, command: c.Command, inv: c.Invocation) -> Reply:
         """Run one command in one transaction; refusals come back as a Reply with ok=False."""
@@ -80,7 +82,9 @@ class Desk:
 
     async def _run_once(self, command: c.Command, inv: c.Invocation) -> Reply:
         async with self.uow_factory() as uow:
-            ctx = Ctx(uow, self.clock, self.renderer, self.settings, inv, self.clock.now())
+            ctx = Ctx(
+                uow, self.clock, self.renderer, self.settings, inv, self.clock.now(), self.triage
+            )
             if inv.event_id and not await uow.inbound.record(
                 inv.actor.platform, inv.event_id, _payload(command, inv), ctx.now
             ):

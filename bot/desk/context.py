@@ -21,6 +21,7 @@ from bot.model import (
 from bot.ports import UnitOfWork
 from bot.rendering import Renderer
 from bot.settings import DeskSettings
+from bot.triage import Triage
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Ctx:
     settings: DeskSettings
     inv: Invocation
     now: datetime
+    triage: Triage
 
     @property
     def staff_locale(self) -> str:

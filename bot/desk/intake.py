@@ -15,7 +15,6 @@ from bot.model import (
     Ticket,
     TicketMessage,
 )
-from bot.triage import Triage
 
 _REPLACEMENT = "\ufffd"
 
@@ -34,40 +33,52 @@ def subject_of(text: str, attachments: tuple[Attachment, ...], limit: int) -> st
     return first_line or "(no subject)"
 
 
-async def customer_for(ctx: Ctx, person: Person, locale: str) -> Customer:
+async def customer_for(ctx: Ctx, person: Person, locale: str) -> tuple[Customer, bool]:
+    """The customer behind this platform identity, and whether they are new."""
     customer = await ctx.uow.customers.find(person.platform, person.user_id)
     wanted = ctx.renderer.pick_locale(locale) if locale else ""
     if customer is None:
         customer = Customer(None, person.name, wanted or ctx.settings.locale)
         await ctx.uow.customers.add(customer, person.platform, person.user_id)
-    elif (person.name and person.name != customer.display_name) or (
+        return customer, True
+    if (person.name and person.name != customer.display_name) or (
         wanted and wanted != customer.locale
     ):
         customer.display_name = person.name or customer.display_name
         customer.locale = wanted or customer.locale
         await ctx.uow.customers.update(customer)
-    return customer
+    return customer, False
 
 
 async def relay_customer_message(ctx: Ctx, cmd: c.RelayCustomerMessage) -> Ticket:
     text = _require_content(ctx, cmd.text, cmd.attachments, cmd.locale)
-    customer = await customer_for(ctx, cmd.customer, cmd.locale)
+    customer, new = await customer_for(ctx, cmd.customer, cmd.locale)
     assert customer.id is not None
+    ticket = None
     if cmd.source.thread:
         ticket = await ctx.uow.tickets.by_source_thread(cmd.source)
-    else:
+    elif not new:  # a first-time customer has no open ticket to continue
         ticket = await ctx.uow.tickets.open_for_customer(customer.id, cmd.source)
     if ticket is None:
-        return await open_ticket(ctx, customer, cmd.customer, cmd.source, text, cmd.attachments)
+        return await open_ticket(
+            ctx, customer, cmd.customer, cmd.source, text, cmd.attachments, new_customer=new
+        )
     await _continue(ctx, ticket, cmd.customer, text, cmd.attachments)
     return ticket
 
 
 async def open_explicit(ctx: Ctx, cmd: c.OpenTicket) -> Ticket:
     text = _require_content(ctx, cmd.text, cmd.attachments, cmd.locale)
-    customer = await customer_for(ctx, cmd.customer, cmd.locale)
+    customer, new = await customer_for(ctx, cmd.customer, cmd.locale)
     return await open_ticket(
-        ctx, customer, cmd.customer, cmd.source, text, cmd.attachments, subject=cmd.subject
+        ctx,
+        customer,
+        cmd.customer,
+        cmd.source,
+        text,
+        cmd.attachments,
+        subject=cmd.subject,
+        new_customer=new,
     )
 
 
@@ -86,9 +97,10 @@ async def open_ticket(
     text: str,
     attachments: tuple[Attachment, ...],
     subject: str = "",
+    new_customer: bool = False,
 ) -> Ticket:
     assert customer.id is not None
-    priority, keyword = Triage(ctx.settings.keywords).priority_for(f"{subject}\n{text}")
+    priority, keyword = ctx.triage.priority_for(f"{subject}\n{text}")
     ticket = Ticket(
         id=None,
         number=await ctx.uow.tickets.next_number(),
@@ -103,7 +115,8 @@ async def open_ticket(
     )
     await ctx.uow.tickets.add(ticket)
     assert ticket.id is not None
-    ticket.earlier_tickets = await ctx.uow.tickets.count_for_customer(customer.id, ticket.id)
+    if not new_customer:
+        ticket.earlier_tickets = await ctx.uow.tickets.count_for_customer(customer.id, ticket.id)
     await ctx.record(ticket, "opened", person, priority=priority.value, keyword=keyword)
     await ctx.uow.messages.add(
         TicketMessage(ticket.id, Direction.INBOUND, person, text, ctx.now, list(attachments))

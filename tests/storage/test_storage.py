@@ -10,7 +10,6 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import commands as c
 from bot.clock import FrozenClock
@@ -19,6 +18,7 @@ from bot.model import Audience, OutboundMessage, Person, Source, Status
 from bot.outbox import OutboxSender
 from bot.rendering import Renderer
 from storage import tables as t
+from storage.engine import Database
 from storage.migrate import head_revision, upgrade
 from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from tests.unit.fakes import FakeDeliverer
@@ -27,11 +27,11 @@ ALICE = Person("test", "U1", "Alice")
 
 
 def _desk(
-    engine: AsyncEngine,
+    database: Database,
     factory: SqlUnitOfWorkFactory | None = None,
     clock: FrozenClock | None = None,
 ) -> Desk:
-    return Desk(factory or SqlUnitOfWorkFactory(engine), Renderer(), clock=clock or FrozenClock())
+    return Desk(factory or SqlUnitOfWorkFactory(database), Renderer(), clock=clock or FrozenClock())
 
 
 def _staff(name: str, number: int | None = None) -> c.Invocation:
@@ -46,8 +46,8 @@ async def _say(desk: Desk, text_: str, who: Person = ALICE, event_id: str = "") 
     return reply.ticket_number
 
 
-async def test_migrations_from_empty_build_exactly_the_declared_schema(engine: AsyncEngine) -> None:
-    async with engine.connect() as conn:
+async def test_migrations_from_empty_build_exactly_the_declared_schema(database: Database) -> None:
+    async with database.begin() as conn:
         diffs = await conn.run_sync(
             lambda sync: compare_metadata(MigrationContext.configure(sync), t.metadata)
         )
@@ -55,19 +55,19 @@ async def test_migrations_from_empty_build_exactly_the_declared_schema(engine: A
         counter = (await conn.execute(select(t.counters.c.value))).scalar()
     assert diffs == []
     assert version == head_revision() and counter == 0
-    assert await upgrade(engine) == []  # a second run changes nothing
+    assert await upgrade(database) == []  # a second run changes nothing
 
 
-async def test_a_ticket_round_trips_with_its_history(engine: AsyncEngine) -> None:
+async def test_a_ticket_round_trips_with_its_history(database: Database) -> None:
     clock = FrozenClock(datetime(2026, 5, 1, 8, 0, tzinfo=UTC))
-    desk = _desk(engine, clock=clock)
+    desk = _desk(database, clock=clock)
     assert await _say(desk, "Refund for order 7\n\nplease", event_id="E1") == 1
     clock.advance(timedelta(minutes=5))
     assert (await desk.handle_text("/ticket claim #1", _staff("bob"))).ok
     await desk.handle(c.RelayAgentMessage(1, "On it"), _staff("bob"))
     await desk.handle_text("/ticket followup #1 in 1d call back", _staff("bob"))
     await desk.handle_text("/ticket close #1 refunded", _staff("bob"))
-    async with SqlUnitOfWork(engine) as uow:
+    async with SqlUnitOfWork(database) as uow:
         ticket = await uow.tickets.by_number(1)
         assert ticket is not None and ticket.id is not None
         events = await uow.events.for_ticket(ticket.id)
@@ -91,11 +91,11 @@ async def test_a_ticket_round_trips_with_its_history(engine: AsyncEngine) -> Non
     assert "closed · resolution: refunded" in shown.text
 
 
-async def test_a_replayed_event_creates_nothing_twice(engine: AsyncEngine) -> None:
-    desk = _desk(engine)
+async def test_a_replayed_event_creates_nothing_twice(database: Database) -> None:
+    desk = _desk(database)
     results = await asyncio.gather(*[_say(desk, "hello", event_id="Ev-1") for _ in range(3)])
     assert sorted(results, key=str)[0] == 1
-    async with engine.connect() as conn:
+    async with database.begin() as conn:
         assert (await conn.execute(select(func.count()).select_from(t.tickets))).scalar() == 1
         assert (await conn.execute(select(func.count()).select_from(t.outbox))).scalar() == 3
         assert (
@@ -103,8 +103,8 @@ async def test_a_replayed_event_creates_nothing_twice(engine: AsyncEngine) -> No
         ).scalar() == 1
 
 
-async def test_concurrent_intake_hands_out_distinct_numbers(engine: AsyncEngine) -> None:
-    desk = _desk(engine)
+async def test_concurrent_intake_hands_out_distinct_numbers(database: Database) -> None:
+    desk = _desk(database)
     people = [Person("test", f"U{i}", f"C{i}") for i in range(12)]
     numbers = await asyncio.gather(*[_say(desk, "help", who) for who in people])
     assert sorted(n for n in numbers if n is not None) == list(range(1, 13))
@@ -114,8 +114,8 @@ class _OverlappingUnitOfWork(SqlUnitOfWork):
     """Waits after its first ticket read until every party has read the ticket, so the
     claims really overlap (PostgreSQL; SQLite serializes writers at BEGIN instead)."""
 
-    def __init__(self, engine: AsyncEngine, barrier: asyncio.Barrier, waits: list[int]) -> None:
-        super().__init__(engine)
+    def __init__(self, database: Database, barrier: asyncio.Barrier, waits: list[int]) -> None:
+        super().__init__(database)
         self.barrier, self.waits = barrier, waits
 
     async def __aenter__(self):  # type: ignore[no-untyped-def]
@@ -134,21 +134,21 @@ class _OverlappingUnitOfWork(SqlUnitOfWork):
 
 
 class _OverlappingFactory(SqlUnitOfWorkFactory):
-    def __init__(self, engine: AsyncEngine, parties: int) -> None:
-        super().__init__(engine)
+    def __init__(self, database: Database, parties: int) -> None:
+        super().__init__(database)
         self.barrier, self.waits = asyncio.Barrier(parties), [parties]
 
     def __call__(self) -> SqlUnitOfWork:  # type: ignore[override]
-        return _OverlappingUnitOfWork(self.engine, self.barrier, self.waits)
+        return _OverlappingUnitOfWork(self.database, self.barrier, self.waits)
 
 
 async def test_two_agents_claim_at_once_exactly_one_wins(
-    engine: AsyncEngine, backend: str, caplog: pytest.LogCaptureFixture
+    database: Database, backend: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, "bot.desk")
-    await _say(_desk(engine), "urgent: site down")
-    factory = _OverlappingFactory(engine, 2) if backend == "postgresql" else None
-    desk = _desk(engine, factory)
+    await _say(_desk(database), "urgent: site down")
+    factory = _OverlappingFactory(database, 2) if backend == "postgresql" else None
+    desk = _desk(database, factory)
     replies = await asyncio.gather(
         desk.handle_text("/ticket claim #1", _staff("bob")),
         desk.handle_text("/ticket claim #1", _staff("carol")),
@@ -156,7 +156,7 @@ async def test_two_agents_claim_at_once_exactly_one_wins(
     winners = [r for r in replies if r.ok]
     losers = [r for r in replies if not r.ok]
     assert len(winners) == 1 and len(losers) == 1
-    async with SqlUnitOfWork(engine) as uow:
+    async with SqlUnitOfWork(database) as uow:
         ticket = await uow.tickets.by_number(1)
         assert ticket is not None and ticket.id is not None
         claims = [e for e in await uow.events.for_ticket(ticket.id) if e.kind == "claimed"]
@@ -166,22 +166,22 @@ async def test_two_agents_claim_at_once_exactly_one_wins(
         assert "changed under ClaimTicket, retrying" in caplog.text
 
 
-async def test_outbox_keeps_order_per_conversation(engine: AsyncEngine) -> None:
+async def test_outbox_keeps_order_per_conversation(database: Database) -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    async with SqlUnitOfWork(engine) as uow:
+    async with SqlUnitOfWork(database) as uow:
         for n, conv in enumerate(["a", "a", "b", "a", "b"]):
             await uow.outbox.add(
                 OutboundMessage(conv, Audience.CUSTOMER, "x", f"{conv}{n}", data={"n": n}), now
             )
         await uow.commit()
-    async with SqlUnitOfWork(engine) as uow:
+    async with SqlUnitOfWork(database) as uow:
         first = await uow.outbox.due(now, 10)
         assert [m.body for m in first] == ["a0", "b2"]
         assert first[0].data == {"n": 0}
         await uow.outbox.mark_retry(first[0].id or 0, now + timedelta(seconds=30), "429")
         await uow.outbox.mark_sent(first[1].id or 0, "pm-1", now)
         await uow.commit()
-    async with SqlUnitOfWork(engine) as uow:
+    async with SqlUnitOfWork(database) as uow:
         # a0 waits for its retry and holds back a1 and a3; b moves on
         assert [m.body for m in await uow.outbox.due(now, 10)] == ["b4"]
         later = await uow.outbox.due(now + timedelta(seconds=30), 10)
@@ -189,10 +189,10 @@ async def test_outbox_keeps_order_per_conversation(engine: AsyncEngine) -> None:
         assert await uow.outbox.pending_count() == 4
 
 
-async def test_sender_delivers_through_the_database(engine: AsyncEngine) -> None:
+async def test_sender_delivers_through_the_database(database: Database) -> None:
     clock = FrozenClock()
     out = FakeDeliverer("test")
-    factory = SqlUnitOfWorkFactory(engine)
+    factory = SqlUnitOfWorkFactory(database)
     sender = OutboxSender(factory, {"test": out}, clock, Renderer())
     desk = Desk(factory, Renderer(), clock=clock)
     big = "ä" * 50_000
@@ -200,7 +200,7 @@ async def test_sender_delivers_through_the_database(engine: AsyncEngine) -> None
     await sender.drain()
     assert [m.kind for m in out.delivered] == ["card", "ack", "customer_message"]
     assert out.delivered[2].body == "line\n" + big + "\ufffd"
-    async with SqlUnitOfWork(engine) as uow:
+    async with SqlUnitOfWork(database) as uow:
         ticket = await uow.tickets.by_number(1)
         assert ticket is not None and ticket.staff_thread == f"th{ticket.id}"
         assert await uow.outbox.pending_count() == 0

@@ -1,0 +1,17 @@
+"""`./dev bench`: every benchmark; exits non-zero when a target is missed."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from bench import intake, memory
+
+
+def main() -> int:
+    results = [asyncio.run(intake.main()), memory.main()]
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""N customer messages become tickets through the desk on a SQLite file, outbox included,
+against a floor of N bare SQLAlchemy Core inserts (one transaction each) into the same kind
+of database. Targets: at least 500 tickets/s and a ratio of at least 0.25."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert
+
+from bot import commands as c
+from bot.desk import Desk
+from bot.model import Person, Source
+from bot.rendering import Renderer
+from storage.engine import Database
+from storage.migrate import upgrade
+from storage.uow import SqlUnitOfWorkFactory
+
+TARGET_RATE = 500.0
+TARGET_RATIO = 0.25
+
+
+async def floor_inserts(path: Path, n: int) -> float:
+    """Bare Core inserts per second, one transaction each, same engine settings."""
+    database = Database(f"sqlite:///{path}")
+    rows = Table(
+        "floor", MetaData(), Column("id", Integer, primary_key=True), Column("body", String(200))
+    )
+    async with database.begin() as conn:
+        await conn.run_sync(rows.metadata.create_all)
+    start = time.perf_counter()
+    for i in range(n):
+        async with database.begin() as conn:
+            await conn.execute(insert(rows).values(body=f"message {i}"))
+    elapsed = time.perf_counter() - start
+    await database.dispose()
+    return n / elapsed
+
+
+async def desk_intake(path: Path, n: int) -> float:
+    database = Database(f"sqlite:///{path}")
+    await upgrade(database)
+    desk = Desk(SqlUnitOfWorkFactory(database), Renderer())
+    start = time.perf_counter()
+    for i in range(n):
+        person = Person("bench", f"U{i}", f"Customer {i}")
+        reply = await desk.handle(
+            c.RelayCustomerMessage(
+                person,
+                Source("bench", "W", f"D{i}"),
+                f"Order {i} has not arrived\nPlease check the tracking.",
+            ),
+            c.Invocation(person, event_id=f"E{i}"),
+        )
+        assert reply.ok and reply.ticket_number == i + 1
+    elapsed = time.perf_counter() - start
+    await database.dispose()
+    return n / elapsed
+
+
+async def main(n: int = 2000) -> bool:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        await desk_intake(folder / "warm.db", 50)  # imports, template compilation
+        floor = await floor_inserts(folder / "floor.db", n)
+        rate = await desk_intake(folder / "desk.db", n)
+    ratio = rate / floor
+    ok = rate >= TARGET_RATE and ratio >= TARGET_RATIO
+    print(
+        f"intake: {n} tickets  {rate:8.1f} tickets/s  "
+        f"(floor: {floor:8.1f} bare inserts/s)  ratio {ratio:.3f}  "
+        f"[target >= {TARGET_RATE:.0f}/s and >= {TARGET_RATIO}: {'met' if ok else 'MISSED'}]"
+    )
+    return ok
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
