@@ -48,8 +48,12 @@ class ShellAdapter:
             head = f"[staff #{number}]"
             if message.kind == "card":
                 head += " new ticket"
-            elif message.kind == "card_update":
-                head += " card updated"
+            elif message.kind == "card_update":  # the full card was shown once; say what changed
+                d = message.data
+                summary = f"{d['status']} · {d['priority']} · {d['assignee'] or 'unassigned'}"
+                self.out.write(f"{head} card: {summary}\n")
+                self.out.flush()
+                return DeliveryReceipt(message_id)
             elif message.kind == "note":
                 head += f" (internal note) {message.author_name}:"
             elif message.author_name:

@@ -54,6 +54,8 @@ def test_a_whole_ticket_through_the_shell(tmp_path: Path) -> None:
     assert "[to alice]\n    Hi alice, thanks for reaching out! We have opened ticket #1" in out
     assert "[staff #1] alice: Hi, I can't log in to my account" in out
     assert "[reply to @bob] You claimed ticket #1." in out
+    assert "[staff #1] card: claimed · high · bob" in out
+    assert "[staff #1] card: escalated · high · unassigned" in out
     assert "[to alice] bob: Hi Alice, I've sent you a reset link." in out
     assert "[staff #1] (internal note) bob: reset link sent manually" in out
     assert "reset link sent manually" not in out.split("(internal note)")[0]
