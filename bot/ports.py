@@ -88,6 +88,12 @@ class InboundRepository(Protocol):
         """Store an inbound event; False when (platform, event id) was seen before."""
         ...
 
+    async def record_failure(
+        self, platform: str, event_id: str, payload: dict[str, Any], error: str, at: datetime
+    ) -> None:
+        """Keep an event whose handling failed, with the error, so an operator can replay it."""
+        ...
+
 
 class ReminderRepository(Protocol):
     async def add(self, reminder: Reminder) -> None: ...

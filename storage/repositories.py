@@ -341,11 +341,27 @@ class SqlInbound:
     async def record(
         self, platform: str, event_id: str, payload: dict[str, Any], at: datetime
     ) -> bool:
-        result = await self.conn.execute(
-            self._record,
-            {"platform": platform, "event_id": event_id, "payload": payload, "received_at": at},
-        )
-        return result.rowcount == 1
+        row = {
+            "platform": platform,
+            "event_id": event_id,
+            "payload": payload,
+            "received_at": at,
+            "error": "",
+        }
+        return (await self.conn.execute(self._record, row)).rowcount == 1
+
+    async def record_failure(
+        self, platform: str, event_id: str, payload: dict[str, Any], error: str, at: datetime
+    ) -> None:
+        # under a key of its own, so the platform's retry of the same event is still handled
+        row = {
+            "platform": platform,
+            "event_id": f"failed:{event_id}",
+            "payload": payload,
+            "received_at": at,
+            "error": error,
+        }
+        await self.conn.execute(self._record, row)
 
 
 class SqlReminders:

@@ -173,6 +173,7 @@ inbound_events = Table(
     Column("event_id", String(200), nullable=False),
     Column("received_at", UTCDateTime(), nullable=False),
     Column("payload", JSON, nullable=False),
+    Column("error", Text, nullable=False),  # set when handling failed; kept for a replay
     UniqueConstraint("platform", "event_id"),
 )
 

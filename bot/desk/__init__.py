@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from enum import Enum
@@ -62,10 +63,33 @@ class Desk:
             except ConcurrencyConflict:
                 log.info("ticket changed under %s, retrying (%d)", type(command).__name__, attempt)
                 continue
-            if self._on_outbox and reply.ok and not reply.duplicate:
+            except Exception as error:  # a bug or a database failure: keep what arrived
+                log.exception("handling %s from %s failed", type(command).__name__, inv.actor.ref)
+                return await self._kept_after_failure(command, inv, error)
+            if self._on_outbox and not reply.duplicate:
                 self._on_outbox()
             return reply
         return Reply(self.renderer.text(self.settings.locale, "busy"), ok=False)
+
+    async def _kept_after_failure(
+        self, command: c.Command, inv: c.Invocation, error: Exception
+    ) -> Reply:
+        """Store the event with its error (for an operator to replay) and say so."""
+        ref = inv.event_id or uuid.uuid4().hex[:12]
+        try:
+            async with self.uow_factory() as uow:
+                await uow.inbound.record_failure(
+                    inv.actor.platform,
+                    ref,
+                    _payload(command, inv),
+                    f"{type(error).__name__}: {error}",
+                    self.clock.now(),
+                )
+                await uow.commit()
+        except Exception:
+            log.exception("could not keep failed event %s; its payload is in the log above", ref)
+            log.error("failed event %s payload: %s", ref, _payload(command, inv))
+        return Reply(self.renderer.text(self.settings.locale, "internal_error", ref=ref), ok=False)
 
     async def handle_text(self, text: str, inv: c.Invocation) -> Reply:
         """Parse `/ticket ...` text and run it; usage errors come back as a Reply."""

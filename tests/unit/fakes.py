@@ -216,6 +216,11 @@ class FakeInbound:
         self.s.inbound[(platform, event_id)] = payload
         return True
 
+    async def record_failure(
+        self, platform: str, event_id: str, payload: dict[str, Any], error: str, at: datetime
+    ) -> None:
+        self.s.inbound.setdefault((platform, f"failed:{event_id}"), payload | {"error": error})
+
 
 class FakeReminders:
     def __init__(self, store: Store) -> None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot import commands as c
 from bot.model import Direction, Person, Priority, Source, Status
 from tests.unit.conftest import World, customer, staff
+from tests.unit.fakes import FakeTickets
 
 
 async def test_a_customer_message_opens_a_ticket_with_card_and_acknowledgement(
@@ -295,3 +298,21 @@ async def test_help_lists_every_command(world: World) -> None:
 
 async def _ticket(world: World, number: int):  # type: ignore[no-untyped-def]
     return next(t for t in world.store.tickets.values() if t.number == number)
+
+
+async def test_a_failure_inside_the_desk_keeps_the_event_and_says_so(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(self, ticket):  # type: ignore[no-untyped-def]
+        raise RuntimeError("disk on fire")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(FakeTickets, "add", broken)
+        reply = await world.customer_says("my order is missing", event_id="Ev9")
+    assert not reply.ok and "Nothing you sent is lost (reference Ev9)" in reply.text
+    kept = world.store.inbound[("test", "failed:Ev9")]
+    assert kept["fields"]["text"] == "my order is missing"
+    assert kept["error"] == "RuntimeError: disk on fire"
+    assert world.store.tickets == {}
+    retried = await world.customer_says("my order is missing", event_id="Ev9")
+    assert retried.ok and retried.ticket_number == 1  # the platform's retry is still handled

@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("event_id", sa.String(length=200), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inbound_events")),
         sa.UniqueConstraint(
             "platform", "event_id", name=op.f("uq_inbound_events_platform_event_id")
