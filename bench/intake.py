@@ -61,19 +61,21 @@ async def desk_intake(path: Path, n: int) -> float:
     return n / elapsed
 
 
-async def main(n: int = 2000) -> bool:
+async def main(n: int = 2000, rounds: int = 3) -> bool:
+    """Best of `rounds` for each side, alternating, so both see the same machine noise."""
+    floors, rates = [], []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         await desk_intake(folder / "warm.db", 50)  # imports, template compilation
-        floor = await floor_inserts(folder / "floor.db", n)
-        rate = await desk_intake(folder / "desk.db", n)
+        for r in range(rounds):
+            floors.append(await floor_inserts(folder / f"floor{r}.db", n))
+            rates.append(await desk_intake(folder / f"desk{r}.db", n))
+    floor, rate = max(floors), max(rates)
     ratio = rate / floor
     ok = rate >= TARGET_RATE and ratio >= TARGET_RATIO
-    print(
-        f"intake: {n} tickets  {rate:8.1f} tickets/s  "
-        f"(floor: {floor:8.1f} bare inserts/s)  ratio {ratio:.3f}  "
-        f"[target >= {TARGET_RATE:.0f}/s and >= {TARGET_RATIO}: {'met' if ok else 'MISSED'}]"
-    )
+    print(f"intake: {n} tickets, best of {rounds}: {rate:7.1f} tickets/s  "
+          f"(floor: {floor:7.1f} bare inserts/s)  ratio {ratio:.3f}  "
+          f"[target >= {TARGET_RATE:.0f}/s and >= {TARGET_RATIO}: {'met' if ok else 'MISSED'}]")
     return ok
 
 

@@ -34,6 +34,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,  # templates ship with the code; no stat() per message
         )
         self._env.filters["age"] = _age
         self._env.filters["localtime"] = _localtime

@@ -191,4 +191,5 @@ def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # take the write lock up front, so a read-then-write never fails half way
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # (straight on the driver: this runs once per transaction, on the hot path)
+        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")

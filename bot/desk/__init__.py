@@ -167,13 +167,16 @@ def _payload(command: c.Command, inv: c.Invocation) -> dict[str, Any]:
     """The inbound event as stored: enough to see and replay what arrived."""
     return {
         "command": type(command).__name__,
-        "fields": _jsonable(dataclasses.asdict(command)),
-        "actor": dataclasses.asdict(inv.actor),
+        "fields": _jsonable(command),
+        "actor": _jsonable(inv.actor),
         "in_ticket": inv.in_ticket,
     }
 
 
 def _jsonable(value: Any) -> Any:
+    # shallower than dataclasses.asdict, which deep-copies every value first
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
