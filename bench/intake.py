@@ -73,9 +73,11 @@ async def main(n: int = 2000, rounds: int = 3) -> bool:
     floor, rate = max(floors), max(rates)
     ratio = rate / floor
     ok = rate >= TARGET_RATE and ratio >= TARGET_RATIO
-    print(f"intake: {n} tickets, best of {rounds}: {rate:7.1f} tickets/s  "
-          f"(floor: {floor:7.1f} bare inserts/s)  ratio {ratio:.3f}  "
-          f"[target >= {TARGET_RATE:.0f}/s and >= {TARGET_RATIO}: {'met' if ok else 'MISSED'}]")
+    print(
+        f"intake: {n} tickets, best of {rounds}: {rate:7.1f} tickets/s  "
+        f"(floor: {floor:7.1f} bare inserts/s)  ratio {ratio:.3f}  "
+        f"[target >= {TARGET_RATE:.0f}/s and >= {TARGET_RATIO}: {'met' if ok else 'MISSED'}]"
+    )
     return ok
 
 

@@ -8,13 +8,14 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.bootstrap import App, build
+from bot.bootstrap import build
 from bot.commands import Invocation, ListTickets, ShowTicket
 from bot.config import Config, ConfigError, load_config
 from bot.model import Person
 from bot.parser import LIST_FILTERS
 from storage.engine import Database, StorageUnavailable
 from storage.migrate import current_revision, head_revision, upgrade
+from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger("supportbot")
 OPERATOR = Person("cli", "operator", "operator")
@@ -89,9 +90,13 @@ async def _check(config: Config, args: argparse.Namespace) -> int:
     try:
         await database.ping()
         current = await current_revision(database)
+        head = head_revision()
+        waiting = None
+        if current == head:
+            async with SqlUnitOfWork(database) as uow:
+                waiting = await uow.outbox.pending_count()
     finally:
         await database.dispose()
-    head = head_revision()
     print(
         f"configuration: ok (locale {config.desk.locale}, time zone {config.desk.timezone}, "
         f"teams {', '.join(config.desk.teams)})"
@@ -99,6 +104,8 @@ async def _check(config: Config, args: argparse.Namespace) -> int:
     print(f"database: reachable at {database.description}")
     state = "up to date" if current == head else f"at {current or 'empty'}, head is {head}"
     print(f"schema: {state}" + ("" if current == head else " (run `supportbot migrate`)"))
+    if waiting is not None:
+        print(f"outbox: {waiting} message(s) waiting to be delivered")
     print("adapters: shell (no platform tokens configured)")
     return 0
 
@@ -114,25 +121,20 @@ async def _migrate(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _operator_app(config: Config) -> App:
-    return await build(config, {})
-
-
-async def _tickets_list(config: Config, args: argparse.Namespace) -> int:
-    app = await _operator_app(config)
+async def _as_operator(config: Config, command: ListTickets | ShowTicket) -> int:
+    """Run a read-only desk command as a lead would, without starting any adapter."""
+    app = await build(config, {})
     try:
-        reply = await app.desk.handle(ListTickets(args.filter), Invocation(OPERATOR, True, True))
-    finally:
-        await app.close()
-    print(reply.text)
-    return 0
-
-
-async def _tickets_show(config: Config, args: argparse.Namespace) -> int:
-    app = await _operator_app(config)
-    try:
-        reply = await app.desk.handle(ShowTicket(args.number), Invocation(OPERATOR, True, True))
+        reply = await app.desk.handle(command, Invocation(OPERATOR, is_staff=True, is_lead=True))
     finally:
         await app.close()
     print(reply.text)
     return 0 if reply.ok else 1
+
+
+async def _tickets_list(config: Config, args: argparse.Namespace) -> int:
+    return await _as_operator(config, ListTickets(args.filter))
+
+
+async def _tickets_show(config: Config, args: argparse.Namespace) -> int:
+    return await _as_operator(config, ShowTicket(args.number))

@@ -60,12 +60,8 @@ class OutboxSender:
                 if attempted == 0:
                     return total
 
-    async def deliver_due(self) -> int:
-        """One pass: at most the oldest due message of each conversation."""
-        async with self._lock:
-            return await self._deliver_due()
-
     async def _deliver_due(self) -> int:
+        """One pass: at most the oldest due message of each conversation."""
         async with self.uow_factory() as uow:
             due = await uow.outbox.due(self.clock.now(), self.batch)
         for message in due:

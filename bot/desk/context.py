@@ -85,15 +85,14 @@ class Ctx:
         actions: list[Action] | None = None,
         **data: Any,
     ) -> None:
+        # where the staff thread is becomes known only when the card is delivered
         await self.send(
-            OutboundMessage(
-                platform=ticket.source.platform,
-                audience=Audience.STAFF,
-                kind=kind,
-                body=body,
-                ticket_id=ticket.id,
-                ticket_number=ticket.number,
-                author_name=author,
+            _about(
+                ticket,
+                Audience.STAFF,
+                kind,
+                body,
+                author=author,
                 mentions=mentions or [],
                 actions=actions or [],
                 data=data,
@@ -122,14 +121,12 @@ class Ctx:
         **data: Any,
     ) -> None:
         await self.send(
-            OutboundMessage(
-                platform=ticket.source.platform,
-                audience=Audience.CUSTOMER,
-                kind=kind,
-                body=body,
-                ticket_id=ticket.id,
-                ticket_number=ticket.number,
-                author_name=author,
+            _about(
+                ticket,
+                Audience.CUSTOMER,
+                kind,
+                body,
+                author=author,
                 channel=ticket.source.channel,
                 thread=ticket.source.thread,
                 actions=actions or [],
@@ -165,6 +162,21 @@ class Ctx:
             status=self.staff_text(f"status_{ticket.status.value}"),
             priority=self.staff_text(f"priority_{ticket.priority.value}"),
         )
+
+
+def _about(
+    ticket: Ticket, audience: Audience, kind: str, body: str, *, author: str, **fields: Any
+) -> OutboundMessage:
+    return OutboundMessage(
+        platform=ticket.source.platform,
+        audience=audience,
+        kind=kind,
+        body=body,
+        ticket_id=ticket.id,
+        ticket_number=ticket.number,
+        author_name=author,
+        **fields,
+    )
 
 
 def card_actions(ticket: Ticket) -> list[Action]:

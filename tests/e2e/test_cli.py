@@ -176,3 +176,4 @@ def test_check_and_migrate(tmp_path: Path) -> None:
     assert "already up to date" in run(tmp_path, "migrate").stdout
     after = run(tmp_path, "check")
     assert "schema: up to date" in after.stdout and "database: reachable" in after.stdout
+    assert "outbox: 0 message(s) waiting" in after.stdout
