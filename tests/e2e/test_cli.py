@@ -177,3 +177,43 @@ def test_check_and_migrate(tmp_path: Path) -> None:
     after = run(tmp_path, "check")
     assert "schema: up to date" in after.stdout and "database: reachable" in after.stdout
     assert "outbox: 0 message(s) waiting" in after.stdout
+
+
+def test_the_same_session_on_postgresql(tmp_path: Path) -> None:
+    """`postgresql://` works like SQLite: the CLI picks the async driver itself."""
+    import asyncio
+
+    import asyncpg
+    from sqlalchemy import make_url
+
+    from tests.conftest import IN_CI, POSTGRES_URL
+
+    url = make_url(POSTGRES_URL)
+    own = url.set(database="supportbot_e2e")
+
+    async def recreate() -> None:
+        conn = await asyncpg.connect(
+            host=url.host,
+            port=url.port,
+            user=url.username,
+            password=url.password,
+            database=url.database,
+        )
+        try:
+            await conn.execute("DROP DATABASE IF EXISTS supportbot_e2e WITH (FORCE)")
+            await conn.execute("CREATE DATABASE supportbot_e2e")
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(recreate())
+    except OSError as error:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL must be reachable in CI: {error}")
+        pytest.skip(f"PostgreSQL not reachable: {error}")
+    database_url = own.render_as_string(hide_password=False)
+    result = run(tmp_path, "run", stdin=SESSION, DATABASE_URL=database_url)
+    assert result.returncode == 0, result.stderr
+    assert "[staff #1] The customer rated this ticket 5/5." in result.stdout
+    shown = run(tmp_path, "tickets", "show", "#1", DATABASE_URL=database_url)
+    assert "carol · closed · resolution: plan corrected" in shown.stdout

@@ -204,3 +204,10 @@ async def test_sender_delivers_through_the_database(database: Database) -> None:
         ticket = await uow.tickets.by_number(1)
         assert ticket is not None and ticket.staff_thread == f"th{ticket.id}"
         assert await uow.outbox.pending_count() == 0
+    async with database.begin() as conn:
+        stored = (
+            (await conn.execute(select(t.outbox.c.platform_message_id).order_by(t.outbox.c.id)))
+            .scalars()
+            .all()
+        )
+    assert sorted(stored) == ["pm1", "pm2", "pm3"]  # the platform's ids, kept for dedupe

@@ -244,6 +244,30 @@ async def test_bad_customer_input_is_refused_or_kept_whole(world: World) -> None
     assert world.store.messages[1].body == "null\ufffdbyte"
 
 
+async def test_attachments_travel_as_names_and_links(world: World) -> None:
+    from bot.model import Attachment
+
+    alice = customer()
+    shot = Attachment("screenshot.png", "https://files.example/screenshot.png")
+    reply = await world.desk.handle(
+        c.RelayCustomerMessage(alice, Source("test", "W1", "D-alice"), "", attachments=(shot,)),
+        c.Invocation(alice),
+    )
+    assert reply.ok
+    await world.sender.drain()
+    card, relay = [m for m in world.out.delivered if m.audience.value == "staff"]
+    assert "#1 screenshot.png" in card.body
+    assert relay.body == "📎 screenshot.png: https://files.example/screenshot.png"
+    assert world.store.messages[0].attachments == [shot]
+
+
+async def test_customer_text_never_carries_mentions(world: World) -> None:
+    await world.customer_says("<!channel> @everyone <@U123> please look")
+    await world.sender.drain()
+    assert all(m.mentions == [] for m in world.out.delivered)
+    assert "<!channel> @everyone <@U123> please look" in world.out.bodies("staff")
+
+
 async def test_customer_text_is_never_rendered_as_a_template(world: World) -> None:
     await world.customer_says("{{ 7 * 7 }} {% for x in y %}")
     await world.sender.drain()
