@@ -144,5 +144,4 @@ class RateTicket:
     score: int | None
 
 
-CustomerCommand = RelayCustomerMessage | OpenTicket | RateTicket
 Command = StaffCommand | RelayAgentMessage | RelayCustomerMessage | OpenTicket | RateTicket

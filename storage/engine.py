@@ -86,6 +86,13 @@ class _AsyncConn:
         return await self._conn.run_sync(fn)
 
 
+def new_id(result: CursorResult[Any]) -> int:
+    """The primary key an INSERT just created."""
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
 class Database:
     def __init__(self, url: str, **engine_args: Any) -> None:
         self.url = resolve_url(url)

@@ -1,0 +1,119 @@
+"""The ticket repository: statements built once, executed with bound parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, update
+
+from bot.model import Source, Ticket
+from bot.ports import ConcurrencyConflict
+from storage import tables as t
+from storage.engine import Conn, new_id
+from storage.rows import ticket_from, ticket_values
+
+_tk = t.tickets.c
+_NEXT_NUMBER = (
+    update(t.counters)
+    .where(t.counters.c.name == "ticket")
+    .values(value=t.counters.c.value + 1)
+    .returning(t.counters.c.value)
+)
+_SAVE_TICKET = update(t.tickets).where(
+    _tk.id == bindparam("b_id"), _tk.version == bindparam("b_version")
+)
+_BY_NUMBER = select(t.tickets).where(_tk.number == bindparam("number"))
+_BY_ID = select(t.tickets).where(_tk.id == bindparam("id"))
+_BY_THREAD = (
+    select(t.tickets)
+    .where(
+        _tk.source_platform == bindparam("platform"),
+        _tk.source_channel == bindparam("channel"),
+        _tk.source_thread == bindparam("thread"),
+    )
+    .order_by(_tk.id.desc())
+    .limit(1)
+)
+_OPEN_FOR_CUSTOMER = _BY_THREAD.where(
+    _tk.customer_id == bindparam("customer_id"), _tk.status != "closed"
+)
+_COUNT_EARLIER = select(func.count()).where(
+    _tk.customer_id == bindparam("customer_id"), _tk.id < bindparam("before_id")
+)
+
+
+class SqlTickets:
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    async def next_number(self) -> int:
+        value = (await self.conn.execute(_NEXT_NUMBER)).scalar_one_or_none()
+        if value is None:  # a database created without the migration's seed row
+            await self.conn.execute(insert(t.counters), {"name": "ticket", "value": 1})
+            return 1
+        return int(value)
+
+    async def add(self, ticket: Ticket) -> None:
+        result = await self.conn.execute(insert(t.tickets), ticket_values(ticket) | {"version": 1})
+        ticket.id = new_id(result)
+        ticket.version = 1
+
+    async def save(self, ticket: Ticket) -> None:
+        params = ticket_values(ticket) | {
+            "version": ticket.version + 1,
+            "b_id": ticket.id,
+            "b_version": ticket.version,
+        }
+        if (await self.conn.execute(_SAVE_TICKET, params)).rowcount != 1:
+            raise ConcurrencyConflict(f"ticket #{ticket.number}")
+        ticket.version += 1
+
+    async def _one(self, stmt: Any, params: dict[str, Any]) -> Ticket | None:
+        row = (await self.conn.execute(stmt, params)).first()
+        return ticket_from(row) if row else None
+
+    async def by_number(self, number: int) -> Ticket | None:
+        return await self._one(_BY_NUMBER, {"number": number})
+
+    async def by_id(self, ticket_id: int) -> Ticket | None:
+        return await self._one(_BY_ID, {"id": ticket_id})
+
+    async def by_source_thread(self, source: Source) -> Ticket | None:
+        return await self._one(_BY_THREAD, _where(source))
+
+    async def open_for_customer(self, customer_id: int, source: Source) -> Ticket | None:
+        return await self._one(_OPEN_FOR_CUSTOMER, _where(source) | {"customer_id": customer_id})
+
+    async def list(
+        self,
+        status_in: Sequence[str],
+        assignee_ref: str | None = None,
+        unassigned: bool = False,
+        limit: int = 50,
+    ) -> list[Ticket]:
+        stmt = select(t.tickets).where(_tk.status.in_(list(status_in)))
+        if assignee_ref is not None:
+            stmt = stmt.where(_tk.assignee_ref == assignee_ref)
+        if unassigned:
+            stmt = stmt.where(_tk.assignee_ref.is_(None))
+        rows = await self.conn.execute(stmt.order_by(_tk.number).limit(limit))
+        return [ticket_from(r) for r in rows]
+
+    async def count_for_customer(self, customer_id: int, before_id: int) -> int:
+        params = {"customer_id": customer_id, "before_id": before_id}
+        return int((await self.conn.execute(_COUNT_EARLIER, params)).scalar_one())
+
+    async def set_staff_refs(
+        self, ticket_id: int, channel: str, thread: str, card_message_id: str
+    ) -> None:
+        # delivery bookkeeping, not a ticket change: no version bump, no conflict
+        await self.conn.execute(
+            update(t.tickets)
+            .where(_tk.id == ticket_id)
+            .values(staff_channel=channel, staff_thread=thread, card_message_id=card_message_id)
+        )
+
+
+def _where(source: Source) -> dict[str, Any]:
+    return {"platform": source.platform, "channel": source.channel, "thread": source.thread}
