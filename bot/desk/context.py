@@ -3,6 +3,7 @@ write the audit trail and the outbox in the same transaction as the change."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -150,7 +151,7 @@ class Ctx:
             ticket,
             "card" if first else "card_update",
             self.card_body(ticket),
-            actions=card_actions(ticket),
+            actions=card_actions(ticket, self.staff_text),
             **card_fields(ticket),
         )
 
@@ -179,16 +180,16 @@ def _about(
     )
 
 
-def card_actions(ticket: Ticket) -> list[Action]:
+def card_actions(ticket: Ticket, label: Callable[[str], str]) -> list[Action]:
     n = ticket.number
     if ticket.status is Status.CLOSED:
-        return [Action(f"ticket:reopen:{n}", "Reopen")]
+        return [Action(f"ticket:reopen:{n}", label("button_reopen"))]
     actions = []
     if ticket.assignee is None:
-        actions.append(Action(f"ticket:claim:{n}", "Claim", "primary"))
+        actions.append(Action(f"ticket:claim:{n}", label("button_claim"), "primary"))
     actions += [
-        Action(f"ticket:escalate:{n}", "Escalate"),
-        Action(f"ticket:close:{n}", "Close", "danger"),
+        Action(f"ticket:escalate:{n}", label("button_escalate")),
+        Action(f"ticket:close:{n}", label("button_close"), "danger"),
     ]
     return actions
 

@@ -172,20 +172,20 @@ async def rate(ctx: Ctx, cmd: c.RateTicket) -> Ticket:
     if ticket is None or customer is None or customer.id != ticket.customer_id:
         raise Refused(ctx.renderer.text(ctx.settings.locale, "unknown_ticket", number=cmd.number))
     if cmd.score is None:  # "I still need help"
+        await ctx.notice(
+            ticket,
+            "notice_still_needs_help",
+            mentions=[ticket.assignee.user_id] if ticket.assignee else [],
+        )
         if ticket.status is Status.CLOSED:
             ticket.reopen()
             ticket.updated_at = ctx.now
             await ctx.uow.tickets.save(ticket)
             await ctx.record(ticket, "reopened", reason="customer still needs help")
             await ctx.card(ticket)
-        await ctx.notice(
-            ticket,
-            "notice_still_needs_help",
-            mentions=[ticket.assignee.user_id] if ticket.assignee else [],
-        )
-        await ctx.to_customer(
-            ticket, "reopened", ctx.customer_text(ticket, "customer/reopened.md.j2", reason="")
-        )
+            await ctx.to_customer(
+                ticket, "reopened", ctx.customer_text(ticket, "customer/reopened.md.j2", reason="")
+            )
         return ticket
     if not 1 <= cmd.score <= 5:
         raise Refused(ctx.renderer.text(ticket.locale, "bad_rating"))
@@ -195,7 +195,7 @@ async def rate(ctx: Ctx, cmd: c.RateTicket) -> Ticket:
     return ticket
 
 
-def csat_actions(number: int) -> list[Action]:
+def csat_actions(number: int, still_need_help: str) -> list[Action]:
     return [Action(f"csat:{score}:{number}", str(score)) for score in range(1, 6)] + [
-        Action(f"csat:help:{number}", "I still need help")
+        Action(f"csat:help:{number}", still_need_help)
     ]

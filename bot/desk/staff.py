@@ -83,11 +83,14 @@ async def close(ctx: Ctx, ticket: Ticket, cmd: c.CloseTicket) -> Reply:
         "farewell",
         ctx.customer_text(ticket, "customer/farewell.md.j2", resolution=cmd.resolution),
     )
+    still_need_help = ctx.renderer.text(ticket.locale, "button_still_need_help")
     await ctx.to_customer(
         ticket,
         "csat",
         ctx.customer_text(ticket, "customer/csat.md.j2"),
-        actions=csat_actions(ticket.number),
+        actions=csat_actions(
+            ticket.number, ctx.renderer.text(ticket.locale, "button_still_need_help")
+        ),
     )
     return Reply(ctx.staff_text("reply_closed", number=ticket.number))
 

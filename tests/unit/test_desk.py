@@ -44,6 +44,10 @@ async def test_japanese_customer_is_acknowledged_in_japanese(world: World) -> No
     await world.sender.drain()
     ack = next(m for m in world.out.delivered if m.kind == "ack")
     assert "お問い合わせありがとうございます" in ack.body and "15分" in ack.body
+    await world.staff_says("/ticket close #1")
+    await world.sender.drain()
+    csat = next(m for m in world.out.delivered if m.kind == "csat")
+    assert "ご満足" in csat.body and csat.actions[-1].label == "まだ解決していません"
     ticket = world.store.tickets[next(iter(world.store.tickets))]
     assert ticket.locale == "ja" and ticket.priority is Priority.URGENT
 
@@ -149,7 +153,7 @@ async def test_close_farewell_rating_and_reopen(world: World) -> None:
     await world.sender.drain()
     farewell, csat = [m for m in world.out.delivered if m.kind in ("farewell", "csat")]
     assert "replaced the part" in farewell.body and "anything else" in farewell.body
-    assert [a.id for a in csat.actions][-1] == "csat:help:1"
+    assert [(a.id, a.label) for a in csat.actions][-1] == ("csat:help:1", "I still need help")
     event = next(e for e in world.store.events if e.kind == "closed")
     assert event.data["resolution_seconds"] == 3 * 3600
     again = await world.staff_says("/ticket close #1")
