@@ -88,9 +88,7 @@ async def close(ctx: Ctx, ticket: Ticket, cmd: c.CloseTicket) -> Reply:
         ticket,
         "csat",
         ctx.customer_text(ticket, "customer/csat.md.j2"),
-        actions=csat_actions(
-            ticket.number, ctx.renderer.text(ticket.locale, "button_still_need_help")
-        ),
+        actions=csat_actions(ticket.number, still_need_help),
     )
     return Reply(ctx.staff_text("reply_closed", number=ticket.number))
 
