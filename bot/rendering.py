@@ -38,7 +38,7 @@ class Renderer:
         )
         self._env.filters["age"] = _age
         self._env.filters["localtime"] = _localtime
-        self._catalogs: dict[str, dict[str, jinja2.Template]] = {}
+        self._catalogs: dict[str, dict[str, jinja2.Template | str]] = {}
 
     def pick_locale(self, wanted: str | None) -> str:
         """`ja-JP`, `ja_JP` and `ja` all mean ja; anything we have no templates for means en."""
@@ -54,8 +54,10 @@ class Renderer:
 
     def text(self, locale: str, key: str, **variables: Any) -> str:
         """A short message from the locale's catalog (messages.toml)."""
-        catalog = self._catalog(self.pick_locale(locale))
-        return catalog[key].render(t=self._translator(locale), **variables).strip()
+        entry = self._catalog(self.pick_locale(locale))[key]
+        if isinstance(entry, str):
+            return entry
+        return entry.render(t=self._translator(locale), **variables).strip()
 
     def keys(self, locale: str) -> set[str]:
         return set(self._catalog(self.pick_locale(locale)))
@@ -74,10 +76,13 @@ class Renderer:
 
         return t
 
-    def _catalog(self, locale: str) -> dict[str, jinja2.Template]:
+    def _catalog(self, locale: str) -> dict[str, jinja2.Template | str]:
         if locale not in self._catalogs:
             raw = _load_catalog(self.root / locale / "messages.toml")
-            self._catalogs[locale] = {k: self._env.from_string(v) for k, v in raw.items()}
+            # plain labels ("Claim", "Open") skip Jinja: they are most of what a ticket renders
+            self._catalogs[locale] = {
+                k: self._env.from_string(v) if "{" in v else v.strip() for k, v in raw.items()
+            }
         return self._catalogs[locale]
 
 
