@@ -36,6 +36,10 @@ class TicketRepository(Protocol):
         """The ticket bound to a help-channel thread, in any status."""
         ...
 
+    async def by_staff_thread(self, platform: str, thread: str) -> Ticket | None:
+        """The ticket whose staff thread this is (where agents write)."""
+        ...
+
     async def open_for_customer(self, customer_id: int, source: Source) -> Ticket | None:
         """The customer's ticket that is not closed, in this conversation."""
         ...

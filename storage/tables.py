@@ -109,6 +109,7 @@ tickets = Table(
     Index(None, "customer_id", "status"),
     Index(None, "source_platform", "source_channel", "source_thread"),
     Index(None, "assignee_ref", "status"),
+    Index(None, "staff_thread"),
 )
 
 ticket_events = Table(

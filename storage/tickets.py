@@ -25,6 +25,9 @@ _SAVE_TICKET = update(t.tickets).where(
 )
 _BY_NUMBER = select(t.tickets).where(_tk.number == bindparam("number"))
 _BY_ID = select(t.tickets).where(_tk.id == bindparam("id"))
+_BY_STAFF_THREAD = select(t.tickets).where(
+    _tk.source_platform == bindparam("platform"), _tk.staff_thread == bindparam("thread")
+)
 _BY_THREAD = (
     select(t.tickets)
     .where(
@@ -81,6 +84,9 @@ class SqlTickets:
 
     async def by_source_thread(self, source: Source) -> Ticket | None:
         return await self._one(_BY_THREAD, _where(source))
+
+    async def by_staff_thread(self, platform: str, thread: str) -> Ticket | None:
+        return await self._one(_BY_STAFF_THREAD, {"platform": platform, "thread": thread})
 
     async def open_for_customer(self, customer_id: int, source: Source) -> Ticket | None:
         return await self._one(_OPEN_FOR_CUSTOMER, _where(source) | {"customer_id": customer_id})

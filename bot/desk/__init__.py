@@ -91,6 +91,12 @@ class Desk:
             log.error("failed event %s payload: %s", ref, _payload(command, inv))
         return Reply(self.renderer.text(self.settings.locale, "internal_error", ref=ref), ok=False)
 
+    async def ticket_in_thread(self, platform: str, thread: str) -> int | None:
+        """The number of the ticket whose staff thread this is, for adapters."""
+        async with self.uow_factory() as uow:
+            ticket = await uow.tickets.by_staff_thread(platform, thread)
+        return ticket.number if ticket else None
+
     async def handle_text(self, text: str, inv: c.Invocation) -> Reply:
         """Parse `/ticket ...` text and run it; usage errors come back as a Reply."""
         if not inv.is_staff:

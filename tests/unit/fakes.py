@@ -77,6 +77,9 @@ class FakeTickets:
             )
         )
 
+    async def by_staff_thread(self, platform: str, thread: str) -> Ticket | None:
+        return self._find(lambda t: t.source.platform == platform and t.staff_thread == thread)
+
     async def open_for_customer(self, customer_id: int, source: Source) -> Ticket | None:
         return self._find(
             lambda t: (

@@ -344,3 +344,12 @@ async def test_a_failure_inside_the_desk_keeps_the_event_and_says_so(
     assert world.store.tickets == {}
     retried = await world.customer_says("my order is missing", event_id="Ev9")
     assert retried.ok and retried.ticket_number == 1  # the platform's retry is still handled
+
+
+async def test_adapters_find_the_ticket_behind_a_staff_thread(world: World) -> None:
+    await world.customer_says("hello")
+    assert await world.desk.ticket_in_thread("test", "th1") is None  # card not delivered yet
+    await world.sender.drain()
+    ticket = next(iter(world.store.tickets.values()))
+    assert await world.desk.ticket_in_thread("test", f"th{ticket.id}") == 1
+    assert await world.desk.ticket_in_thread("other", f"th{ticket.id}") is None

@@ -111,6 +111,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_tickets_status_priority"), ["status", "priority"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_tickets_staff_thread"), ["staff_thread"], unique=False)
 
     op.create_table(
         "outbox",
@@ -235,6 +236,7 @@ def downgrade() -> None:
     op.drop_table("outbox")
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tickets_status_priority"))
+        batch_op.drop_index(batch_op.f("ix_tickets_staff_thread"))
         batch_op.drop_index(batch_op.f("ix_tickets_source_platform_source_channel_source_thread"))
         batch_op.drop_index(batch_op.f("ix_tickets_customer_id_status"))
         batch_op.drop_index(batch_op.f("ix_tickets_assignee_ref_status"))
