@@ -1,0 +1,101 @@
+"""The Slack adapter as a whole: Bolt app, delivery, and the connection (Socket Mode or HTTP)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.deliver import SlackDeliverer
+from adapters.slack.listeners import Listeners
+from adapters.slack.people import People
+from adapters.slack.settings import SlackSettings
+from bot.clock import Clock, SystemClock
+from bot.config import ConfigError
+from bot.desk import Desk
+
+log = logging.getLogger(__name__)
+
+
+class SlackAdapter:
+    name = "slack"
+
+    def __init__(self, settings: SlackSettings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url)
+        self.deliverer = SlackDeliverer(self.client, settings)
+        self.people = People(self.client, settings.staff_channel, clock or SystemClock())
+        self._socket: AsyncSocketModeHandler | None = None
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    async def check(self) -> str:
+        """Ask Slack who we are; a rejected token fails here, naming the variable."""
+        try:
+            who = await self.client.auth_test()
+        except SlackApiError as error:
+            raise ConfigError(
+                "SLACK_BOT_TOKEN", f"Slack rejected the token ({error.response.get('error')})"
+            ) from None
+        return f"{who.get('user', 'bot')} in {who.get('team', 'workspace')}"
+
+    def bolt_app(self, desk: Desk) -> AsyncApp:
+        app = AsyncApp(
+            client=self.client,
+            signing_secret=self.settings.signing_secret or None,
+            request_verification_enabled=not self.settings.socket_mode,
+            process_before_response=True,
+        )
+        Listeners(desk, self.settings, self.people).register(app)
+        return app
+
+    async def start(self, desk: Desk) -> None:
+        who = await self.check()
+        app = self.bolt_app(desk)
+        if self.settings.socket_mode:
+            self._socket = AsyncSocketModeHandler(app, self.settings.app_token)
+            try:
+                await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            except SlackApiError as error:
+                raise ConfigError(
+                    "SLACK_APP_TOKEN", f"Slack refused Socket Mode ({error.response.get('error')})"
+                ) from None
+            log.info("slack: connected as %s over Socket Mode", who)
+            return
+        self._runner = web.AppRunner(http_app(app))
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "0.0.0.0", self.settings.http_port)
+        await site.start()
+        self.port = _bound_port(site)
+        log.info("slack: connected as %s, serving /slack/events on port %s", who, self.port)
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+def http_app(bolt: AsyncApp) -> web.Application:
+    async def events(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+
+    async def health(_: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/slack/events", events)
+    app.router.add_get("/healthz", health)
+    return app
+
+
+def _bound_port(site: web.TCPSite) -> int | None:
+    server: Any = site._server  # aiohttp keeps the listening socket here
+    sockets = getattr(server, "sockets", None) or []
+    return int(sockets[0].getsockname()[1]) if sockets else None

@@ -1,0 +1,261 @@
+"""Inbound: Slack events, commands, buttons, forms and shortcuts -> desk commands.
+
+Bolt runs with process_before_response, so an event is stored by the desk before Slack gets
+its acknowledgement; the desk takes milliseconds, far inside Slack's 3 seconds."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.blocks import CLOSE_FORM, ESCALATE_FORM, close_form, escalate_form, form_value
+from adapters.slack.people import PLATFORM, People
+from adapters.slack.settings import SlackSettings
+from adapters.slack.text import mrkdwn
+from bot import commands as c
+from bot.actions import command_for_action
+from bot.desk import Desk, Reply
+from bot.durations import BadDuration, parse_duration
+from bot.model import Attachment, Person, Source
+
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_IGNORED_SUBTYPES = {None, "file_share", "thread_broadcast"}
+
+
+class Listeners:
+    def __init__(self, desk: Desk, settings: SlackSettings, people: People) -> None:
+        self.desk = desk
+        self.settings = settings
+        self.people = people
+
+    def register(self, app: AsyncApp) -> None:
+        app.event("message")(self.on_message)
+        app.event("app_mention")(self.on_mention)
+        app.command("/ticket")(self.on_command)
+        app.action(re.compile(r"^ticket:(claim|reopen):\d+$"))(self.on_ticket_button)
+        app.action(re.compile(r"^ticket:(escalate|close):\d+$"))(self.on_form_button)
+        app.action(re.compile(r"^csat:(\d|help):\d+$"))(self.on_rating)
+        app.view(ESCALATE_FORM)(self.on_escalate_form)
+        app.view(CLOSE_FORM)(self.on_close_form)
+        app.shortcut("create_ticket")(self.on_create_ticket)
+
+    # --- messages -----------------------------------------------------------------------
+
+    async def on_message(
+        self,
+        event: dict[str, Any],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        context: dict[str, Any],
+    ) -> None:
+        if event.get("subtype") not in _IGNORED_SUBTYPES or event.get("bot_id"):
+            return  # edits, deletions, joins and other bots never make tickets
+        user, channel = event.get("user", ""), event["channel"]
+        ts, thread = event["ts"], event.get("thread_ts", "")
+        text, files = event.get("text", ""), _attachments(event)
+        event_id = str(body.get("event_id", ""))
+        if channel == self.settings.staff_channel:
+            bot_user = context.get("bot_user_id") or ""
+            if thread and thread != ts and f"<@{bot_user}>" not in text:
+                await self._agent_wrote(client, user, channel, thread, ts, text, files, event_id)
+            return
+        if event.get("channel_type") == "im":
+            source = Source(PLATFORM, body.get("team_id", ""), channel, "", True)
+        elif channel in self.settings.help_channels:
+            if thread and thread != ts and await self.people.is_staff(user):
+                return  # staff answer from the ticket's staff thread, not here
+            source = Source(PLATFORM, body.get("team_id", ""), channel, thread or ts, False)
+        else:
+            return
+        customer = await self.people.person(user)
+        locale = await self.people.locale(user)
+        reply = await self.desk.handle(
+            c.RelayCustomerMessage(customer, source, text, locale, files),
+            c.Invocation(customer, event_id=event_id),
+        )
+        if not reply.ok and reply.text:
+            await client.chat_postEphemeral(
+                channel=channel, user=user, text=mrkdwn(reply.text), thread_ts=source.thread or None
+            )
+
+    async def _agent_wrote(
+        self,
+        client: AsyncWebClient,
+        user: str,
+        channel: str,
+        thread: str,
+        ts: str,
+        text: str,
+        files: tuple[Attachment, ...],
+        event_id: str,
+    ) -> None:
+        number = await self.desk.ticket_in_thread(PLATFORM, thread)
+        if number is None:
+            return
+        inv = await self._invocation(user, number, event_id=event_id)
+        reply = await self.desk.handle(
+            c.RelayAgentMessage(number, text, files, source_message_id=ts), inv
+        )
+        if not reply.ok:
+            await client.chat_postEphemeral(
+                channel=channel, user=user, text=mrkdwn(reply.text), thread_ts=thread
+            )
+
+    async def on_mention(
+        self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """`@supportbot claim` inside a ticket thread: no number needed."""
+        channel, thread = event["channel"], event.get("thread_ts", "")
+        number = await self.desk.ticket_in_thread(PLATFORM, thread) if thread else None
+        text = _MENTION.sub("", event.get("text", ""), count=1).strip()
+        inv = await self._invocation(
+            event["user"], number, text, event_id=str(body.get("event_id", ""))
+        )
+        reply = await self.desk.handle_text(text, inv)
+        if reply.text:
+            await client.chat_postEphemeral(
+                channel=channel,
+                user=event["user"],
+                text=mrkdwn(reply.text),
+                thread_ts=thread or None,
+            )
+
+    # --- commands, buttons, forms -------------------------------------------------------
+
+    async def on_command(self, ack: Any, command: dict[str, Any]) -> None:
+        text = command.get("text", "")
+        inv = await self._invocation(command["user_id"], None, text)
+        reply = await self.desk.handle_text(text, inv)
+        await ack(response_type="ephemeral", text=mrkdwn(reply.text))
+
+    async def on_ticket_button(
+        self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any
+    ) -> None:
+        await ack()
+        inv = await self._invocation(body["user"]["id"], None)
+        reply = await self.desk.handle(command_for_action(action["action_id"]), inv)
+        if reply.text:
+            await respond(
+                text=mrkdwn(reply.text), response_type="ephemeral", replace_original=False
+            )
+
+    async def on_form_button(
+        self,
+        ack: Any,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        respond: Any,
+    ) -> None:
+        await ack()
+        _, verb, number = action["action_id"].split(":")
+        if not await self.people.is_staff(body["user"]["id"]):
+            refusal = self.desk.renderer.text(self.desk.settings.locale, "not_staff")
+            await respond(text=refusal, response_type="ephemeral", replace_original=False)
+            return
+        form = (
+            escalate_form(int(number), self.desk.settings.teams, f"Escalate #{number}")
+            if verb == "escalate"
+            else close_form(int(number), f"Close #{number}")
+        )
+        await client.views_open(trigger_id=body["trigger_id"], view=form)
+
+    async def on_escalate_form(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        number = json.loads(view["private_metadata"])["number"]
+        command = c.EscalateTicket(form_value(view, "team"), form_value(view, "reason"), number)
+        reply = await self.desk.handle(command, await self._invocation(body["user"]["id"], None))
+        await ack(
+            **(
+                {}
+                if reply.ok
+                else {"response_action": "errors", "errors": {"team": reply.text[:150]}}
+            )
+        )
+
+    async def on_close_form(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        number = json.loads(view["private_metadata"])["number"]
+        followup = form_value(view, "followup").strip()
+        try:
+            delay = parse_duration(followup) if followup else None
+        except BadDuration:
+            await ack(
+                response_action="errors",
+                errors={"followup": "Write a duration like 30m, 4h, 3d or 1w."},
+            )
+            return
+        inv = await self._invocation(body["user"]["id"], None)
+        reply = await self.desk.handle(c.CloseTicket(form_value(view, "resolution"), number), inv)
+        if not reply.ok:
+            await ack(response_action="errors", errors={"resolution": reply.text[:150]})
+            return
+        await ack()
+        if delay is not None:
+            await self.desk.handle(c.ScheduleFollowUp(delay, "", number), inv)
+
+    async def on_rating(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        customer = await self.people.person(body["user"]["id"])
+        command = command_for_action(action["action_id"])
+        await self.desk.handle(command, c.Invocation(customer))
+
+    async def on_create_ticket(
+        self, ack: Any, shortcut: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """Message shortcut: turn any message into a ticket on behalf of its author."""
+        await ack()
+        message, channel = shortcut["message"], shortcut["channel"]["id"]
+        inv = await self._invocation(shortcut["user"]["id"], None)
+        author = await self.people.person(message.get("user", ""))
+        source = Source(
+            PLATFORM,
+            shortcut.get("team", {}).get("id", ""),
+            channel,
+            message.get("thread_ts") or message["ts"],
+            False,
+        )
+        if not inv.is_staff:
+            reply = Reply(self.desk.renderer.text(self.desk.settings.locale, "not_staff"), False)
+        else:
+            reply = await self.desk.handle(
+                c.OpenTicket(
+                    author,
+                    source,
+                    message.get("text", ""),
+                    locale=await self.people.locale(author.user_id),
+                    attachments=_attachments(message),
+                ),
+                inv,
+            )
+        await client.chat_postEphemeral(
+            channel=channel, user=inv.actor.user_id, text=mrkdwn(reply.text)
+        )
+
+    # --- helpers ------------------------------------------------------------------------
+
+    async def _invocation(
+        self, user: str, number: int | None, text: str = "", event_id: str = ""
+    ) -> c.Invocation:
+        mentions: dict[str, Person] = {}
+        for match in _MENTION.finditer(text):
+            mentions[match.group(0)] = await self.people.person(match.group(1))
+        return c.Invocation(
+            await self.people.person(user),
+            is_staff=await self.people.is_staff(user),
+            in_ticket=number,
+            event_id=event_id,
+            mentions=mentions,
+        )
+
+
+def _attachments(event: dict[str, Any]) -> tuple[Attachment, ...]:
+    return tuple(
+        Attachment(
+            str(f.get("name") or f.get("title") or "file"),
+            str(f.get("permalink") or f.get("url_private") or ""),
+        )
+        for f in event.get("files", [])
+    )

@@ -1,0 +1,70 @@
+"""Slack settings from the environment; every problem names its variable."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.config import ConfigError
+
+DEFAULT_API_URL = "https://slack.com/api/"
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    bot_token: str
+    staff_channel: str
+    app_token: str = ""
+    signing_secret: str = ""
+    help_channels: tuple[str, ...] = ()
+    leads_channel: str = ""
+    api_url: str = DEFAULT_API_URL
+    http_port: int = 3000
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.app_token)
+
+    def __repr__(self) -> str:  # tokens never reach logs
+        mode = "socket" if self.socket_mode else "http"
+        return f"SlackSettings(mode={mode}, staff_channel={self.staff_channel!r})"
+
+
+def configured(env: Mapping[str, str]) -> bool:
+    return bool(env.get("SLACK_BOT_TOKEN", "").strip())
+
+
+def load(env: Mapping[str, str]) -> SlackSettings:
+    def get(name: str) -> str:
+        return env.get(name, "").strip()
+
+    token = get("SLACK_BOT_TOKEN")
+    if not token.startswith("xoxb-"):
+        raise ConfigError("SLACK_BOT_TOKEN", "must be a bot token starting with xoxb-")
+    app_token = get("SLACK_APP_TOKEN")
+    if app_token and not app_token.startswith("xapp-"):
+        raise ConfigError("SLACK_APP_TOKEN", "must be an app-level token starting with xapp-")
+    secret = get("SLACK_SIGNING_SECRET")
+    if not app_token and not secret:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET", "set it for HTTP mode, or set SLACK_APP_TOKEN for Socket Mode"
+        )
+    staff = get("SLACK_STAFF_CHANNEL")
+    if not staff:
+        raise ConfigError(
+            "SLACK_STAFF_CHANNEL", "set the channel id (like C0123ABCD) where tickets are worked"
+        )
+    port_text = get("SUPPORTBOT_HTTP_PORT") or "3000"
+    if not port_text.isdigit() or not 0 <= int(port_text) < 65536:  # 0: any free port
+        raise ConfigError("SUPPORTBOT_HTTP_PORT", f"{port_text!r} is not a TCP port")
+    api_url = get("SLACK_API_URL") or DEFAULT_API_URL
+    return SlackSettings(
+        bot_token=token,
+        staff_channel=staff,
+        app_token=app_token,
+        signing_secret=secret,
+        help_channels=tuple(c.strip() for c in get("SLACK_HELP_CHANNELS").split(",") if c.strip()),
+        leads_channel=get("SLACK_LEADS_CHANNEL"),
+        api_url=api_url if api_url.endswith("/") else api_url + "/",
+        http_port=int(port_text),
+    )

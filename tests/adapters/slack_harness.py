@@ -1,0 +1,214 @@
+"""Drive the Slack adapter as Slack would: signed HTTP requests, or Socket Mode envelopes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from adapters.slack.app import SlackAdapter
+from adapters.slack.settings import SlackSettings
+from bot.bootstrap import App, build
+from bot.clock import FrozenClock
+from bot.config import Config
+from tests.adapters.fake_slack import TEAM, FakeSlack
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+STAFF_CHANNEL = "CSTAFF0001"
+HELP_CHANNEL = "CHELP00001"
+_ids = itertools.count(1)
+
+
+def settings(fake: FakeSlack, socket_mode: bool = False) -> SlackSettings:
+    return SlackSettings(
+        bot_token="xoxb-test-token",
+        staff_channel=STAFF_CHANNEL,
+        app_token="xapp-test-token" if socket_mode else "",
+        signing_secret=SECRET,
+        help_channels=(HELP_CHANNEL,),
+        api_url=fake.base_url + "api/",
+        http_port=0,
+    )
+
+
+def sign(body: str, timestamp: int | None = None, secret: str = SECRET) -> dict[str, str]:
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+
+
+@dataclass
+class SlackDesk:
+    fake: FakeSlack
+    adapter: SlackAdapter
+    app: App
+    clock: FrozenClock
+    http: aiohttp.ClientSession | None = None
+    socket_mode: bool = False
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.adapter.port}/slack/events"
+
+    async def send(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, str]:
+        """Deliver one request the way Slack would, then let the outbox run."""
+        if self.socket_mode:
+            envelope = {
+                "envelope_id": f"env-{next(_ids)}",
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": kind != "events_api",
+            }
+            if headers and "envelope_id" in headers:
+                envelope["envelope_id"] = headers["envelope_id"]
+            ack = await self.fake.send_envelope(envelope)
+            await self.app.sender.drain()
+            return 200, json.dumps(ack.get("payload") or {})
+        if kind == "events_api":
+            body, content_type = json.dumps(payload), "application/json"
+        elif kind == "slash_commands":
+            body = urllib.parse.urlencode(payload)
+            content_type = "application/x-www-form-urlencoded"
+        else:
+            body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+            content_type = "application/x-www-form-urlencoded"
+        all_headers = {"Content-Type": content_type, **sign(body), **(headers or {})}
+        assert self.http is not None
+        async with self.http.post(self.url, data=body.encode(), headers=all_headers) as response:
+            text = await response.text()
+            status = response.status
+        await self.app.sender.drain()
+        return status, text
+
+    async def message(
+        self,
+        user: str,
+        text: str,
+        channel: str,
+        *,
+        channel_type: str = "channel",
+        thread_ts: str = "",
+        event_id: str = "",
+        retry: int | None = None,
+        **extra: Any,
+    ) -> tuple[int, str]:
+        ts = self.fake.next_ts()
+        event = {
+            "type": "message",
+            "channel": channel,
+            "channel_type": channel_type,
+            "user": user,
+            "text": text,
+            "ts": ts,
+            "event_ts": ts,
+            **extra,
+        }
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        headers = (
+            {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+            if retry
+            else {}
+        )
+        return await self.send("events_api", _callback(event, event_id), headers)
+
+    async def command(self, user: str, text: str, channel: str = STAFF_CHANNEL) -> str:
+        payload = {
+            "token": "x",
+            "team_id": TEAM,
+            "channel_id": channel,
+            "user_id": user,
+            "command": "/ticket",
+            "text": text,
+            "trigger_id": f"trig-{next(_ids)}",
+            "response_url": self.fake.base_url + f"response/{next(_ids)}",
+        }
+        status, text_out = await self.send("slash_commands", payload)
+        assert status == 200
+        return str(json.loads(text_out).get("text", "")) if text_out else ""
+
+    async def press(
+        self, user: str, action_id: str, channel: str, message_ts: str = ""
+    ) -> tuple[int, str]:
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user},
+            "team": {"id": TEAM},
+            "api_app_id": "A0001",
+            "trigger_id": f"trig-{next(_ids)}",
+            "channel": {"id": channel},
+            "container": {"type": "message"},
+            "message": {"ts": message_ts or self.fake.next_ts(), "text": ""},
+            "response_url": self.fake.base_url + f"response/{next(_ids)}",
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": "b",
+                    "type": "button",
+                    "value": action_id,
+                    "action_ts": self.fake.next_ts(),
+                }
+            ],
+        }
+        return await self.send("interactive", payload)
+
+    async def submit(
+        self, user: str, callback_id: str, number: int, values: dict[str, dict[str, Any]]
+    ) -> tuple[int, str]:
+        payload = {
+            "type": "view_submission",
+            "user": {"id": user},
+            "team": {"id": TEAM},
+            "api_app_id": "A0001",
+            "trigger_id": f"trig-{next(_ids)}",
+            "view": {
+                "id": "V1",
+                "type": "modal",
+                "callback_id": callback_id,
+                "private_metadata": json.dumps({"number": number}),
+                "state": {"values": values},
+            },
+        }
+        return await self.send("interactive", payload)
+
+
+def _callback(event: dict[str, Any], event_id: str) -> dict[str, Any]:
+    return {
+        "token": "x",
+        "team_id": TEAM,
+        "api_app_id": "A0001",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{next(_ids):08d}",
+        "event_time": 1700000000,
+    }
+
+
+async def start(fake: FakeSlack, tmp: Path, socket_mode: bool = False) -> SlackDesk:
+    clock = FrozenClock()
+    adapter = SlackAdapter(settings(fake, socket_mode), clock=clock)
+    config = Config(database_url=f"sqlite:///{tmp / 'desk.db'}")
+    app = await build(config, {"slack": adapter.deliverer}, clock=clock)
+    await adapter.start(app.desk)
+    http = None if socket_mode else aiohttp.ClientSession()
+    return SlackDesk(fake, adapter, app, clock, http, socket_mode)
+
+
+async def stop(desk: SlackDesk) -> None:
+    if desk.http is not None:
+        await desk.http.close()
+    await desk.adapter.stop()
+    await desk.app.close()

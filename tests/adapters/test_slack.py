@@ -1,0 +1,235 @@
+"""The Slack adapter through the real slack_bolt / slack_sdk against a fake Slack on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.adapters.fake_slack import running_fake_slack
+from tests.adapters.slack_harness import HELP_CHANNEL, STAFF_CHANNEL, SlackDesk, sign, start, stop
+
+AGENT, AGENT2, CUSTOMER = "UAGENT0001", "UAGENT0002", "UCUST00001"
+DM = "D0CUST0001"
+
+
+@pytest.fixture(params=["http", "socket"])
+async def slack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SlackDesk]:
+    async with running_fake_slack() as fake:
+        fake.staff = {AGENT, AGENT2}
+        fake.users = {
+            AGENT: {"name": "Agent One"},
+            AGENT2: {"name": "Agent Two"},
+            CUSTOMER: {"name": "Alice", "locale": "en-US"},
+            "UJAPAN0001": {"name": "Kenji", "locale": "ja-JP"},
+        }
+        desk = await start(fake, tmp_path, socket_mode=request.param == "socket")
+        try:
+            yield desk
+        finally:
+            await stop(desk)
+
+
+def posts(slack: SlackDesk, channel: str, thread: str | None = None) -> list[dict]:  # type: ignore[type-arg]
+    return [
+        c
+        for c in slack.fake.called("chat.postMessage")
+        if c["channel"] == channel and (thread is None or c.get("thread_ts") == thread)
+    ]
+
+
+async def test_a_whole_ticket_from_dm_to_rating(slack: SlackDesk) -> None:
+    await slack.message(CUSTOMER, "My card was charged twice", DM, channel_type="im")
+    card = posts(slack, STAFF_CHANNEL)[0]
+    card_ts = _card_ts(slack)
+    buttons = [
+        e["action_id"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert buttons == ["ticket:claim:1", "ticket:escalate:1", "ticket:close:1"]
+    assert "#1 My card was charged twice" in card["blocks"][0]["text"]["text"]
+    ack = posts(slack, DM)[0]
+    assert "Hi Alice" in ack["text"] and "ticket #1" in ack["text"]
+    relay = posts(slack, STAFF_CHANNEL, card_ts)
+    assert relay and "My card was charged twice" in relay[0]["text"]
+
+    await slack.press(AGENT, "ticket:claim:1", STAFF_CHANNEL)
+    update = slack.fake.called("chat.update")[-1]
+    assert update["ts"] == card_ts and "ticket:claim:1" not in str(update["blocks"])
+    assert "Agent One" in str(update["blocks"])
+
+    await slack.message(AGENT, "We refunded the second charge.", STAFF_CHANNEL, thread_ts=card_ts)
+    reply = posts(slack, DM)[-1]
+    assert reply["text"] == "*Agent One:* We refunded the second charge."
+    marks = slack.fake.called("reactions.add")
+    assert marks[-1]["name"] == "white_check_mark" and marks[-1]["channel"] == STAFF_CHANNEL
+
+    dm_count = len(posts(slack, DM))
+    await slack.message(AGENT, "// refund id R-77", STAFF_CHANNEL, thread_ts=card_ts)
+    assert len(posts(slack, DM)) == dm_count  # the note stayed inside
+    assert slack.fake.called("reactions.add")[-1]["name"] == "lock"
+
+    await slack.press(AGENT, "ticket:close:1", STAFF_CHANNEL)
+    form = slack.fake.called("views.open")[-1]
+    assert '"callback_id": "ticket_close"' in form["view"] or "ticket_close" in str(form["view"])
+    status, _ = await slack.submit(
+        AGENT,
+        "ticket_close",
+        1,
+        {
+            "resolution": {"value": {"type": "plain_text_input", "value": "refunded"}},
+            "followup": {"value": {"type": "plain_text_input", "value": "3d"}},
+        },
+    )
+    assert status == 200
+    farewell, csat = posts(slack, DM)[-2:]
+    assert "closed ticket #1: refunded" in farewell["text"]
+    rating_buttons = [e["action_id"] for e in csat["blocks"][-1]["elements"]]
+    assert rating_buttons[0] == "csat:1:1" and rating_buttons[-1] == "csat:help:1"
+
+    await slack.press(CUSTOMER, "csat:5:1", DM)
+    assert "rated this ticket 5/5" in posts(slack, STAFF_CHANNEL, card_ts)[-1]["text"]
+
+
+async def test_help_channel_intake_and_relay_both_ways(slack: SlackDesk) -> None:
+    await slack.message(CUSTOMER, "VPN drops every hour", HELP_CHANNEL)
+    ack = posts(slack, HELP_CHANNEL)[0]
+    customer_ts = ack["thread_ts"]
+    assert "ticket #1" in ack["text"]
+    card_ts = _card_ts(slack)
+    await slack.message(CUSTOMER, "also on wifi", HELP_CHANNEL, thread_ts=customer_ts)
+    assert "also on wifi" in posts(slack, STAFF_CHANNEL, card_ts)[-1]["text"]
+    await slack.message(AGENT, "Which client version?", STAFF_CHANNEL, thread_ts=card_ts)
+    answer = posts(slack, HELP_CHANNEL, customer_ts)[-1]
+    assert answer["text"] == "*Agent One:* Which client version?"
+    # an agent writing in the customer's thread is not taken for the customer
+    before = len(posts(slack, STAFF_CHANNEL, card_ts))
+    await slack.message(AGENT2, "(looking)", HELP_CHANNEL, thread_ts=customer_ts)
+    assert len(posts(slack, STAFF_CHANNEL, card_ts)) == before
+
+
+async def test_commands_mentions_and_refusals(slack: SlackDesk) -> None:
+    await slack.message(CUSTOMER, "Printer jam", DM, channel_type="im")
+    card_ts = _card_ts(slack)
+    listed = await slack.command(AGENT, "list")
+    assert "#1" in listed and "Printer jam" in listed
+    missing = await slack.command(AGENT, "claim")
+    assert "Which ticket?" in missing
+    refused = await slack.command(CUSTOMER, "close #1")
+    assert "Only support staff" in refused
+    await slack.message(AGENT, "<@UBOT> claim", STAFF_CHANNEL, thread_ts=card_ts)
+    await slack.send(
+        "events_api",
+        {
+            "token": "x",
+            "team_id": "T0001",
+            "api_app_id": "A0001",
+            "type": "event_callback",
+            "event_id": "EvMention1",
+            "event_time": 1,
+            "event": {
+                "type": "app_mention",
+                "channel": STAFF_CHANNEL,
+                "user": AGENT,
+                "text": "<@UBOT> claim",
+                "ts": slack.fake.next_ts(),
+                "thread_ts": card_ts,
+            },
+        },
+    )
+    ephemeral = slack.fake.called("chat.postEphemeral")[-1]
+    assert ephemeral["text"] == "You claimed ticket #1." and ephemeral["user"] == AGENT
+    assert not [p for p in posts(slack, DM) if "claim" in p["text"]]  # the mention was not relayed
+    await slack.press(CUSTOMER, "ticket:escalate:1", STAFF_CHANNEL)
+    assert not slack.fake.called("views.open")
+    assert "Only support staff" in str(slack.fake.responses[-1])
+
+
+async def test_customer_text_pings_nobody(slack: SlackDesk) -> None:
+    await slack.message(
+        CUSTOMER,
+        "<!channel> <!here> <!everyone> <!subteam^S123> & <@UAGENT0001>",
+        DM,
+        channel_type="im",
+    )
+    relay = posts(slack, STAFF_CHANNEL, _card_ts(slack))[0]["text"]
+    assert "<!" not in relay and "<@" not in relay
+    assert "&lt;!channel&gt; &lt;!here&gt; &lt;!everyone&gt; &lt;!subteam^S123&gt; &amp;" in relay
+
+
+async def test_a_retried_event_creates_one_ticket(slack: SlackDesk) -> None:
+    await slack.message(CUSTOMER, "hello", DM, channel_type="im", event_id="EvSame")
+    await slack.message(CUSTOMER, "hello", DM, channel_type="im", event_id="EvSame", retry=1)
+    assert len(posts(slack, STAFF_CHANNEL, None)) == 2  # one card, one relay
+    assert len(posts(slack, DM)) == 1
+
+
+async def test_a_429_is_waited_out_and_order_is_kept(slack: SlackDesk) -> None:
+    slack.fake.fail(
+        "chat.postMessage", 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "30"}
+    )
+    await slack.message(CUSTOMER, "first", DM, channel_type="im")
+    await slack.message(CUSTOMER, "second", DM, channel_type="im")
+    staff_before = [p["text"] for p in posts(slack, STAFF_CHANNEL)]
+    slack.clock.advance(timedelta(seconds=30))
+    await slack.app.sender.drain()
+    staff = [p.get("text", "") for p in posts(slack, STAFF_CHANNEL)]
+    assert len(staff) == len(staff_before) + 3  # card, first, second: none lost
+    assert staff[-2:] == ["*Alice:* first", "*Alice:* second"]
+
+
+async def test_japanese_customer_gets_japanese_acknowledgement(slack: SlackDesk) -> None:
+    await slack.message("UJAPAN0001", "至急: 返金してください", "D0JAPAN001", channel_type="im")
+    ack = posts(slack, "D0JAPAN001")[0]["text"]
+    assert "お問い合わせありがとうございます" in ack and "15分" in ack
+
+
+async def test_edits_deletions_and_bots_open_nothing(slack: SlackDesk) -> None:
+    await slack.message(CUSTOMER, "edited", DM, channel_type="im", subtype="message_changed")
+    await slack.message(CUSTOMER, "", DM, channel_type="im", subtype="message_deleted")
+    await slack.message("UOTHERBOT1", "beep", DM, channel_type="im", bot_id="B999")
+    assert not posts(slack, STAFF_CHANNEL)
+
+
+async def test_files_travel_as_names_and_links(slack: SlackDesk) -> None:
+    await slack.message(
+        CUSTOMER,
+        "see attached",
+        DM,
+        channel_type="im",
+        subtype="file_share",
+        files=[{"name": "error.png", "permalink": "https://acme.slack.com/f/1"}],
+    )
+    relay = posts(slack, STAFF_CHANNEL, _card_ts(slack))[0]["text"]
+    assert "error.png: https://acme.slack.com/f/1" in relay
+
+
+async def test_http_mode_rejects_bad_signatures(tmp_path: Path) -> None:
+    async with running_fake_slack() as fake:
+        desk = await start(fake, tmp_path)
+        try:
+            assert desk.http is not None
+            body = '{"type":"event_callback","event":{"type":"message"}}'
+            for headers in (sign(body, secret="wrong"), sign(body, timestamp=1)):
+                async with desk.http.post(
+                    desk.url, data=body, headers={"Content-Type": "application/json", **headers}
+                ) as response:
+                    assert response.status == 401
+            async with desk.http.get(desk.url.replace("/slack/events", "/healthz")) as health:
+                assert health.status == 200
+        finally:
+            await stop(desk)
+
+
+def _card_ts(slack: SlackDesk) -> str:
+    """The ts Slack gave the first ticket card: the staff thread's root."""
+    card = next(
+        c
+        for c in slack.fake.calls
+        if c.method == "chat.postMessage"
+        and c.result
+        and c.args["channel"] == STAFF_CHANNEL
+        and not c.args.get("thread_ts")
+    )
+    return str(card.result["ts"])
