@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.bootstrap import build
+from bot.clock import SystemClock
 from bot.commands import Invocation, ListTickets, ShowTicket
 from bot.config import Config, ConfigError, load_config
 from bot.model import Person
@@ -19,6 +22,7 @@ from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger("supportbot")
 OPERATOR = Person("cli", "operator", "operator")
+MANIFEST = Path(__file__).resolve().parent.parent / "adapters" / "slack" / "manifest.yaml"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StorageUnavailable as error:
         print(f"supportbot: database error: {error}", file=sys.stderr)
         return 1
+    except ConfigError as error:  # found when an adapter connects (a rejected token, say)
+        print(f"supportbot: configuration error: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
@@ -54,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
         func=_migrate
     )
+    slack = sub.add_parser("slack", help="Slack helpers")
+    slack_sub = slack.add_subparsers(required=True, metavar="action")
+    slack_sub.add_parser("manifest", help="print the Slack app manifest").set_defaults(
+        func=_slack_manifest
+    )
     tickets = sub.add_parser("tickets", help="look at tickets as an operator")
     tsub = tickets.add_subparsers(required=True, metavar="action")
     lst = tsub.add_parser("list", help="list tickets")
@@ -66,6 +78,36 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _run(config: Config, args: argparse.Namespace) -> int:
+    from adapters.registry import configured
+
+    clock = SystemClock()
+    platforms = configured(config, clock)
+    if not platforms:
+        return await _run_shell(config)
+    app = await build(config, {a.name: a.deliverer for a in platforms}, clock=clock)
+    started = []
+    stop = asyncio.Event()
+    try:
+        for adapter in platforms:
+            await adapter.start(app.desk)
+            started.append(adapter)
+        log.info(
+            "started adapters: %s (database: %s)",
+            ", ".join(a.name for a in started),
+            app.database.description,
+        )
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await app.sender.run(stop)
+    finally:
+        for adapter in reversed(started):
+            await adapter.stop()
+        await app.close()
+    return 0
+
+
+async def _run_shell(config: Config) -> int:
     from adapters.shell import ShellAdapter
 
     shell = ShellAdapter(sys.stdout, staff=config.shell_staff)
@@ -82,6 +124,11 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
         await app.sender.drain()  # whatever the last line caused is shown before we leave
     finally:
         await app.close()
+    return 0
+
+
+async def _slack_manifest(config: Config, args: argparse.Namespace) -> int:
+    print(MANIFEST.read_text("utf-8"), end="")
     return 0
 
 
@@ -106,7 +153,10 @@ async def _check(config: Config, args: argparse.Namespace) -> int:
     print(f"schema: {state}" + ("" if current == head else " (run `supportbot migrate`)"))
     if waiting is not None:
         print(f"outbox: {waiting} message(s) waiting to be delivered")
-    print("adapters: shell (no platform tokens configured)")
+    from adapters.registry import configured
+
+    names = [a.name for a in configured(config, SystemClock())] or ["shell"]
+    print(f"adapters: {', '.join(names)}")
     return 0
 
 

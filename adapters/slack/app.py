@@ -19,6 +19,7 @@ from adapters.slack.settings import SlackSettings
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError
 from bot.desk import Desk
+from bot.ports import Deliverer
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ class SlackAdapter:
     def __init__(self, settings: SlackSettings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url)
-        self.deliverer = SlackDeliverer(self.client, settings)
+        self.deliverer: Deliverer = SlackDeliverer(self.client, settings)
         self.people = People(self.client, settings.staff_channel, clock or SystemClock())
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None

@@ -202,7 +202,11 @@ async def start(fake: FakeSlack, tmp: Path, socket_mode: bool = False) -> SlackD
     adapter = SlackAdapter(settings(fake, socket_mode), clock=clock)
     config = Config(database_url=f"sqlite:///{tmp / 'desk.db'}")
     app = await build(config, {"slack": adapter.deliverer}, clock=clock)
-    await adapter.start(app.desk)
+    try:
+        await adapter.start(app.desk)
+    except BaseException:
+        await app.close()
+        raise
     http = None if socket_mode else aiohttp.ClientSession()
     return SlackDesk(fake, adapter, app, clock, http, socket_mode)
 

@@ -233,3 +233,13 @@ def _card_ts(slack: SlackDesk) -> str:
         and not c.args.get("thread_ts")
     )
     return str(card.result["ts"])
+
+
+async def test_a_rejected_token_fails_at_start_naming_the_variable(tmp_path: Path) -> None:
+    from bot.config import ConfigError
+
+    async with running_fake_slack() as fake:
+        fake.rejected_tokens.add("xoxb-test-token")
+        with pytest.raises(ConfigError) as caught:
+            await start(fake, tmp_path)
+    assert caught.value.variable == "SLACK_BOT_TOKEN" and "invalid_auth" in str(caught.value)

@@ -217,3 +217,33 @@ def test_the_same_session_on_postgresql(tmp_path: Path) -> None:
     assert "[staff #1] The customer rated this ticket 5/5." in result.stdout
     shown = run(tmp_path, "tickets", "show", "#1", DATABASE_URL=database_url)
     assert "carol · closed · resolution: plan corrected" in shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"SLACK_BOT_TOKEN": "not-a-token"}, "SLACK_BOT_TOKEN: must be a bot token"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET: set it for HTTP mode"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}, "SLACK_STAFF_CHANNEL"),
+    ],
+)
+def test_slack_settings_are_checked_before_anything_starts(
+    tmp_path: Path, env: dict[str, str], words: str
+) -> None:
+    result = run(tmp_path, "run", **env)
+    assert result.returncode == 2 and words in result.stderr
+    assert "Traceback" not in result.stderr and "xoxb-1" not in result.stderr
+
+
+def test_slack_manifest_lists_what_the_adapter_needs(tmp_path: Path) -> None:
+    manifest = run(tmp_path, "slack", "manifest").stdout
+    for needed in (
+        "command: /ticket",
+        "callback_id: create_ticket",
+        "message.im",
+        "app_mention",
+        "chat:write",
+        "reactions:write",
+        "im:history",
+    ):
+        assert needed in manifest

@@ -1,0 +1,29 @@
+"""Which platform adapters `supportbot run` starts: every one whose settings are present."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from adapters.slack import settings as slack_settings
+from bot.clock import Clock
+from bot.config import Config
+from bot.desk import Desk
+from bot.ports import Deliverer
+
+
+class PlatformAdapter(Protocol):
+    name: str
+    deliverer: Deliverer
+
+    async def start(self, desk: Desk) -> None: ...
+    async def stop(self) -> None: ...
+
+
+def configured(config: Config, clock: Clock) -> list[PlatformAdapter]:
+    """Adapters with settings present; raises ConfigError naming a bad variable."""
+    found: list[PlatformAdapter] = []
+    if slack_settings.configured(config.env):
+        from adapters.slack.app import SlackAdapter  # Bolt is imported only when used
+
+        found.append(SlackAdapter(slack_settings.load(config.env), clock))
+    return found
