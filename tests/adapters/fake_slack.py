@@ -38,12 +38,23 @@ class FakeSlack:
     base_url: str = ""
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     _awaiting: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
+    _new_call: asyncio.Event = field(default_factory=asyncio.Event)
     _ts: Any = field(default_factory=lambda: itertools.count(1))
     _socket: web.WebSocketResponse | None = None
     _socket_ready: asyncio.Event = field(default_factory=asyncio.Event)
 
     def called(self, method: str) -> list[dict[str, Any]]:
         return [c.args for c in self.calls if c.method == method]
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 20) -> None:
+        """Until `count` calls of `method` arrived (from another process, say)."""
+
+        async def arrived() -> None:
+            while len(self.called(method)) < count:
+                self._new_call.clear()
+                await self._new_call.wait()
+
+        await asyncio.wait_for(arrived(), timeout)
 
     def fail(
         self, method: str, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
@@ -65,6 +76,7 @@ class FakeSlack:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         call = Call(method, args, token)
         self.calls.append(call)
+        self._new_call.set()
         if token in self.rejected_tokens:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         if self.failures.get(method):
