@@ -46,15 +46,12 @@ class FakeSlack:
     def called(self, method: str) -> list[dict[str, Any]]:
         return [c.args for c in self.calls if c.method == method]
 
-    async def wait_for(self, method: str, count: int = 1, timeout: float = 20) -> None:
+    async def wait_for(self, method: str, count: int = 1) -> None:
         """Until `count` calls of `method` arrived (from another process, say)."""
-
-        async def arrived() -> None:
+        async with asyncio.timeout(20):
             while len(self.called(method)) < count:
                 self._new_call.clear()
                 await self._new_call.wait()
-
-        await asyncio.wait_for(arrived(), timeout)
 
     def fail(
         self, method: str, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
