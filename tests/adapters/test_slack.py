@@ -243,3 +243,24 @@ async def test_a_rejected_token_fails_at_start_naming_the_variable(tmp_path: Pat
         with pytest.raises(ConfigError) as caught:
             await start(fake, tmp_path)
     assert caught.value.variable == "SLACK_BOT_TOKEN" and "invalid_auth" in str(caught.value)
+
+
+async def test_long_messages_are_split_not_cut(slack: SlackDesk) -> None:
+    words = " ".join(f"word{i}" for i in range(9000))  # about 80,000 characters
+    await slack.message(CUSTOMER, words, DM, channel_type="im")
+    parts = [p["text"] for p in posts(slack, STAFF_CHANNEL, _card_ts(slack))]
+    assert len(parts) > 1 and all(len(p) <= 3000 for p in parts)
+    joined = " ".join(parts).replace("*Alice:* ", "", 1)
+    assert joined.split() == words.split()
+
+
+async def test_still_need_help_reopens_and_tells_the_assignee(slack: SlackDesk) -> None:
+    await slack.message(CUSTOMER, "Screen flickers", DM, channel_type="im")
+    await slack.press(AGENT, "ticket:claim:1", STAFF_CHANNEL)
+    await slack.command(AGENT, "close #1 new cable")
+    await slack.press(CUSTOMER, "csat:help:1", DM)
+    notice = posts(slack, STAFF_CHANNEL, _card_ts(slack))[-1]["text"]
+    assert notice.startswith(f"<@{AGENT}> ") and "still need help" in notice
+    card = slack.fake.called("chat.update")[-1]
+    assert "Reopened" in str(card["blocks"]) and "ticket:close:1" in str(card["blocks"])
+    assert "reopened ticket #1" in posts(slack, DM)[-1]["text"]
