@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import intake, memory
+from bench import intake, memory, slack_ack
 
 
 def main() -> int:
-    results = [asyncio.run(intake.main()), memory.main()]
+    results = [asyncio.run(intake.main()), asyncio.run(slack_ack.main()), memory.main()]
     return 0 if all(results) else 1
 
 
