@@ -38,6 +38,14 @@ _BY_THREAD = (
     .order_by(_tk.id.desc())
     .limit(1)
 )
+_LIST = (
+    select(t.tickets)
+    .where(_tk.status.in_(bindparam("statuses", expanding=True)))
+    .order_by(_tk.number)
+    .limit(bindparam("limit"))
+)
+_LIST_BY_ASSIGNEE = _LIST.where(_tk.assignee_ref == bindparam("assignee"))
+_LIST_UNASSIGNED = _LIST.where(_tk.assignee_ref.is_(None))
 _OPEN_FOR_CUSTOMER = _BY_THREAD.where(
     _tk.customer_id == bindparam("customer_id"), _tk.status != "closed"
 )
@@ -98,13 +106,15 @@ class SqlTickets:
         unassigned: bool = False,
         limit: int = 50,
     ) -> list[Ticket]:
-        stmt = select(t.tickets).where(_tk.status.in_(list(status_in)))
+        stmt = (
+            _LIST_BY_ASSIGNEE
+            if assignee_ref is not None
+            else (_LIST_UNASSIGNED if unassigned else _LIST)
+        )
+        params: dict[str, Any] = {"statuses": list(status_in), "limit": limit}
         if assignee_ref is not None:
-            stmt = stmt.where(_tk.assignee_ref == assignee_ref)
-        if unassigned:
-            stmt = stmt.where(_tk.assignee_ref.is_(None))
-        rows = await self.conn.execute(stmt.order_by(_tk.number).limit(limit))
-        return [ticket_from(r) for r in rows]
+            params["assignee"] = assignee_ref
+        return [ticket_from(r) for r in await self.conn.execute(stmt, params)]
 
     async def count_for_customer(self, customer_id: int, before_id: int) -> int:
         params = {"customer_id": customer_id, "before_id": before_id}
