@@ -31,7 +31,9 @@ class SlackAdapter:
         self.settings = settings
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url)
         self.deliverer: Deliverer = SlackDeliverer(self.client, settings)
-        self.people = People(self.client, settings.staff_channel, clock or SystemClock())
+        self.people = People(
+            self.client, settings.staff_channel, clock or SystemClock(), settings.staff_group
+        )
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
         self.port: int | None = None

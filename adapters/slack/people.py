@@ -1,7 +1,7 @@
 """Who is who on Slack: names and locales of users, and who counts as staff.
 
-Staff are the members of the staff channel. Answers are cached for a minute (by the desk's
-clock), so a busy desk does not ask Slack on every message."""
+Staff are the members of the staff channel (and of SLACK_STAFF_GROUP, if set). Answers are
+cached for a minute (by the desk's clock), so a busy desk does not ask Slack on every message."""
 
 from __future__ import annotations
 
@@ -21,9 +21,12 @@ _TTL = timedelta(minutes=1)
 
 
 class People:
-    def __init__(self, client: AsyncWebClient, staff_channel: str, clock: Clock) -> None:
+    def __init__(
+        self, client: AsyncWebClient, staff_channel: str, clock: Clock, staff_group: str = ""
+    ) -> None:
         self.client = client
         self.staff_channel = staff_channel
+        self.staff_group = staff_group
         self.clock = clock
         self._staff: tuple[datetime, set[str]] | None = None
         self._users: dict[str, tuple[datetime, dict[str, Any]]] = {}
@@ -41,6 +44,9 @@ class People:
                 cursor = (page.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:
                     break
+            if self.staff_group:
+                group = await self.client.usergroups_users_list(usergroup=self.staff_group)
+                members.update(group.get("users", []))
             self._staff = (now, members)
         return user_id in self._staff[1]
 

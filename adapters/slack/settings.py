@@ -20,6 +20,7 @@ class SlackSettings:
     leads_channel: str = ""
     api_url: str = DEFAULT_API_URL
     http_port: int = 3000
+    staff_group: str = ""  # a user group whose members are staff too
 
     @property
     def socket_mode(self) -> bool:
@@ -67,4 +68,5 @@ def load(env: Mapping[str, str]) -> SlackSettings:
         leads_channel=get("SLACK_LEADS_CHANNEL"),
         api_url=api_url if api_url.endswith("/") else api_url + "/",
         http_port=int(port_text),
+        staff_group=get("SLACK_STAFF_GROUP"),
     )

@@ -28,6 +28,7 @@ class Call:
 @dataclass
 class FakeSlack:
     staff: set[str] = field(default_factory=set)
+    group: set[str] = field(default_factory=set)
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)  # posts to response_url
@@ -102,6 +103,8 @@ class FakeSlack:
             return {"message_ts": self.next_ts()}
         if method == "conversations.members":
             return {"members": sorted(self.staff), "response_metadata": {"next_cursor": ""}}
+        if method == "usergroups.users.list":
+            return {"users": sorted(self.group)}
         if method == "users.info":
             user = self.users.get(str(args["user"]), {})
             uid = str(args["user"])

@@ -264,3 +264,29 @@ async def test_still_need_help_reopens_and_tells_the_assignee(slack: SlackDesk) 
     card = slack.fake.called("chat.update")[-1]
     assert "Reopened" in str(card["blocks"]) and "ticket:close:1" in str(card["blocks"])
     assert "reopened ticket #1" in posts(slack, DM)[-1]["text"]
+
+
+async def test_an_undeliverable_reply_is_reported_in_the_thread(slack: SlackDesk) -> None:
+    await slack.message(CUSTOMER, "hello?", DM, channel_type="im")
+    card_ts = _card_ts(slack)
+    slack.fake.fail("chat.postMessage", 200, {"ok": False, "error": "user_disabled"})
+    await slack.message(AGENT, "Are you still there?", STAFF_CHANNEL, thread_ts=card_ts)
+    notice = posts(slack, STAFF_CHANNEL, card_ts)[-1]["text"]
+    assert "could not be delivered" in notice and "user_disabled" in notice
+    assert not [r for r in slack.fake.called("reactions.add") if r["name"] == "white_check_mark"]
+
+
+async def test_staff_group_members_count_as_staff(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from adapters.slack.app import SlackAdapter
+    from tests.adapters.slack_harness import settings
+
+    async with running_fake_slack() as fake:
+        fake.staff, fake.group = {AGENT}, {"UGROUP0001"}
+        plain = SlackAdapter(settings(fake))
+        grouped = SlackAdapter(replace(settings(fake), staff_group="S0STAFF001"))
+        assert not await plain.people.is_staff("UGROUP0001")
+        assert await grouped.people.is_staff("UGROUP0001")
+        assert await grouped.people.is_staff(AGENT)
+        assert fake.called("usergroups.users.list")[-1]["usergroup"] == "S0STAFF001"
