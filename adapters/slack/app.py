@@ -32,7 +32,11 @@ class SlackAdapter:
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url)
         self.deliverer: Deliverer = SlackDeliverer(self.client, settings)
         self.people = People(
-            self.client, settings.staff_channel, clock or SystemClock(), settings.staff_group
+            self.client,
+            settings.staff_channel,
+            clock or SystemClock(),
+            staff_group=settings.staff_group,
+            leads_channel=settings.leads_channel,
         )
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None

@@ -23,7 +23,7 @@ from bot.durations import BadDuration, parse_duration
 from bot.model import Attachment, Person, Source
 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-_IGNORED_SUBTYPES = {None, "file_share", "thread_broadcast"}
+_MESSAGE_SUBTYPES = {None, "file_share", "thread_broadcast"}  # what people write
 
 
 class Listeners:
@@ -52,7 +52,7 @@ class Listeners:
         client: AsyncWebClient,
         context: dict[str, Any],
     ) -> None:
-        if event.get("subtype") not in _IGNORED_SUBTYPES or event.get("bot_id"):
+        if event.get("subtype") not in _MESSAGE_SUBTYPES or event.get("bot_id"):
             return  # edits, deletions, joins and other bots never make tickets
         user, channel = event.get("user", ""), event["channel"]
         ts, thread = event["ts"], event.get("thread_ts", "")
@@ -245,6 +245,7 @@ class Listeners:
         return c.Invocation(
             await self.people.person(user),
             is_staff=await self.people.is_staff(user),
+            is_lead=await self.people.is_lead(user),
             in_ticket=number,
             event_id=event_id,
             mentions=mentions,

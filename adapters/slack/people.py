@@ -22,33 +22,52 @@ _TTL = timedelta(minutes=1)
 
 class People:
     def __init__(
-        self, client: AsyncWebClient, staff_channel: str, clock: Clock, staff_group: str = ""
+        self,
+        client: AsyncWebClient,
+        staff_channel: str,
+        clock: Clock,
+        staff_group: str = "",
+        leads_channel: str = "",
     ) -> None:
         self.client = client
         self.staff_channel = staff_channel
         self.staff_group = staff_group
+        self.leads_channel = leads_channel
         self.clock = clock
-        self._staff: tuple[datetime, set[str]] | None = None
+        self._groups: dict[str, tuple[datetime, set[str]]] = {}
         self._users: dict[str, tuple[datetime, dict[str, Any]]] = {}
 
     async def is_staff(self, user_id: str) -> bool:
+        return user_id in await self._members("staff")
+
+    async def is_lead(self, user_id: str) -> bool:
+        """Leads are the members of the leads channel, where their reports go."""
+        return bool(self.leads_channel) and user_id in await self._members("leads")
+
+    async def _members(self, which: str) -> set[str]:
         now = self.clock.now()
-        if self._staff is None or now - self._staff[0] > _TTL:
-            members: set[str] = set()
-            cursor = None
-            while True:
-                page = await self.client.conversations_members(
-                    channel=self.staff_channel, cursor=cursor, limit=1000
-                )
-                members.update(page.get("members", []))
-                cursor = (page.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    break
-            if self.staff_group:
+        cached = self._groups.get(which)
+        if cached is None or now - cached[0] > _TTL:
+            channel = self.staff_channel if which == "staff" else self.leads_channel
+            members = await self._channel_members(channel)
+            if which == "staff" and self.staff_group:
                 group = await self.client.usergroups_users_list(usergroup=self.staff_group)
                 members.update(group.get("users", []))
-            self._staff = (now, members)
-        return user_id in self._staff[1]
+            cached = (now, members)
+            self._groups[which] = cached
+        return cached[1]
+
+    async def _channel_members(self, channel: str) -> set[str]:
+        members: set[str] = set()
+        cursor = None
+        while True:
+            page = await self.client.conversations_members(
+                channel=channel, cursor=cursor, limit=1000
+            )
+            members.update(page.get("members", []))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return members
 
     async def person(self, user_id: str) -> Person:
         user = await self._user(user_id)

@@ -29,6 +29,7 @@ class Call:
 class FakeSlack:
     staff: set[str] = field(default_factory=set)
     group: set[str] = field(default_factory=set)
+    channel_members: dict[str, set[str]] = field(default_factory=dict)  # else: staff
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)  # posts to response_url
@@ -102,7 +103,8 @@ class FakeSlack:
         if method == "chat.postEphemeral":
             return {"message_ts": self.next_ts()}
         if method == "conversations.members":
-            return {"members": sorted(self.staff), "response_metadata": {"next_cursor": ""}}
+            members = self.channel_members.get(str(args["channel"]), self.staff)
+            return {"members": sorted(members), "response_metadata": {"next_cursor": ""}}
         if method == "usergroups.users.list":
             return {"users": sorted(self.group)}
         if method == "users.info":

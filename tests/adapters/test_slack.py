@@ -290,3 +290,17 @@ async def test_staff_group_members_count_as_staff(tmp_path: Path) -> None:
         assert await grouped.people.is_staff("UGROUP0001")
         assert await grouped.people.is_staff(AGENT)
         assert fake.called("usergroups.users.list")[-1]["usergroup"] == "S0STAFF001"
+
+
+async def test_leads_are_the_members_of_the_leads_channel(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from adapters.slack.app import SlackAdapter
+    from tests.adapters.slack_harness import settings
+
+    async with running_fake_slack() as fake:
+        fake.staff, fake.channel_members = {AGENT, AGENT2}, {"CLEADS0001": {AGENT2}}
+        with_leads = SlackAdapter(replace(settings(fake), leads_channel="CLEADS0001"))
+        assert await with_leads.people.is_lead(AGENT2)
+        assert not await with_leads.people.is_lead(AGENT)
+        assert not await SlackAdapter(settings(fake)).people.is_lead(AGENT2)
