@@ -30,6 +30,7 @@ _DUE = (
     .order_by(_ob.id)
     .limit(bindparam("limit"))
 )
+_INSERT = insert(t.outbox)
 _SET_OUTBOX = update(t.outbox).where(_ob.id == bindparam("b_id"))
 
 
@@ -56,7 +57,7 @@ class SqlOutbox:
     async def flush(self) -> None:
         if self._pending:
             rows, self._pending = self._pending, []
-            await self.conn.execute(insert(t.outbox), rows)
+            await self.conn.execute(_INSERT, rows)
 
     async def due(self, now: datetime, limit: int) -> list[OutboundMessage]:
         await self.flush()

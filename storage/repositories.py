@@ -38,6 +38,20 @@ _FIND_CUSTOMER = (
 )
 
 
+_INSERT_CUSTOMERS = insert(t.customers)
+_INSERT_CUSTOMER_IDENTITIES = insert(t.customer_identities)
+_INSERT_TICKET_EVENTS = insert(t.ticket_events)
+_INSERT_TICKET_MESSAGES = insert(t.ticket_messages)
+_INSERT_REMINDERS = insert(t.reminders)
+# ON CONFLICT DO NOTHING: a replayed event neither fails the transaction nor needs a savepoint
+_RECORD_INBOUND = {
+    name: dialect_insert(t.inbound_events).on_conflict_do_nothing(
+        index_elements=["platform", "event_id"]
+    )
+    for name, dialect_insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
+}
+
+
 class SqlCustomers:
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
@@ -49,12 +63,12 @@ class SqlCustomers:
 
     async def add(self, customer: Customer, platform: str, user_id: str) -> None:
         result = await self.conn.execute(
-            insert(t.customers),
+            _INSERT_CUSTOMERS,
             {"display_name": customer.display_name[:200], "locale": customer.locale},
         )
         customer.id = new_id(result)
         await self.conn.execute(
-            insert(t.customer_identities),
+            _INSERT_CUSTOMER_IDENTITIES,
             {"platform": platform, "user_id": user_id, "customer_id": customer.id},
         )
 
@@ -72,7 +86,7 @@ class SqlEvents:
 
     async def add(self, event: TicketEvent) -> None:
         result = await self.conn.execute(
-            insert(t.ticket_events),
+            _INSERT_TICKET_EVENTS,
             {
                 "ticket_id": event.ticket_id,
                 "kind": event.kind,
@@ -108,7 +122,7 @@ class SqlMessages:
 
     async def add(self, message: TicketMessage) -> None:
         result = await self.conn.execute(
-            insert(t.ticket_messages),
+            _INSERT_TICKET_MESSAGES,
             {
                 "ticket_id": message.ticket_id,
                 "direction": message.direction.value,
@@ -143,11 +157,7 @@ class SqlMessages:
 class SqlInbound:
     def __init__(self, conn: Conn, dialect: str) -> None:
         self.conn = conn
-        dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        # ON CONFLICT DO NOTHING: a replay neither fails the transaction nor needs a savepoint
-        self._record = dialect_insert(t.inbound_events).on_conflict_do_nothing(
-            index_elements=["platform", "event_id"]
-        )
+        self._record = _RECORD_INBOUND[dialect]
 
     async def record(
         self, platform: str, event_id: str, payload: dict[str, Any], at: datetime
@@ -181,7 +191,7 @@ class SqlReminders:
 
     async def add(self, reminder: Reminder) -> None:
         result = await self.conn.execute(
-            insert(t.reminders),
+            _INSERT_REMINDERS,
             {
                 "ticket_id": reminder.ticket_id,
                 "kind": reminder.kind,

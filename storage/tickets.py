@@ -20,6 +20,7 @@ _NEXT_NUMBER = (
     .values(value=t.counters.c.value + 1)
     .returning(t.counters.c.value)
 )
+_INSERT = insert(t.tickets)
 _SAVE_TICKET = update(t.tickets).where(
     _tk.id == bindparam("b_id"), _tk.version == bindparam("b_version")
 )
@@ -66,7 +67,7 @@ class SqlTickets:
         return int(value)
 
     async def add(self, ticket: Ticket) -> None:
-        result = await self.conn.execute(insert(t.tickets), ticket_values(ticket) | {"version": 1})
+        result = await self.conn.execute(_INSERT, ticket_values(ticket) | {"version": 1})
         ticket.id = new_id(result)
         ticket.version = 1
 
