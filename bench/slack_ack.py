@@ -7,20 +7,20 @@ from __future__ import annotations
 import asyncio
 import json
 import statistics
+import sys
 import tempfile
-import time
 import urllib.parse
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from adapters.slack.app import http_app
 from tests.adapters.fake_slack import running_fake_slack
-from tests.adapters.slack_harness import STAFF_CHANNEL, sign, start, stop
+from tests.adapters.slack_harness import SECRET, STAFF_CHANNEL, start, stop
 
+ROOT = str(Path(__file__).resolve().parent.parent)
 TARGET_P99_MS = 50.0
 TARGET_RATIO = 3.0
 AGENT = "UAGENT0001"
@@ -67,21 +67,21 @@ def _press(action_id: str, response_url: str) -> tuple[str, str]:
     ), "application/x-www-form-urlencoded"
 
 
-async def _latencies(
-    http: aiohttp.ClientSession,
-    url: str,
-    requests: list[tuple[str, str]],
-) -> list[float]:
-    """Time from sending each request to its acknowledgement, one request at a time."""
-    out = []
-    for body, content_type in requests:
-        headers = {"Content-Type": content_type, **sign(body)}
-        start_at = time.perf_counter()
-        async with http.post(url, data=body.encode(), headers=headers) as response:
-            await response.read()
-            assert response.status == 200, response.status
-        out.append((time.perf_counter() - start_at) * 1000)
-    return out
+async def _latencies(url: str, requests: list[tuple[str, str]], gap_ms: float = 15) -> list[float]:
+    """Acknowledgement latencies, timed by a client in another process."""
+    job = json.dumps({"url": url, "secret": SECRET, "requests": requests, "gap_ms": gap_ms})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.ack_client",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    out, _ = await proc.communicate(job.encode())
+    if proc.returncode != 0:
+        raise RuntimeError("the benchmark client failed")
+    return [float(x) for x in json.loads(out)]
 
 
 def _p(values: list[float], q: float) -> float:
@@ -90,8 +90,6 @@ def _p(values: list[float], q: float) -> float:
 
 async def _noop_server(fake_url: str) -> tuple[web.AppRunner, str]:
     from slack_sdk.web.async_client import AsyncWebClient
-
-    from tests.adapters.slack_harness import SECRET
 
     bolt = AsyncApp(
         client=AsyncWebClient(token="xoxb-test-token", base_url=fake_url + "api/"),
@@ -112,8 +110,9 @@ async def _noop_server(fake_url: str) -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}/slack/events"
 
 
-async def main(n: int = 300) -> bool:
-    async with running_fake_slack() as fake, aiohttp.ClientSession() as http:
+async def main(n: int = 300, rounds: int = 3) -> bool:
+    """Best of `rounds` (lowest p99) for each side, alternating, as intake does."""
+    async with running_fake_slack() as fake:
         fake.staff = {AGENT}
         with tempfile.TemporaryDirectory() as tmp:
             desk = await start(fake, Path(tmp))
@@ -126,19 +125,24 @@ async def main(n: int = 300) -> bool:
                     _command("list", response_url),
                     _press("ticket:claim:1", response_url),
                 ] * (n // 3)
-                await _latencies(http, noop_url, mixed[:30])  # warm both paths
-                await _latencies(http, desk.url, mixed[:30])
-                floor = await _latencies(http, noop_url, mixed)
-                ours = await _latencies(http, desk.url, mixed)
+                await _latencies(noop_url, mixed[:30])  # warm both paths
+                await _latencies(desk.url, mixed[:30])
+                floors, runs = [], []
+                for _ in range(rounds):
+                    floors.append(await _latencies(noop_url, mixed))
+                    runs.append(await _latencies(desk.url, mixed))
+                await desk.adapter.settled()
                 answered = len(fake.responses)
             finally:
                 await noop_runner.cleanup()
                 await stop(desk)
-    assert answered >= len(ours) // 3, "every button press was answered"
+    assert answered >= rounds * len(mixed), "every command and button press was answered"
+    floor = min(floors, key=lambda values: _p(values, 99))
+    ours = min(runs, key=lambda values: _p(values, 99))
     p50, p99, f50, f99 = _p(ours, 50), _p(ours, 99), _p(floor, 50), _p(floor, 99)
     ok = p99 < TARGET_P99_MS and p99 <= TARGET_RATIO * f99
     print(
-        f"slack ack: {len(ours)} commands and button presses  p50 {p50:5.1f} ms  "
+        f"slack ack: {len(ours)} commands and presses, best of {rounds}:  p50 {p50:5.1f} ms  "
         f"p99 {p99:5.1f} ms  (no-op handler: p50 {f50:5.1f} ms  p99 {f99:5.1f} ms)  "
         f"ratio {p99 / f99:.2f}  [target p99 < {TARGET_P99_MS:.0f} ms and "
         f"<= {TARGET_RATIO:.0f}x: {'met' if ok else 'MISSED'}]"

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+# the handler's own two steps, so the work can start between them
+from slack_bolt.adapter.socket_mode.async_internals import (
+    run_async_bolt_app,
+    send_async_response,
+)
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.after_ack import AfterAck
 from adapters.slack.deliver import SlackDeliverer
 from adapters.slack.listeners import Listeners
 from adapters.slack.people import People
@@ -41,6 +49,7 @@ class SlackAdapter:
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
+        self.after_ack = AfterAck()
 
     async def check(self) -> str:
         """Ask Slack who we are; a rejected token fails here, naming the variable."""
@@ -59,14 +68,15 @@ class SlackAdapter:
             request_verification_enabled=not self.settings.socket_mode,
             process_before_response=True,
         )
-        Listeners(desk, self.settings, self.people).register(app)
+        Listeners(desk, self.settings, self.people, self.after_ack).register(app)
         return app
 
     async def start(self, desk: Desk) -> None:
         who = await self.check()
         app = self.bolt_app(desk)
         if self.settings.socket_mode:
-            self._socket = AsyncSocketModeHandler(app, self.settings.app_token)
+            self._socket = _SocketModeHandler(app, self.settings.app_token)
+            self._socket.after_ack = self.after_ack
             try:
                 await self._socket.connect_async()  # type: ignore[no-untyped-call]
             except SlackApiError as error:
@@ -75,23 +85,36 @@ class SlackAdapter:
                 ) from None
             log.info("slack: connected as %s over Socket Mode", who)
             return
-        self._runner = web.AppRunner(http_app(app))
+        self._runner = web.AppRunner(http_app(app, self.after_ack))
         await self._runner.setup()
         site = web.TCPSite(self._runner, "0.0.0.0", self.settings.http_port)
         await site.start()
         self.port = _bound_port(site)
         log.info("slack: connected as %s, serving /slack/events on port %s", who, self.port)
 
+    async def settled(self) -> None:
+        """Every acknowledged command and button press has been worked."""
+        await self.after_ack.settled()
+
     async def stop(self) -> None:
+        await self.settled()
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
         if self._runner is not None:
             await self._runner.cleanup()
 
 
-def http_app(bolt: AsyncApp) -> web.Application:
-    async def events(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+def http_app(bolt: AsyncApp, after_ack: AfterAck | None = None) -> web.Application:
+    after_ack = after_ack or AfterAck()
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        with after_ack.collecting() as work:
+            bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+        response = await to_aiohttp_response(bolt_response)
+        await response.prepare(request)
+        await response.write_eof()  # Slack has its acknowledgement: now do the work
+        after_ack.start(work)
+        return response
 
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"ok": True})
@@ -100,6 +123,18 @@ def http_app(bolt: AsyncApp) -> web.Application:
     app.router.add_post("/slack/events", events)
     app.router.add_get("/healthz", health)
     return app
+
+
+class _SocketModeHandler(AsyncSocketModeHandler):
+    """Acknowledges each envelope before starting the work its listener deferred."""
+
+    after_ack: AfterAck
+
+    async def handle(self, client: Any, req: Any) -> None:
+        with self.after_ack.collecting() as work:
+            response = await run_async_bolt_app(self.app, req)
+        await send_async_response(client, req, response, time.time())
+        self.after_ack.start(work)
 
 
 def _bound_port(site: web.TCPSite) -> int | None:

@@ -12,6 +12,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.after_ack import AfterAck
 from adapters.slack.blocks import CLOSE_FORM, ESCALATE_FORM, close_form, escalate_form, form_value
 from adapters.slack.people import PLATFORM, People
 from adapters.slack.settings import SlackSettings
@@ -27,7 +28,10 @@ _MESSAGE_SUBTYPES = {None, "file_share", "thread_broadcast"}  # what people writ
 
 
 class Listeners:
-    def __init__(self, desk: Desk, settings: SlackSettings, people: People) -> None:
+    def __init__(
+        self, desk: Desk, settings: SlackSettings, people: People, after_ack: AfterAck
+    ) -> None:
+        self.after_ack = after_ack
         self.desk = desk
         self.settings = settings
         self.people = people
@@ -126,16 +130,28 @@ class Listeners:
 
     # --- commands, buttons, forms -------------------------------------------------------
 
-    async def on_command(self, ack: Any, command: dict[str, Any]) -> None:
+    # Commands and button presses: acknowledged first, worked right after; answers go to the
+    # response URL. (Slack does not retry them, unlike events, which are stored before the ack.)
+
+    async def on_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
+        await ack()
+        self.after_ack.defer(self._command(command, respond))
+
+    async def _command(self, command: dict[str, Any], respond: Any) -> None:
         text = command.get("text", "")
         inv = await self._invocation(command["user_id"], None, text)
         reply = await self.desk.handle_text(text, inv)
-        await ack(response_type="ephemeral", text=mrkdwn(reply.text))
+        await respond(text=mrkdwn(reply.text), response_type="ephemeral")
 
     async def on_ticket_button(
         self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any
     ) -> None:
         await ack()
+        self.after_ack.defer(self._ticket_button(body, action, respond))
+
+    async def _ticket_button(
+        self, body: dict[str, Any], action: dict[str, Any], respond: Any
+    ) -> None:
         inv = await self._invocation(body["user"]["id"], None)
         reply = await self.desk.handle(command_for_action(action["action_id"]), inv)
         if reply.text:
@@ -152,6 +168,11 @@ class Listeners:
         respond: Any,
     ) -> None:
         await ack()
+        self.after_ack.defer(self._form_button(body, action, client, respond))
+
+    async def _form_button(
+        self, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, respond: Any
+    ) -> None:
         _, verb, number = action["action_id"].split(":")
         if not await self.people.is_staff(body["user"]["id"]):
             refusal = self.desk.renderer.text(self.desk.settings.locale, "not_staff")
@@ -198,6 +219,9 @@ class Listeners:
 
     async def on_rating(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
+        self.after_ack.defer(self._rating(body, action))
+
+    async def _rating(self, body: dict[str, Any], action: dict[str, Any]) -> None:
         customer = await self.people.person(body["user"]["id"])
         command = command_for_action(action["action_id"])
         await self.desk.handle(command, c.Invocation(customer))
@@ -207,6 +231,9 @@ class Listeners:
     ) -> None:
         """Message shortcut: turn any message into a ticket on behalf of its author."""
         await ack()
+        self.after_ack.defer(self._create_ticket(shortcut, client))
+
+    async def _create_ticket(self, shortcut: dict[str, Any], client: AsyncWebClient) -> None:
         message, channel = shortcut["message"], shortcut["channel"]["id"]
         inv = await self._invocation(shortcut["user"]["id"], None)
         author = await self.people.person(message.get("user", ""))

@@ -75,6 +75,7 @@ class SlackDesk:
             if headers and "envelope_id" in headers:
                 envelope["envelope_id"] = headers["envelope_id"]
             ack = await self.fake.send_envelope(envelope)
+            await self.adapter.settled()
             await self.app.sender.drain()
             return 200, json.dumps(ack.get("payload") or {})
         if kind == "events_api":
@@ -90,6 +91,7 @@ class SlackDesk:
         async with self.http.post(self.url, data=body.encode(), headers=all_headers) as response:
             text = await response.text()
             status = response.status
+        await self.adapter.settled()
         await self.app.sender.drain()
         return status, text
 
@@ -136,9 +138,11 @@ class SlackDesk:
             "trigger_id": f"trig-{next(_ids)}",
             "response_url": self.fake.base_url + f"response/{next(_ids)}",
         }
-        status, text_out = await self.send("slash_commands", payload)
-        assert status == 200
-        return str(json.loads(text_out).get("text", "")) if text_out else ""
+        answered = len(self.fake.responses)
+        status, acknowledgement = await self.send("slash_commands", payload)
+        assert status == 200 and acknowledgement in ("", "{}")  # the answer comes after
+        assert len(self.fake.responses) == answered + 1, "the command got no answer"
+        return str(self.fake.responses[-1]["text"])
 
     async def press(
         self, user: str, action_id: str, channel: str, message_ts: str = ""
