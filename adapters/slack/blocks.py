@@ -38,54 +38,59 @@ def message_blocks(body: str, actions: list[Action]) -> list[dict[str, Any]]:
 
 def escalate_form(number: int, teams: tuple[str, ...], title: str) -> dict[str, Any]:
     options = [{"text": {"type": "plain_text", "text": team}, "value": team} for team in teams]
-    return {
-        "type": "modal",
-        "callback_id": ESCALATE_FORM,
-        "private_metadata": json.dumps({"number": number}),
-        "title": {"type": "plain_text", "text": title[:24]},
-        "submit": {"type": "plain_text", "text": "Escalate"},
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": "team",
-                "label": {"type": "plain_text", "text": "Team"},
-                "element": {"type": "static_select", "action_id": "value", "options": options},
-            },
-            {
-                "type": "input",
-                "block_id": "reason",
-                "optional": True,
-                "label": {"type": "plain_text", "text": "Reason"},
-                "element": {"type": "plain_text_input", "action_id": "value", "multiline": True},
-            },
+    team = {"type": "static_select", "action_id": "value", "options": options}
+    return _form(
+        ESCALATE_FORM,
+        number,
+        title,
+        "Escalate",
+        [
+            _field("team", "Team", team, optional=False),
+            _field("reason", "Reason", _text_input(multiline=True)),
         ],
-    }
+    )
 
 
 def close_form(number: int, title: str) -> dict[str, Any]:
+    return _form(
+        CLOSE_FORM,
+        number,
+        title,
+        "Close ticket",
+        [
+            _field("resolution", "Resolution", _text_input(multiline=True)),
+            _field("followup", "Follow up in (e.g. 3d)", _text_input()),
+        ],
+    )
+
+
+def _form(
+    callback_id: str, number: int, title: str, submit: str, fields: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "type": "modal",
-        "callback_id": CLOSE_FORM,
+        "callback_id": callback_id,
         "private_metadata": json.dumps({"number": number}),
         "title": {"type": "plain_text", "text": title[:24]},
-        "submit": {"type": "plain_text", "text": "Close ticket"},
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": "resolution",
-                "optional": True,
-                "label": {"type": "plain_text", "text": "Resolution"},
-                "element": {"type": "plain_text_input", "action_id": "value", "multiline": True},
-            },
-            {
-                "type": "input",
-                "block_id": "followup",
-                "optional": True,
-                "label": {"type": "plain_text", "text": "Follow up in (e.g. 3d)"},
-                "element": {"type": "plain_text_input", "action_id": "value"},
-            },
-        ],
+        "submit": {"type": "plain_text", "text": submit},
+        "blocks": fields,
     }
+
+
+def _field(
+    block_id: str, label: str, element: dict[str, Any], optional: bool = True
+) -> dict[str, Any]:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+    }
+
+
+def _text_input(multiline: bool = False) -> dict[str, Any]:
+    return {"type": "plain_text_input", "action_id": "value", "multiline": multiline}
 
 
 def form_value(view: dict[str, Any], block: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -304,3 +305,30 @@ async def test_leads_are_the_members_of_the_leads_channel(tmp_path: Path) -> Non
         assert await with_leads.people.is_lead(AGENT2)
         assert not await with_leads.people.is_lead(AGENT)
         assert not await SlackAdapter(settings(fake)).people.is_lead(AGENT2)
+
+
+async def test_escalate_form_offers_the_teams_and_checks_the_choice(slack: SlackDesk) -> None:
+    await slack.message(CUSTOMER, "Invoice wrong", DM, channel_type="im")
+    await slack.press(AGENT, "ticket:escalate:1", STAFF_CHANNEL)
+    view = slack.fake.called("views.open")[-1]["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    options = [o["value"] for o in view["blocks"][0]["element"]["options"]]
+    assert view["callback_id"] == "ticket_escalate" and options == [
+        "tier2",
+        "billing",
+        "engineering",
+    ]
+
+    def chosen(team: str) -> dict:  # type: ignore[type-arg]
+        return {
+            "team": {"value": {"type": "static_select", "selected_option": {"value": team}}},
+            "reason": {"value": {"type": "plain_text_input", "value": "VAT missing"}},
+        }
+
+    status, body = await slack.submit(AGENT, "ticket_escalate", 1, chosen("marketing"))
+    assert status == 200 and "response_action" in body and "tier2, billing" in body
+    await slack.submit(AGENT, "ticket_escalate", 1, chosen("billing"))
+    card = slack.fake.called("chat.update")[-1]
+    assert "Escalated" in str(card["blocks"]) and "billing" in str(card["blocks"])
+    note = posts(slack, STAFF_CHANNEL, _card_ts(slack))[-1]["text"]
+    assert "escalated this ticket to billing (level 1): VAT missing" in note
