@@ -332,3 +332,41 @@ async def test_escalate_form_offers_the_teams_and_checks_the_choice(slack: Slack
     assert "Escalated" in str(card["blocks"]) and "billing" in str(card["blocks"])
     note = posts(slack, STAFF_CHANNEL, _card_ts(slack))[-1]["text"]
     assert "escalated this ticket to billing (level 1): VAT missing" in note
+
+
+def _shortcut(user: str, author: str, text: str, ts: str) -> dict:  # type: ignore[type-arg]
+    return {
+        "type": "message_action",
+        "callback_id": "create_ticket",
+        "trigger_id": "trig-s",
+        "response_url": "http://127.0.0.1:9/unused",
+        "team": {"id": "T0001"},
+        "channel": {"id": "CGENERAL01", "name": "general"},
+        "user": {"id": user},
+        "message_ts": ts,
+        "message": {"type": "message", "user": author, "ts": ts, "text": text},
+    }
+
+
+async def test_message_shortcut_turns_a_message_into_a_ticket(slack: SlackDesk) -> None:
+    ts = slack.fake.next_ts()
+    await slack.send("interactive", _shortcut(CUSTOMER, CUSTOMER, "pls help", ts))
+    assert not posts(slack, STAFF_CHANNEL)  # only staff may do this
+    assert "Only support staff" in slack.fake.called("chat.postEphemeral")[-1]["text"]
+    await slack.send("interactive", _shortcut(AGENT, CUSTOMER, "Export to CSV fails", ts))
+    card = posts(slack, STAFF_CHANNEL)[0]
+    assert "#1 Export to CSV fails" in str(card["blocks"]) and "Alice" in str(card["blocks"])
+    ack = posts(slack, "CGENERAL01")[0]
+    assert ack["thread_ts"] == ts and "ticket #1" in ack["text"]  # answered in its thread
+    assert "Opened ticket #1" in slack.fake.called("chat.postEphemeral")[-1]["text"]
+
+
+async def test_reopen_button_on_a_closed_card(slack: SlackDesk) -> None:
+    await slack.message(CUSTOMER, "Need a receipt", DM, channel_type="im")
+    await slack.command(AGENT, "close #1 sent")
+    closed = slack.fake.called("chat.update")[-1]
+    assert [e["action_id"] for e in closed["blocks"][-1]["elements"]] == ["ticket:reopen:1"]
+    await slack.press(AGENT, "ticket:reopen:1", STAFF_CHANNEL)
+    reopened = slack.fake.called("chat.update")[-1]
+    assert "Reopened" in str(reopened["blocks"])
+    assert "reopened ticket #1" in posts(slack, DM)[-1]["text"]
