@@ -6,6 +6,7 @@ import logging
 import time
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -58,6 +59,10 @@ class SlackAdapter:
         except SlackApiError as error:
             raise ConfigError(
                 "SLACK_BOT_TOKEN", f"Slack rejected the token ({error.response.get('error')})"
+            ) from None
+        except (aiohttp.ClientError, OSError) as error:
+            raise ConfigError(
+                "SLACK_API_URL", f"cannot reach Slack at {self.settings.api_url}: {error}"
             ) from None
         return f"{who.get('user', 'bot')} in {who.get('team', 'workspace')}"
 

@@ -370,3 +370,17 @@ async def test_reopen_button_on_a_closed_card(slack: SlackDesk) -> None:
     reopened = slack.fake.called("chat.update")[-1]
     assert "Reopened" in str(reopened["blocks"])
     assert "reopened ticket #1" in posts(slack, DM)[-1]["text"]
+
+
+async def test_an_unreachable_slack_fails_at_start_naming_the_variable(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from adapters.slack.app import SlackAdapter
+    from bot.config import ConfigError
+    from tests.adapters.slack_harness import settings
+
+    async with running_fake_slack() as fake:
+        nowhere = replace(settings(fake), api_url="http://127.0.0.1:9/api/")
+    with pytest.raises(ConfigError) as caught:
+        await SlackAdapter(nowhere).check()
+    assert caught.value.variable == "SLACK_API_URL" and "127.0.0.1:9" in str(caught.value)
