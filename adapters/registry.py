@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from adapters.discord import settings as discord_settings
 from adapters.slack import settings as slack_settings
 from bot.clock import Clock
 from bot.config import Config
@@ -26,4 +27,8 @@ def configured(config: Config, clock: Clock) -> list[PlatformAdapter]:
         from adapters.slack.app import SlackAdapter  # Bolt is imported only when used
 
         found.append(SlackAdapter(slack_settings.load(config.env), clock))
+    if discord_settings.configured(config.env):
+        from adapters.discord.app import DiscordAdapter  # discord.py likewise
+
+        found.append(DiscordAdapter(discord_settings.load(config.env)))
     return found

@@ -1,0 +1,131 @@
+"""The Discord adapter as a whole: client, intake, delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import discord
+import yarl
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from adapters.discord.deliver import PLATFORM, DiscordDeliverer
+from adapters.discord.settings import DiscordSettings
+from bot import commands as c
+from bot.config import ConfigError
+from bot.desk import Desk
+from bot.model import Attachment, Person, Source
+from bot.ports import Deliverer
+
+log = logging.getLogger(__name__)
+
+
+class DiscordAdapter:
+    name = "discord"
+
+    def __init__(self, settings: DiscordSettings) -> None:
+        self.settings = settings
+        # every REST call and the gateway go where the settings say (a local fake in tests)
+        Route.BASE = settings.api_url
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+        intents = discord.Intents.default()
+        intents.message_content = True  # privileged: enable it in the Developer Portal
+        self.client = discord.Client(
+            intents=intents,
+            guild_ready_timeout=0.5,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.deliverer: Deliverer = DiscordDeliverer(self.client, settings.staff_channel)
+        self._runner: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def start(self, desk: Desk) -> None:
+        self.client.event(self.on_ready)
+        self._desk = desk
+        self.client.event(self.on_message)
+        try:
+            await self.client.login(self.settings.bot_token)
+        except discord.LoginFailure:
+            raise ConfigError("DISCORD_BOT_TOKEN", "Discord rejected the token") from None
+        self._runner = asyncio.create_task(self._connect())
+        done, _ = await asyncio.wait(
+            {self._runner, asyncio.ensure_future(self._ready.wait())},
+            timeout=60,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if self._runner in done:
+            self._runner.result()  # raises what stopped it
+        if not self._ready.is_set():
+            raise ConfigError("DISCORD_GATEWAY_URL", "no READY from the Discord gateway in 60 s")
+        forum = self.client.get_channel(self.settings.staff_channel)
+        if not isinstance(forum, discord.ForumChannel):
+            raise ConfigError(
+                "DISCORD_STAFF_CHANNEL",
+                "is not a forum channel the bot can see; "
+                "create a forum channel and give the bot View Channel, Create Posts "
+                "and Send Messages in Threads",
+            )
+        log.info("discord: connected as %s to %s", self.client.user, forum.guild.name)
+
+    async def _connect(self) -> None:
+        try:
+            await self.client.connect(reconnect=True)
+        except discord.PrivilegedIntentsRequired:
+            raise ConfigError(
+                "DISCORD_BOT_TOKEN",
+                "the bot needs the Message Content intent: "
+                "Developer Portal -> Bot -> Privileged Gateway Intents",
+            ) from None
+
+    async def on_ready(self) -> None:
+        self._ready.set()
+
+    async def stop(self) -> None:
+        await self.client.close()
+        if self._runner is not None:
+            await asyncio.gather(self._runner, return_exceptions=True)
+
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot:
+            return  # our own relays and other bots never make tickets
+        files = tuple(Attachment(a.filename, a.url) for a in message.attachments)
+        if isinstance(message.channel, discord.DMChannel):
+            source = Source(PLATFORM, "", str(message.channel.id), "", True)
+            await self._customer_wrote(message, source, files)
+        elif isinstance(message.channel, discord.Thread) and (
+            message.channel.parent_id == self.settings.staff_channel
+        ):
+            await self._agent_wrote(message, files)
+
+    async def _customer_wrote(
+        self, message: discord.Message, source: Source, files: tuple[Attachment, ...]
+    ) -> None:
+        person = _person(message.author)
+        reply = await self._desk.handle(
+            c.RelayCustomerMessage(person, source, message.content, "", files),
+            c.Invocation(person, event_id=str(message.id)),
+        )
+        if not reply.ok and reply.text:
+            await message.channel.send(reply.text)
+
+    async def _agent_wrote(self, message: discord.Message, files: tuple[Attachment, ...]) -> None:
+        number = await self._desk.ticket_in_thread(PLATFORM, str(message.channel.id))
+        if number is None:
+            return
+        author = message.author
+        is_staff = isinstance(author, discord.Member) and any(
+            role.id == self.settings.staff_role for role in author.roles
+        )
+        inv = c.Invocation(
+            _person(author), is_staff=is_staff, in_ticket=number, event_id=str(message.id)
+        )
+        reply = await self._desk.handle(
+            c.RelayAgentMessage(number, message.content, files, str(message.id)), inv
+        )
+        if not reply.ok and reply.text:
+            await message.reply(reply.text, mention_author=False)
+
+
+def _person(user: discord.abc.User) -> Person:
+    return Person(PLATFORM, str(user.id), user.display_name)

@@ -1,0 +1,118 @@
+"""Outbound: outbox messages to Discord. Relayed text never pings anyone, and text over
+2,000 characters is split, not cut."""
+
+from __future__ import annotations
+
+import discord
+
+from bot.model import Audience, OutboundMessage, Ticket
+from bot.ports import DeliveryError, DeliveryReceipt
+
+PLATFORM = "discord"
+LIMIT = 2000
+DELIVERED = "✅"
+INTERNAL = "🔒"
+NO_PINGS = discord.AllowedMentions.none()
+
+
+def split(text: str, limit: int = LIMIT) -> list[str]:
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = rest.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+        parts.append(rest[:cut])
+        rest = rest[cut:].lstrip("\n")
+    parts.append(rest)
+    return parts
+
+
+class DiscordDeliverer:
+    platform = PLATFORM
+
+    def __init__(self, client: discord.Client, staff_channel: int) -> None:
+        self.client = client
+        self.staff_channel = staff_channel
+
+    async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
+        try:
+            return await self._deliver(message, ticket)
+        except discord.Forbidden as error:
+            raise DeliveryError(
+                f"Discord refused: {error.text or 'forbidden'}", permanent=True
+            ) from error
+        except discord.NotFound as error:
+            raise DeliveryError(f"Discord says it is gone: {error.text}", permanent=True) from error
+        except discord.HTTPException as error:
+            raise DeliveryError(f"Discord error {error.status}: {error.text}") from error
+
+    async def _deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
+        source_id = str(message.data.get("source_message_id", ""))
+        if message.audience is Audience.CUSTOMER:
+            receipt = await self._send(int(message.channel), message)
+            if message.kind == "agent_reply" and source_id and ticket and ticket.staff_thread:
+                await self._react(int(ticket.staff_thread), int(source_id), DELIVERED)
+            return receipt
+        if message.kind == "card":
+            return await self._open_post(message)
+        if ticket is None or not ticket.staff_thread:
+            raise DeliveryError("the ticket has no staff thread", permanent=True)
+        thread = int(ticket.staff_thread)
+        if message.kind == "card_update":
+            starter = self.client.get_partial_messageable(thread).get_partial_message(
+                int(ticket.card_message_id)
+            )
+            await starter.edit(embed=_card_embed(message), allowed_mentions=NO_PINGS)
+            return DeliveryReceipt(ticket.card_message_id, str(thread), str(thread))
+        if message.kind == "note" and source_id:
+            await self._react(thread, int(source_id), INTERNAL)
+            return DeliveryReceipt(source_id, str(thread), str(thread))
+        return await self._send(thread, message)
+
+    async def _open_post(self, message: OutboundMessage) -> DeliveryReceipt:
+        forum = self.client.get_channel(self.staff_channel)
+        if not isinstance(forum, discord.ForumChannel):
+            raise DeliveryError("DISCORD_STAFF_CHANNEL is not a forum channel the bot can see")
+        name = f"#{message.ticket_number} {message.data.get('subject', '')}"[:100]
+        created = await forum.create_thread(
+            name=name, embed=_card_embed(message), allowed_mentions=NO_PINGS
+        )
+        thread_id = str(created.thread.id)
+        return DeliveryReceipt(str(created.message.id), thread_id, thread_id)
+
+    async def _send(self, channel_id: int, message: OutboundMessage) -> DeliveryReceipt:
+        channel = self.client.get_partial_messageable(channel_id)
+        body = message.body
+        if message.kind == "note":
+            body = f"{INTERNAL} **{message.author_name}** (internal): {body}"
+        elif message.author_name:
+            body = f"**{message.author_name}:** {body}"
+        mentions = " ".join(f"<@{user}>" for user in message.mentions)
+        allowed = discord.AllowedMentions(
+            everyone=False,
+            roles=False,
+            replied_user=False,
+            users=[discord.Object(int(u)) for u in message.mentions if u.isdigit()],
+        )
+        first = ""
+        for index, part in enumerate(split(f"{mentions} {body}" if mentions else body)):
+            sent = await channel.send(part, allowed_mentions=allowed if index == 0 else NO_PINGS)
+            first = first or str(sent.id)
+        return DeliveryReceipt(first, str(channel_id), "")
+
+    async def _react(self, channel_id: int, message_id: int, emoji: str) -> None:
+        await (
+            self.client.get_partial_messageable(channel_id)
+            .get_partial_message(message_id)
+            .add_reaction(emoji)
+        )
+
+
+def _card_embed(message: OutboundMessage) -> discord.Embed:
+    lines = message.body.splitlines()
+    title = lines[0].strip("*") if lines else f"#{message.ticket_number}"
+    embed = discord.Embed(title=title[:256], description="\n".join(lines[1:])[:4000])
+    return embed

@@ -1,0 +1,64 @@
+"""Discord settings from the environment; every problem names its variable."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.config import ConfigError
+
+DEFAULT_API_URL = "https://discord.com/api/v10"
+DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
+
+
+@dataclass(frozen=True)
+class DiscordSettings:
+    bot_token: str
+    guild_id: int
+    staff_channel: int
+    staff_role: int
+    lead_role: int = 0
+    support_channels: tuple[int, ...] = ()
+    leads_channel: int = 0
+    api_url: str = DEFAULT_API_URL
+    gateway_url: str = DEFAULT_GATEWAY_URL
+
+    def __repr__(self) -> str:  # the token never reaches logs
+        return f"DiscordSettings(guild_id={self.guild_id}, staff_channel={self.staff_channel})"
+
+
+def configured(env: Mapping[str, str]) -> bool:
+    return bool(env.get("DISCORD_BOT_TOKEN", "").strip())
+
+
+def load(env: Mapping[str, str]) -> DiscordSettings:
+    def get(name: str) -> str:
+        return env.get(name, "").strip()
+
+    def snowflake(name: str, required: bool = True) -> int:
+        value = get(name)
+        if not value and not required:
+            return 0
+        if not value.isdigit():
+            raise ConfigError(
+                name,
+                f"must be a Discord id (digits only; got {value!r}); turn on "
+                "Developer Mode and use Copy ID",
+            )
+        return int(value)
+
+    support_ids = [c.strip() for c in get("DISCORD_SUPPORT_CHANNELS").split(",") if c.strip()]
+    if not all(c.isdigit() for c in support_ids):
+        raise ConfigError("DISCORD_SUPPORT_CHANNELS", "must be comma-separated channel ids")
+    support = tuple(int(c) for c in support_ids)
+    return DiscordSettings(
+        bot_token=get("DISCORD_BOT_TOKEN"),
+        guild_id=snowflake("DISCORD_GUILD_ID"),
+        staff_channel=snowflake("DISCORD_STAFF_CHANNEL"),
+        staff_role=snowflake("DISCORD_STAFF_ROLE"),
+        lead_role=snowflake("DISCORD_LEAD_ROLE", required=False),
+        support_channels=support,
+        leads_channel=snowflake("DISCORD_LEADS_CHANNEL", required=False),
+        api_url=(get("DISCORD_API_URL") or DEFAULT_API_URL).rstrip("/"),
+        gateway_url=get("DISCORD_GATEWAY_URL") or DEFAULT_GATEWAY_URL,
+    )

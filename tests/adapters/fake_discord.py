@@ -1,0 +1,282 @@
+"""A fake Discord on 127.0.0.1: REST (recording every call) and a gateway that speaks HELLO,
+IDENTIFY, READY, GUILD_CREATE, heartbeats and dispatches. discord.py parses REST bodies only
+when the Content-Type is exactly application/json, as Discord sends it."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+BOT, APP, GUILD, FORUM, STAFF_ROLE = 1000, 1000, 2000, 3000, 4000
+STAMP = "2026-01-05T09:00:00+00:00"
+
+
+def user(uid: int, name: str, bot: bool = False) -> dict[str, Any]:
+    return {
+        "id": str(uid),
+        "username": name,
+        "discriminator": "0",
+        "global_name": name,
+        "avatar": None,
+        "bot": bot,
+    }
+
+
+def member(uid: int, name: str, roles: list[int]) -> dict[str, Any]:
+    return {
+        "user": user(uid, name),
+        "roles": [str(r) for r in roles],
+        "joined_at": STAMP,
+        "deaf": False,
+        "mute": False,
+        "flags": 0,
+    }
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(body).encode(), status=status, headers={"Content-Type": "application/json"}
+    )
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    body: Any
+
+
+@dataclass
+class FakeDiscord:
+    calls: list[Call] = field(default_factory=list)
+    failures: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+    base_url: str = ""
+    _ids: Any = field(default_factory=lambda: itertools.count(900000))
+    _seq: Any = field(default_factory=lambda: itertools.count(3))
+    _ws: web.WebSocketResponse | None = None
+    _new_call: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def called(self, method: str, path_end: str = "") -> list[Call]:
+        return [c for c in self.calls if c.method == method and c.path.endswith(path_end)]
+
+    def fail(self, path_end: str, status: int, body: dict[str, Any]) -> None:
+        self.failures.setdefault(path_end, []).append((status, body))
+
+    async def rest(self, request: web.Request) -> web.Response:
+        path = request.match_info["tail"]
+        body = await request.json() if request.body_exists else None
+        if request.content_type.startswith("multipart"):
+            body = None
+        self.calls.append(Call(request.method, path, body))
+        self._new_call.set()
+        for ending, queued in self.failures.items():
+            if path.endswith(ending) and queued:
+                status, error = queued.pop(0)
+                return _json(error, status)
+        return self._answer(request.method, path, body or {})
+
+    def _answer(self, method: str, path: str, body: dict[str, Any]) -> web.Response:
+        if path == "users/@me":
+            return _json(user(BOT, "supportbot", bot=True))
+        if path == "oauth2/applications/@me":
+            return _json(
+                {
+                    "id": str(APP),
+                    "name": "supportbot",
+                    "icon": None,
+                    "description": "",
+                    "bot_public": True,
+                    "bot_require_code_grant": False,
+                    "owner": user(1, "owner"),
+                    "verify_key": "0" * 64,
+                    "flags": 0,
+                    "summary": "",
+                }
+            )
+        if path.endswith("/threads") and method == "POST":
+            thread = str(self.next_id())
+            starter = self._message(thread, body.get("message", {}), BOT)
+            channel = {
+                "id": thread,
+                "guild_id": str(GUILD),
+                "parent_id": str(FORUM),
+                "owner_id": str(BOT),
+                "name": body.get("name", ""),
+                "type": 11,
+                "message_count": 0,
+                "member_count": 1,
+                "rate_limit_per_user": 0,
+                "flags": 0,
+                "thread_metadata": {
+                    "archived": False,
+                    "auto_archive_duration": 10080,
+                    "archive_timestamp": STAMP,
+                    "locked": False,
+                },
+            }
+            # as Discord does, the bot also hears about the new thread on the gateway
+            asyncio.get_running_loop().create_task(
+                self.dispatch("THREAD_CREATE", channel | {"newly_created": True})
+            )
+            return _json(channel | {"message": starter})
+        if path.endswith("/messages") and method == "POST":
+            return _json(self._message(path.split("/")[1], body, BOT))
+        if "/messages/" in path and method == "PATCH":
+            parts = path.split("/")
+            message = self._message(parts[1], body, BOT)
+            message["id"] = parts[3]
+            return _json(message)
+        if "/reactions/" in path:
+            return web.Response(status=204)
+        return _json({"message": "404: Not Found", "code": 0}, 404)
+
+    def _message(self, channel: str, body: dict[str, Any], author: int) -> dict[str, Any]:
+        return {
+            "id": str(self.next_id()),
+            "channel_id": channel,
+            "author": user(author, "supportbot", bot=True),
+            "content": body.get("content", ""),
+            "timestamp": STAMP,
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": body.get("embeds", []),
+            "pinned": False,
+            "type": 0,
+            "flags": 0,
+        }
+
+    # --- gateway ------------------------------------------------------------------------
+
+    async def gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._ws = ws
+        await ws.send_json({"op": 10, "d": {"heartbeat_interval": 45000}})
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            data = json.loads(msg.data)
+            if data["op"] == 2:
+                await self._ready(ws, str(request.url.with_path("/gateway/")))
+            elif data["op"] == 1:
+                await ws.send_json({"op": 11})
+        return ws
+
+    async def _ready(self, ws: web.WebSocketResponse, resume_url: str) -> None:
+        await ws.send_json(
+            {
+                "op": 0,
+                "t": "READY",
+                "s": 1,
+                "d": {
+                    "v": 10,
+                    "user": user(BOT, "supportbot", bot=True),
+                    "session_id": "session-1",
+                    "guilds": [{"id": str(GUILD), "unavailable": True}],
+                    "resume_gateway_url": resume_url,
+                    "application": {"id": str(APP), "flags": 0},
+                },
+            }
+        )
+        everyone = {
+            "id": str(GUILD),
+            "name": "@everyone",
+            "permissions": "0",
+            "position": 0,
+            "color": 0,
+            "hoist": False,
+            "managed": False,
+            "mentionable": False,
+        }
+        staff = everyone | {"id": str(STAFF_ROLE), "name": "Support", "position": 1}
+        await ws.send_json(
+            {
+                "op": 0,
+                "t": "GUILD_CREATE",
+                "s": 2,
+                "d": {
+                    "id": str(GUILD),
+                    "name": "Acme Community",
+                    "icon": None,
+                    "owner_id": "1",
+                    "roles": [everyone, staff],
+                    "member_count": 3,
+                    "large": False,
+                    "unavailable": False,
+                    "channels": [
+                        {
+                            "id": str(FORUM),
+                            "type": 15,
+                            "name": "tickets",
+                            "position": 0,
+                            "permission_overwrites": [],
+                            "available_tags": [],
+                            "guild_id": str(GUILD),
+                        }
+                    ],
+                    "members": [member(BOT, "supportbot", [])],
+                    "threads": [],
+                    "features": [],
+                    "emojis": [],
+                    "stickers": [],
+                    "voice_states": [],
+                    "presences": [],
+                    "stage_instances": [],
+                    "guild_scheduled_events": [],
+                    "premium_tier": 0,
+                    "verification_level": 0,
+                    "default_message_notifications": 0,
+                    "explicit_content_filter": 0,
+                    "mfa_level": 0,
+                    "nsfw_level": 0,
+                    "preferred_locale": "en-US",
+                    "system_channel_flags": 0,
+                    "afk_timeout": 300,
+                    "joined_at": STAMP,
+                },
+            }
+        )
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        assert self._ws is not None, "the bot is not connected"
+        await self._ws.send_json({"op": 0, "t": event, "s": next(self._seq), "d": data})
+
+    async def wait_for(self, method: str, path_end: str, count: int = 1) -> None:
+        async with asyncio.timeout(10):
+            while len(self.called(method, path_end)) < count:
+                self._new_call.clear()
+                await self._new_call.wait()
+
+
+@asynccontextmanager
+async def running_fake_discord() -> AsyncIterator[FakeDiscord]:
+    fake = FakeDiscord()
+    app = web.Application()
+    app.router.add_route("*", "/api/v10/{tail:.*}", fake.rest)
+    app.router.add_get("/gateway/", fake.gateway)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    fake.base_url = f"http://127.0.0.1:{port}"
+    try:
+        yield fake
+    finally:
+        if fake._ws is not None:
+            await fake._ws.close()
+        await runner.cleanup()

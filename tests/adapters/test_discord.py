@@ -1,0 +1,186 @@
+"""The Discord adapter through the real discord.py against a fake Discord on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.discord.app import DiscordAdapter
+from adapters.discord.settings import DiscordSettings
+from bot.bootstrap import App, build
+from bot.clock import FrozenClock
+from bot.config import Config
+from tests.adapters.fake_discord import (
+    FORUM,
+    GUILD,
+    STAFF_ROLE,
+    STAMP,
+    Call,
+    FakeDiscord,
+    running_fake_discord,
+    user,
+)
+
+CUSTOMER, AGENT, DM = 4200, 4300, 8800
+
+
+@dataclass
+class DiscordDesk:
+    fake: FakeDiscord
+    adapter: DiscordAdapter
+    app: App
+
+    async def say(
+        self, author: int, name: str, text: str, channel: int, roles: list[int] | None = None
+    ) -> int:
+        message_id = self.fake.next_id()
+        data: dict[str, Any] = {
+            "id": str(message_id),
+            "channel_id": str(channel),
+            "author": user(author, name),
+            "content": text,
+            "timestamp": STAMP,
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "pinned": False,
+            "type": 0,
+            "flags": 0,
+        }
+        if roles is not None:
+            data |= {
+                "guild_id": str(GUILD),
+                "member": {
+                    "roles": [str(r) for r in roles],
+                    "joined_at": STAMP,
+                    "deaf": False,
+                    "mute": False,
+                    "flags": 0,
+                },
+            }
+        await self.fake.dispatch("MESSAGE_CREATE", data)
+        return message_id
+
+    def sent_to(self, channel: int | str) -> list[Call]:
+        return [c for c in self.fake.called("POST", f"channels/{channel}/messages")]
+
+
+def _thread_id(fake: FakeDiscord) -> str:
+    thread_posts = [
+        c.path.split("/")[1]
+        for c in fake.called("POST", "/messages")
+        if c.path.split("/")[1] != str(DM)
+    ]
+    return thread_posts[0]
+
+
+@pytest.fixture
+async def discord_desk(tmp_path: Path) -> AsyncIterator[DiscordDesk]:
+    async with running_fake_discord() as fake:
+        settings = DiscordSettings(
+            bot_token="fake-token",
+            guild_id=GUILD,
+            staff_channel=FORUM,
+            staff_role=STAFF_ROLE,
+            api_url=fake.base_url + "/api/v10",
+            gateway_url=fake.base_url.replace("http", "ws") + "/gateway/",
+        )
+        adapter = DiscordAdapter(settings)
+        app = await build(
+            Config(database_url=f"sqlite:///{tmp_path / 'desk.db'}"),
+            {"discord": adapter.deliverer},
+            clock=FrozenClock(),
+        )
+        await adapter.start(app.desk)
+        stop = asyncio.Event()
+        sender = asyncio.create_task(app.sender.run(stop))
+        try:
+            yield DiscordDesk(fake, adapter, app)
+        finally:
+            stop.set()
+            await sender
+            await adapter.stop()
+            await app.close()
+
+
+async def test_a_dm_becomes_a_forum_post_and_the_conversation_flows(
+    discord_desk: DiscordDesk,
+) -> None:
+    desk, fake = discord_desk, discord_desk.fake
+    await desk.say(CUSTOMER, "alice", "Where is my order?", DM)
+    await fake.wait_for("POST", f"channels/{FORUM}/threads")
+    post = fake.called("POST", f"channels/{FORUM}/threads")[0].body
+    assert post["name"] == "#1 Where is my order?"
+    assert post["message"]["embeds"][0]["title"].startswith("#1 Where is my order?")
+    await fake.wait_for("POST", f"channels/{DM}/messages")
+    assert "ticket #1" in desk.sent_to(DM)[0].body["content"]
+    await fake.wait_for("POST", "/messages", count=2)
+    thread = _thread_id(fake)
+    relay = desk.sent_to(thread)[0].body
+    assert relay["content"] == "**alice:** Where is my order?"
+    assert relay["allowed_mentions"]["parse"] == []
+
+    reply = await desk.say(AGENT, "bob", "It ships today.", int(thread), roles=[STAFF_ROLE])
+    await fake.wait_for("POST", f"channels/{DM}/messages", count=2)
+    assert desk.sent_to(DM)[-1].body["content"] == "**bob:** It ships today."
+    await fake.wait_for("PUT", "/@me")
+    assert fake.called("PUT", "/@me")[0].path.startswith(f"channels/{thread}/messages/{reply}")
+
+    note = await desk.say(AGENT, "bob", "// VIP customer", int(thread), roles=[STAFF_ROLE])
+    await fake.wait_for("PUT", "/@me", count=2)
+    assert f"messages/{note}/reactions/" in fake.called("PUT", "/@me")[-1].path
+    assert len(desk.sent_to(DM)) == 2  # the note stayed in the thread
+
+
+async def test_non_staff_in_the_thread_are_refused(discord_desk: DiscordDesk) -> None:
+    desk, fake = discord_desk, discord_desk.fake
+    await desk.say(CUSTOMER, "alice", "hi", DM)
+    await fake.wait_for("POST", "/messages", count=2)
+    thread = _thread_id(fake)
+    await desk.say(5555, "mallory", "I'll take this", int(thread), roles=[])
+    await fake.wait_for("POST", f"channels/{thread}/messages", count=2)
+    assert "Only support staff" in desk.sent_to(thread)[-1].body["content"]
+    assert len(desk.sent_to(DM)) == 1
+
+
+async def test_everyone_in_customer_text_pings_nobody(discord_desk: DiscordDesk) -> None:
+    desk, fake = discord_desk, discord_desk.fake
+    await desk.say(CUSTOMER, "alice", "@everyone @here help", DM)
+    await fake.wait_for("POST", "/messages", count=2)
+    relay = desk.sent_to(_thread_id(fake))[0].body
+    assert "@everyone" in relay["content"] and relay["allowed_mentions"]["parse"] == []
+
+
+async def test_a_closed_dm_is_reported_in_the_thread(discord_desk: DiscordDesk) -> None:
+    desk, fake = discord_desk, discord_desk.fake
+    fake.fail(
+        f"channels/{DM}/messages",
+        403,
+        {"message": "Cannot send messages to this user", "code": 50007},
+    )
+    await desk.say(CUSTOMER, "alice", "hello", DM)
+    await fake.wait_for("POST", "/messages", count=3)
+    thread = _thread_id(fake)
+    notice = desk.sent_to(thread)[-1].body["content"]
+    assert "could not be delivered" in notice and "Cannot send messages" in notice
+
+
+async def test_long_text_is_split_not_cut(discord_desk: DiscordDesk) -> None:
+    desk, fake = discord_desk, discord_desk.fake
+    words = " ".join(f"w{i}" for i in range(1200))  # 6,000 characters: 4 messages
+    await desk.say(CUSTOMER, "alice", words, DM)
+    await fake.wait_for("POST", "/messages", count=2)
+    thread = _thread_id(fake)
+    await fake.wait_for("POST", f"channels/{thread}/messages", count=4)
+    parts = [c.body["content"] for c in desk.sent_to(thread)]
+    assert all(len(p) <= 2000 for p in parts)
+    assert " ".join(parts).replace("**alice:** ", "", 1).split() == words.split()
