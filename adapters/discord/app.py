@@ -11,6 +11,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.discord.deliver import PLATFORM, DiscordDeliverer
+from adapters.discord.interactions import Interactions
 from adapters.discord.settings import DiscordSettings
 from bot import commands as c
 from bot.config import ConfigError
@@ -44,11 +45,15 @@ class DiscordAdapter:
         self.client.event(self.on_ready)
         self._desk = desk
         self.client.event(self.on_message)
+        self.client.event(
+            Interactions(desk, self.settings.staff_role, self.settings.lead_role).on_interaction
+        )
         try:
             await self.client.login(self.settings.bot_token)
         except discord.LoginFailure:
             raise ConfigError("DISCORD_BOT_TOKEN", "Discord rejected the token") from None
         self._runner = asyncio.create_task(self._connect())
+        self._runner.add_done_callback(self._connection_ended)
         done, _ = await asyncio.wait(
             {self._runner, asyncio.ensure_future(self._ready.wait())},
             timeout=60,
@@ -77,6 +82,13 @@ class DiscordAdapter:
                 "the bot needs the Message Content intent: "
                 "Developer Portal -> Bot -> Privileged Gateway Intents",
             ) from None
+
+    def _connection_ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.critical(
+                "discord: the gateway connection stopped; restart supportbot",
+                exc_info=task.exception(),
+            )
 
     async def on_ready(self) -> None:
         self._ready.set()

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 
+from adapters.discord.views import buttons
 from bot.model import Audience, OutboundMessage, Ticket
 from bot.ports import DeliveryError, DeliveryReceipt
 
@@ -65,7 +68,9 @@ class DiscordDeliverer:
             starter = self.client.get_partial_messageable(thread).get_partial_message(
                 int(ticket.card_message_id)
             )
-            await starter.edit(embed=_card_embed(message), allowed_mentions=NO_PINGS)
+            await starter.edit(
+                embed=_card_embed(message), view=buttons(message.actions), allowed_mentions=NO_PINGS
+            )
             return DeliveryReceipt(ticket.card_message_id, str(thread), str(thread))
         if message.kind == "note" and source_id:
             await self._react(thread, int(source_id), INTERNAL)
@@ -78,7 +83,10 @@ class DiscordDeliverer:
             raise DeliveryError("DISCORD_STAFF_CHANNEL is not a forum channel the bot can see")
         name = f"#{message.ticket_number} {message.data.get('subject', '')}"[:100]
         created = await forum.create_thread(
-            name=name, embed=_card_embed(message), allowed_mentions=NO_PINGS
+            name=name,
+            embed=_card_embed(message),
+            view=buttons(message.actions),
+            allowed_mentions=NO_PINGS,
         )
         thread_id = str(created.thread.id)
         return DeliveryReceipt(str(created.message.id), thread_id, thread_id)
@@ -98,8 +106,14 @@ class DiscordDeliverer:
             users=[discord.Object(int(u)) for u in message.mentions if u.isdigit()],
         )
         first = ""
-        for index, part in enumerate(split(f"{mentions} {body}" if mentions else body)):
-            sent = await channel.send(part, allowed_mentions=allowed if index == 0 else NO_PINGS)
+        parts = split(f"{mentions} {body}" if mentions else body)
+        for index, part in enumerate(parts):
+            extra: dict[str, Any] = {}
+            if index == len(parts) - 1 and message.actions:
+                extra["view"] = buttons(message.actions)
+            sent = await channel.send(
+                part, allowed_mentions=allowed if index == 0 else NO_PINGS, **extra
+            )
             first = first or str(sent.id)
         return DeliveryReceipt(first, str(channel_id), "")
 

@@ -56,6 +56,7 @@ class Call:
 @dataclass
 class FakeDiscord:
     calls: list[Call] = field(default_factory=list)
+    threads: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
     base_url: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(900000))
@@ -124,6 +125,7 @@ class FakeDiscord:
                     "locked": False,
                 },
             }
+            self.threads[thread] = channel
             # as Discord does, the bot also hears about the new thread on the gateway
             asyncio.get_running_loop().create_task(
                 self.dispatch("THREAD_CREATE", channel | {"newly_created": True})
@@ -136,6 +138,14 @@ class FakeDiscord:
             message = self._message(parts[1], body, BOT)
             message["id"] = parts[3]
             return _json(message)
+        if path.startswith("interactions/") and path.endswith("/callback"):
+            interaction = path.split("/")[1]
+            return _json(
+                {
+                    "interaction": {"id": interaction, "type": 3},
+                    "resource": {"type": body.get("type", 4)},
+                }
+            )
         if "/reactions/" in path:
             return web.Response(status=204)
         return _json({"message": "404: Not Found", "code": 0}, 404)
@@ -254,6 +264,58 @@ class FakeDiscord:
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         assert self._ws is not None, "the bot is not connected"
         await self._ws.send_json({"op": 0, "t": event, "s": next(self._seq), "d": data})
+
+    async def interact(
+        self,
+        kind: int,
+        data: dict[str, Any],
+        who: int,
+        name: str,
+        channel: int,
+        roles: list[int] | None = None,
+    ) -> str:
+        """An INTERACTION_CREATE as Discord sends it: 3 a button press, 5 a form submitted.
+        Returns the interaction id; its answer is the callback call that ends with it."""
+        interaction = str(self.next_id())
+        payload: dict[str, Any] = {
+            "id": interaction,
+            "application_id": str(APP),
+            "type": kind,
+            "token": f"token-{interaction}",
+            "version": 1,
+            "attachment_size_limit": 10485760,
+            "locale": "en-US",
+            "app_permissions": "0",
+            "entitlements": [],
+            "authorizing_integration_owners": {},
+            "context": 0,
+            "data": data,
+            "channel_id": str(channel),
+            "channel": {"id": str(channel), "type": 1},
+        }
+        if roles is None:
+            payload["user"] = user(who, name)
+        else:
+            payload |= {
+                "guild_id": str(GUILD),
+                "guild_locale": "en-US",
+                "member": member(who, name, roles) | {"permissions": "0"},
+                # pressed in a ticket's forum post: Discord sends the whole thread
+                "channel": self.threads[str(channel)],
+            }
+        if kind == 3:
+            payload["message"] = self._message(str(channel), {}, BOT)
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return interaction
+
+    def answer(self, interaction: str) -> dict[str, Any]:
+        calls = [
+            c
+            for c in self.calls
+            if c.path == f"interactions/{interaction}/token-{interaction}/callback"
+        ]
+        assert calls, f"interaction {interaction} got no answer"
+        return dict(calls[-1].body)
 
     async def wait_for(self, method: str, path_end: str, count: int = 1) -> None:
         async with asyncio.timeout(10):

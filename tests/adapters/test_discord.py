@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,33 +84,39 @@ def _thread_id(fake: FakeDiscord) -> str:
     return thread_posts[0]
 
 
+@asynccontextmanager
+async def connected(fake: FakeDiscord, tmp_path: Path) -> AsyncIterator[DiscordDesk]:
+    """supportbot with the Discord adapter, its outbox sender running, on a SQLite file."""
+    settings = DiscordSettings(
+        bot_token="fake-token",
+        guild_id=GUILD,
+        staff_channel=FORUM,
+        staff_role=STAFF_ROLE,
+        api_url=fake.base_url + "/api/v10",
+        gateway_url=fake.base_url.replace("http", "ws") + "/gateway/",
+    )
+    adapter = DiscordAdapter(settings)
+    app = await build(
+        Config(database_url=f"sqlite:///{tmp_path / 'desk.db'}"),
+        {"discord": adapter.deliverer},
+        clock=FrozenClock(),
+    )
+    await adapter.start(app.desk)
+    stop = asyncio.Event()
+    sender = asyncio.create_task(app.sender.run(stop))
+    try:
+        yield DiscordDesk(fake, adapter, app)
+    finally:
+        stop.set()
+        await sender
+        await adapter.stop()
+        await app.close()
+
+
 @pytest.fixture
 async def discord_desk(tmp_path: Path) -> AsyncIterator[DiscordDesk]:
-    async with running_fake_discord() as fake:
-        settings = DiscordSettings(
-            bot_token="fake-token",
-            guild_id=GUILD,
-            staff_channel=FORUM,
-            staff_role=STAFF_ROLE,
-            api_url=fake.base_url + "/api/v10",
-            gateway_url=fake.base_url.replace("http", "ws") + "/gateway/",
-        )
-        adapter = DiscordAdapter(settings)
-        app = await build(
-            Config(database_url=f"sqlite:///{tmp_path / 'desk.db'}"),
-            {"discord": adapter.deliverer},
-            clock=FrozenClock(),
-        )
-        await adapter.start(app.desk)
-        stop = asyncio.Event()
-        sender = asyncio.create_task(app.sender.run(stop))
-        try:
-            yield DiscordDesk(fake, adapter, app)
-        finally:
-            stop.set()
-            await sender
-            await adapter.stop()
-            await app.close()
+    async with running_fake_discord() as fake, connected(fake, tmp_path) as desk:
+        yield desk
 
 
 async def test_a_dm_becomes_a_forum_post_and_the_conversation_flows(
@@ -184,3 +191,111 @@ async def test_long_text_is_split_not_cut(discord_desk: DiscordDesk) -> None:
     parts = [c.body["content"] for c in desk.sent_to(thread)]
     assert all(len(p) <= 2000 for p in parts)
     assert " ".join(parts).replace("**alice:** ", "", 1).split() == words.split()
+
+
+async def _answered(fake: FakeDiscord, interaction: str) -> dict[str, Any]:
+    await fake.wait_for("POST", f"interactions/{interaction}/token-{interaction}/callback")
+    return fake.answer(interaction)
+
+
+def _components(body: dict[str, Any]) -> list[str]:
+    return [item["custom_id"] for row in body.get("components", []) for item in row["components"]]
+
+
+async def test_buttons_forms_and_rating(discord_desk: DiscordDesk) -> None:
+    desk, fake = discord_desk, discord_desk.fake
+    await desk.say(CUSTOMER, "alice", "Printer on fire", DM)
+    await fake.wait_for("POST", "/messages", count=2)
+    thread = int(_thread_id(fake))
+    starter = fake.called("POST", f"channels/{FORUM}/threads")[0].body["message"]
+    assert _components(starter) == ["ticket:claim:1", "ticket:escalate:1", "ticket:close:1"]
+
+    pressed = await fake.interact(
+        3,
+        {"custom_id": "ticket:claim:1", "component_type": 2},
+        AGENT,
+        "bob",
+        thread,
+        roles=[STAFF_ROLE],
+    )
+    answer = await _answered(fake, pressed)
+    assert answer["type"] == 4 and answer["data"]["flags"] == 64
+    assert answer["data"]["content"] == "You claimed ticket #1."
+    await fake.wait_for("PATCH", "/messages/" + str(_starter_id(fake)))
+    card = fake.called("PATCH", "/messages/" + str(_starter_id(fake)))[-1].body
+    assert "ticket:claim:1" not in _components(card) and "bob" in str(card["embeds"])
+
+    refused = await fake.interact(
+        3, {"custom_id": "ticket:close:1", "component_type": 2}, 5555, "mallory", thread, roles=[]
+    )
+    assert "Only support staff" in (await _answered(fake, refused))["data"]["content"]
+
+    opened = await fake.interact(
+        3,
+        {"custom_id": "ticket:close:1", "component_type": 2},
+        AGENT,
+        "bob",
+        thread,
+        roles=[STAFF_ROLE],
+    )
+    form = await _answered(fake, opened)
+    assert form["type"] == 9 and form["data"]["custom_id"] == "ticket_close:1"
+    submitted = await fake.interact(
+        5,
+        {
+            "custom_id": "ticket_close:1",
+            "components": [
+                {
+                    "type": 1,
+                    "components": [{"type": 4, "custom_id": "resolution", "value": "extinguished"}],
+                },
+                {"type": 1, "components": [{"type": 4, "custom_id": "followup", "value": "3d"}]},
+            ],
+        },
+        AGENT,
+        "bob",
+        thread,
+        roles=[STAFF_ROLE],
+    )
+    assert "closed" in (await _answered(fake, submitted))["data"]["content"]
+    await fake.wait_for("POST", f"channels/{DM}/messages", count=3)
+    farewell, survey = desk.sent_to(DM)[-2:]
+    assert "extinguished" in farewell.body["content"]
+    assert _components(survey.body)[-1] == "csat:help:1"
+
+    rated = await fake.interact(
+        3, {"custom_id": "csat:5:1", "component_type": 2}, CUSTOMER, "alice", DM
+    )
+    assert (await _answered(fake, rated))["type"] == 6
+    # in the thread: the relay, claimed, closed, the follow-up from the form, the rating
+    await fake.wait_for("POST", f"channels/{thread}/messages", count=5)
+    notices = [c.body["content"] for c in desk.sent_to(thread)]
+    assert "scheduled a follow-up in 3d" in notices[3]
+    assert "rated this ticket 5/5" in notices[4]
+
+
+def _starter_id(fake: FakeDiscord) -> int:
+    created = [c for c in fake.calls if c.method == "POST" and c.path.endswith("/threads")]
+    assert created
+    # the fake numbers things in order: thread id, then its starter message
+    thread = int(_thread_id(fake))
+    return thread + 1
+
+
+async def test_a_card_posted_before_a_restart_still_works(tmp_path: Path) -> None:
+    async with running_fake_discord() as fake:
+        async with connected(fake, tmp_path) as desk:
+            await desk.say(CUSTOMER, "alice", "Lost my key", DM)
+            await fake.wait_for("POST", "/messages", count=2)
+            thread = int(_thread_id(fake))
+        async with connected(fake, tmp_path):  # a new process, the same database
+            pressed = await fake.interact(
+                3,
+                {"custom_id": "ticket:claim:1", "component_type": 2},
+                AGENT,
+                "bob",
+                thread,
+                roles=[STAFF_ROLE],
+            )
+            answer = await _answered(fake, pressed)
+            assert answer["data"]["content"] == "You claimed ticket #1."

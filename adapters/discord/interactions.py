@@ -1,0 +1,159 @@
+"""Buttons and forms. Custom ids (`ticket:claim:42`, `csat:5:42`) carry everything needed, so
+cards posted before a restart keep working: nothing is looked up in memory."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+import discord
+
+from adapters.discord.deliver import PLATFORM
+from bot import commands as c
+from bot.actions import UnknownAction, command_for_action
+from bot.desk import Desk
+from bot.durations import BadDuration, parse_duration
+from bot.model import Person
+
+log = logging.getLogger(__name__)
+ESCALATE_FORM = "ticket_escalate"
+CLOSE_FORM = "ticket_close"
+
+
+class Interactions:
+    def __init__(self, desk: Desk, staff_role: int, lead_role: int) -> None:
+        self.desk = desk
+        self.staff_role = staff_role
+        self.lead_role = lead_role
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
+        if interaction.type is discord.InteractionType.component:
+            await self._button(interaction, custom_id)
+        elif interaction.type is discord.InteractionType.modal_submit:
+            await self._form(interaction, custom_id, _form_values(data))
+
+    async def _button(self, interaction: discord.Interaction, custom_id: str) -> None:
+        kind, _, rest = custom_id.partition(":")
+        if kind == "csat":
+            command = command_for_action(custom_id)
+            await interaction.response.defer()  # the thanks arrive as a DM of their own
+            await self.desk.handle(command, c.Invocation(_person(interaction.user)))
+            return
+        if kind != "ticket":
+            return  # not ours
+        inv = self.invocation(interaction)
+        verb, _, number = rest.partition(":")
+        if not inv.is_staff:
+            await self._tell(
+                interaction, self.desk.renderer.text(self.desk.settings.locale, "not_staff")
+            )
+            return
+        if verb in ("escalate", "close") and number.isdigit():
+            await interaction.response.send_modal(_modal(verb, int(number), self.desk))
+            return
+        try:
+            command = command_for_action(custom_id)
+        except UnknownAction:
+            return
+        reply = await self.desk.handle(command, inv)
+        await self._tell(interaction, reply.text)
+
+    async def _form(
+        self, interaction: discord.Interaction, custom_id: str, values: dict[str, str]
+    ) -> None:
+        form, _, number_text = custom_id.partition(":")
+        if form not in (ESCALATE_FORM, CLOSE_FORM) or not number_text.isdigit():
+            return
+        number, inv = int(number_text), self.invocation(interaction)
+        if form == ESCALATE_FORM:
+            command: c.Command = c.EscalateTicket(
+                values.get("team", "").strip().lower(), values.get("reason", ""), number
+            )
+            reply = await self.desk.handle(command, inv)
+            await self._tell(interaction, reply.text)
+            return
+        followup = values.get("followup", "").strip()
+        try:
+            delay = parse_duration(followup) if followup else None
+        except BadDuration:
+            await self._tell(
+                interaction,
+                f'"{followup}" is not a duration; write 30m, 4h, 3d or '
+                "1w. The ticket is still open.",
+            )
+            return
+        reply = await self.desk.handle(c.CloseTicket(values.get("resolution", ""), number), inv)
+        if reply.ok and delay is not None:  # a second command from the same form
+            followup_inv = replace(inv, event_id=f"{inv.event_id}:followup")
+            await self.desk.handle(c.ScheduleFollowUp(delay, "", number), followup_inv)
+        await self._tell(interaction, reply.text)
+
+    def invocation(
+        self, interaction: discord.Interaction, in_ticket: int | None = None
+    ) -> c.Invocation:
+        member = interaction.user
+        roles = {r.id for r in member.roles} if isinstance(member, discord.Member) else set()
+        return c.Invocation(
+            _person(member),
+            is_staff=self.staff_role in roles,
+            is_lead=bool(self.lead_role) and self.lead_role in roles,
+            in_ticket=in_ticket,
+            event_id=f"interaction:{interaction.id}",
+        )
+
+    async def _tell(self, interaction: discord.Interaction, text: str) -> None:
+        await interaction.response.send_message(
+            text or "✓", ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+
+
+def _modal(verb: str, number: int, desk: Desk) -> discord.ui.Modal:
+    form = ESCALATE_FORM if verb == "escalate" else CLOSE_FORM
+    modal = discord.ui.Modal(
+        title=f"{verb.capitalize()} ticket #{number}", custom_id=f"{form}:{number}"
+    )
+    if form == ESCALATE_FORM:
+        modal.add_item(
+            discord.ui.TextInput(
+                label="Team", custom_id="team", placeholder=", ".join(desk.settings.teams)
+            )
+        )
+        modal.add_item(
+            discord.ui.TextInput(
+                label="Reason",
+                custom_id="reason",
+                required=False,
+                style=discord.TextStyle.paragraph,
+            )
+        )
+    else:
+        modal.add_item(
+            discord.ui.TextInput(
+                label="Resolution",
+                custom_id="resolution",
+                required=False,
+                style=discord.TextStyle.paragraph,
+            )
+        )
+        modal.add_item(
+            discord.ui.TextInput(
+                label="Follow up in (e.g. 3d)", custom_id="followup", required=False
+            )
+        )
+    return modal
+
+
+def _form_values(data: dict[str, Any]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for row in data.get("components", []):
+        for item in row.get("components", []) or [row.get("component", {})]:
+            if item.get("custom_id"):
+                values[str(item["custom_id"])] = str(item.get("value") or "")
+    return values
+
+
+def _person(user: discord.abc.User) -> Person:
+    return Person(PLATFORM, str(user.id), user.display_name)
