@@ -13,6 +13,7 @@ from discord.http import Route
 from adapters.discord.deliver import PLATFORM, DiscordDeliverer
 from adapters.discord.interactions import Interactions
 from adapters.discord.settings import DiscordSettings
+from adapters.discord.slash import ticket_commands
 from bot import commands as c
 from bot.config import ConfigError
 from bot.desk import Desk
@@ -38,6 +39,7 @@ class DiscordAdapter:
             allowed_mentions=discord.AllowedMentions.none(),
         )
         self.deliverer: Deliverer = DiscordDeliverer(self.client, settings.staff_channel)
+        self.tree = discord.app_commands.CommandTree(self.client)
         self._runner: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
@@ -45,8 +47,11 @@ class DiscordAdapter:
         self.client.event(self.on_ready)
         self._desk = desk
         self.client.event(self.on_message)
-        self.client.event(
-            Interactions(desk, self.settings.staff_role, self.settings.lead_role).on_interaction
+        interactions = Interactions(desk, self.settings.staff_role, self.settings.lead_role)
+        self.client.event(interactions.on_interaction)
+        guild = discord.Object(self.settings.guild_id)
+        self.tree.add_command(
+            ticket_commands(desk, interactions, self.settings.staff_channel), guild=guild
         )
         try:
             await self.client.login(self.settings.bot_token)
@@ -71,6 +76,7 @@ class DiscordAdapter:
                 "create a forum channel and give the bot View Channel, Create Posts "
                 "and Send Messages in Threads",
             )
+        await self.tree.sync(guild=discord.Object(self.settings.guild_id))
         log.info("discord: connected as %s to %s", self.client.user, forum.guild.name)
 
     async def _connect(self) -> None:

@@ -57,6 +57,7 @@ class Call:
 class FakeDiscord:
     calls: list[Call] = field(default_factory=list)
     threads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    synced: list[dict[str, Any]] = field(default_factory=list)  # app commands, as last synced
     failures: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
     base_url: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(900000))
@@ -75,7 +76,7 @@ class FakeDiscord:
 
     async def rest(self, request: web.Request) -> web.Response:
         path = request.match_info["tail"]
-        body = await request.json() if request.body_exists else None
+        body: Any = await request.json() if request.body_exists else None
         if request.content_type.startswith("multipart"):
             body = None
         self.calls.append(Call(request.method, path, body))
@@ -86,7 +87,7 @@ class FakeDiscord:
                 return _json(error, status)
         return self._answer(request.method, path, body or {})
 
-    def _answer(self, method: str, path: str, body: dict[str, Any]) -> web.Response:
+    def _answer(self, method: str, path: str, body: Any) -> web.Response:
         if path == "users/@me":
             return _json(user(BOT, "supportbot", bot=True))
         if path == "oauth2/applications/@me":
@@ -138,6 +139,9 @@ class FakeDiscord:
             message = self._message(parts[1], body, BOT)
             message["id"] = parts[3]
             return _json(message)
+        if path.endswith("/commands") and method == "PUT":
+            self.synced = body if isinstance(body, list) else []
+            return _json([])
         if path.startswith("interactions/") and path.endswith("/callback"):
             interaction = path.split("/")[1]
             return _json(
@@ -300,8 +304,17 @@ class FakeDiscord:
                 "guild_id": str(GUILD),
                 "guild_locale": "en-US",
                 "member": member(who, name, roles) | {"permissions": "0"},
-                # pressed in a ticket's forum post: Discord sends the whole thread
-                "channel": self.threads[str(channel)],
+                # in a ticket's forum post Discord sends the whole thread; else a text channel
+                "channel": self.threads.get(str(channel))
+                or {
+                    "id": str(channel),
+                    "type": 0,
+                    "guild_id": str(GUILD),
+                    "name": "general",
+                    "position": 1,
+                    "permission_overwrites": [],
+                    "nsfw": False,
+                },
             }
         if kind == 3:
             payload["message"] = self._message(str(channel), {}, BOT)

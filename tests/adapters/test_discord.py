@@ -299,3 +299,66 @@ async def test_a_card_posted_before_a_restart_still_works(tmp_path: Path) -> Non
             )
             answer = await _answered(fake, pressed)
             assert answer["data"]["content"] == "You claimed ticket #1."
+
+
+def _slash(subcommand: str, **options: Any) -> dict[str, Any]:
+    types = {str: 3, int: 4}
+    return {
+        "id": "7001",
+        "name": "ticket",
+        "type": 1,
+        "guild_id": str(GUILD),
+        "options": [
+            {
+                "name": subcommand,
+                "type": 1,
+                "options": [
+                    {"name": k, "type": types[type(v)], "value": v} for k, v in options.items()
+                ],
+            }
+        ],
+    }
+
+
+async def test_ticket_slash_commands(discord_desk: DiscordDesk) -> None:
+    desk, fake = discord_desk, discord_desk.fake
+    synced = {c["name"]: c for c in fake.synced}
+    subcommands = {o["name"] for o in synced["ticket"]["options"]}
+    assert {
+        "claim",
+        "assign",
+        "escalate",
+        "close",
+        "reopen",
+        "note",
+        "priority",
+        "followup",
+        "list",
+        "show",
+        "help",
+    } <= subcommands
+    await desk.say(CUSTOMER, "alice", "Wifi keeps dropping", DM)
+    await fake.wait_for("POST", "/messages", count=2)
+    thread = int(_thread_id(fake))
+    asked = await fake.interact(2, _slash("claim"), AGENT, "bob", thread, roles=[STAFF_ROLE])
+    answer = await _answered(fake, asked)
+    assert answer["data"]["content"] == "You claimed ticket #1." and answer["data"]["flags"] == 64
+    asked = await fake.interact(
+        2,
+        _slash("escalate", team="engineering", reason="router bug"),
+        AGENT,
+        "bob",
+        thread,
+        roles=[STAFF_ROLE],
+    )
+    assert (await _answered(fake, asked))["data"]["content"] == (
+        "Ticket #1 escalated to engineering."
+    )
+    elsewhere = await fake.interact(2, _slash("show"), AGENT, "bob", DM + 1, roles=[STAFF_ROLE])
+    assert "Which ticket?" in (await _answered(fake, elsewhere))["data"]["content"]
+    listed = await fake.interact(
+        2, _slash("list", which="escalated"), AGENT, "bob", DM + 1, roles=[STAFF_ROLE]
+    )
+    assert "#1" in (await _answered(fake, listed))["data"]["content"]
+    refused = await fake.interact(2, _slash("close", number=1), 5555, "mallory", thread, roles=[])
+    assert "Only support staff" in (await _answered(fake, refused))["data"]["content"]

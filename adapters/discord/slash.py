@@ -1,0 +1,131 @@
+"""`/ticket <subcommand>`: Discord's app commands on top of the one command language.
+
+Every subcommand is turned back into `/ticket ...` text and run through the desk's parser,
+so Discord, Slack and the shell accept exactly the same commands. Inside a ticket's forum
+post no number is needed; elsewhere numbers autocomplete."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import discord
+from discord import app_commands
+
+from adapters.discord.deliver import PLATFORM
+from adapters.discord.interactions import Interactions
+from bot import commands as c
+from bot.desk import Desk
+from bot.model import Person
+
+Number = app_commands.Range[int, 1]
+
+
+def ticket_commands(desk: Desk, interactions: Interactions, staff_forum: int) -> app_commands.Group:
+    group = app_commands.Group(name="ticket", description="Work support tickets")
+
+    async def run(
+        interaction: discord.Interaction, text: str, mentions: dict[str, Person] | None = None
+    ) -> None:
+        number = None
+        channel = interaction.channel
+        if isinstance(channel, discord.Thread) and channel.parent_id == staff_forum:
+            number = await desk.ticket_in_thread(PLATFORM, str(channel.id))
+        inv = interactions.invocation(interaction, in_ticket=number)
+        if mentions:
+            inv = c.Invocation(
+                inv.actor, inv.is_staff, inv.is_lead, inv.in_ticket, inv.event_id, mentions
+            )
+        reply = await desk.handle_text(f"/ticket {text}", inv)
+        await interaction.response.send_message(
+            reply.text[:2000] or "✓",
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+    def num(number: int | None) -> str:
+        return f"#{number} " if number else ""
+
+    async def open_numbers(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[int]]:
+        reply = await desk.handle(c.ListTickets("open"), interactions.invocation(interaction))
+        numbers = [n for n in reply.data.get("numbers", []) if str(n).startswith(current)]
+        return [app_commands.Choice(name=f"#{n}", value=n) for n in numbers[:25]]
+
+    @group.command(description="Take the ticket")
+    @app_commands.autocomplete(number=open_numbers)
+    async def claim(interaction: discord.Interaction, number: Number | None = None) -> None:
+        await run(interaction, f"claim {num(number)}")
+
+    @group.command(description="Give the ticket to an agent")
+    @app_commands.autocomplete(number=open_numbers)
+    async def assign(
+        interaction: discord.Interaction, agent: discord.Member, number: Number | None = None
+    ) -> None:
+        token = f"<@{agent.id}>"
+        person = Person(PLATFORM, str(agent.id), agent.display_name)
+        await run(interaction, f"assign {num(number)}{token}", {token: person})
+
+    @group.command(description="Hand the ticket to a team or tier")
+    @app_commands.autocomplete(number=open_numbers)
+    async def escalate(
+        interaction: discord.Interaction, team: str, reason: str = "", number: Number | None = None
+    ) -> None:
+        await run(interaction, f"escalate {num(number)}{team} {reason}")
+
+    @group.command(description="Close the ticket (the customer is asked for a rating)")
+    @app_commands.autocomplete(number=open_numbers)
+    async def close(
+        interaction: discord.Interaction, resolution: str = "", number: Number | None = None
+    ) -> None:
+        await run(interaction, f"close {num(number)}{resolution}")
+
+    @group.command(description="Reopen a closed ticket")
+    async def reopen(
+        interaction: discord.Interaction, reason: str = "", number: Number | None = None
+    ) -> None:
+        await run(interaction, f"reopen {num(number)}{reason}")
+
+    @group.command(description="Add an internal note (never sent to the customer)")
+    @app_commands.autocomplete(number=open_numbers)
+    async def note(
+        interaction: discord.Interaction, text: str, number: Number | None = None
+    ) -> None:
+        await run(interaction, f"note {num(number)}{text}")
+
+    @group.command(description="Change the priority")
+    @app_commands.autocomplete(number=open_numbers)
+    async def priority(
+        interaction: discord.Interaction,
+        level: Literal["urgent", "high", "normal", "low"],
+        number: Number | None = None,
+    ) -> None:
+        await run(interaction, f"priority {num(number)}{level}")
+
+    @group.command(description="Remind yourself to check back, e.g. in 3d")
+    @app_commands.autocomplete(number=open_numbers)
+    async def followup(
+        interaction: discord.Interaction,
+        duration: str,
+        note: str = "",
+        number: Number | None = None,
+    ) -> None:
+        await run(interaction, f"followup {num(number)}in {duration} {note}")
+
+    @group.command(name="list", description="List tickets")
+    async def list_(
+        interaction: discord.Interaction,
+        which: Literal["open", "mine", "unclaimed", "escalated"] = "open",
+    ) -> None:
+        await run(interaction, f"list {which}")
+
+    @group.command(description="A ticket with its history")
+    @app_commands.autocomplete(number=open_numbers)
+    async def show(interaction: discord.Interaction, number: Number | None = None) -> None:
+        await run(interaction, f"show {num(number)}")
+
+    @group.command(name="help", description="Every ticket command")
+    async def help_(interaction: discord.Interaction) -> None:
+        await run(interaction, "help")
+
+    return group
