@@ -122,6 +122,7 @@ class Desk:
             try:
                 reply = await self._dispatch(ctx, command)
             except Refused as refused:
+                await ctx.flush_card()
                 await uow.commit()  # a refusal may still keep what was said (and the event id)
                 return Reply(refused.text, ok=False)
             except TransitionRefused as refused:
@@ -130,6 +131,7 @@ class Desk:
             except UsageError as error:
                 await uow.rollback()
                 return Reply(usage_text(ctx, error), ok=False)
+            await ctx.flush_card()
             await uow.commit()
             return reply
 

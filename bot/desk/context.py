@@ -53,6 +53,7 @@ class Ctx:
     inv: Invocation
     now: datetime
     triage: Triage
+    card_changed: Ticket | None = None
 
     @property
     def staff_locale(self) -> str:
@@ -146,10 +147,24 @@ class Ctx:
         )
 
     async def card(self, ticket: Ticket, *, first: bool = False) -> None:
-        """Post the ticket card (first time) or update it in place (every change after)."""
+        """Post the ticket card (first time) or update it in place (every change after).
+
+        Updates go out after the command's notices, as the last word of the command, so a
+        platform can archive a closed ticket's thread without a notice reopening it."""
+        if not first:
+            self.card_changed = ticket
+            return
+        await self._card(ticket, "card")
+
+    async def flush_card(self) -> None:
+        if self.card_changed is not None:
+            await self._card(self.card_changed, "card_update")
+            self.card_changed = None
+
+    async def _card(self, ticket: Ticket, kind: str) -> None:
         await self.to_staff(
             ticket,
-            "card" if first else "card_update",
+            kind,
             self.card_body(ticket),
             actions=card_actions(ticket, self.staff_text),
             **card_fields(ticket),
