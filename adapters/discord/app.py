@@ -10,7 +10,7 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord.deliver import PLATFORM, DiscordDeliverer
+from adapters.discord.deliver import PLATFORM, TAGS, DiscordDeliverer
 from adapters.discord.interactions import Interactions
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.slash import ticket_commands
@@ -76,8 +76,29 @@ class DiscordAdapter:
                 "create a forum channel and give the bot View Channel, Create Posts "
                 "and Send Messages in Threads",
             )
+        await self._ensure_tags(forum)
         await self.tree.sync(guild=discord.Object(self.settings.guild_id))
         log.info("discord: connected as %s to %s", self.client.user, forum.guild.name)
+
+    async def _ensure_tags(self, forum: discord.ForumChannel) -> None:
+        """Create the status tags the forum lacks, and remember every tag's id."""
+        missing = [name for name in TAGS if name not in {t.name for t in forum.available_tags}]
+        if missing:
+            try:
+                forum = await forum.edit(
+                    available_tags=[
+                        *forum.available_tags,
+                        *(discord.ForumTag(name=n) for n in missing),
+                    ]
+                )
+            except discord.Forbidden:
+                raise ConfigError(
+                    "DISCORD_STAFF_CHANNEL",
+                    "the bot needs Manage Channels on "
+                    f"the forum to create its tags ({', '.join(missing)})",
+                ) from None
+        assert isinstance(self.deliverer, DiscordDeliverer)
+        self.deliverer.tags = {t.name: t.id for t in forum.available_tags}
 
     async def _connect(self) -> None:
         try:

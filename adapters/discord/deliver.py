@@ -16,6 +16,16 @@ LIMIT = 2000
 DELIVERED = "✅"
 INTERNAL = "🔒"
 NO_PINGS = discord.AllowedMentions.none()
+# forum tags that show each ticket's state in the staff forum
+TAGS = ("Open", "Claimed", "Escalated", "Waiting", "Closed")
+STATUS_TAG = {
+    "open": "Open",
+    "claimed": "Claimed",
+    "escalated": "Escalated",
+    "waiting": "Waiting",
+    "closed": "Closed",
+    "reopened": "Open",
+}
 
 
 def split(text: str, limit: int = LIMIT) -> list[str]:
@@ -39,6 +49,7 @@ class DiscordDeliverer:
     def __init__(self, client: discord.Client, staff_channel: int) -> None:
         self.client = client
         self.staff_channel = staff_channel
+        self.tags: dict[str, int] = {}  # tag name -> id, filled in at start
 
     async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
         try:
@@ -71,6 +82,13 @@ class DiscordDeliverer:
             await starter.edit(
                 embed=_card_embed(message), view=buttons(message.actions), allowed_mentions=NO_PINGS
             )
+            # last, as the command's last word: tag it, and archive it when it is closed
+            status = str(message.data.get("status", ""))
+            await self.client.http.edit_channel(
+                thread,
+                applied_tags=[str(t) for t in self._tag_ids(status)],
+                archived=status == "closed",
+            )
             return DeliveryReceipt(ticket.card_message_id, str(thread), str(thread))
         if message.kind == "note" and source_id:
             await self._react(thread, int(source_id), INTERNAL)
@@ -86,10 +104,15 @@ class DiscordDeliverer:
             name=name,
             embed=_card_embed(message),
             view=buttons(message.actions),
+            applied_tags=[t for t in (forum.get_tag(i) for i in self._tag_ids("open")) if t],
             allowed_mentions=NO_PINGS,
         )
         thread_id = str(created.thread.id)
         return DeliveryReceipt(str(created.message.id), thread_id, thread_id)
+
+    def _tag_ids(self, status: str) -> list[int]:
+        tag = self.tags.get(STATUS_TAG.get(status, ""))
+        return [tag] if tag else []
 
     async def _send(self, channel_id: int, message: OutboundMessage) -> DeliveryReceipt:
         channel = self.client.get_partial_messageable(channel_id)

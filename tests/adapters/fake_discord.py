@@ -58,6 +58,7 @@ class FakeDiscord:
     calls: list[Call] = field(default_factory=list)
     threads: dict[str, dict[str, Any]] = field(default_factory=dict)
     synced: list[dict[str, Any]] = field(default_factory=list)  # app commands, as last synced
+    forum_tags: list[dict[str, Any]] = field(default_factory=list)
     failures: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
     base_url: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(900000))
@@ -139,6 +140,21 @@ class FakeDiscord:
             message = self._message(parts[1], body, BOT)
             message["id"] = parts[3]
             return _json(message)
+        if method == "PATCH" and path == f"channels/{FORUM}":
+            tags = body.get("available_tags", [])
+            for tag in tags:
+                tag.setdefault("id", str(self.next_id()))
+            self.forum_tags = tags
+            # as Discord does, the change also comes as an event to every connected bot
+            asyncio.get_running_loop().create_task(self.dispatch("CHANNEL_UPDATE", self._forum()))
+            return _json(self._forum())
+        if method == "PATCH" and path.startswith("channels/") and path.count("/") == 1:
+            thread = self.threads[path.split("/")[1]]
+            if "applied_tags" in body:
+                thread["applied_tags"] = body["applied_tags"]
+            if "archived" in body:
+                thread["thread_metadata"]["archived"] = body["archived"]
+            return _json(thread)
         if path.endswith("/commands") and method == "PUT":
             self.synced = body if isinstance(body, list) else []
             return _json([])
@@ -153,6 +169,17 @@ class FakeDiscord:
         if "/reactions/" in path:
             return web.Response(status=204)
         return _json({"message": "404: Not Found", "code": 0}, 404)
+
+    def _forum(self) -> dict[str, Any]:
+        return {
+            "id": str(FORUM),
+            "type": 15,
+            "name": "tickets",
+            "position": 0,
+            "permission_overwrites": [],
+            "available_tags": self.forum_tags,
+            "guild_id": str(GUILD),
+        }
 
     def _message(self, channel: str, body: dict[str, Any], author: int) -> dict[str, Any]:
         return {
@@ -231,17 +258,7 @@ class FakeDiscord:
                     "member_count": 3,
                     "large": False,
                     "unavailable": False,
-                    "channels": [
-                        {
-                            "id": str(FORUM),
-                            "type": 15,
-                            "name": "tickets",
-                            "position": 0,
-                            "permission_overwrites": [],
-                            "available_tags": [],
-                            "guild_id": str(GUILD),
-                        }
-                    ],
+                    "channels": [self._forum()],
                     "members": [member(BOT, "supportbot", [])],
                     "threads": [],
                     "features": [],

@@ -362,3 +362,33 @@ async def test_ticket_slash_commands(discord_desk: DiscordDesk) -> None:
     assert "#1" in (await _answered(fake, listed))["data"]["content"]
     refused = await fake.interact(2, _slash("close", number=1), 5555, "mallory", thread, roles=[])
     assert "Only support staff" in (await _answered(fake, refused))["data"]["content"]
+
+
+async def test_forum_tags_follow_the_ticket_and_a_closed_post_is_archived(
+    discord_desk: DiscordDesk,
+) -> None:
+    desk, fake = discord_desk, discord_desk.fake
+    tags = {t["name"]: int(t["id"]) for t in fake.forum_tags}
+    assert set(tags) == {"Open", "Claimed", "Escalated", "Waiting", "Closed"}
+    await desk.say(CUSTOMER, "alice", "Refund?", DM)
+    await fake.wait_for("POST", "/messages", count=2)
+    thread = _thread_id(fake)
+    post = fake.called("POST", f"channels/{FORUM}/threads")[0].body
+    assert post["applied_tags"] == [str(tags["Open"])]
+    closed = await fake.interact(
+        2, _slash("close", resolution="refunded"), AGENT, "bob", int(thread), roles=[STAFF_ROLE]
+    )
+    await _answered(fake, closed)
+    await fake.wait_for("PATCH", f"channels/{thread}")
+    assert fake.threads[thread]["applied_tags"] == [str(tags["Closed"])]
+    assert fake.threads[thread]["thread_metadata"]["archived"] is True
+    # the card was edited before the archive, and no notice came after it
+    order = [c.path for c in fake.calls if c.path.startswith(f"channels/{thread}")]
+    assert order[-1] == f"channels/{thread}"
+    reopened = await fake.interact(
+        2, _slash("reopen", number=1), AGENT, "bob", DM + 1, roles=[STAFF_ROLE]
+    )
+    await _answered(fake, reopened)
+    await fake.wait_for("PATCH", f"channels/{thread}", count=2)
+    assert fake.threads[thread]["thread_metadata"]["archived"] is False
+    assert fake.threads[thread]["applied_tags"] == [str(tags["Open"])]
