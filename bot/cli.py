@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     slack_sub.add_parser("manifest", help="print the Slack app manifest").set_defaults(
         func=_slack_manifest
     )
+    discord = sub.add_parser("discord", help="Discord helpers")
+    discord_sub = discord.add_subparsers(required=True, metavar="action")
+    discord_sub.add_parser(
+        "invite-url", help="print the link that adds the bot to a server"
+    ).set_defaults(func=_discord_invite)
     tickets = sub.add_parser("tickets", help="look at tickets as an operator")
     tsub = tickets.add_subparsers(required=True, metavar="action")
     lst = tsub.add_parser("list", help="list tickets")
@@ -124,6 +129,17 @@ async def _run_shell(config: Config) -> int:
         await app.sender.drain()  # whatever the last line caused is shown before we leave
     finally:
         await app.close()
+    return 0
+
+
+async def _discord_invite(config: Config, args: argparse.Namespace) -> int:
+    from adapters.discord.invite import PERMISSIONS, invite_url
+
+    token = config.env.get("DISCORD_BOT_TOKEN", "").strip()
+    if not token:
+        raise ConfigError("DISCORD_BOT_TOKEN", "set it first: the link carries the bot's id")
+    print(invite_url(token))
+    print("It asks for: " + "; ".join(PERMISSIONS), file=sys.stderr)
     return 0
 
 

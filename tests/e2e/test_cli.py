@@ -247,3 +247,20 @@ def test_slack_manifest_lists_what_the_adapter_needs(tmp_path: Path) -> None:
         "im:history",
     ):
         assert needed in manifest
+
+
+def test_discord_invite_url_carries_the_bot_id_and_permissions(tmp_path: Path) -> None:
+    import base64
+
+    token = base64.b64encode(b"123456789012345678").decode().rstrip("=") + ".x.y"
+    result = run(tmp_path, "discord", "invite-url", DISCORD_BOT_TOKEN=token)
+    assert result.returncode == 0
+    url = result.stdout.strip()
+    assert url.startswith("https://discord.com/oauth2/authorize?client_id=123456789012345678")
+    assert "scope=bot+applications.commands" in url
+    permissions = int(url.rsplit("permissions=", 1)[1])
+    for bit in (4, 6, 10, 11, 14, 16, 34, 35, 38):
+        assert permissions & (1 << bit)
+    assert permissions & (1 << 3) == 0  # never Administrator
+    missing = run(tmp_path, "discord", "invite-url")
+    assert missing.returncode == 2 and "DISCORD_BOT_TOKEN" in missing.stderr
