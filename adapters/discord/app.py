@@ -44,6 +44,13 @@ class DiscordAdapter:
         self._ready = asyncio.Event()
 
     async def start(self, desk: Desk) -> None:
+        try:
+            await self._start(desk)
+        except BaseException:
+            await self.stop()  # no half-open connection or session left behind
+            raise
+
+    async def _start(self, desk: Desk) -> None:
         self.client.event(self.on_ready)
         self._desk = desk
         self.client.event(self.on_message)

@@ -59,6 +59,7 @@ class FakeDiscord:
     threads: dict[str, dict[str, Any]] = field(default_factory=dict)
     synced: list[dict[str, Any]] = field(default_factory=list)  # app commands, as last synced
     forum_tags: list[dict[str, Any]] = field(default_factory=list)
+    reject_intents: bool = False  # close the gateway with 4014, as for a missing intent
     failures: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
     base_url: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(900000))
@@ -211,7 +212,9 @@ class FakeDiscord:
             if msg.type != WSMsgType.TEXT:
                 continue
             data = json.loads(msg.data)
-            if data["op"] == 2:
+            if data["op"] == 2 and self.reject_intents:
+                await ws.close(code=4014, message=b"Disallowed intent(s).")
+            elif data["op"] == 2:
                 await self._ready(ws, str(request.url.with_path("/gateway/")))
             elif data["op"] == 1:
                 await ws.send_json({"op": 11})

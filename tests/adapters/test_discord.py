@@ -392,3 +392,26 @@ async def test_forum_tags_follow_the_ticket_and_a_closed_post_is_archived(
     await fake.wait_for("PATCH", f"channels/{thread}", count=2)
     assert fake.threads[thread]["thread_metadata"]["archived"] is False
     assert fake.threads[thread]["applied_tags"] == [str(tags["Open"])]
+
+
+@pytest.mark.parametrize(
+    ("setup", "variable", "words"),
+    [
+        ("token", "DISCORD_BOT_TOKEN", "rejected the token"),
+        ("intent", "DISCORD_BOT_TOKEN", "Message Content intent"),
+    ],
+)
+async def test_start_fails_saying_what_to_enable(
+    tmp_path: Path, setup: str, variable: str, words: str
+) -> None:
+    from bot.config import ConfigError
+
+    async with running_fake_discord() as fake:
+        if setup == "token":
+            fake.fail("users/@me", 401, {"message": "401: Unauthorized", "code": 0})
+        else:
+            fake.reject_intents = True
+        with pytest.raises(ConfigError) as caught:
+            async with connected(fake, tmp_path):
+                pass
+    assert caught.value.variable == variable and words in str(caught.value)
