@@ -14,10 +14,12 @@ from bot import commands as c
 from bot.actions import UnknownAction, command_for_action
 from bot.desk import Desk
 from bot.durations import BadDuration, parse_duration
-from bot.model import Person
+from bot.model import Person, Source
 
 log = logging.getLogger(__name__)
 ESCALATE_FORM = "ticket_escalate"
+PANEL_BUTTON = "panel:open"
+PANEL_FORM = "panel_form"
 CLOSE_FORM = "ticket_close"
 
 
@@ -37,6 +39,9 @@ class Interactions:
 
     async def _button(self, interaction: discord.Interaction, custom_id: str) -> None:
         kind, _, rest = custom_id.partition(":")
+        if custom_id == PANEL_BUTTON:
+            await interaction.response.send_modal(_panel_form(self.desk, interaction))
+            return
         if kind == "csat":
             command = command_for_action(custom_id)
             await interaction.response.defer()  # the thanks arrive as a DM of their own
@@ -64,6 +69,9 @@ class Interactions:
     async def _form(
         self, interaction: discord.Interaction, custom_id: str, values: dict[str, str]
     ) -> None:
+        if custom_id == PANEL_FORM:
+            await self._open_from_panel(interaction, values)
+            return
         form, _, number_text = custom_id.partition(":")
         if form not in (ESCALATE_FORM, CLOSE_FORM) or not number_text.isdigit():
             return
@@ -90,6 +98,31 @@ class Interactions:
             followup_inv = replace(inv, event_id=f"{inv.event_id}:followup")
             await self.desk.handle(c.ScheduleFollowUp(delay, "", number), followup_inv)
         await self._tell(interaction, reply.text)
+
+    async def _open_from_panel(
+        self, interaction: discord.Interaction, values: dict[str, str]
+    ) -> None:
+        """The panel's form: a ticket for whoever filled it in, answered in their DMs."""
+        customer = _person(interaction.user)
+        dm = await interaction.user.create_dm()
+        source = Source(PLATFORM, str(interaction.guild_id or ""), str(dm.id), "", True)
+        locale = str(interaction.locale.value)
+        reply = await self.desk.handle(
+            c.OpenTicket(
+                customer,
+                source,
+                values.get("description", ""),
+                subject=values.get("subject", ""),
+                locale=locale,
+            ),
+            c.Invocation(customer, event_id=f"interaction:{interaction.id}"),
+        )
+        text = (
+            self.desk.renderer.text(locale, "panel_opened", number=reply.ticket_number)
+            if reply.ok
+            else reply.text
+        )
+        await self._tell(interaction, text)
 
     def invocation(
         self, interaction: discord.Interaction, in_ticket: int | None = None
@@ -143,6 +176,21 @@ def _modal(verb: str, number: int, desk: Desk) -> discord.ui.Modal:
                 label="Follow up in (e.g. 3d)", custom_id="followup", required=False
             )
         )
+    return modal
+
+
+def _panel_form(desk: Desk, interaction: discord.Interaction) -> discord.ui.Modal:
+    title = desk.renderer.text(str(interaction.locale.value), "button_open_ticket")
+    modal = discord.ui.Modal(title=title[:45], custom_id=PANEL_FORM)
+    modal.add_item(discord.ui.TextInput(label="Subject", custom_id="subject", max_length=80))
+    modal.add_item(
+        discord.ui.TextInput(
+            label="Description",
+            custom_id="description",
+            style=discord.TextStyle.paragraph,
+            max_length=4000,
+        )
+    )
     return modal
 
 

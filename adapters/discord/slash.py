@@ -12,10 +12,11 @@ import discord
 from discord import app_commands
 
 from adapters.discord.deliver import PLATFORM
-from adapters.discord.interactions import Interactions
+from adapters.discord.interactions import PANEL_BUTTON, Interactions
+from adapters.discord.views import buttons
 from bot import commands as c
 from bot.desk import Desk
-from bot.model import Person
+from bot.model import Action, Person
 
 Number = app_commands.Range[int, 1]
 
@@ -123,6 +124,26 @@ def ticket_commands(desk: Desk, interactions: Interactions, staff_forum: int) ->
     @app_commands.autocomplete(number=open_numbers)
     async def show(interaction: discord.Interaction, number: Number | None = None) -> None:
         await run(interaction, f"show {num(number)}")
+
+    @group.command(description="Post an 'Open a ticket' button in this channel (staff)")
+    async def panel(interaction: discord.Interaction) -> None:
+        inv = interactions.invocation(interaction)
+        locale = desk.settings.locale
+        if not inv.is_staff:
+            text = desk.renderer.text(locale, "not_staff")
+        elif not isinstance(interaction.channel, discord.abc.Messageable):
+            text = "This channel cannot hold a panel."
+        else:
+            button = Action(
+                PANEL_BUTTON, desk.renderer.text(locale, "button_open_ticket"), "primary"
+            )
+            await interaction.channel.send(
+                desk.renderer.text(locale, "panel_text"),
+                view=buttons([button]),
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+            text = desk.renderer.text(locale, "panel_posted")
+        await interaction.response.send_message(text, ephemeral=True)
 
     @group.command(name="help", description="Every ticket command")
     async def help_(interaction: discord.Interaction) -> None:

@@ -156,6 +156,15 @@ class FakeDiscord:
             if "archived" in body:
                 thread["thread_metadata"]["archived"] = body["archived"]
             return _json(thread)
+        if method == "POST" and path == "users/@me/channels":
+            recipient = int(body["recipient_id"])
+            return _json(
+                {
+                    "id": str(self.next_id()),
+                    "type": 1,
+                    "recipients": [user(recipient, f"user{recipient}")],
+                }
+            )
         if path.endswith("/commands") and method == "PUT":
             self.synced = body if isinstance(body, list) else []
             return _json([])
@@ -297,6 +306,7 @@ class FakeDiscord:
         name: str,
         channel: int,
         roles: list[int] | None = None,
+        locale: str = "en-US",
     ) -> str:
         """An INTERACTION_CREATE as Discord sends it: 3 a button press, 5 a form submitted.
         Returns the interaction id; its answer is the callback call that ends with it."""
@@ -308,7 +318,7 @@ class FakeDiscord:
             "token": f"token-{interaction}",
             "version": 1,
             "attachment_size_limit": 10485760,
-            "locale": "en-US",
+            "locale": locale,
             "app_permissions": "0",
             "entitlements": [],
             "authorizing_integration_owners": {},

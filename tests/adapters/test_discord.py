@@ -415,3 +415,61 @@ async def test_start_fails_saying_what_to_enable(
             async with connected(fake, tmp_path):
                 pass
     assert caught.value.variable == variable and words in str(caught.value)
+
+
+async def test_the_panel_opens_tickets_in_the_customers_language(discord_desk: DiscordDesk) -> None:
+    desk, fake = discord_desk, discord_desk.fake
+    public = DM + 7
+    posted = await fake.interact(2, _slash("panel"), AGENT, "bob", public, roles=[STAFF_ROLE])
+    assert "Panel posted" in (await _answered(fake, posted))["data"]["content"]
+    panel = desk.sent_to(public)[0].body
+    assert _components(panel) == ["panel:open"]
+
+    kenji = 4400
+    pressed = await fake.interact(
+        3,
+        {"custom_id": "panel:open", "component_type": 2},
+        kenji,
+        "kenji",
+        public,
+        roles=[],
+        locale="ja",
+    )
+    form = await _answered(fake, pressed)
+    assert form["type"] == 9 and form["data"]["custom_id"] == "panel_form"
+    submitted = await fake.interact(
+        5,
+        {
+            "custom_id": "panel_form",
+            "components": [
+                {
+                    "type": 1,
+                    "components": [{"type": 4, "custom_id": "subject", "value": "返金について"}],
+                },
+                {
+                    "type": 1,
+                    "components": [
+                        {"type": 4, "custom_id": "description", "value": "二重に請求されました"}
+                    ],
+                },
+            ],
+        },
+        kenji,
+        "kenji",
+        public,
+        roles=[],
+        locale="ja",
+    )
+    answer = (await _answered(fake, submitted))["data"]["content"]
+    assert "チケット #1 を作成しました" in answer
+    await fake.wait_for("POST", f"channels/{FORUM}/threads")
+    assert fake.called("POST", f"channels/{FORUM}/threads")[0].body["name"] == "#1 返金について"
+    dm = fake.called("POST", "users/@me/channels")[0].body["recipient_id"]
+    assert str(dm) == str(kenji)
+    await fake.wait_for("POST", "/messages", count=3)  # panel, ack, relay
+    acks = [
+        c.body["content"]
+        for c in fake.called("POST", "/messages")
+        if "お問い合わせありがとうございます" in c.body.get("content", "")
+    ]
+    assert acks and "#1" in acks[0]
