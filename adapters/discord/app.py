@@ -143,6 +143,13 @@ class DiscordAdapter:
             message.channel.parent_id == self.settings.staff_channel
         ):
             await self._agent_wrote(message, files)
+        elif message.channel.id in self.settings.support_channels:
+            # asked in public: the conversation goes on in private, in the customer's DMs
+            dm = await message.author.create_dm()
+            source = Source(
+                PLATFORM, str(message.guild.id if message.guild else ""), str(dm.id), "", True
+            )
+            await self._customer_wrote(message, source, files)
 
     async def _customer_wrote(
         self, message: discord.Message, source: Source, files: tuple[Attachment, ...]

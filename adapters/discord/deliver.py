@@ -61,7 +61,12 @@ class DiscordDeliverer:
         except discord.NotFound as error:
             raise DeliveryError(f"Discord says it is gone: {error.text}", permanent=True) from error
         except discord.HTTPException as error:
-            raise DeliveryError(f"Discord error {error.status}: {error.text}") from error
+            retry_after = None
+            if error.status == 429:  # one discord.py gave up on: the outbox waits it out
+                retry_after = float(error.response.headers.get("Retry-After", 1))
+            raise DeliveryError(
+                f"Discord error {error.status}: {error.text}", retry_after=retry_after
+            ) from error
 
     async def _deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
         source_id = str(message.data.get("source_message_id", ""))

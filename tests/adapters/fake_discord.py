@@ -86,7 +86,10 @@ class FakeDiscord:
         for ending, queued in self.failures.items():
             if path.endswith(ending) and queued:
                 status, error = queued.pop(0)
-                return _json(error, status)
+                response = _json(error, status)
+                if status == 429:  # Discord's own rate limits come through its proxy
+                    response.headers["Via"] = "1.1 google"
+                return response
         return self._answer(request.method, path, body or {})
 
     def _answer(self, method: str, path: str, body: Any) -> web.Response:

@@ -85,7 +85,9 @@ def _thread_id(fake: FakeDiscord) -> str:
 
 
 @asynccontextmanager
-async def connected(fake: FakeDiscord, tmp_path: Path) -> AsyncIterator[DiscordDesk]:
+async def connected(
+    fake: FakeDiscord, tmp_path: Path, support: tuple[int, ...] = ()
+) -> AsyncIterator[DiscordDesk]:
     """supportbot with the Discord adapter, its outbox sender running, on a SQLite file."""
     settings = DiscordSettings(
         bot_token="fake-token",
@@ -94,6 +96,7 @@ async def connected(fake: FakeDiscord, tmp_path: Path) -> AsyncIterator[DiscordD
         staff_role=STAFF_ROLE,
         api_url=fake.base_url + "/api/v10",
         gateway_url=fake.base_url.replace("http", "ws") + "/gateway/",
+        support_channels=support,
     )
     adapter = DiscordAdapter(settings)
     app = await build(
@@ -473,3 +476,33 @@ async def test_the_panel_opens_tickets_in_the_customers_language(discord_desk: D
         if "お問い合わせありがとうございます" in c.body.get("content", "")
     ]
     assert acks and "#1" in acks[0]
+
+
+async def test_support_channel_messages_open_tickets_answered_in_dms(tmp_path: Path) -> None:
+    support = 7700
+    async with running_fake_discord() as fake, connected(fake, tmp_path, (support,)) as desk:
+        await desk.say(CUSTOMER, "alice", "How do I export my data?", support, roles=[])
+        await fake.wait_for("POST", f"channels/{FORUM}/threads")
+        dm = fake.called("POST", "users/@me/channels")[0]
+        assert str(dm.body["recipient_id"]) == str(CUSTOMER)
+        await fake.wait_for("POST", "/messages", count=2)
+        assert not desk.sent_to(support)  # nothing is answered in public
+        acks = [
+            c for c in fake.called("POST", "/messages") if "ticket #1" in c.body.get("content", "")
+        ]
+        assert acks and acks[0].path != f"channels/{support}/messages"
+        await desk.say(CUSTOMER, "alice", "(it is a CSV)", support, roles=[])
+        await fake.wait_for("POST", "/messages", count=3)
+        assert len(fake.called("POST", f"channels/{FORUM}/threads")) == 1  # the same ticket
+
+
+async def test_a_429_is_waited_out_and_the_message_arrives(discord_desk: DiscordDesk) -> None:
+    desk, fake = discord_desk, discord_desk.fake
+    fake.fail(
+        f"channels/{DM}/messages",
+        429,
+        {"message": "You are being rate limited.", "retry_after": 0.05, "global": False},
+    )
+    await desk.say(CUSTOMER, "alice", "hello", DM)
+    await fake.wait_for("POST", f"channels/{DM}/messages", count=2)  # refused, then accepted
+    assert "ticket #1" in desk.sent_to(DM)[-1].body["content"]
