@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import intake, memory, slack_ack
+from bench import intake, memory, memory_platforms, slack_ack
 
 
 def main() -> int:
-    results = [asyncio.run(intake.main()), asyncio.run(slack_ack.main()), memory.main()]
+    results = [
+        asyncio.run(intake.main()),
+        asyncio.run(slack_ack.main()),
+        memory.main(),
+        asyncio.run(memory_platforms.main()),
+    ]
     return 0 if all(results) else 1
 
 

@@ -363,8 +363,10 @@ class FakeDiscord:
         assert calls, f"interaction {interaction} got no answer"
         return dict(calls[-1].body)
 
-    async def wait_for(self, method: str, path_end: str, count: int = 1) -> None:
-        async with asyncio.timeout(10):
+    async def wait_for(
+        self, method: str, path_end: str, count: int = 1, seconds: float = 10
+    ) -> None:
+        async with asyncio.timeout(seconds):
             while len(self.called(method, path_end)) < count:
                 self._new_call.clear()
                 await self._new_call.wait()

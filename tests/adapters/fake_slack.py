@@ -48,9 +48,9 @@ class FakeSlack:
     def called(self, method: str) -> list[dict[str, Any]]:
         return [c.args for c in self.calls if c.method == method]
 
-    async def wait_for(self, method: str, count: int = 1) -> None:
+    async def wait_for(self, method: str, count: int = 1, seconds: float = 20) -> None:
         """Until `count` calls of `method` arrived (from another process, say)."""
-        async with asyncio.timeout(20):
+        async with asyncio.timeout(seconds):
             while len(self.called(method)) < count:
                 self._new_call.clear()
                 await self._new_call.wait()
