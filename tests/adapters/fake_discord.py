@@ -59,7 +59,11 @@ class FakeDiscord:
     threads: dict[str, dict[str, Any]] = field(default_factory=dict)
     synced: list[dict[str, Any]] = field(default_factory=list)  # app commands, as last synced
     forum_tags: list[dict[str, Any]] = field(default_factory=list)
-    reject_intents: bool = False  # close the gateway with 4014, as for a missing intent
+    reject_intents: bool = False
+    history: list[dict[str, Any]] = field(default_factory=list)  # every dispatch, for RESUME
+    resumed: asyncio.Event = field(
+        default_factory=asyncio.Event
+    )  # close the gateway with 4014, as for a missing intent
     failures: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
     base_url: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(900000))
@@ -228,6 +232,12 @@ class FakeDiscord:
                 await ws.close(code=4014, message=b"Disallowed intent(s).")
             elif data["op"] == 2:
                 await self._ready(ws, str(request.url.with_path("/gateway/")))
+            elif data["op"] == 6:  # RESUME: replay what the bot missed, then RESUMED
+                for payload in self.history:
+                    if payload["s"] > (data["d"].get("seq") or 0):
+                        await ws.send_json(payload)
+                await ws.send_json({"op": 0, "t": "RESUMED", "s": next(self._seq), "d": {}})
+                self.resumed.set()
             elif data["op"] == 1:
                 await ws.send_json({"op": 11})
         return ws
@@ -298,8 +308,18 @@ class FakeDiscord:
         )
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        assert self._ws is not None, "the bot is not connected"
-        await self._ws.send_json({"op": 0, "t": event, "s": next(self._seq), "d": data})
+        """Send an event; while the bot is away it waits, and a RESUME replays it."""
+        payload = {"op": 0, "t": event, "s": next(self._seq), "d": data}
+        self.history.append(payload)
+        if self._ws is not None and not self._ws.closed:
+            await self._ws.send_json(payload)
+
+    async def drop_connection(self) -> None:
+        """Close the gateway as Discord does now and then (4000: reconnect and resume)."""
+        assert self._ws is not None
+        ws, self._ws = self._ws, None
+        self.resumed.clear()
+        await ws.close(code=4000, message=b"Unknown error")
 
     async def interact(
         self,

@@ -506,3 +506,58 @@ async def test_a_429_is_waited_out_and_the_message_arrives(discord_desk: Discord
     await desk.say(CUSTOMER, "alice", "hello", DM)
     await fake.wait_for("POST", f"channels/{DM}/messages", count=2)  # refused, then accepted
     assert "ticket #1" in desk.sent_to(DM)[-1].body["content"]
+
+
+async def test_a_redelivered_gateway_event_creates_nothing_twice(discord_desk: DiscordDesk) -> None:
+    desk, fake = discord_desk, discord_desk.fake
+    event = {
+        "id": "777001",
+        "channel_id": str(DM),
+        "author": user(CUSTOMER, "alice"),
+        "content": "once",
+        "timestamp": STAMP,
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": [],
+        "pinned": False,
+        "type": 0,
+        "flags": 0,
+    }
+    await fake.dispatch("MESSAGE_CREATE", event)
+    await fake.dispatch("MESSAGE_CREATE", event)
+    await desk.say(CUSTOMER, "alice", "twice?", DM)  # a third, different message
+    await fake.wait_for("POST", "/messages", count=3)  # ack, relay "once", relay "twice?"
+    thread = _thread_id(fake)
+    relays = [c.body["content"] for c in desk.sent_to(thread)]
+    assert relays == ["**alice:** once", "**alice:** twice?"]
+    assert len(fake.called("POST", f"channels/{FORUM}/threads")) == 1
+
+
+async def test_ticket_numbers_autocomplete(discord_desk: DiscordDesk) -> None:
+    desk, fake = discord_desk, discord_desk.fake
+    await desk.say(CUSTOMER, "alice", "first", DM)
+    await desk.say(4401, "dave", "second", DM + 3)
+    await fake.wait_for("POST", f"channels/{FORUM}/threads", count=2)
+    data = _slash("claim", number=1)
+    data["options"][0]["options"][0] |= {"value": "", "type": 4, "focused": True}
+    asked = await fake.interact(4, data, AGENT, "bob", DM + 1, roles=[STAFF_ROLE])
+    answer = await _answered(fake, asked)
+    assert answer["type"] == 8
+    assert [c["value"] for c in answer["data"]["choices"]] == [1, 2]
+
+
+async def test_a_reconnect_loses_nothing(discord_desk: DiscordDesk) -> None:
+    desk, fake = discord_desk, discord_desk.fake
+    await desk.say(CUSTOMER, "alice", "before the drop", DM)
+    await fake.wait_for("POST", "/messages", count=2)
+    thread = _thread_id(fake)
+    await fake.drop_connection()
+    await desk.say(CUSTOMER, "alice", "while away", DM)  # Discord keeps it for the resume
+    async with asyncio.timeout(30):
+        await fake.resumed.wait()
+    await fake.wait_for("POST", f"channels/{thread}/messages", count=2)
+    assert desk.sent_to(thread)[-1].body["content"] == "**alice:** while away"
