@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.adapters.fake_discord import FORUM, GUILD, STAFF_ROLE, STAMP, running_fake_discord, user
+from tests.adapters.fake_discord import FORUM, GUILD, STAFF_ROLE, running_fake_discord
 from tests.adapters.fake_slack import running_fake_slack
 
 TARGET_MB = 150.0
@@ -80,23 +80,7 @@ async def main() -> bool:
                 for i in range(half):
                     await discord.dispatch(
                         "MESSAGE_CREATE",
-                        {
-                            "id": str(discord.next_id()),
-                            "channel_id": str(10**9 + i),
-                            "author": user(10**8 + i, f"customer{i}"),
-                            "content": f"Order {i}?",
-                            "timestamp": STAMP,
-                            "edited_timestamp": None,
-                            "tts": False,
-                            "mention_everyone": False,
-                            "mentions": [],
-                            "mention_roles": [],
-                            "attachments": [],
-                            "embeds": [],
-                            "pinned": False,
-                            "type": 0,
-                            "flags": 0,
-                        },
+                        discord.message_event(10**8 + i, f"customer{i}", f"Order {i}?", 10**9 + i),
                     )
                 await discord.wait_for("POST", f"channels/{FORUM}/threads", count=half, seconds=600)
                 # each Slack ticket makes three posts: card, acknowledgement, relay

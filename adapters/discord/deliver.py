@@ -8,6 +8,7 @@ from typing import Any
 import discord
 
 from adapters.discord.views import buttons
+from adapters.text import split_text
 from bot.model import Audience, OutboundMessage, Ticket
 from bot.ports import DeliveryError, DeliveryReceipt
 
@@ -26,21 +27,6 @@ STATUS_TAG = {
     "closed": "Closed",
     "reopened": "Open",
 }
-
-
-def split(text: str, limit: int = LIMIT) -> list[str]:
-    parts: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = rest.rfind("\n", 0, limit)
-        if cut <= 0:
-            cut = rest.rfind(" ", 0, limit)
-        if cut <= 0:
-            cut = limit
-        parts.append(rest[:cut])
-        rest = rest[cut:].lstrip("\n")
-    parts.append(rest)
-    return parts
 
 
 class DiscordDeliverer:
@@ -134,7 +120,7 @@ class DiscordDeliverer:
             users=[discord.Object(int(u)) for u in message.mentions if u.isdigit()],
         )
         first = ""
-        parts = split(f"{mentions} {body}" if mentions else body)
+        parts = split_text(f"{mentions} {body}" if mentions else body, LIMIT)
         for index, part in enumerate(parts):
             extra: dict[str, Any] = {}
             if index == len(parts) - 1 and message.actions:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from adapters.text import split_text
+
 TEXT_LIMIT = 3000  # a section block's text; also a comfortable message size
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -24,19 +26,5 @@ def mention(user_ids: list[str]) -> str:
 
 
 def split(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Split long text at line breaks (or spaces) so every part fits; nothing is cut off."""
-    parts: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = rest.rfind("\n", 0, limit)
-        if cut <= 0:
-            cut = rest.rfind(" ", 0, limit)
-        if cut <= 0:
-            cut = limit
-            entity = rest.rfind("&", cut - 6, cut)  # never split &amp; / &lt; / &gt;
-            if entity != -1 and ";" not in rest[entity:cut]:
-                cut = entity
-        parts.append(rest[:cut])
-        rest = rest[cut:].lstrip("\n")
-    parts.append(rest)
-    return parts
+    """Within Slack's limits, never breaking an escaped `&amp;` apart."""
+    return split_text(text, limit, entities=True)

@@ -307,6 +307,33 @@ class FakeDiscord:
             }
         )
 
+    def message_event(
+        self,
+        author: int,
+        name: str,
+        content: str,
+        channel: int,
+        roles: list[int] | None = None,
+        message_id: int | None = None,
+    ) -> dict[str, Any]:
+        """A MESSAGE_CREATE payload: a DM, or (with roles) a message in the server."""
+        data: dict[str, Any] = self._message(str(channel), {"content": content}, author)
+        data["author"] = user(author, name)
+        if message_id is not None:
+            data["id"] = str(message_id)
+        if roles is not None:
+            data |= {
+                "guild_id": str(GUILD),
+                "member": {
+                    "roles": [str(r) for r in roles],
+                    "joined_at": STAMP,
+                    "deaf": False,
+                    "mute": False,
+                    "flags": 0,
+                },
+            }
+        return data
+
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Send an event; while the bot is away it waits, and a RESUME replays it."""
         payload = {"op": 0, "t": event, "s": next(self._seq), "d": data}

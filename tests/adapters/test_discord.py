@@ -20,11 +20,9 @@ from tests.adapters.fake_discord import (
     FORUM,
     GUILD,
     STAFF_ROLE,
-    STAMP,
     Call,
     FakeDiscord,
     running_fake_discord,
-    user,
 )
 
 CUSTOMER, AGENT, DM = 4200, 4300, 8800
@@ -39,37 +37,9 @@ class DiscordDesk:
     async def say(
         self, author: int, name: str, text: str, channel: int, roles: list[int] | None = None
     ) -> int:
-        message_id = self.fake.next_id()
-        data: dict[str, Any] = {
-            "id": str(message_id),
-            "channel_id": str(channel),
-            "author": user(author, name),
-            "content": text,
-            "timestamp": STAMP,
-            "edited_timestamp": None,
-            "tts": False,
-            "mention_everyone": False,
-            "mentions": [],
-            "mention_roles": [],
-            "attachments": [],
-            "embeds": [],
-            "pinned": False,
-            "type": 0,
-            "flags": 0,
-        }
-        if roles is not None:
-            data |= {
-                "guild_id": str(GUILD),
-                "member": {
-                    "roles": [str(r) for r in roles],
-                    "joined_at": STAMP,
-                    "deaf": False,
-                    "mute": False,
-                    "flags": 0,
-                },
-            }
+        data = self.fake.message_event(author, name, text, channel, roles)
         await self.fake.dispatch("MESSAGE_CREATE", data)
-        return message_id
+        return int(data["id"])
 
     def sent_to(self, channel: int | str) -> list[Call]:
         return [c for c in self.fake.called("POST", f"channels/{channel}/messages")]
@@ -510,23 +480,7 @@ async def test_a_429_is_waited_out_and_the_message_arrives(discord_desk: Discord
 
 async def test_a_redelivered_gateway_event_creates_nothing_twice(discord_desk: DiscordDesk) -> None:
     desk, fake = discord_desk, discord_desk.fake
-    event = {
-        "id": "777001",
-        "channel_id": str(DM),
-        "author": user(CUSTOMER, "alice"),
-        "content": "once",
-        "timestamp": STAMP,
-        "edited_timestamp": None,
-        "tts": False,
-        "mention_everyone": False,
-        "mentions": [],
-        "mention_roles": [],
-        "attachments": [],
-        "embeds": [],
-        "pinned": False,
-        "type": 0,
-        "flags": 0,
-    }
+    event = fake.message_event(CUSTOMER, "alice", "once", DM, message_id=777001)
     await fake.dispatch("MESSAGE_CREATE", event)
     await fake.dispatch("MESSAGE_CREATE", event)
     await desk.say(CUSTOMER, "alice", "twice?", DM)  # a third, different message
