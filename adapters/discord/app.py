@@ -75,17 +75,17 @@ class DiscordAdapter:
             self._runner.result()  # raises what stopped it
         if not self._ready.is_set():
             raise ConfigError("DISCORD_GATEWAY_URL", "no READY from the Discord gateway in 60 s")
-        forum = self.client.get_channel(self.settings.staff_channel)
-        if not isinstance(forum, discord.ForumChannel):
+        staff = self.client.get_channel(self.settings.staff_channel)
+        if not isinstance(staff, discord.ForumChannel | discord.TextChannel):
             raise ConfigError(
                 "DISCORD_STAFF_CHANNEL",
-                "is not a forum channel the bot can see; "
-                "create a forum channel and give the bot View Channel, Create Posts "
-                "and Send Messages in Threads",
+                "is not a forum or text channel the bot can see; give the bot View Channel, "
+                "Create Posts (or Create Public Threads) and Send Messages in Threads there",
             )
-        await self._ensure_tags(forum)
+        if isinstance(staff, discord.ForumChannel):
+            await self._ensure_tags(staff)
         await self.tree.sync(guild=discord.Object(self.settings.guild_id))
-        log.info("discord: connected as %s to %s", self.client.user, forum.guild.name)
+        log.info("discord: connected as %s to %s", self.client.user, staff.guild.name)
 
     async def _ensure_tags(self, forum: discord.ForumChannel) -> None:
         """Create the status tags the forum lacks, and remember every tag's id."""

@@ -67,19 +67,19 @@ class DiscordDeliverer:
             raise DeliveryError("the ticket has no staff thread", permanent=True)
         thread = int(ticket.staff_thread)
         if message.kind == "card_update":
-            starter = self.client.get_partial_messageable(thread).get_partial_message(
-                int(ticket.card_message_id)
-            )
+            # in a forum the card opens the post; in a text channel it sits above the thread
+            starter = self.client.get_partial_messageable(
+                int(ticket.staff_channel or thread)
+            ).get_partial_message(int(ticket.card_message_id))
             await starter.edit(
                 embed=_card_embed(message), view=buttons(message.actions), allowed_mentions=NO_PINGS
             )
             # last, as the command's last word: tag it, and archive it when it is closed
             status = str(message.data.get("status", ""))
-            await self.client.http.edit_channel(
-                thread,
-                applied_tags=[str(t) for t in self._tag_ids(status)],
-                archived=status == "closed",
-            )
+            changes: dict[str, Any] = {"archived": status == "closed"}
+            if self.tags:  # forum tags; a text channel's threads have none
+                changes["applied_tags"] = [str(t) for t in self._tag_ids(status)]
+            await self.client.http.edit_channel(thread, **changes)
             return DeliveryReceipt(ticket.card_message_id, str(thread), str(thread))
         if message.kind == "note" and source_id:
             await self._react(thread, int(source_id), INTERNAL)
@@ -87,10 +87,18 @@ class DiscordDeliverer:
         return await self._send(thread, message)
 
     async def _open_post(self, message: OutboundMessage) -> DeliveryReceipt:
-        forum = self.client.get_channel(self.staff_channel)
-        if not isinstance(forum, discord.ForumChannel):
-            raise DeliveryError("DISCORD_STAFF_CHANNEL is not a forum channel the bot can see")
+        """A forum post per ticket; in a text channel, the card and a thread on it."""
+        staff = self.client.get_channel(self.staff_channel)
         name = f"#{message.ticket_number} {message.data.get('subject', '')}"[:100]
+        if isinstance(staff, discord.TextChannel):
+            card = await staff.send(
+                embed=_card_embed(message), view=buttons(message.actions), allowed_mentions=NO_PINGS
+            )
+            thread = await card.create_thread(name=name)
+            return DeliveryReceipt(str(card.id), str(staff.id), str(thread.id))
+        forum = staff
+        if not isinstance(forum, discord.ForumChannel):
+            raise DeliveryError("DISCORD_STAFF_CHANNEL is not a channel the bot can see")
         created = await forum.create_thread(
             name=name,
             embed=_card_embed(message),

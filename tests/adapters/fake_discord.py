@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 BOT, APP, GUILD, FORUM, STAFF_ROLE = 1000, 1000, 2000, 3000, 4000
+TEXT = 3100  # a text channel, for desks that keep tickets as threads there
 STAMP = "2026-01-05T09:00:00+00:00"
 
 
@@ -114,6 +115,10 @@ class FakeDiscord:
                     "summary": "",
                 }
             )
+        if path.endswith("/threads") and method == "POST" and "/messages/" in path:
+            # a thread started on a message takes the message's id, as on Discord
+            parts = path.split("/")
+            return _json(self._thread(parts[3], parts[1], body))
         if path.endswith("/threads") and method == "POST":
             thread = str(self.next_id())
             starter = self._message(thread, body.get("message", {}), BOT)
@@ -186,6 +191,31 @@ class FakeDiscord:
         if "/reactions/" in path:
             return web.Response(status=204)
         return _json({"message": "404: Not Found", "code": 0}, 404)
+
+    def _thread(self, thread: str, parent: str, body: dict[str, Any]) -> dict[str, Any]:
+        channel = {
+            "id": thread,
+            "guild_id": str(GUILD),
+            "parent_id": parent,
+            "owner_id": str(BOT),
+            "name": body.get("name", ""),
+            "type": 11,
+            "message_count": 0,
+            "member_count": 1,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 10080,
+                "archive_timestamp": STAMP,
+                "locked": False,
+            },
+        }
+        self.threads[thread] = channel
+        asyncio.get_running_loop().create_task(
+            self.dispatch("THREAD_CREATE", channel | {"newly_created": True})
+        )
+        return channel
 
     def _forum(self) -> dict[str, Any]:
         return {
@@ -283,7 +313,18 @@ class FakeDiscord:
                     "member_count": 3,
                     "large": False,
                     "unavailable": False,
-                    "channels": [self._forum()],
+                    "channels": [
+                        self._forum(),
+                        {
+                            "id": str(TEXT),
+                            "type": 0,
+                            "name": "support-staff",
+                            "position": 1,
+                            "permission_overwrites": [],
+                            "nsfw": False,
+                            "guild_id": str(GUILD),
+                        },
+                    ],
                     "members": [member(BOT, "supportbot", [])],
                     "threads": [],
                     "features": [],

@@ -56,13 +56,13 @@ def _thread_id(fake: FakeDiscord) -> str:
 
 @asynccontextmanager
 async def connected(
-    fake: FakeDiscord, tmp_path: Path, support: tuple[int, ...] = ()
+    fake: FakeDiscord, tmp_path: Path, support: tuple[int, ...] = (), staff: int = FORUM
 ) -> AsyncIterator[DiscordDesk]:
     """supportbot with the Discord adapter, its outbox sender running, on a SQLite file."""
     settings = DiscordSettings(
         bot_token="fake-token",
         guild_id=GUILD,
-        staff_channel=FORUM,
+        staff_channel=staff,
         staff_role=STAFF_ROLE,
         api_url=fake.base_url + "/api/v10",
         gateway_url=fake.base_url.replace("http", "ws") + "/gateway/",
@@ -515,3 +515,31 @@ async def test_a_reconnect_loses_nothing(discord_desk: DiscordDesk) -> None:
         await fake.resumed.wait()
     await fake.wait_for("POST", f"channels/{thread}/messages", count=2)
     assert desk.sent_to(thread)[-1].body["content"] == "**alice:** while away"
+
+
+async def test_a_text_staff_channel_keeps_each_ticket_in_a_thread(tmp_path: Path) -> None:
+    from tests.adapters.fake_discord import TEXT
+
+    async with running_fake_discord() as fake, connected(fake, tmp_path, staff=TEXT) as desk:
+        await desk.say(CUSTOMER, "alice", "Password reset?", DM)
+        await fake.wait_for("POST", "/threads")
+        card = desk.sent_to(TEXT)[0].body
+        assert card["embeds"][0]["title"].startswith("#1 Password reset?")
+        started = fake.called("POST", "/threads")[0]
+        card_id = started.path.split("/")[3]
+        assert started.path == f"channels/{TEXT}/messages/{card_id}/threads"
+        assert not fake.called("POST", f"channels/{FORUM}/threads")
+        await fake.wait_for("POST", f"channels/{card_id}/messages")  # the relay, in the thread
+        await desk.say(AGENT, "bob", "Sent you a link.", int(card_id), roles=[STAFF_ROLE])
+        await fake.wait_for("POST", f"channels/{DM}/messages", count=2)
+        assert desk.sent_to(DM)[-1].body["content"] == "**bob:** Sent you a link."
+        closed = await fake.interact(
+            2, _slash("close", resolution="done"), AGENT, "bob", int(card_id), roles=[STAFF_ROLE]
+        )
+        await _answered(fake, closed)
+        # two card updates: the reply (waiting on the customer), then the close
+        await fake.wait_for("PATCH", f"channels/{card_id}", count=2)
+        assert fake.called("PATCH", f"channels/{TEXT}/messages/{card_id}")  # card edited
+        assert fake.threads[card_id]["thread_metadata"]["archived"] is True, [
+            (c.method, c.path, c.body) for c in fake.calls if c.method == "PATCH"]
+        assert "applied_tags" not in fake.called("PATCH", f"channels/{card_id}")[-1].body
