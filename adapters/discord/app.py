@@ -82,6 +82,14 @@ class DiscordAdapter:
                 "is not a forum or text channel the bot can see; give the bot View Channel, "
                 "Create Posts (or Create Public Threads) and Send Messages in Threads there",
             )
+        missing = _missing_permissions(staff)
+        if missing:
+            raise ConfigError(
+                "DISCORD_STAFF_CHANNEL",
+                "the bot lacks these permissions there: "
+                f"{', '.join(missing)} (server settings -> the bot's role, or "
+                "the channel's permissions)",
+            )
         if isinstance(staff, discord.ForumChannel):
             await self._ensure_tags(staff)
         await self.tree.sync(guild=discord.Object(self.settings.guild_id))
@@ -178,6 +186,24 @@ class DiscordAdapter:
         )
         if not reply.ok and reply.text:
             await message.reply(reply.text, mention_author=False)
+
+
+# what the staff channel must allow the bot, by discord.py's permission names
+NEEDED = {
+    "view_channel": "View Channel",
+    "send_messages": "Send Messages",
+    "send_messages_in_threads": "Send Messages in Threads",
+    "create_public_threads": "Create Posts / Create Public Threads",
+    "manage_threads": "Manage Threads",
+    "embed_links": "Embed Links",
+    "read_message_history": "Read Message History",
+    "add_reactions": "Add Reactions",
+}
+
+
+def _missing_permissions(channel: discord.ForumChannel | discord.TextChannel) -> list[str]:
+    allowed = channel.permissions_for(channel.guild.me)
+    return [label for name, label in NEEDED.items() if not getattr(allowed, name)]
 
 
 def _person(user: discord.abc.User) -> Person:

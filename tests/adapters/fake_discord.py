@@ -16,6 +16,7 @@ from aiohttp import WSMsgType, web
 
 BOT, APP, GUILD, FORUM, STAFF_ROLE = 1000, 1000, 2000, 3000, 4000
 TEXT = 3100  # a text channel, for desks that keep tickets as threads there
+BOT_ROLE = 4100
 STAMP = "2026-01-05T09:00:00+00:00"
 
 
@@ -61,6 +62,7 @@ class FakeDiscord:
     synced: list[dict[str, Any]] = field(default_factory=list)  # app commands, as last synced
     forum_tags: list[dict[str, Any]] = field(default_factory=list)
     reject_intents: bool = False
+    bot_permissions: int = sum(1 << bit for bit in (4, 6, 10, 11, 14, 16, 34, 35, 38))
     history: list[dict[str, Any]] = field(default_factory=list)  # every dispatch, for RESUME
     resumed: asyncio.Event = field(
         default_factory=asyncio.Event
@@ -299,6 +301,13 @@ class FakeDiscord:
             "mentionable": False,
         }
         staff = everyone | {"id": str(STAFF_ROLE), "name": "Support", "position": 1}
+        bot = everyone | {
+            "id": str(BOT_ROLE),
+            "name": "supportbot",
+            "position": 2,
+            "permissions": str(self.bot_permissions),
+            "managed": True,
+        }
         await ws.send_json(
             {
                 "op": 0,
@@ -309,7 +318,7 @@ class FakeDiscord:
                     "name": "Acme Community",
                     "icon": None,
                     "owner_id": "1",
-                    "roles": [everyone, staff],
+                    "roles": [everyone, staff, bot],
                     "member_count": 3,
                     "large": False,
                     "unavailable": False,
@@ -325,7 +334,7 @@ class FakeDiscord:
                             "guild_id": str(GUILD),
                         },
                     ],
-                    "members": [member(BOT, "supportbot", [])],
+                    "members": [member(BOT, "supportbot", [BOT_ROLE])],
                     "threads": [],
                     "features": [],
                     "emojis": [],

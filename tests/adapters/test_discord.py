@@ -372,6 +372,7 @@ async def test_forum_tags_follow_the_ticket_and_a_closed_post_is_archived(
     [
         ("token", "DISCORD_BOT_TOKEN", "rejected the token"),
         ("intent", "DISCORD_BOT_TOKEN", "Message Content intent"),
+        ("permissions", "DISCORD_STAFF_CHANNEL", "Send Messages in Threads, Create Posts"),
     ],
 )
 async def test_start_fails_saying_what_to_enable(
@@ -382,8 +383,10 @@ async def test_start_fails_saying_what_to_enable(
     async with running_fake_discord() as fake:
         if setup == "token":
             fake.fail("users/@me", 401, {"message": "401: Unauthorized", "code": 0})
-        else:
+        elif setup == "intent":
             fake.reject_intents = True
+        else:  # View Channel and Send Messages only
+            fake.bot_permissions = (1 << 10) | (1 << 11)
         with pytest.raises(ConfigError) as caught:
             async with connected(fake, tmp_path):
                 pass
@@ -541,5 +544,6 @@ async def test_a_text_staff_channel_keeps_each_ticket_in_a_thread(tmp_path: Path
         await fake.wait_for("PATCH", f"channels/{card_id}", count=2)
         assert fake.called("PATCH", f"channels/{TEXT}/messages/{card_id}")  # card edited
         assert fake.threads[card_id]["thread_metadata"]["archived"] is True, [
-            (c.method, c.path, c.body) for c in fake.calls if c.method == "PATCH"]
+            (c.method, c.path, c.body) for c in fake.calls if c.method == "PATCH"
+        ]
         assert "applied_tags" not in fake.called("PATCH", f"channels/{card_id}")[-1].body
