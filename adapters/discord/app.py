@@ -55,6 +55,7 @@ class DiscordAdapter:
         self._desk = desk
         self.client.event(self.on_message)
         interactions = Interactions(desk, self.settings.staff_role, self.settings.lead_role)
+        self.interactions = interactions
         self.client.event(interactions.on_interaction)
         guild = discord.Object(self.settings.guild_id)
         self.tree.add_command(

@@ -3,7 +3,9 @@ cards posted before a restart keep working: nothing is looked up in memory."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import replace
 from typing import Any
 
@@ -12,7 +14,7 @@ import discord
 from adapters.discord.deliver import PLATFORM
 from bot import commands as c
 from bot.actions import UnknownAction, command_for_action
-from bot.desk import Desk
+from bot.desk import Desk, Reply
 from bot.durations import BadDuration, parse_duration
 from bot.model import Person, Source
 
@@ -24,7 +26,10 @@ CLOSE_FORM = "ticket_close"
 
 
 class Interactions:
-    def __init__(self, desk: Desk, staff_role: int, lead_role: int) -> None:
+    def __init__(
+        self, desk: Desk, staff_role: int, lead_role: int, defer_after: float = 2.0
+    ) -> None:
+        self.defer_after = defer_after
         self.desk = desk
         self.staff_role = staff_role
         self.lead_role = lead_role
@@ -52,7 +57,7 @@ class Interactions:
         inv = self.invocation(interaction)
         verb, _, number = rest.partition(":")
         if not inv.is_staff:
-            await self._tell(
+            await self.tell(
                 interaction, self.desk.renderer.text(self.desk.settings.locale, "not_staff")
             )
             return
@@ -63,8 +68,8 @@ class Interactions:
             command = command_for_action(custom_id)
         except UnknownAction:
             return
-        reply = await self.desk.handle(command, inv)
-        await self._tell(interaction, reply.text)
+        reply = await self.timely(interaction, self.desk.handle(command, inv))
+        await self.tell(interaction, reply.text)
 
     async def _form(
         self, interaction: discord.Interaction, custom_id: str, values: dict[str, str]
@@ -80,24 +85,26 @@ class Interactions:
             command: c.Command = c.EscalateTicket(
                 values.get("team", "").strip().lower(), values.get("reason", ""), number
             )
-            reply = await self.desk.handle(command, inv)
-            await self._tell(interaction, reply.text)
+            reply = await self.timely(interaction, self.desk.handle(command, inv))
+            await self.tell(interaction, reply.text)
             return
         followup = values.get("followup", "").strip()
         try:
             delay = parse_duration(followup) if followup else None
         except BadDuration:
-            await self._tell(
+            await self.tell(
                 interaction,
                 f'"{followup}" is not a duration; write 30m, 4h, 3d or '
                 "1w. The ticket is still open.",
             )
             return
-        reply = await self.desk.handle(c.CloseTicket(values.get("resolution", ""), number), inv)
+        reply = await self.timely(
+            interaction, self.desk.handle(c.CloseTicket(values.get("resolution", ""), number), inv)
+        )
         if reply.ok and delay is not None:  # a second command from the same form
             followup_inv = replace(inv, event_id=f"{inv.event_id}:followup")
             await self.desk.handle(c.ScheduleFollowUp(delay, "", number), followup_inv)
-        await self._tell(interaction, reply.text)
+        await self.tell(interaction, reply.text)
 
     async def _open_from_panel(
         self, interaction: discord.Interaction, values: dict[str, str]
@@ -107,22 +114,26 @@ class Interactions:
         dm = await interaction.user.create_dm()
         source = Source(PLATFORM, str(interaction.guild_id or ""), str(dm.id), "", True)
         locale = str(interaction.locale.value)
-        reply = await self.desk.handle(
-            c.OpenTicket(
-                customer,
-                source,
-                values.get("description", ""),
-                subject=values.get("subject", ""),
-                locale=locale,
+        reply = await self.timely(
+            interaction,
+            self.desk.handle(
+                c.OpenTicket(
+                    customer,
+                    source,
+                    values.get("description", ""),
+                    subject=values.get("subject", ""),
+                    locale=locale,
+                ),
+                c.Invocation(customer, event_id=f"interaction:{interaction.id}"),
             ),
-            c.Invocation(customer, event_id=f"interaction:{interaction.id}"),
         )
+
         text = (
             self.desk.renderer.text(locale, "panel_opened", number=reply.ticket_number)
             if reply.ok
             else reply.text
         )
-        await self._tell(interaction, text)
+        await self.tell(interaction, text)
 
     def invocation(
         self, interaction: discord.Interaction, in_ticket: int | None = None
@@ -137,7 +148,21 @@ class Interactions:
             event_id=f"interaction:{interaction.id}",
         )
 
-    async def _tell(self, interaction: discord.Interaction, text: str) -> None:
+    async def timely(self, interaction: discord.Interaction, work: Awaitable[Reply]) -> Reply:
+        """Discord wants an answer within 3 seconds: when the desk is slower than
+        `defer_after`, say "thinking" first and answer when it is done."""
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=self.defer_after)
+        if not done and not interaction.response.is_done():
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        return await task
+
+    async def tell(self, interaction: discord.Interaction, text: str) -> None:
+        if interaction.response.is_done():  # deferred: the answer follows up
+            await interaction.followup.send(
+                text or "✓", ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            )
+            return
         await interaction.response.send_message(
             text or "✓", ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )

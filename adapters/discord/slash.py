@@ -36,12 +36,8 @@ def ticket_commands(desk: Desk, interactions: Interactions, staff_forum: int) ->
             inv = c.Invocation(
                 inv.actor, inv.is_staff, inv.is_lead, inv.in_ticket, inv.event_id, mentions
             )
-        reply = await desk.handle_text(f"/ticket {text}", inv)
-        await interaction.response.send_message(
-            reply.text[:2000] or "✓",
-            ephemeral=True,
-            allowed_mentions=discord.AllowedMentions.none(),
-        )
+        reply = await interactions.timely(interaction, desk.handle_text(f"/ticket {text}", inv))
+        await interactions.tell(interaction, reply.text[:2000])
 
     def num(number: int | None) -> str:
         return f"#{number} " if number else ""

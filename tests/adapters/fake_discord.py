@@ -182,6 +182,8 @@ class FakeDiscord:
         if path.endswith("/commands") and method == "PUT":
             self.synced = body if isinstance(body, list) else []
             return _json([])
+        if path.startswith("webhooks/") and method == "POST":  # an interaction's follow-up
+            return _json(self._message(path.split("/")[2], body, BOT))
         if path.startswith("interactions/") and path.endswith("/callback"):
             interaction = path.split("/")[1]
             return _json(

@@ -547,3 +547,27 @@ async def test_a_text_staff_channel_keeps_each_ticket_in_a_thread(tmp_path: Path
             (c.method, c.path, c.body) for c in fake.calls if c.method == "PATCH"
         ]
         assert "applied_tags" not in fake.called("PATCH", f"channels/{card_id}")[-1].body
+
+
+async def test_slow_work_is_deferred_then_answered(
+    discord_desk: DiscordDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.adapters.fake_discord import APP
+
+    desk, fake = discord_desk, discord_desk.fake
+    gate = asyncio.Event()
+    handle_text = desk.app.desk.handle_text
+
+    async def slow(text: str, inv: Any) -> Any:
+        await gate.wait()  # the desk is busy until the test says so
+        return await handle_text(text, inv)
+
+    monkeypatch.setattr(desk.app.desk, "handle_text", slow)
+    desk.adapter.interactions.defer_after = 0
+    asked = await fake.interact(2, _slash("list"), AGENT, "bob", DM + 1, roles=[STAFF_ROLE])
+    first = await _answered(fake, asked)
+    assert first["type"] == 5 and first["data"]["flags"] == 64  # "thinking", only for bob
+    gate.set()
+    await fake.wait_for("POST", f"webhooks/{APP}/token-{asked}")
+    follow_up = fake.called("POST", f"webhooks/{APP}/token-{asked}")[-1].body
+    assert "No open tickets" in follow_up["content"] and follow_up["flags"] == 64
