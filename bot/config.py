@@ -7,12 +7,14 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from bot.business_hours import BusinessHours
 from bot.durations import BadDuration, parse_duration
 from bot.model import Priority
 from bot.rendering import available_locales
@@ -98,7 +100,7 @@ def _read_toml(path: str) -> dict[str, Any]:
 
 def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) -> DeskSettings:
     where = f"SUPPORTBOT_CONFIG ({path})"
-    known = {"teams", "note_prefixes", "keywords", "first_response_targets"}
+    known = {"teams", "note_prefixes", "keywords", "first_response_targets", "business_hours"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(
@@ -120,6 +122,7 @@ def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) 
                 where,
                 f"first_response_targets.{name} = {text!r} is not a duration like 15m, 4h or 1d",
             ) from None
+    business = _business_hours(_table(data, "business_hours", where), timezone, where)
     return DeskSettings(
         locale=locale,
         timezone=timezone,
@@ -127,6 +130,7 @@ def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) 
         note_prefixes=tuple(prefixes),
         keywords=keywords,
         first_response_targets=targets,
+        business_hours=business,
     )
 
 
@@ -153,4 +157,52 @@ def _priority(name: str, where: str, key: str) -> Priority:
     except ValueError:
         raise ConfigError(
             where, f"{key}.{name}: priorities are urgent, high, normal, low"
+        ) from None
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _business_hours(data: dict[str, Any], timezone: str, where: str) -> BusinessHours | None:
+    """[business_hours] days, start, end, holidays; in SUPPORTBOT_TIMEZONE."""
+    if not data:
+        return None
+    unknown = sorted(set(data) - {"days", "start", "end", "holidays"})
+    if unknown:
+        raise ConfigError(
+            where, f"business_hours.{unknown[0]} is not a setting; use days, start, end, holidays"
+        )
+    days = _names(data.get("days", list(_DAYS[:5])), where, "business_hours.days")
+    bad = [d for d in days if d.lower()[:3] not in _DAYS]
+    if bad:
+        raise ConfigError(where, f"business_hours.days: {bad[0]!r} is not a day; use mon..sun")
+    start = _clock(data.get("start", "09:00"), where, "start")
+    end = _clock(data.get("end", "17:00"), where, "end")
+    if end <= start:
+        raise ConfigError(
+            where, f"business_hours: end {end:%H:%M} must be after start {start:%H:%M}"
+        )
+    holidays = []
+    for text in data.get("holidays", []):
+        try:
+            holidays.append(date.fromisoformat(str(text)))
+        except ValueError:
+            raise ConfigError(
+                where, f"business_hours.holidays: {text!r} is not a date like 2026-12-31"
+            ) from None
+    return BusinessHours(
+        ZoneInfo(timezone),
+        frozenset(_DAYS.index(d.lower()[:3]) for d in days),
+        start,
+        end,
+        frozenset(holidays),
+    )
+
+
+def _clock(value: Any, where: str, key: str) -> time:
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(
+            where, f"business_hours.{key}: {value!r} is not a time like 09:00"
         ) from None

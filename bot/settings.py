@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.business_hours import BusinessHours
 from bot.model import Priority
 from bot.triage import DEFAULT_KEYWORDS
 
@@ -29,3 +30,4 @@ class DeskSettings:
         default_factory=lambda: dict(DEFAULT_TARGETS)
     )
     subject_length: int = 80
+    business_hours: BusinessHours | None = None  # None: targets count in wall time

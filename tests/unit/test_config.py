@@ -73,3 +73,44 @@ def test_bad_toml_says_what_is_wrong(tmp_path: Path, content: str, words: str) -
     with pytest.raises(ConfigError) as caught:
         _load(tmp_path, SUPPORTBOT_CONFIG=str(path))
     assert "SUPPORTBOT_CONFIG" in str(caught.value) and words in str(caught.value)
+
+
+def test_business_hours_from_the_toml_file(tmp_path: Path) -> None:
+    from datetime import date, time
+
+    path = tmp_path / "desk.toml"
+    path.write_text(
+        '[business_hours]\ndays = ["mon", "tue", "wed", "thu", "fri"]\n'
+        'start = "09:30"\nend = "18:00"\nholidays = ["2026-01-01"]\n'
+    )
+    config = _load(tmp_path, SUPPORTBOT_CONFIG=str(path), SUPPORTBOT_TIMEZONE="Asia/Tokyo")
+    business = config.desk.business_hours
+    assert business is not None and business.tz.key == "Asia/Tokyo"
+    assert (business.days, business.start, business.end) == (
+        frozenset(range(5)),
+        time(9, 30),
+        time(18),
+    )
+    assert business.holidays == frozenset({date(2026, 1, 1)})
+    assert _load(tmp_path).desk.business_hours is None  # wall time unless configured
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ('days = ["mon", "funday"]', "'funday' is not a day"),
+        ('start = "18:00"\nend = "09:00"', "end 09:00 must be after start 18:00"),
+        ('start = "nine"', "'nine' is not a time like 09:00"),
+        ('holidays = ["tomorrow"]', "'tomorrow' is not a date"),
+        ("days = []", "days must be a non-empty list"),
+        ('lunch = "12:00"', "business_hours.lunch is not a setting"),
+    ],
+)
+def test_business_hours_that_make_no_sense_are_refused(
+    tmp_path: Path, content: str, words: str
+) -> None:
+    path = tmp_path / "desk.toml"
+    path.write_text("[business_hours]\n" + content + "\n")
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, SUPPORTBOT_CONFIG=str(path))
+    assert words in str(caught.value)
