@@ -35,7 +35,7 @@ class DiscordAdapter:
         intents.message_content = True  # privileged: enable it in the Developer Portal
         self.client = discord.Client(
             intents=intents,
-            guild_ready_timeout=0.5,
+            guild_ready_timeout=0.5,  # one server: its GUILD_CREATE follows READY at once
             allowed_mentions=discord.AllowedMentions.none(),
         )
         self.deliverer: Deliverer = DiscordDeliverer(self.client, settings.staff_channel)
