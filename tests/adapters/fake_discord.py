@@ -59,6 +59,7 @@ class Call:
 class FakeDiscord:
     calls: list[Call] = field(default_factory=list)
     threads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    starters: dict[str, str] = field(default_factory=dict)  # forum post -> its first message
     synced: list[dict[str, Any]] = field(default_factory=list)  # app commands, as last synced
     forum_tags: list[dict[str, Any]] = field(default_factory=list)
     reject_intents: bool = False
@@ -124,29 +125,8 @@ class FakeDiscord:
         if path.endswith("/threads") and method == "POST":
             thread = str(self.next_id())
             starter = self._message(thread, body.get("message", {}), BOT)
-            channel = {
-                "id": thread,
-                "guild_id": str(GUILD),
-                "parent_id": str(FORUM),
-                "owner_id": str(BOT),
-                "name": body.get("name", ""),
-                "type": 11,
-                "message_count": 0,
-                "member_count": 1,
-                "rate_limit_per_user": 0,
-                "flags": 0,
-                "thread_metadata": {
-                    "archived": False,
-                    "auto_archive_duration": 10080,
-                    "archive_timestamp": STAMP,
-                    "locked": False,
-                },
-            }
-            self.threads[thread] = channel
-            # as Discord does, the bot also hears about the new thread on the gateway
-            asyncio.get_running_loop().create_task(
-                self.dispatch("THREAD_CREATE", channel | {"newly_created": True})
-            )
+            self.starters[thread] = starter["id"]
+            channel = self._thread(thread, str(FORUM), body)
             return _json(channel | {"message": starter})
         if path.endswith("/messages") and method == "POST":
             return _json(self._message(path.split("/")[1], body, BOT))
@@ -216,6 +196,7 @@ class FakeDiscord:
             },
         }
         self.threads[thread] = channel
+        # as Discord does, the bot also hears about the new thread on the gateway
         asyncio.get_running_loop().create_task(
             self.dispatch("THREAD_CREATE", channel | {"newly_created": True})
         )

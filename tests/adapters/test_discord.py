@@ -46,12 +46,19 @@ class DiscordDesk:
 
 
 def _thread_id(fake: FakeDiscord) -> str:
-    thread_posts = [
-        c.path.split("/")[1]
-        for c in fake.called("POST", "/messages")
-        if c.path.split("/")[1] != str(DM)
-    ]
-    return thread_posts[0]
+    """The first ticket's staff thread."""
+    return next(iter(fake.threads))
+
+
+def _form_submit(custom_id: str, **values: str) -> dict[str, Any]:
+    """A submitted form's data, one text input per row, as Discord sends it."""
+    return {
+        "custom_id": custom_id,
+        "components": [
+            {"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]}
+            for k, v in values.items()
+        ],
+    }
 
 
 @asynccontextmanager
@@ -215,16 +222,7 @@ async def test_buttons_forms_and_rating(discord_desk: DiscordDesk) -> None:
     assert form["type"] == 9 and form["data"]["custom_id"] == "ticket_close:1"
     submitted = await fake.interact(
         5,
-        {
-            "custom_id": "ticket_close:1",
-            "components": [
-                {
-                    "type": 1,
-                    "components": [{"type": 4, "custom_id": "resolution", "value": "extinguished"}],
-                },
-                {"type": 1, "components": [{"type": 4, "custom_id": "followup", "value": "3d"}]},
-            ],
-        },
+        _form_submit("ticket_close:1", resolution="extinguished", followup="3d"),
         AGENT,
         "bob",
         thread,
@@ -247,12 +245,8 @@ async def test_buttons_forms_and_rating(discord_desk: DiscordDesk) -> None:
     assert "rated this ticket 5/5" in notices[4]
 
 
-def _starter_id(fake: FakeDiscord) -> int:
-    created = [c for c in fake.calls if c.method == "POST" and c.path.endswith("/threads")]
-    assert created
-    # the fake numbers things in order: thread id, then its starter message
-    thread = int(_thread_id(fake))
-    return thread + 1
+def _starter_id(fake: FakeDiscord) -> str:
+    return fake.starters[_thread_id(fake)]
 
 
 async def test_a_card_posted_before_a_restart_still_works(tmp_path: Path) -> None:
@@ -415,21 +409,7 @@ async def test_the_panel_opens_tickets_in_the_customers_language(discord_desk: D
     assert form["type"] == 9 and form["data"]["custom_id"] == "panel_form"
     submitted = await fake.interact(
         5,
-        {
-            "custom_id": "panel_form",
-            "components": [
-                {
-                    "type": 1,
-                    "components": [{"type": 4, "custom_id": "subject", "value": "返金について"}],
-                },
-                {
-                    "type": 1,
-                    "components": [
-                        {"type": 4, "custom_id": "description", "value": "二重に請求されました"}
-                    ],
-                },
-            ],
-        },
+        _form_submit("panel_form", subject="返金について", description="二重に請求されました"),
         kenji,
         "kenji",
         public,
