@@ -1,4 +1,5 @@
-"""Button ids (`ticket:claim:42`, `csat:5:42`) read back into commands, for every adapter."""
+"""Button ids (`ticket:claim:42`, `csat:5:42`, `followup:snooze:7`, `checkin:good:42`) read back
+into commands, for every adapter."""
 
 from __future__ import annotations
 
@@ -23,6 +24,15 @@ def command_for_action(action_id: str) -> c.Command:
             return c.CloseTicket(number=number)
         if verb == "reopen":
             return c.ReopenTicket(number=number)
+    if kind == "followup":  # the number is the follow-up's own id
+        if verb == "checkin":
+            return c.SendCheckIn(number)
+        if verb == "snooze":
+            return c.SnoozeFollowUp(number)
+        if verb == "done":
+            return c.CompleteFollowUp(number)
+    if kind == "checkin" and verb in ("good", "trouble"):
+        return c.AnswerCheckIn(number, all_good=verb == "good")
     if kind == "csat":
         if verb == "help":
             return c.RateTicket(number, None)

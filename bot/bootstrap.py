@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from bot.care.engine import CareEngine
+from bot.care.tick import Ticker
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.desk import Desk
@@ -24,8 +26,17 @@ class App:
     database: Database
     desk: Desk
     sender: OutboxSender
+    ticker: Ticker
+    engine: CareEngine | None = None
+
+    async def start_care(self) -> None:
+        """Follow-ups, response targets, idle tickets and the digest start firing."""
+        self.engine = CareEngine(self.ticker, self.desk.settings, self.config.tick_seconds)
+        await self.engine.start()
 
     async def close(self) -> None:
+        if self.engine is not None:
+            self.engine.stop()
         await self.database.dispose()
 
 
@@ -51,5 +62,7 @@ async def build(
     renderer = Renderer(default_locale=config.desk.locale)
     uow_factory = SqlUnitOfWorkFactory(database)
     sender = OutboxSender(uow_factory, deliverers, clock, renderer, config.desk.locale)
-    desk = Desk(uow_factory, renderer, config.desk, clock, on_outbox=sender.notify)
-    return App(config, database, desk, sender)
+    leads = tuple(name for name, d in deliverers.items() if d.has_leads_channel)
+    settings = replace(config.desk, lead_platforms=leads)
+    desk = Desk(uow_factory, renderer, settings, clock, on_outbox=sender.notify)
+    return App(config, database, desk, sender, Ticker(desk))

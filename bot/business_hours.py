@@ -27,10 +27,10 @@ class BusinessHours:
     def day_length(self) -> timedelta:
         return _on(date(2000, 1, 3), self.end) - _on(date(2000, 1, 3), self.start)
 
-    def due(self, start: datetime, target: timedelta) -> datetime:
-        """When `target` of working time, counted from `start`, has passed."""
+    def due(self, start: datetime, target: timedelta, share: float = 1.0) -> datetime:
+        """When `share` of `target` in working time, counted from `start`, has passed."""
         whole_days, rest = divmod(target, timedelta(days=1))
-        remaining = whole_days * self.day_length + rest
+        remaining = (whole_days * self.day_length + rest) * share
         local = start.astimezone(self.tz)
         for _ in range(_MAX_DAYS):
             day = local.date()

@@ -1,4 +1,4 @@
-"""`supportbot`: run, check, migrate, tickets list|show."""
+"""`supportbot`: run, check, migrate, tickets list|show, digest, tick."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.bootstrap import build
 from bot.clock import SystemClock
-from bot.commands import Invocation, ListTickets, ShowTicket
+from bot.commands import Invocation, ListTickets, ShowDigest, ShowTicket
 from bot.config import Config, ConfigError, load_config
 from bot.model import Person
 from bot.parser import LIST_FILTERS
@@ -71,6 +71,14 @@ def _parser() -> argparse.ArgumentParser:
     discord_sub.add_parser(
         "invite-url", help="print the link that adds the bot to a server"
     ).set_defaults(func=_discord_invite)
+    digest = sub.add_parser("digest", help="the leads' daily digest for the last 24 hours")
+    digest.add_argument(
+        "--print", action="store_true", dest="print_", help="print it here (the default)"
+    )
+    digest.set_defaults(func=_digest)
+    sub.add_parser(
+        "tick", help="fire every follow-up, response-target check and digest that is due, once"
+    ).set_defaults(func=_tick)
     tickets = sub.add_parser("tickets", help="look at tickets as an operator")
     tsub = tickets.add_subparsers(required=True, metavar="action")
     lst = tsub.add_parser("list", help="list tickets")
@@ -101,6 +109,7 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
             ", ".join(a.name for a in started),
             app.database.description,
         )
+        await app.start_care()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
@@ -119,6 +128,7 @@ async def _run_shell(config: Config) -> int:
     app = await build(config, {shell.platform: shell})
     try:
         log.info("started adapters: shell (database: %s)", app.database.description)
+        await app.start_care()
         stop = asyncio.Event()
         background = asyncio.create_task(app.sender.run(stop))
         await shell.run(
@@ -187,7 +197,7 @@ async def _migrate(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _as_operator(config: Config, command: ListTickets | ShowTicket) -> int:
+async def _as_operator(config: Config, command: ListTickets | ShowTicket | ShowDigest) -> int:
     """Run a read-only desk command as a lead would, without starting any adapter."""
     app = await build(config, {})
     try:
@@ -196,6 +206,30 @@ async def _as_operator(config: Config, command: ListTickets | ShowTicket) -> int
         await app.close()
     print(reply.text)
     return 0 if reply.ok else 1
+
+
+async def _digest(config: Config, args: argparse.Namespace) -> int:
+    return await _as_operator(config, ShowDigest())
+
+
+async def _tick(config: Config, args: argparse.Namespace) -> int:
+    """Fire what is due, for operators and for cron-driven deployments; safe beside `run`."""
+    from adapters.registry import configured
+
+    clock = SystemClock()
+    platforms = configured(config, clock)
+    from adapters.shell import ShellAdapter
+
+    # with no platform configured, the digest is for the shell, shown when it next runs
+    deliverers = {a.name: a.deliverer for a in platforms} or {"shell": ShellAdapter(sys.stdout)}
+    app = await build(config, deliverers, clock=clock)
+    try:
+        await app.ticker.start()
+        fired = await app.ticker.tick()
+    finally:
+        await app.close()
+    print(f"fired {fired} due item(s); the running bot delivers what they wrote")
+    return 0
 
 
 async def _tickets_list(config: Config, args: argparse.Namespace) -> int:

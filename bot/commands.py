@@ -79,6 +79,7 @@ class EscalateTicket:
 class CloseTicket:
     resolution: str = ""
     number: int | None = None
+    follow_up: timedelta | None = None  # chosen in the Close form; else the desk's policy
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,34 @@ class Help:
     pass
 
 
+@dataclass(frozen=True)
+class ListFollowUps:
+    """The caller's follow-ups and every follow-up due today."""
+
+
+@dataclass(frozen=True)
+class ShowDigest:
+    """The leads' daily digest, now (leads only)."""
+
+
+@dataclass(frozen=True)
+class SendCheckIn:
+    """A due follow-up's "Send check-in" button."""
+
+    reminder_id: int
+
+
+@dataclass(frozen=True)
+class SnoozeFollowUp:
+    reminder_id: int
+    delay: timedelta = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class CompleteFollowUp:
+    reminder_id: int
+
+
 StaffCommand = (
     ClaimTicket
     | AssignTicket
@@ -133,7 +162,10 @@ StaffCommand = (
     | ListTickets
     | ShowTicket
     | Help
+    | ListFollowUps
+    | ShowDigest
 )
+FollowUpCommand = SendCheckIn | SnoozeFollowUp | CompleteFollowUp
 
 
 @dataclass(frozen=True)
@@ -144,4 +176,20 @@ class RateTicket:
     score: int | None
 
 
-Command = StaffCommand | RelayAgentMessage | RelayCustomerMessage | OpenTicket | RateTicket
+@dataclass(frozen=True)
+class AnswerCheckIn:
+    """The customer answered the after-care check-in: all good, or still having trouble."""
+
+    number: int
+    all_good: bool
+
+
+Command = (
+    StaffCommand
+    | FollowUpCommand
+    | RelayAgentMessage
+    | RelayCustomerMessage
+    | OpenTicket
+    | RateTicket
+    | AnswerCheckIn
+)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from bot.business_hours import BusinessHours
+from bot.config_care import CareConfigError, digest_time, follow_up_policy, idle_policy
 from bot.durations import BadDuration, parse_duration
 from bot.model import Priority
 from bot.rendering import available_locales
@@ -38,6 +39,7 @@ class Config:
     desk: DeskSettings = field(default_factory=DeskSettings)
     log_level: str = "INFO"
     shell_staff: tuple[str, ...] = ()  # empty: every @name in the shell is staff
+    tick_seconds: float = 15.0  # how often due reminders are looked for
     env: Mapping[str, str] = field(default_factory=dict)  # adapters read their own variables
 
 
@@ -72,6 +74,19 @@ def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path
         )
     structured = _read_toml(get("SUPPORTBOT_CONFIG", ""))
     desk = _desk_settings(structured, locale, timezone, get("SUPPORTBOT_CONFIG", ""))
+    try:
+        desk = replace(desk, digest_time=digest_time(get("DIGEST_TIME", "09:00")))
+    except CareConfigError as error:
+        raise ConfigError("DIGEST_TIME", str(error)) from None
+    tick = get("SUPPORTBOT_TICK_SECONDS", "15")
+    try:
+        tick_seconds = float(tick)
+        if not 1 <= tick_seconds <= 3600:
+            raise ValueError(tick)
+    except ValueError:
+        raise ConfigError(
+            "SUPPORTBOT_TICK_SECONDS", f"{tick!r} must be a number of seconds from 1 to 3600"
+        ) from None
     staff = tuple(
         n.strip().lstrip("@") for n in get("SUPPORTBOT_SHELL_STAFF", "").split(",") if n.strip()
     )
@@ -80,6 +95,7 @@ def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path
         desk=desk,
         log_level=level,
         shell_staff=staff,
+        tick_seconds=tick_seconds,
         env=values,
     )
 
@@ -100,7 +116,15 @@ def _read_toml(path: str) -> dict[str, Any]:
 
 def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) -> DeskSettings:
     where = f"SUPPORTBOT_CONFIG ({path})"
-    known = {"teams", "note_prefixes", "keywords", "first_response_targets", "business_hours"}
+    known = {
+        "teams",
+        "note_prefixes",
+        "keywords",
+        "first_response_targets",
+        "business_hours",
+        "followups",
+        "idle",
+    }
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(
@@ -123,6 +147,11 @@ def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) 
                 f"first_response_targets.{name} = {text!r} is not a duration like 15m, 4h or 1d",
             ) from None
     business = _business_hours(_table(data, "business_hours", where), timezone, where)
+    try:
+        follow_ups = follow_up_policy(_table(data, "followups", where))
+        idle = idle_policy(_table(data, "idle", where))
+    except CareConfigError as error:
+        raise ConfigError(where, str(error)) from None
     return DeskSettings(
         locale=locale,
         timezone=timezone,
@@ -131,6 +160,8 @@ def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) 
         keywords=keywords,
         first_response_targets=targets,
         business_hours=business,
+        follow_ups=follow_ups,
+        idle=idle,
     )
 
 

@@ -102,6 +102,7 @@ class Ticket:
     card_message_id: str = ""
     version: int = 0
     earlier_tickets: int = 0
+    sla_breached_at: datetime | None = None  # the first-response target passed unanswered
 
     @property
     def is_closed(self) -> bool:
@@ -249,15 +250,38 @@ class OutboundMessage:
         return f"{self.platform}:{self.audience.value}:{scope}"
 
 
+class ReminderKind(enum.StrEnum):
+    FOLLOW_UP = "followup"  # after-care: an agent checks back with the customer
+    SLA_NUDGE = "sla_nudge"  # 75% of the first-response target has passed
+    SLA_BREACH = "sla_breach"  # the whole target has passed
+    IDLE_NUDGE = "idle_nudge"  # a waiting ticket: remind the customer
+    IDLE_CLOSE = "idle_close"  # a waiting ticket: close it
+    DIGEST = "digest"  # desk-wide: the leads' daily digest
+
+
+class ReminderStatus(enum.StrEnum):
+    PENDING = "pending"
+    FIRED = "fired"  # posted to staff, waiting for an agent to act on it
+    DONE = "done"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
 @dataclass
 class Reminder:
-    """Time-based work kept as data: a follow-up, an SLA check, an idle nudge."""
+    """Time-based work kept as data: a follow-up, an SLA check, an idle nudge, the digest."""
 
-    ticket_id: int
-    kind: str
+    ticket_id: int | None
+    kind: ReminderKind
     due_at: datetime
     created_by: Person
     created_at: datetime
     note: str = ""
-    status: str = "pending"
+    status: ReminderStatus = ReminderStatus.PENDING
     id: int | None = None
+    key: str | None = None  # unique: desk-wide work exists once however many workers run
+    last_error: str = ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (ReminderStatus.PENDING, ReminderStatus.FIRED)

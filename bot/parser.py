@@ -17,6 +17,8 @@ USAGE: dict[str, str] = {
     "note": "/ticket note [#N] <text>",
     "priority": "/ticket priority [#N] <urgent|high|normal|low>",
     "followup": "/ticket followup [#N] in <duration> [note]",
+    "followups": "/ticket followups",
+    "digest": "/ticket digest",
     "list": "/ticket list [mine|open|unclaimed|escalated]",
     "show": "/ticket show #N",
     "help": "/ticket help",
@@ -91,6 +93,9 @@ def parse(text: str) -> c.StaffCommand:
     if verb == "show":
         _no_more(rest, usage)
         return c.ShowTicket(number)
+    if verb in ("followups", "digest"):
+        _no_more(rest if number is None else f"#{number} {rest}".strip(), usage)
+        return c.ListFollowUps() if verb == "followups" else c.ShowDigest()
     _no_more(rest, usage)
     return c.Help()
 
@@ -117,6 +122,8 @@ def _followup(rest: str, number: int | None, usage: str) -> c.ScheduleFollowUp:
     duration, _, note = rest.strip().partition(" ")
     if not duration:
         raise UsageError("missing_argument", usage, argument="<duration>")
+    if duration.startswith("-"):
+        raise UsageError("followup_in_past", usage, value=duration)
     try:
         delay = parse_duration(duration)
     except BadDuration:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -12,11 +12,13 @@ from bot.model import (
     Customer,
     OutboundMessage,
     Reminder,
+    ReminderKind,
     Source,
     Ticket,
     TicketEvent,
     TicketMessage,
 )
+from bot.reports import DigestFigures
 
 
 class ConcurrencyConflict(Exception):
@@ -101,7 +103,35 @@ class InboundRepository(Protocol):
 
 class ReminderRepository(Protocol):
     async def add(self, reminder: Reminder) -> None: ...
-    async def pending_for_ticket(self, ticket_id: int) -> list[Reminder]: ...
+    async def add_many(self, reminders: list[Reminder]) -> None: ...
+    async def add_once(self, reminder: Reminder) -> bool:
+        """Add a keyed reminder unless its key exists; True when added."""
+        ...
+
+    async def by_id(self, reminder_id: int) -> Reminder | None: ...
+    async def by_key(self, key: str) -> Reminder | None: ...
+    async def open_for_ticket(self, ticket_id: int) -> list[Reminder]:
+        """Pending and fired reminders of one ticket, soonest first."""
+        ...
+
+    async def claim_due(self, now: datetime, limit: int) -> list[Reminder]:
+        """Pending reminders due by `now`, locked for this transaction: no other worker gets
+        them until it ends."""
+        ...
+
+    async def save(self, reminder: Reminder) -> None: ...
+    async def cancel(
+        self, ticket_id: int, kinds: Iterable[ReminderKind], *, fired_too: bool = False
+    ) -> int: ...
+    async def follow_ups(self, owner_ref: str, due_before: datetime, limit: int) -> list[Reminder]:
+        """Open follow-ups created by or assigned to `owner_ref`, or due before `due_before`."""
+        ...
+
+
+class ReportRepository(Protocol):
+    async def digest(self, since: datetime, until: datetime, today_end: datetime) -> DigestFigures:
+        """Every figure of the leads' digest for the window [since, until)."""
+        ...
 
 
 class UnitOfWork(Protocol):
@@ -114,6 +144,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     inbound: InboundRepository
     reminders: ReminderRepository
+    reports: ReportRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -156,5 +187,6 @@ class Deliverer(Protocol):
     """The outbound half of an adapter."""
 
     platform: str
+    has_leads_channel: bool  # digests and breach alerts can go there
 
     async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt: ...

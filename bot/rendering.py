@@ -38,6 +38,9 @@ class Renderer:
         )
         self._env.filters["age"] = _age
         self._env.filters["localtime"] = _localtime
+        self._env.filters["span"] = _span
+        self._env.filters["percent"] = _percent
+        self._env.filters["score"] = _score
         self._catalogs: dict[str, dict[str, jinja2.Template | str]] = {}
 
     def pick_locale(self, wanted: str | None) -> str:
@@ -62,10 +65,12 @@ class Renderer:
     def keys(self, locale: str) -> set[str]:
         return set(self._catalog(self.pick_locale(locale)))
 
-    def duration(self, locale: str, value: timedelta) -> str:
+    def duration(self, locale: str, value: timedelta, business: bool = True) -> str:
+        """A response target reads in business days; other waits in calendar days."""
         minutes = int(value.total_seconds() // 60)
         if minutes % 1440 == 0 and minutes:
-            return self.text(locale, "unit_days", n=minutes // 1440)
+            key = "unit_days" if business else "unit_calendar_days"
+            return self.text(locale, key, n=minutes // 1440)
         if minutes % 60 == 0 and minutes:
             return self.text(locale, "unit_hours", n=minutes // 60)
         return self.text(locale, "unit_minutes", n=minutes)
@@ -88,6 +93,18 @@ class Renderer:
 
 def _age(start: datetime, now: datetime) -> str:
     return format_duration(max(now - start, timedelta(0)))
+
+
+def _span(value: timedelta | None) -> str:
+    return "–" if value is None else format_duration(value)
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.0f}%"
+
+
+def _score(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
 
 
 def _localtime(at: datetime, tz: str) -> str:

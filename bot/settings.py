@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 
 from bot.business_hours import BusinessHours
 from bot.model import Priority
@@ -15,6 +15,30 @@ DEFAULT_TARGETS: dict[Priority, timedelta] = {
     Priority.NORMAL: timedelta(hours=4),
     Priority.LOW: timedelta(days=1),
 }
+
+
+@dataclass(frozen=True)
+class FollowUpPolicy:
+    """After-care: a follow-up this long after every close, unless the agent chose one."""
+
+    enabled: bool = True
+    after_close: timedelta = timedelta(days=3)
+    per_priority: dict[Priority, timedelta] = field(default_factory=dict)
+    auto_checkin: bool = False  # send the customer the check-in without waiting for an agent
+
+    def delay_for(self, priority: Priority) -> timedelta | None:
+        if not self.enabled:
+            return None
+        return self.per_priority.get(priority, self.after_close)
+
+
+@dataclass(frozen=True)
+class IdlePolicy:
+    """Tickets waiting on the customer: a nudge to the customer, then a close."""
+
+    enabled: bool = True
+    nudge_after: timedelta = timedelta(days=2)
+    close_after: timedelta = timedelta(days=5)
 
 
 @dataclass(frozen=True)
@@ -31,3 +55,8 @@ class DeskSettings:
     )
     subject_length: int = 80
     business_hours: BusinessHours | None = None  # None: targets count in wall time
+    follow_ups: FollowUpPolicy = field(default_factory=FollowUpPolicy)
+    idle: IdlePolicy = field(default_factory=IdlePolicy)
+    digest_time: time = time(9, 0)  # in `timezone`
+    # platforms whose adapter has a leads channel (set at start from the running adapters)
+    lead_platforms: tuple[str, ...] = ()

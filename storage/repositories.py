@@ -13,10 +13,11 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.model import Attachment, Customer, Direction, Reminder, TicketEvent, TicketMessage
+from bot.model import Attachment, Customer, Direction, TicketEvent, TicketMessage
 from storage import tables as t
 from storage.engine import Conn, new_id
 from storage.outbox import SqlOutbox
+from storage.reminders import SqlReminders
 from storage.rows import attachments_json, person_from
 from storage.tickets import SqlTickets
 
@@ -42,7 +43,6 @@ _INSERT_CUSTOMERS = insert(t.customers)
 _INSERT_CUSTOMER_IDENTITIES = insert(t.customer_identities)
 _INSERT_TICKET_EVENTS = insert(t.ticket_events)
 _INSERT_TICKET_MESSAGES = insert(t.ticket_messages)
-_INSERT_REMINDERS = insert(t.reminders)
 # ON CONFLICT DO NOTHING: a replayed event neither fails the transaction nor needs a savepoint
 _RECORD_INBOUND = {
     name: dialect_insert(t.inbound_events).on_conflict_do_nothing(
@@ -183,45 +183,3 @@ class SqlInbound:
             "error": error,
         }
         await self.conn.execute(self._record, row)
-
-
-class SqlReminders:
-    def __init__(self, conn: Conn) -> None:
-        self.conn = conn
-
-    async def add(self, reminder: Reminder) -> None:
-        result = await self.conn.execute(
-            _INSERT_REMINDERS,
-            {
-                "ticket_id": reminder.ticket_id,
-                "kind": reminder.kind,
-                "due_at": reminder.due_at,
-                "status": reminder.status,
-                "note": reminder.note,
-                "created_by_ref": reminder.created_by.ref,
-                "created_by_name": reminder.created_by.name,
-                "created_at": reminder.created_at,
-            },
-        )
-        reminder.id = new_id(result)
-
-    async def pending_for_ticket(self, ticket_id: int) -> list[Reminder]:
-        r = t.reminders.c
-        rows = await self.conn.execute(
-            select(t.reminders)
-            .where(r.ticket_id == ticket_id, r.status == "pending")
-            .order_by(r.due_at)
-        )
-        return [
-            Reminder(
-                row.ticket_id,
-                row.kind,
-                row.due_at,
-                person_from(row.created_by_ref, row.created_by_name),  # type: ignore[arg-type]
-                row.created_at,
-                row.note,
-                row.status,
-                row.id,
-            )
-            for row in rows
-        ]

@@ -52,6 +52,7 @@ def ticket_values(t: Ticket) -> dict[str, Any]:
         "staff_channel": t.staff_channel,
         "staff_thread": t.staff_thread,
         "card_message_id": t.card_message_id,
+        "sla_breached_at": t.sla_breached_at,
     }
 
 
@@ -85,6 +86,7 @@ def ticket_from(row: Row[Any]) -> Ticket:
         staff_thread=m["staff_thread"],
         card_message_id=m["card_message_id"],
         version=m["version"],
+        sla_breached_at=m["sla_breached_at"],
     )
 
 

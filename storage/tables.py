@@ -105,11 +105,17 @@ tickets = Table(
     Column("staff_thread", String(64), nullable=False),
     Column("card_message_id", String(64), nullable=False),
     Column("version", Integer, nullable=False),
+    Column("sla_breached_at", UTCDateTime()),  # the first-response target passed unanswered
     Index(None, "status", "priority"),
     Index(None, "customer_id", "status"),
     Index(None, "source_platform", "source_channel", "source_thread"),
     Index(None, "assignee_ref", "status"),
     Index(None, "staff_thread"),
+    # the digest's windows ("in the last 24 hours")
+    Index(None, "created_at"),
+    Index(None, "closed_at"),
+    Index(None, "first_response_at"),
+    Index(None, "sla_breached_at"),
 )
 
 ticket_events = Table(
@@ -182,13 +188,16 @@ reminders = Table(
     "reminders",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("ticket_id", ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("ticket_id", ForeignKey("tickets.id"), index=True),  # none for desk-wide work
     Column("kind", String(30), nullable=False),
     Column("due_at", UTCDateTime(), nullable=False),
-    Column("status", String(12), nullable=False),  # pending | done | cancelled
+    # pending | fired (waiting for an agent) | done | cancelled | failed
+    Column("status", String(12), nullable=False),
     Column("note", Text, nullable=False),
     Column("created_by_ref", String(100), nullable=False),
     Column("created_by_name", String(200), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("key", String(60), unique=True),  # one row per key, for desk-wide work (the digest)
+    Column("last_error", Text, nullable=False, server_default=""),
     Index(None, "status", "due_at"),
 )

@@ -12,10 +12,12 @@ from bot.ports import (
     MessageRepository,
     OutboxRepository,
     ReminderRepository,
+    ReportRepository,
     TicketRepository,
     UnitOfWork,
 )
 from storage.engine import Conn, Database
+from storage.reports import SqlReports
 from storage.repositories import (
     SqlCustomers,
     SqlEvents,
@@ -43,7 +45,8 @@ class SqlUnitOfWork:
         self._outbox = SqlOutbox(conn)
         self.outbox: OutboxRepository = self._outbox
         self.inbound: InboundRepository = SqlInbound(conn, self._database.dialect_name)
-        self.reminders: ReminderRepository = SqlReminders(conn)
+        self.reminders: ReminderRepository = SqlReminders(conn, self._database.dialect_name)
+        self.reports: ReportRepository = SqlReports(conn)
         return self
 
     async def __aexit__(

@@ -38,7 +38,14 @@ class DiscordAdapter:
             guild_ready_timeout=0.5,  # one server: its GUILD_CREATE follows READY at once
             allowed_mentions=discord.AllowedMentions.none(),
         )
-        self.deliverer: Deliverer = DiscordDeliverer(self.client, settings.staff_channel)
+        self.deliverer: Deliverer = DiscordDeliverer(
+            self.client,
+            settings.staff_channel,
+            guild_id=settings.guild_id,
+            leads_channel=settings.leads_channel,
+            staff_role=settings.staff_role,
+            lead_role=settings.lead_role,
+        )
         self.tree = discord.app_commands.CommandTree(self.client)
         self._runner: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()

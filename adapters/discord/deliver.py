@@ -8,7 +8,8 @@ from typing import Any
 import discord
 
 from adapters.discord.views import buttons
-from adapters.text import split_text
+from adapters.text import resolve_ticket_links, split_text
+from bot.desk.context import LEADS_GROUP, STAFF_GROUP
 from bot.model import Audience, OutboundMessage, Ticket
 from bot.ports import DeliveryError, DeliveryReceipt
 
@@ -32,9 +33,23 @@ STATUS_TAG = {
 class DiscordDeliverer:
     platform = PLATFORM
 
-    def __init__(self, client: discord.Client, staff_channel: int) -> None:
+    def __init__(
+        self,
+        client: discord.Client,
+        staff_channel: int,
+        *,
+        guild_id: int = 0,
+        leads_channel: int = 0,
+        staff_role: int = 0,
+        lead_role: int = 0,
+    ) -> None:
         self.client = client
         self.staff_channel = staff_channel
+        self.guild_id = guild_id
+        self.leads_channel = leads_channel
+        self.has_leads_channel = bool(leads_channel)
+        # the core's group tokens: the staff role, and the lead role (else staff again)
+        self.groups = {STAFF_GROUP: staff_role, LEADS_GROUP: lead_role or staff_role}
         self.tags: dict[str, int] = {}  # tag name -> id, filled in at start
 
     async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
@@ -61,6 +76,8 @@ class DiscordDeliverer:
             if message.kind == "agent_reply" and source_id and ticket and ticket.staff_thread:
                 await self._react(int(ticket.staff_thread), int(source_id), DELIVERED)
             return receipt
+        if message.audience is Audience.LEADS:
+            return await self._send(self.leads_channel, message)
         if message.kind == "card":
             return await self._open_post(message)
         if ticket is None or not ticket.staff_thread:
@@ -120,13 +137,16 @@ class DiscordDeliverer:
             body = f"{INTERNAL} **{message.author_name}** (internal): {body}"
         elif message.author_name:
             body = f"**{message.author_name}:** {body}"
-        mentions = " ".join(f"<@{user}>" for user in message.mentions)
+        users = [int(u) for u in message.mentions if u.isdigit()]
+        roles = [self.groups[m] for m in message.mentions if self.groups.get(m)]
+        mentions = " ".join([f"<@{u}>" for u in users] + [f"<@&{r}>" for r in roles])
         allowed = discord.AllowedMentions(
             everyone=False,
-            roles=False,
+            roles=[discord.Object(r) for r in roles],
             replied_user=False,
-            users=[discord.Object(int(u)) for u in message.mentions if u.isdigit()],
+            users=[discord.Object(u) for u in users],
         )
+        body = resolve_ticket_links(body, lambda n: self._link(n, message))
         first = ""
         parts = split_text(f"{mentions} {body}" if mentions else body, LIMIT)
         for index, part in enumerate(parts):
@@ -138,6 +158,12 @@ class DiscordDeliverer:
             )
             first = first or str(sent.id)
         return DeliveryReceipt(first, str(channel_id), "")
+
+    def _link(self, number: str, message: OutboundMessage) -> str:
+        channel, thread = (message.data.get("links", {}).get(number) or ["", ""])[:2]
+        if not (thread or channel) or not self.guild_id:
+            return f"#{number}"
+        return f"[#{number}](https://discord.com/channels/{self.guild_id}/{thread or channel})"
 
     async def _react(self, channel_id: int, message_id: int, emoji: str) -> None:
         await (

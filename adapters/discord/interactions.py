@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from dataclasses import replace
 from typing import Any
 
 import discord
@@ -47,12 +46,12 @@ class Interactions:
         if custom_id == PANEL_BUTTON:
             await interaction.response.send_modal(_panel_form(self.desk, interaction))
             return
-        if kind == "csat":
+        if kind in ("csat", "checkin"):  # the customer's own buttons, in their DMs
             command = command_for_action(custom_id)
             await interaction.response.defer()  # the thanks arrive as a DM of their own
             await self.desk.handle(command, c.Invocation(_person(interaction.user)))
             return
-        if kind != "ticket":
+        if kind not in ("ticket", "followup"):
             return  # not ours
         inv = self.invocation(interaction)
         verb, _, number = rest.partition(":")
@@ -61,7 +60,7 @@ class Interactions:
                 interaction, self.desk.renderer.text(self.desk.settings.locale, "not_staff")
             )
             return
-        if verb in ("escalate", "close") and number.isdigit():
+        if kind == "ticket" and verb in ("escalate", "close") and number.isdigit():
             await interaction.response.send_modal(_modal(verb, int(number), self.desk))
             return
         try:
@@ -98,12 +97,8 @@ class Interactions:
                 "1w. The ticket is still open.",
             )
             return
-        reply = await self.timely(
-            interaction, self.desk.handle(c.CloseTicket(values.get("resolution", ""), number), inv)
-        )
-        if reply.ok and delay is not None:  # a second command from the same form
-            followup_inv = replace(inv, event_id=f"{inv.event_id}:followup")
-            await self.desk.handle(c.ScheduleFollowUp(delay, "", number), followup_inv)
+        close = c.CloseTicket(values.get("resolution", ""), number, follow_up=delay)
+        reply = await self.timely(interaction, self.desk.handle(close, inv))
         await self.tell(interaction, reply.text)
 
     async def _open_from_panel(

@@ -109,6 +109,14 @@ def ticket_commands(desk: Desk, interactions: Interactions, staff_forum: int) ->
     ) -> None:
         await run(interaction, f"followup {num(number)}in {duration} {note}")
 
+    @group.command(description="Your follow-ups and those due today")
+    async def followups(interaction: discord.Interaction) -> None:
+        await run(interaction, "followups")
+
+    @group.command(description="The leads' daily digest, now (leads)")
+    async def digest(interaction: discord.Interaction) -> None:
+        await run(interaction, "digest")
+
     @group.command(name="list", description="List tickets")
     async def list_(
         interaction: discord.Interaction,

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import IO
 
 from adapters.shell.syntax import MENTION, Line, parse_line
+from adapters.text import resolve_ticket_links
 from bot import commands as c
 from bot.actions import UnknownAction, command_for_action
 from bot.desk import Desk, Reply
@@ -23,12 +24,13 @@ Lines you can type:
   @bob> text               agent bob writes in the current ticket's thread (sent to the customer)
   @bob #3> // text         agent bob in ticket #3's thread; '//' or 'note:' keeps it internal
   @bob> /ticket claim      a command (/ticket help lists them all)
-  alice> !csat:5:3         press a button shown in the transcript
+  alice> !csat:5:3         press a button shown in the transcript (@bob> !followup:done:7)
   :help  :quit             this help; leave (end of input leaves too)"""
 
 
 class ShellAdapter:
     platform = PLATFORM
+    has_leads_channel = True  # the terminal shows the leads' side as well
 
     def __init__(self, out: IO[str], staff: tuple[str, ...] = ()) -> None:
         self.out = out
@@ -44,6 +46,8 @@ class ShellAdapter:
         if message.audience is Audience.CUSTOMER:
             who = ticket.customer_name if ticket else message.channel
             head = f"[to {who}]" + (f" {message.author_name}:" if message.author_name else "")
+        elif message.audience is Audience.LEADS:
+            head = "[leads]"
         else:
             head = f"[staff #{number}]"
             if message.kind == "card":
@@ -58,7 +62,9 @@ class ShellAdapter:
                 head += f" (internal note) {message.author_name}:"
             elif message.author_name:
                 head += f" {message.author_name}:"
-        self._print(head, message.body)
+        if message.mentions:
+            head += " " + " ".join(m if m.startswith("@") else f"@{m}" for m in message.mentions)
+        self._print(head, resolve_ticket_links(message.body, lambda n: f"#{n}"))
         if message.actions:
             buttons = "  ".join(f"[{a.label}] !{a.id}" for a in message.actions)
             self.out.write(f"    buttons: {buttons}\n")
@@ -133,8 +139,9 @@ class ShellAdapter:
         if line.number is not None:
             self.current = line.number
         mentions = {f"@{m}": Person(PLATFORM, m, m) for m in MENTION.findall(line.text)}
+        staff = self._is_staff(line.name)  # one person at a terminal is staff and lead
         inv = c.Invocation(
-            person, is_staff=self._is_staff(line.name), in_ticket=number, mentions=mentions
+            person, is_staff=staff, is_lead=staff, in_ticket=number, mentions=mentions
         )
         if line.text.startswith("!"):
             return await self._press(desk, line.text[1:].strip(), inv)

@@ -13,6 +13,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.blocks import button, message_blocks
 from adapters.slack.settings import SlackSettings
 from adapters.slack.text import mention, mrkdwn, split
+from adapters.text import linked_numbers, resolve_ticket_links
+from bot.desk.context import LEADS_GROUP, STAFF_GROUP
 from bot.model import Audience, OutboundMessage, Ticket
 from bot.ports import DeliveryError, DeliveryReceipt
 
@@ -48,6 +50,7 @@ class SlackDeliverer:
     def __init__(self, client: AsyncWebClient, settings: SlackSettings) -> None:
         self.client = client
         self.settings = settings
+        self.has_leads_channel = bool(settings.leads_channel)
 
     async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
         try:
@@ -64,6 +67,8 @@ class SlackDeliverer:
             if message.kind == "agent_reply" and source_id and ticket:
                 await self._react(ticket.staff_channel, source_id, DELIVERED)
             return receipt
+        if message.audience is Audience.LEADS:
+            return await self._post(self.settings.leads_channel, "", message)
         if message.kind == "card":
             return await self._post(self.settings.staff_channel, "", message)
         if ticket is None:
@@ -92,8 +97,8 @@ class SlackDeliverer:
             body = f"🔒 {message.author_name} (internal): {body}"
         elif message.author_name:
             body = f"**{message.author_name}:** {body}"
-        head = mention(message.mentions)
-        parts = split(mrkdwn(body))
+        head = mention(self._people(message.mentions))
+        parts = split(await self._linked(mrkdwn(body), message))
         first_ts = ""
         for index, part in enumerate(parts):
             text = f"{head} {part}" if head and index == 0 else part
@@ -107,6 +112,27 @@ class SlackDeliverer:
             first_ts = first_ts or str(response["ts"])
             channel = str(response.get("channel") or channel)  # a user id resolves to the DM
         return DeliveryReceipt(first_ts, channel, thread or first_ts)
+
+    def _people(self, mentions: list[str]) -> list[str]:
+        """User ids, with the core's group tokens made into a user group (or @here)."""
+        group = {STAFF_GROUP: self.settings.staff_group, LEADS_GROUP: ""}
+        return [
+            (f"!subteam^{group[m]}" if group[m] else "!here") if m in group else m for m in mentions
+        ]
+
+    async def _linked(self, text: str, message: OutboundMessage) -> str:
+        """Ticket references become links to their staff threads (Slack makes the URL)."""
+        links: dict[str, list[str]] = message.data.get("links", {})
+        urls: dict[str, str] = {}
+        for number in linked_numbers(text):
+            channel, thread = (links.get(number) or ["", ""])[:2]
+            if channel and thread and number not in urls:
+                try:
+                    found = await self.client.chat_getPermalink(channel=channel, message_ts=thread)
+                    urls[number] = str(found["permalink"])
+                except SlackApiError:
+                    log.warning("no permalink for ticket #%s; it is shown without a link", number)
+        return resolve_ticket_links(text, lambda n: f"<{urls[n]}|#{n}>" if n in urls else f"#{n}")
 
     async def _react(self, channel: str, ts: str, name: str) -> None:
         try:

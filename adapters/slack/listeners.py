@@ -41,8 +41,10 @@ class Listeners:
         app.event("app_mention")(self.on_mention)
         app.command("/ticket")(self.on_command)
         app.action(re.compile(r"^ticket:(claim|reopen):\d+$"))(self.on_ticket_button)
+        app.action(re.compile(r"^followup:(checkin|snooze|done):\d+$"))(self.on_ticket_button)
         app.action(re.compile(r"^ticket:(escalate|close):\d+$"))(self.on_form_button)
         app.action(re.compile(r"^csat:(\d|help):\d+$"))(self.on_rating)
+        app.action(re.compile(r"^checkin:(good|trouble):\d+$"))(self.on_rating)
         app.view(ESCALATE_FORM)(self.on_escalate_form)
         app.view(CLOSE_FORM)(self.on_close_form)
         app.shortcut("create_ticket")(self.on_create_ticket)
@@ -209,13 +211,12 @@ class Listeners:
             )
             return
         inv = await self._invocation(body["user"]["id"], None)
-        reply = await self.desk.handle(c.CloseTicket(form_value(view, "resolution"), number), inv)
+        close = c.CloseTicket(form_value(view, "resolution"), number, follow_up=delay)
+        reply = await self.desk.handle(close, inv)
         if not reply.ok:
             await ack(response_action="errors", errors={"resolution": reply.text[:150]})
             return
         await ack()
-        if delay is not None:
-            await self.desk.handle(c.ScheduleFollowUp(delay, "", number), inv)
 
     async def on_rating(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()

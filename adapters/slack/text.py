@@ -22,7 +22,8 @@ def mrkdwn(markdown: str) -> str:
 
 
 def mention(user_ids: list[str]) -> str:
-    return " ".join(f"<@{u}>" for u in user_ids)
+    """`U123` pings a user; `!subteam^S1` and `!here` are special mentions."""
+    return " ".join(f"<{u}>" if u.startswith("!") else f"<@{u}>" for u in user_ids)
 
 
 def split(text: str, limit: int = TEXT_LIMIT) -> list[str]:

@@ -6,17 +6,20 @@ import dataclasses
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
 from bot import commands as c
+
+# after the desk's own modules: the care handlers build on them (see bot.care)
+from bot.care import digest, followups
 from bot.clock import Clock, SystemClock
 from bot.desk import intake, queries, staff
 from bot.desk.context import Ctx, Refused, Reply
 from bot.model import TransitionRefused
 from bot.parser import USAGE, UsageError, parse
-from bot.ports import ConcurrencyConflict, UnitOfWorkFactory
+from bot.ports import ConcurrencyConflict, UnitOfWork, UnitOfWorkFactory
 from bot.rendering import Renderer
 from bot.settings import DeskSettings
 from bot.triage import Triage
@@ -66,10 +69,17 @@ class Desk:
             except Exception as error:  # a bug or a database failure: keep what arrived
                 log.exception("handling %s from %s failed", type(command).__name__, inv.actor.ref)
                 return await self._kept_after_failure(command, inv, error)
-            if self._on_outbox and not reply.duplicate:
-                self._on_outbox()
+            if not reply.duplicate:
+                self.wake_outbox()
             return reply
         return Reply(self.renderer.text(self.settings.locale, "busy"), ok=False)
+
+    def wake_outbox(self) -> None:
+        if self._on_outbox:
+            self._on_outbox()
+
+    def context(self, uow: UnitOfWork, inv: c.Invocation, now: datetime) -> Ctx:
+        return Ctx(uow, self.clock, self.renderer, self.settings, inv, now, self.triage)
 
     async def _kept_after_failure(
         self, command: c.Command, inv: c.Invocation, error: Exception
@@ -112,9 +122,7 @@ class Desk:
 
     async def _run_once(self, command: c.Command, inv: c.Invocation) -> Reply:
         async with self.uow_factory() as uow:
-            ctx = Ctx(
-                uow, self.clock, self.renderer, self.settings, inv, self.clock.now(), self.triage
-            )
+            ctx = self.context(uow, inv, self.clock.now())
             if inv.event_id and not await uow.inbound.record(
                 inv.actor.platform, inv.event_id, _payload(command, inv), ctx.now
             ):
@@ -147,10 +155,23 @@ class Desk:
         if isinstance(command, c.RateTicket):
             ticket = await intake.rate(ctx, command)
             return Reply("", ticket_number=ticket.number)
+        if isinstance(command, c.AnswerCheckIn):
+            ticket = await followups.answer(ctx, command)
+            return Reply("", ticket_number=ticket.number)
         if not ctx.inv.is_staff:
             raise ctx.refuse("not_staff")
         if isinstance(command, c.Help):
             return queries.help_text(ctx)
+        if isinstance(command, c.SendCheckIn):
+            return await followups.check_in(ctx, command)
+        if isinstance(command, c.SnoozeFollowUp):
+            return await followups.snooze(ctx, command)
+        if isinstance(command, c.CompleteFollowUp):
+            return await followups.complete(ctx, command)
+        if isinstance(command, c.ListFollowUps):
+            return await followups.list_follow_ups(ctx)
+        if isinstance(command, c.ShowDigest):
+            return await digest.show(ctx)
         if isinstance(command, c.ListTickets):
             return await queries.list_tickets(ctx, command)
         if isinstance(command, c.ShowTicket):

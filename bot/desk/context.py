@@ -24,6 +24,10 @@ from bot.rendering import Renderer
 from bot.settings import DeskSettings
 from bot.triage import Triage
 
+# mention tokens: the adapter turns them into its staff or leads group (role, user group)
+STAFF_GROUP = "@staff"
+LEADS_GROUP = "@leads"
+
 
 @dataclass
 class Reply:
@@ -135,6 +139,14 @@ class Ctx:
                 data=data,
             )
         )
+
+    async def to_leads(self, platform: str, kind: str, body: str, **data: Any) -> None:
+        """The leads channel of one platform (digests, breach alerts)."""
+        await self.send(OutboundMessage(platform, Audience.LEADS, kind, body, data=data))
+
+    def who_to_ping(self, ticket: Ticket, fallback: str) -> list[str]:
+        """The assignee, else a group (STAFF_GROUP or LEADS_GROUP) the adapter resolves."""
+        return [ticket.assignee.user_id] if ticket.assignee else [fallback]
 
     def customer_text(self, ticket: Ticket, template: str, **params: Any) -> str:
         return self.renderer.render(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot import commands as c
+from bot.desk import timers
 from bot.desk.context import Ctx, Refused
 from bot.model import (
     Action,
@@ -123,6 +124,7 @@ async def open_ticket(
     )
     await ctx.card(ticket, first=True)
     await _relay_to_staff(ctx, ticket, person, text, attachments)
+    await timers.watch_first_response(ctx, ticket, fresh=True)
     target = ctx.settings.first_response_targets[priority]
     await ctx.to_customer(
         ticket,
@@ -142,11 +144,14 @@ async def _continue(
     if ticket.is_closed:  # the customer wrote again in the closed ticket's own thread
         ticket.reopen()
         await ctx.record(ticket, "reopened", person, reason="customer wrote again")
+        await timers.after_reopen(ctx, ticket)
         await ctx.notice(
             ticket,
             "notice_reopened_by_customer",
             mentions=[ticket.assignee.user_id] if ticket.assignee else [],
         )
+    if before is Status.WAITING:  # the customer answered: the idle clock stops
+        await timers.stop_idle_clock(ctx, ticket)
     ticket.record_customer_message()
     ticket.updated_at = ctx.now
     await ctx.uow.tickets.save(ticket)
@@ -182,6 +187,7 @@ async def rate(ctx: Ctx, cmd: c.RateTicket) -> Ticket:
             ticket.updated_at = ctx.now
             await ctx.uow.tickets.save(ticket)
             await ctx.record(ticket, "reopened", reason="customer still needs help")
+            await timers.after_reopen(ctx, ticket)
             await ctx.card(ticket)
             await ctx.to_customer(
                 ticket, "reopened", ctx.customer_text(ticket, "customer/reopened.md.j2", reason="")

@@ -4,10 +4,11 @@ and replies in the ticket thread."""
 from __future__ import annotations
 
 from bot import commands as c
+from bot.desk import timers
 from bot.desk.context import Ctx, Reply
 from bot.desk.intake import clean_text, csat_actions
 from bot.durations import format_duration
-from bot.model import Direction, Reminder, Ticket, TicketMessage
+from bot.model import Direction, Reminder, ReminderKind, Ticket, TicketMessage
 
 
 async def ticket_for(ctx: Ctx, number: int | None, usage: str) -> Ticket:
@@ -77,7 +78,15 @@ async def close(ctx: Ctx, ticket: Ticket, cmd: c.CloseTicket) -> Reply:
     await _save(ctx, ticket)
     seconds = int((ctx.now - ticket.created_at).total_seconds())
     await ctx.record(ticket, "closed", resolution=cmd.resolution, resolution_seconds=seconds)
-    await ctx.notice(ticket, "notice_closed", agent=ctx.inv.actor.name, resolution=cmd.resolution)
+    follow_up = await timers.after_close(ctx, ticket, cmd.follow_up)
+    when = format_duration(follow_up) if follow_up else ""
+    await ctx.notice(
+        ticket,
+        "notice_closed",
+        agent=ctx.inv.actor.name,
+        resolution=cmd.resolution,
+        followup=when,
+    )
     await ctx.to_customer(
         ticket,
         "farewell",
@@ -90,13 +99,14 @@ async def close(ctx: Ctx, ticket: Ticket, cmd: c.CloseTicket) -> Reply:
         ctx.customer_text(ticket, "customer/csat.md.j2"),
         actions=csat_actions(ticket.number, still_need_help),
     )
-    return Reply(ctx.staff_text("reply_closed", number=ticket.number))
+    return Reply(ctx.staff_text("reply_closed", number=ticket.number, followup=when))
 
 
 async def reopen(ctx: Ctx, ticket: Ticket, cmd: c.ReopenTicket) -> Reply:
     ticket.reopen()
     await _save(ctx, ticket)
     await ctx.record(ticket, "reopened", reason=cmd.reason)
+    await timers.after_reopen(ctx, ticket)
     await ctx.notice(
         ticket,
         "notice_reopened",
@@ -115,6 +125,7 @@ async def set_priority(ctx: Ctx, ticket: Ticket, cmd: c.SetPriority) -> Reply:
     ticket.set_priority(cmd.priority)
     await _save(ctx, ticket)
     await ctx.record(ticket, "priority", before=before.value, after=cmd.priority.value)
+    await timers.watch_first_response(ctx, ticket)  # the target follows the priority
     label = ctx.staff_text(f"priority_{cmd.priority.value}")
     await ctx.notice(ticket, "notice_priority", agent=ctx.inv.actor.name, priority=label)
     return Reply(ctx.staff_text("reply_priority", number=ticket.number, priority=label))
@@ -139,7 +150,7 @@ async def schedule_follow_up(ctx: Ctx, ticket: Ticket, cmd: c.ScheduleFollowUp) 
     assert ticket.id is not None
     due = ctx.now + cmd.delay
     await ctx.uow.reminders.add(
-        Reminder(ticket.id, "followup", due, ctx.inv.actor, ctx.now, note=cmd.note)
+        Reminder(ticket.id, ReminderKind.FOLLOW_UP, due, ctx.inv.actor, ctx.now, note=cmd.note)
     )
     await ctx.record(ticket, "followup_scheduled", due_at=due.isoformat(), note=cmd.note)
     when = format_duration(cmd.delay)
@@ -177,6 +188,8 @@ async def agent_message(ctx: Ctx, ticket: Ticket, cmd: c.RelayAgentMessage) -> R
     if first:
         seconds = int((ctx.now - ticket.created_at).total_seconds())
         await ctx.record(ticket, "first_response", seconds=seconds)
+        await timers.first_response_given(ctx, ticket)
+    await timers.start_idle_clock(ctx, ticket)
     if ticket.status is not before:
         await ctx.record(ticket, "status", before=before.value, after=ticket.status.value)
     body = ctx.renderer.render(ticket.locale, "relay.md.j2", text=text, attachments=cmd.attachments)

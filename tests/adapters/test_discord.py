@@ -238,11 +238,11 @@ async def test_buttons_forms_and_rating(discord_desk: DiscordDesk) -> None:
         3, {"custom_id": "csat:5:1", "component_type": 2}, CUSTOMER, "alice", DM
     )
     assert (await _answered(fake, rated))["type"] == 6
-    # in the thread: the relay, claimed, closed, the follow-up from the form, the rating
-    await fake.wait_for("POST", f"channels/{thread}/messages", count=5)
+    # in the thread: the relay, claimed, closed with the form's follow-up, the rating
+    await fake.wait_for("POST", f"channels/{thread}/messages", count=4)
     notices = [c.body["content"] for c in desk.sent_to(thread)]
-    assert "scheduled a follow-up in 3d" in notices[3]
-    assert "rated this ticket 5/5" in notices[4]
+    assert "closed this ticket: extinguished. After-care follow-up in 3d." in notices[2]
+    assert "rated this ticket 5/5" in notices[3]
 
 
 def _starter_id(fake: FakeDiscord) -> str:

@@ -72,7 +72,7 @@ async def test_a_ticket_round_trips_with_its_history(database: Database) -> None
         assert ticket is not None and ticket.id is not None
         events = await uow.events.for_ticket(ticket.id)
         messages = await uow.messages.for_ticket(ticket.id)
-        reminders = await uow.reminders.pending_for_ticket(ticket.id)
+        reminders = await uow.reminders.open_for_ticket(ticket.id)
     assert ticket.status is Status.CLOSED and ticket.subject == "Refund for order 7"
     assert ticket.first_response_at == datetime(2026, 5, 1, 8, 5, tzinfo=UTC)
     assert ticket.assignee == Person("test", "S-bob", "bob")

@@ -12,6 +12,8 @@ from bot.model import (
     Customer,
     OutboundMessage,
     Reminder,
+    ReminderKind,
+    ReminderStatus,
     Source,
     Ticket,
     TicketEvent,
@@ -231,10 +233,65 @@ class FakeReminders:
 
     async def add(self, reminder: Reminder) -> None:
         reminder.id = self.s.new_id()
-        self.s.reminders.append(reminder)
+        self.s.reminders.append(copy.copy(reminder))
 
-    async def pending_for_ticket(self, ticket_id: int) -> list[Reminder]:
-        return [r for r in self.s.reminders if r.ticket_id == ticket_id and r.status == "pending"]
+    async def add_many(self, reminders: list[Reminder]) -> None:
+        for reminder in reminders:
+            await self.add(reminder)
+
+    async def add_once(self, reminder: Reminder) -> bool:
+        if any(r.key == reminder.key for r in self.s.reminders):
+            return False
+        await self.add(reminder)
+        return True
+
+    def _find(self, pred: Any) -> Reminder | None:
+        found = next((r for r in self.s.reminders if pred(r)), None)
+        return copy.copy(found) if found else None
+
+    async def by_id(self, reminder_id: int) -> Reminder | None:
+        return self._find(lambda r: r.id == reminder_id)
+
+    async def by_key(self, key: str) -> Reminder | None:
+        return self._find(lambda r: r.key == key)
+
+    async def open_for_ticket(self, ticket_id: int) -> list[Reminder]:
+        found = [r for r in self.s.reminders if r.ticket_id == ticket_id and r.is_open]
+        return [copy.copy(r) for r in sorted(found, key=lambda r: (r.due_at, r.id))]
+
+    async def claim_due(self, now: datetime, limit: int) -> list[Reminder]:
+        due = [r for r in self.s.reminders if r.status == "pending" and r.due_at <= now]
+        return [copy.copy(r) for r in sorted(due, key=lambda r: (r.due_at, r.id))[:limit]]
+
+    async def save(self, reminder: Reminder) -> None:
+        for index, stored in enumerate(self.s.reminders):
+            if stored.id == reminder.id:
+                self.s.reminders[index] = copy.copy(reminder)
+
+    async def cancel(self, ticket_id: int, kinds: Any, *, fired_too: bool = False) -> int:
+        statuses = ("pending", "fired") if fired_too else ("pending",)
+        kinds = set(kinds)
+        count = 0
+        for r in self.s.reminders:
+            if r.ticket_id == ticket_id and r.kind in kinds and r.status in statuses:
+                r.status = ReminderStatus.CANCELLED
+                count += 1
+        return count
+
+    async def follow_ups(self, owner_ref: str, due_before: datetime, limit: int) -> list[Reminder]:
+        tickets = self.s.tickets
+        found = [
+            r
+            for r in self.s.reminders
+            if r.kind == ReminderKind.FOLLOW_UP
+            and r.is_open
+            and (
+                r.created_by.ref == owner_ref
+                or getattr(tickets[r.ticket_id].assignee, "ref", None) == owner_ref
+                or r.due_at < due_before
+            )
+        ]
+        return [copy.copy(r) for r in sorted(found, key=lambda r: (r.due_at, r.id))[:limit]]
 
 
 class FakeUnitOfWork:
@@ -284,6 +341,7 @@ class FakeDeliverer:
 
     def __init__(self, platform: str = "test") -> None:
         self.platform = platform
+        self.has_leads_channel = True
         self.delivered: list[OutboundMessage] = []
         self.failures: dict[str, list[DeliveryError]] = {}
 

@@ -298,7 +298,7 @@ async def test_follow_up_is_scheduled_as_a_reminder_row(world: World) -> None:
     await world.customer_says("Router flaky")
     reply = await world.staff_says("/ticket followup #1 in 3d check signal")
     assert reply.ok and "3d" in reply.text
-    reminder = world.store.reminders[0]
+    [reminder] = [r for r in world.store.reminders if r.kind == "followup"]
     assert reminder.due_at == world.clock.now() + timedelta(days=3)
     assert (reminder.kind, reminder.note, reminder.status) == (
         "followup",

@@ -10,11 +10,22 @@ import jinja2
 import jinja2.meta
 import pytest
 
-from bot.model import Attachment, Person, Source, Status, Ticket, TicketEvent
+from bot.model import (
+    Attachment,
+    Person,
+    Reminder,
+    ReminderKind,
+    Source,
+    Status,
+    Ticket,
+    TicketEvent,
+)
 from bot.parser import USAGE
 from bot.rendering import TEMPLATE_DIR, Renderer, available_locales
+from bot.reports import AgentLine, DigestFigures, PlatformLine, UnclaimedTicket
 
 LOCALES = available_locales()
+BOB = Person("slack", "U1", "bob")
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
@@ -61,6 +72,39 @@ VARIABLES = {
         "events": [TicketEvent(1, "claimed", Person("s", "u", "bob"), NOW, {"team": "billing"})],
     },
     "staff/help.md.j2": {"usage": USAGE, "prefixes": ("//",), "teams": ("billing",)},
+    "customer/idle_nudge.md.j2": {"closes_in": "3 days"},
+    "staff/followups.md.j2": {
+        "rows": [
+            {
+                "reminder": Reminder(1, ReminderKind.FOLLOW_UP, NOW, BOB, NOW, note="call"),
+                "ticket": _ticket(),
+                "today": True,
+            }
+        ],
+        "now": NOW,
+        "tz": "Asia/Tokyo",
+    },
+    "staff/digest.md.j2": {
+        "d": DigestFigures(
+            NOW - timedelta(days=1),
+            NOW,
+            new=3,
+            backlog={"open": {"high": 2}},
+            platforms=[PlatformLine("slack", 3, 1, 2)],
+            oldest_unclaimed=[UnclaimedTicket(7, "VPN", "slack", "high", NOW, "C1", "T1")],
+            targets_decided=4,
+            targets_met=3,
+            first_responses=[60, 120],
+            ratings=[5, 4],
+            agents=[AgentLine("bob", 2, 1, [60], [5])],
+        ),
+        "tz": "UTC",
+        "linked": True,
+        "statuses": ["open"],
+        "priorities": ["high"],
+        "status_label": {"open": "Open"},
+        "priority_label": {"high": "High"},
+    },
 }
 CUSTOMER_COMMON = {"customer_name": "Alice", "number": 42, "subject": "Printer on fire"}
 
@@ -82,7 +126,7 @@ def test_every_locale_has_the_same_files() -> None:
 @pytest.mark.parametrize("name", _template_names())
 def test_each_template_uses_the_same_variables_in_every_locale(name: str) -> None:
     env = jinja2.Environment()
-    env.filters.update(age=str, localtime=str)  # ours; only their names matter here
+    env.filters.update(age=str, localtime=str, span=str, percent=str, score=str)  # names only
     used = {
         loc: jinja2.meta.find_undeclared_variables(
             env.parse((TEMPLATE_DIR / loc / name).read_text("utf-8"))

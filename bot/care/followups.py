@@ -1,0 +1,157 @@
+"""After-care: a due follow-up asks an agent to check back; the check-in asks the customer."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot import commands as c
+from bot.desk import timers
+from bot.desk.context import LEADS_GROUP, Ctx, Refused, Reply
+from bot.durations import format_duration
+from bot.model import Action, Reminder, ReminderStatus, Status, Ticket
+
+
+async def fire(ctx: Ctx, reminder: Reminder, ticket: Ticket) -> None:
+    """Due: post the reminder with its buttons, or send the check-in straight away."""
+    if ctx.settings.follow_ups.auto_checkin:
+        await send_checkin(ctx, ticket)
+        await ctx.record(ticket, "checkin_sent", automatic=True)
+        await ctx.notice(ticket, "notice_checkin_auto", note=reminder.note)
+        reminder.status = ReminderStatus.DONE
+        return
+    rid = reminder.id
+    await ctx.to_staff(
+        ticket,
+        "followup_due",
+        ctx.staff_text(
+            "followup_due",
+            number=ticket.number,
+            note=reminder.note,
+            by=reminder.created_by.name,
+        ),
+        mentions=ctx.who_to_ping(ticket, LEADS_GROUP),
+        actions=[
+            Action(f"followup:checkin:{rid}", ctx.staff_text("button_send_checkin"), "primary"),
+            Action(f"followup:snooze:{rid}", ctx.staff_text("button_snooze")),
+            Action(f"followup:done:{rid}", ctx.staff_text("button_followup_done")),
+        ],
+    )
+    await ctx.record(ticket, "followup_due", note=reminder.note)
+    reminder.status = ReminderStatus.FIRED
+
+
+async def send_checkin(ctx: Ctx, ticket: Ticket) -> None:
+    """The customer's check-in in their language, with "All good" and "Still having trouble"."""
+    n = ticket.number
+    await ctx.to_customer(
+        ticket,
+        "checkin",
+        ctx.customer_text(ticket, "customer/checkin.md.j2"),
+        actions=[
+            Action(f"checkin:good:{n}", ctx.renderer.text(ticket.locale, "button_all_good")),
+            Action(f"checkin:trouble:{n}", ctx.renderer.text(ticket.locale, "button_trouble")),
+        ],
+    )
+
+
+async def _open_follow_up(ctx: Ctx, reminder_id: int) -> tuple[Reminder, Ticket]:
+    reminder = await ctx.uow.reminders.by_id(reminder_id)
+    ticket = None
+    if reminder is not None and reminder.ticket_id is not None:
+        ticket = await ctx.uow.tickets.by_id(reminder.ticket_id)
+    if reminder is None or ticket is None:
+        raise ctx.refuse("unknown_followup")
+    if not reminder.is_open:
+        raise ctx.refuse(f"followup_{reminder.status.value}", number=ticket.number)
+    return reminder, ticket
+
+
+async def check_in(ctx: Ctx, cmd: c.SendCheckIn) -> Reply:
+    reminder, ticket = await _open_follow_up(ctx, cmd.reminder_id)
+    await send_checkin(ctx, ticket)
+    reminder.status = ReminderStatus.DONE
+    await ctx.uow.reminders.save(reminder)
+    await ctx.record(ticket, "checkin_sent")
+    await ctx.notice(ticket, "notice_checkin_sent", agent=ctx.inv.actor.name)
+    return Reply(
+        ctx.staff_text("reply_checkin_sent", number=ticket.number), ticket_number=ticket.number
+    )
+
+
+async def snooze(ctx: Ctx, cmd: c.SnoozeFollowUp) -> Reply:
+    reminder, ticket = await _open_follow_up(ctx, cmd.reminder_id)
+    reminder.status = ReminderStatus.PENDING
+    reminder.due_at = ctx.now + cmd.delay
+    await ctx.uow.reminders.save(reminder)
+    when = format_duration(cmd.delay)
+    await ctx.record(ticket, "followup_snoozed", due_at=reminder.due_at.isoformat())
+    await ctx.notice(ticket, "notice_followup_snoozed", agent=ctx.inv.actor.name, when=when)
+    return Reply(
+        ctx.staff_text("reply_followup", number=ticket.number, when=when),
+        ticket_number=ticket.number,
+    )
+
+
+async def complete(ctx: Ctx, cmd: c.CompleteFollowUp) -> Reply:
+    reminder, ticket = await _open_follow_up(ctx, cmd.reminder_id)
+    reminder.status = ReminderStatus.DONE
+    await ctx.uow.reminders.save(reminder)
+    await ctx.record(ticket, "followup_done")
+    await ctx.notice(ticket, "notice_followup_done", agent=ctx.inv.actor.name)
+    return Reply(
+        ctx.staff_text("reply_followup_done", number=ticket.number), ticket_number=ticket.number
+    )
+
+
+async def answer(ctx: Ctx, cmd: c.AnswerCheckIn) -> Ticket:
+    """The customer pressed "All good" or "Still having trouble" under a check-in."""
+    ticket = await ctx.uow.tickets.by_number(cmd.number)
+    customer = await ctx.uow.customers.find(ctx.inv.actor.platform, ctx.inv.actor.user_id)
+    if ticket is None or customer is None or customer.id != ticket.customer_id:
+        raise Refused(ctx.renderer.text(ctx.settings.locale, "unknown_ticket", number=cmd.number))
+    if cmd.all_good:
+        await ctx.record(ticket, "checkin_all_good")
+        await ctx.notice(ticket, "notice_checkin_all_good")
+        await ctx.to_customer(ticket, "thanks", ctx.renderer.text(ticket.locale, "thanks_checkin"))
+        return ticket
+    await ctx.record(ticket, "checkin_trouble")
+    await ctx.notice(
+        ticket, "notice_checkin_trouble", mentions=ctx.who_to_ping(ticket, LEADS_GROUP)
+    )
+    if ticket.status is Status.CLOSED:
+        ticket.reopen()
+        ticket.updated_at = ctx.now
+        await ctx.uow.tickets.save(ticket)
+        await ctx.record(ticket, "reopened", reason="customer still having trouble after check-in")
+        await timers.after_reopen(ctx, ticket)
+        await ctx.card(ticket)
+        await ctx.to_customer(
+            ticket, "reopened", ctx.customer_text(ticket, "customer/reopened.md.j2", reason="")
+        )
+    else:  # still being worked on: the team was told, nothing to reopen
+        await ctx.to_customer(ticket, "thanks", ctx.renderer.text(ticket.locale, "checkin_heard"))
+    return ticket
+
+
+def end_of_today(now: datetime, timezone: str) -> datetime:
+    local = now.astimezone(ZoneInfo(timezone))
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    return midnight.astimezone(now.tzinfo)
+
+
+async def list_follow_ups(ctx: Ctx) -> Reply:
+    """The caller's open follow-ups, and everyone's that are due by the end of today."""
+    until = end_of_today(ctx.now, ctx.settings.timezone)
+    found = await ctx.uow.reminders.follow_ups(ctx.inv.actor.ref, until, limit=50)
+    rows: list[dict[str, Any]] = []
+    for reminder in found:
+        assert reminder.ticket_id is not None
+        ticket = await ctx.uow.tickets.by_id(reminder.ticket_id)
+        if ticket is not None:
+            rows.append({"reminder": reminder, "ticket": ticket, "today": reminder.due_at < until})
+    text = ctx.renderer.render(
+        ctx.staff_locale, "staff/followups.md.j2", rows=rows, now=ctx.now, tz=ctx.settings.timezone
+    )
+    return Reply(text, data={"numbers": [r["ticket"].number for r in rows]})

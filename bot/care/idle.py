@@ -1,0 +1,41 @@
+"""Tickets waiting on the customer: a gentle nudge, later a close through the normal flow."""
+
+from __future__ import annotations
+
+from bot import commands as c
+from bot.desk import staff
+from bot.desk.context import Ctx
+from bot.durations import format_duration
+from bot.model import Reminder, ReminderStatus, Status, Ticket
+
+
+async def nudge(ctx: Ctx, reminder: Reminder, ticket: Ticket) -> None:
+    if ticket.status is not Status.WAITING:  # the customer answered, or we moved on
+        reminder.status = ReminderStatus.CANCELLED
+        return
+    idle = ctx.settings.idle
+    await ctx.to_customer(
+        ticket,
+        "idle_nudge",
+        ctx.customer_text(
+            ticket,
+            "customer/idle_nudge.md.j2",
+            closes_in=ctx.renderer.duration(
+                ticket.locale, idle.close_after - idle.nudge_after, business=False
+            ),
+        ),
+    )
+    await ctx.record(ticket, "idle_nudge")
+    await ctx.notice(ticket, "notice_idle_nudge", waited=format_duration(idle.nudge_after))
+    reminder.status = ReminderStatus.DONE
+
+
+async def close(ctx: Ctx, reminder: Reminder, ticket: Ticket) -> None:
+    if ticket.status is not Status.WAITING:
+        reminder.status = ReminderStatus.CANCELLED
+        return
+    waited = ctx.renderer.duration(ticket.locale, ctx.settings.idle.close_after, business=False)
+    resolution = ctx.renderer.text(ticket.locale, "idle_resolution", waited=waited)
+    # the normal close: farewell, satisfaction question, after-care policy
+    await staff.close(ctx, ticket, c.CloseTicket(resolution, ticket.number))
+    reminder.status = ReminderStatus.DONE
