@@ -77,7 +77,8 @@ class SqlReminders:
 
     async def add_many(self, reminders: list[Reminder]) -> None:
         """One statement for several (their ids are not read back)."""
-        await self.conn.execute(_INSERT, [_values(r) for r in reminders])
+        if reminders:
+            await self.conn.execute(_INSERT, [_values(r) for r in reminders])
 
     async def add_once(self, reminder: Reminder) -> bool:
         """Add a keyed reminder unless one with its key exists; True when this one was added."""

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from bot import commands as c
+from bot.care.tick import Ticker
 from bot.clock import FrozenClock
 from bot.desk import Desk, Reply
-from bot.model import Person, Source
+from bot.model import OutboundMessage, Person, Source
 from bot.outbox import OutboxSender
 from bot.rendering import Renderer
 from bot.settings import DeskSettings
@@ -65,14 +68,30 @@ class World:
     def store(self):  # type: ignore[no-untyped-def]
         return self.factory.store
 
+    async def tick(self) -> int:
+        """One tick of the care engine at the clock's current time."""
+        return await Ticker(self.desk).tick()
+
+    async def at(self, delta: timedelta) -> list[OutboundMessage]:
+        """Move the clock, tick, deliver; returns what this delivered."""
+        self.clock.advance(delta)
+        await self.tick()
+        before = len(self.out.delivered)
+        await self.sender.drain()
+        return self.out.delivered[before:]
+
+
+def make_world(clock: FrozenClock | None = None, **settings: Any) -> World:
+    clock = clock or FrozenClock()
+    factory = FakeUnitOfWorkFactory()
+    desk_settings = DeskSettings(**({"lead_platforms": (PLATFORM,)} | settings))
+    renderer = Renderer(default_locale=desk_settings.locale)
+    out = FakeDeliverer(PLATFORM)
+    sender = OutboxSender(factory, {PLATFORM: out}, clock, renderer)
+    desk = Desk(factory, renderer, desk_settings, clock)
+    return World(desk, factory, clock, sender, out)
+
 
 @pytest.fixture
 def world() -> World:
-    clock = FrozenClock()
-    factory = FakeUnitOfWorkFactory()
-    settings = DeskSettings()
-    renderer = Renderer(default_locale="en")
-    out = FakeDeliverer(PLATFORM)
-    sender = OutboxSender(factory, {PLATFORM: out}, clock, renderer)
-    desk = Desk(factory, renderer, settings, clock)
-    return World(desk, factory, clock, sender, out)
+    return make_world()

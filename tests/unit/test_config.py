@@ -114,3 +114,68 @@ def test_business_hours_that_make_no_sense_are_refused(
     with pytest.raises(ConfigError) as caught:
         _load(tmp_path, SUPPORTBOT_CONFIG=str(path))
     assert words in str(caught.value)
+
+
+def test_care_settings_from_the_environment_and_the_toml_file(tmp_path: Path) -> None:
+    toml = tmp_path / "desk.toml"
+    toml.write_text(
+        "[followups]\nafter_close = '2d'\nauto_checkin = true\n"
+        "[followups.by_priority]\nurgent = '1d'\nlow = '1w'\n"
+        "[idle]\nnudge_after = '1d'\nclose_after = '3d'\n"
+    )
+    config = _load(
+        tmp_path, SUPPORTBOT_CONFIG=str(toml), DIGEST_TIME="08:30", SUPPORTBOT_TICK_SECONDS="5"
+    )
+    policy = config.desk.follow_ups
+    assert policy.delay_for(Priority.URGENT) == timedelta(days=1)
+    assert policy.delay_for(Priority.NORMAL) == timedelta(days=2)
+    assert policy.delay_for(Priority.LOW) == timedelta(weeks=1) and policy.auto_checkin
+    assert (config.desk.idle.nudge_after, config.desk.idle.close_after) == (
+        timedelta(days=1),
+        timedelta(days=3),
+    )
+    assert (config.desk.digest_time.hour, config.desk.digest_time.minute) == (8, 30)
+    assert config.tick_seconds == 5
+    off = tmp_path / "off.toml"
+    off.write_text("[followups]\nenabled = false\n[idle]\nenabled = false\n")
+    config = _load(tmp_path, SUPPORTBOT_CONFIG=str(off))
+    assert config.desk.follow_ups.delay_for(Priority.NORMAL) is None
+    assert not config.desk.idle.enabled
+
+
+@pytest.mark.parametrize(
+    ("env", "variable", "words"),
+    [
+        ({"DIGEST_TIME": "9am"}, "DIGEST_TIME", "'9am' is not a time; write it like 09:00"),
+        ({"DIGEST_TIME": "25:00"}, "DIGEST_TIME", "is not a time"),
+        ({"DIGEST_TIME": "09:00:30"}, "DIGEST_TIME", "is not a time"),
+        ({"SUPPORTBOT_TICK_SECONDS": "0"}, "SUPPORTBOT_TICK_SECONDS", "from 1 to 3600"),
+    ],
+)
+def test_bad_care_settings_in_the_environment_are_refused(
+    tmp_path: Path, env: dict[str, str], variable: str, words: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, **env)
+    assert caught.value.variable == variable and words in caught.value.problem
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("[followups]\nafter_close = 'soon'", "followups.after_close = 'soon' is not a duration"),
+        ("[followups]\nenabled = 'yes'", "followups.enabled must be true or false"),
+        ("[followups.by_priority]\nmeh = '1d'", "followups.by_priority.meh: priorities are"),
+        ("[followups]\nevery = '1d'", "followups.every is not a setting"),
+        ("[idle]\nnudge_after = '5d'\nclose_after = '2d'", "must be longer than idle.nudge_after"),
+        ("[idle]\nclose_after = '-1d'", "idle.close_after = '-1d' is not a duration"),
+    ],
+)
+def test_care_settings_that_make_no_sense_are_refused(
+    tmp_path: Path, content: str, words: str
+) -> None:
+    toml = tmp_path / "desk.toml"
+    toml.write_text(content)
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, SUPPORTBOT_CONFIG=str(toml))
+    assert caught.value.variable.startswith("SUPPORTBOT_CONFIG") and words in caught.value.problem

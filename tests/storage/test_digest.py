@@ -1,0 +1,270 @@
+"""The digest on SQLite and PostgreSQL: every figure checked against a seeded set of tickets
+whose expected figures this test computes on its own, plus when the digest goes out."""
+
+from __future__ import annotations
+
+import random
+import statistics
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.care import digest
+from bot.care.tick import Ticker
+from bot.clock import FrozenClock
+from bot.desk import Desk
+from bot.model import (
+    SYSTEM,
+    Customer,
+    Person,
+    Priority,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+    Source,
+    Status,
+    Ticket,
+    TicketEvent,
+)
+from bot.rendering import Renderer
+from bot.settings import DeskSettings
+from storage import tables as t
+from storage.engine import Database
+from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
+
+NOW = datetime(2026, 3, 4, 0, 0, tzinfo=UTC)  # 09:00 in Tokyo
+SINCE = NOW - timedelta(hours=24)
+AGENTS = [
+    Person("slack", "UA", "Aiko"),
+    Person("discord", "11", "Ben"),
+    Person("slack", "UC", "Cy"),
+]
+
+
+def _seed() -> tuple[list[Ticket], list[TicketEvent], list[Reminder]]:
+    """Tickets over the last three days, with the events and follow-ups a desk would leave."""
+    rng = random.Random(5)
+    tickets, events, reminders = [], [], []
+    for n in range(1, 121):
+        created = NOW - timedelta(minutes=rng.randrange(3 * 24 * 60))
+        status = rng.choice(list(Status))
+        assignee = None if status is Status.OPEN else rng.choice([*AGENTS, None])
+        first = created + timedelta(minutes=rng.randrange(1, 600)) if rng.random() < 0.7 else None
+        breached = created + timedelta(hours=4) if rng.random() < 0.25 else None
+        platform = rng.choice(["slack", "discord"])
+        tickets.append(
+            Ticket(
+                id=n,
+                number=n,
+                subject=f"Problem {n}",
+                customer_id=1,
+                customer_name="Cust",
+                locale="en",
+                source=Source(platform, "W", f"D{n}"),
+                created_at=created,
+                priority=rng.choice(list(Priority)),
+                status=status,
+                assignee=assignee,
+                first_response_at=first if first and first < NOW else None,
+                closed_at=NOW - timedelta(minutes=rng.randrange(1, 3000))
+                if status is Status.CLOSED
+                else None,
+                sla_breached_at=breached if breached and breached < NOW else None,
+                staff_channel="C-staff",
+                staff_thread=f"th{n}",
+            )
+        )
+        for kind in ("closed", "reopened", "escalated", "claimed", "first_response", "rated"):
+            if rng.random() < 0.45:
+                at = NOW - timedelta(minutes=rng.randrange(1, 2 * 24 * 60))
+                actor = rng.choice([*AGENTS, SYSTEM]) if kind == "closed" else rng.choice(AGENTS)
+                data: dict[str, int] = {}
+                if kind == "closed":
+                    data = {"resolution_seconds": rng.randrange(60, 90000)}
+                elif kind == "first_response":
+                    data = {"seconds": rng.randrange(30, 20000)}
+                elif kind == "rated":
+                    actor = Person(platform, "cust", "Cust")
+                    data = {"score": rng.randrange(1, 6)}
+                events.append(TicketEvent(n, kind, actor, at, data))
+        if rng.random() < 0.3:
+            due = NOW + timedelta(hours=rng.randrange(-30, 40))
+            status_ = rng.choice(
+                [ReminderStatus.PENDING, ReminderStatus.FIRED, ReminderStatus.DONE]
+            )
+            reminders.append(
+                Reminder(n, ReminderKind.FOLLOW_UP, due, AGENTS[0], NOW, status=status_)
+            )
+    return tickets, events, reminders
+
+
+async def _store(database: Database, seeded: tuple[list, list, list]) -> None:  # type: ignore[type-arg]
+    tickets, events, reminders = seeded
+    async with SqlUnitOfWork(database) as uow:
+        customer = Customer(None, "Cust", "en")
+        await uow.customers.add(customer, "slack", "cust")
+        for ticket in tickets:
+            ticket.customer_id = customer.id  # type: ignore[assignment]
+            await uow.tickets.add(ticket)
+        for event in events:
+            await uow.events.add(event)
+        await uow.reminders.add_many(reminders)
+        await uow.commit()
+
+
+def _within(at: datetime | None) -> bool:
+    return at is not None and SINCE <= at < NOW
+
+
+async def test_every_figure_matches_an_independent_count(database: Database) -> None:
+    tickets, events, reminders = seeded = _seed()
+    await _store(database, seeded)
+    async with SqlUnitOfWork(database) as uow:
+        found = await uow.reports.digest(SINCE, NOW, NOW + timedelta(hours=15))
+
+    recent = [e for e in events if _within(e.at)]
+    by_id = {tk.id: tk for tk in tickets}
+    of_kind = {k: [e for e in recent if e.kind == k] for k in {e.kind for e in events}}
+    assert found.new == sum(_within(tk.created_at) for tk in tickets) > 0
+    assert found.closed == len(of_kind["closed"]) > 0
+    assert found.reopened == len(of_kind["reopened"]) > 0
+    assert found.escalated == len(of_kind["escalated"]) > 0
+
+    open_tickets = [tk for tk in tickets if tk.status is not Status.CLOSED]
+    expected_backlog: dict[str, dict[str, int]] = {}
+    for tk in open_tickets:
+        row = expected_backlog.setdefault(tk.status.value, {})
+        row[tk.priority.value] = row.get(tk.priority.value, 0) + 1
+    assert found.backlog == expected_backlog and found.backlog_total == len(open_tickets)
+
+    for line in found.platforms:
+        mine = [tk for tk in tickets if tk.source.platform == line.platform]
+        assert line.new == sum(_within(tk.created_at) for tk in mine)
+        assert line.backlog == sum(tk.status is not Status.CLOSED for tk in mine)
+        assert line.closed == sum(
+            by_id[e.ticket_id].source.platform == line.platform for e in of_kind["closed"]
+        )
+    assert {p.platform for p in found.platforms} == {"slack", "discord"}
+
+    unclaimed = sorted(
+        (tk for tk in open_tickets if tk.assignee is None), key=lambda tk: tk.created_at
+    )
+    assert [u.number for u in found.oldest_unclaimed] == [tk.number for tk in unclaimed[:5]]
+
+    responded = {tk.id for tk in tickets if _within(tk.first_response_at)}
+    breached = {tk.id for tk in tickets if _within(tk.sla_breached_at)}
+    assert found.targets_decided == len(responded | breached) > 0
+    assert found.targets_met == sum(by_id[i].sla_breached_at is None for i in responded)
+    assert found.breaches == len(breached) > 0
+
+    seconds = [e.data["seconds"] for e in of_kind["first_response"]]
+    assert found.median_first_response == timedelta(seconds=statistics.median(seconds))
+    resolutions = [e.data["resolution_seconds"] for e in of_kind["closed"]]
+    assert found.median_resolution == timedelta(seconds=statistics.median(resolutions))
+    scores = [e.data["score"] for e in of_kind["rated"]]
+    assert found.csat_average == statistics.fmean(scores) and len(found.ratings) == len(scores)
+
+    due_today = [r for r in reminders if r.is_open and r.due_at < NOW + timedelta(hours=15)]
+    assert found.follow_ups_due_today == len(due_today) > 0
+
+    for agent in AGENTS:
+        line = next(a for a in found.agents if a.name == agent.name)
+        assert line.claimed == sum(e.actor == agent for e in of_kind["claimed"])
+        assert line.closed == sum(e.actor == agent for e in of_kind["closed"])
+        mine = [e.data["seconds"] for e in of_kind["first_response"] if e.actor == agent]
+        assert sorted(line.first_responses) == sorted(mine)
+        rated = [
+            e.data["score"]
+            for e in of_kind["rated"]
+            if (by_id[e.ticket_id].assignee or SYSTEM).ref == agent.ref
+        ]
+        assert sorted(line.ratings) == sorted(rated)
+    # the bot's own closes count in the total but are no agent's work
+    assert {a.name for a in found.agents} == {a.name for a in AGENTS}
+
+
+def _care_desk(database: Database, clock: FrozenClock) -> Desk:
+    settings = DeskSettings(timezone="Asia/Tokyo", lead_platforms=("slack", "discord"))
+    return Desk(SqlUnitOfWorkFactory(database), Renderer(), settings, clock)
+
+
+async def _digests(database: Database) -> list[tuple[str, str]]:
+    async with database.begin() as conn:
+        rows = await conn.execute(
+            select(t.outbox.c.platform, t.outbox.c.body).where(t.outbox.c.kind == "digest")
+        )
+        return [(r.platform, r.body) for r in rows]
+
+
+async def test_the_digest_goes_out_at_digest_time_once_to_every_leads_channel(
+    database: Database,
+) -> None:
+    tokyo = ZoneInfo("Asia/Tokyo")
+    clock = FrozenClock(datetime(2026, 3, 4, 8, 0, tzinfo=tokyo))
+    desk = _care_desk(database, clock)
+    ticker = Ticker(desk)
+    await ticker.start()
+    await ticker.start()  # a second worker starting finds the row already there
+    clock.advance(timedelta(minutes=59))
+    assert await ticker.tick() == 0
+    clock.advance(timedelta(minutes=1))
+    assert await ticker.tick() == 1
+    assert await ticker.tick() == 0
+    sent = await _digests(database)
+    assert sorted(p for p, _ in sent) == ["discord", "slack"]
+    assert "**Daily digest** (2026-03-03 09:00 JST to 2026-03-04 09:00 JST)" in sent[0][1]
+    async with SqlUnitOfWork(database) as uow:
+        row = await uow.reminders.by_key(digest.KEY)
+    assert row is not None and row.due_at == datetime(2026, 3, 5, 9, 0, tzinfo=tokyo)
+
+
+async def test_a_digest_missed_while_down_goes_out_once_at_start(database: Database) -> None:
+    tokyo = ZoneInfo("Asia/Tokyo")
+    clock = FrozenClock(datetime(2026, 3, 4, 8, 0, tzinfo=tokyo))
+    await Ticker(_care_desk(database, clock)).start()
+    clock.advance(timedelta(days=2, hours=3))  # down over two digest times
+    restarted = Ticker(_care_desk(database, clock))
+    await restarted.start()
+    assert await restarted.tick() == 1
+    assert len(await _digests(database)) == 2  # one digest, to each of two platforms
+    async with SqlUnitOfWork(database) as uow:
+        row = await uow.reminders.by_key(digest.KEY)
+    assert row is not None and row.due_at == datetime(2026, 3, 7, 9, 0, tzinfo=tokyo)
+
+
+async def test_a_new_digest_time_moves_the_next_digest(database: Database) -> None:
+    tokyo = ZoneInfo("Asia/Tokyo")
+    clock = FrozenClock(datetime(2026, 3, 4, 8, 0, tzinfo=tokyo))
+    desk = _care_desk(database, clock)
+    await Ticker(desk).start()
+    later = replace(desk.settings, digest_time=datetime(2026, 1, 1, 17, 30).time())
+    moved = Desk(desk.uow_factory, desk.renderer, later, clock)
+    await Ticker(moved).start()
+    async with SqlUnitOfWork(database) as uow:
+        row = await uow.reminders.by_key(digest.KEY)
+    assert row is not None and row.due_at == datetime(2026, 3, 4, 17, 30, tzinfo=tokyo)
+
+
+async def test_claim_due_skips_what_another_worker_holds(database: Database) -> None:
+    if database.dialect_name != "postgresql":
+        return  # SQLite lets one writer in at a time; there is nothing to skip
+    seeded = _seed()
+    await _store(database, ([seeded[0][0]], [], []))
+    async with SqlUnitOfWork(database) as uow:
+        due = NOW - timedelta(minutes=1)
+        for kind in (ReminderKind.SLA_NUDGE, ReminderKind.SLA_BREACH):
+            await uow.reminders.add(Reminder(1, kind, due, SYSTEM, due))
+        await uow.commit()
+    async with (
+        SqlUnitOfWork(database) as first,
+        SqlUnitOfWork(database) as second,
+        SqlUnitOfWork(database) as third,
+    ):
+        [a] = await first.reminders.claim_due(NOW, 1)
+        [b] = await second.reminders.claim_due(NOW, 1)
+        assert a.id != b.id
+        assert await third.reminders.claim_due(NOW, 5) == []
+    async with SqlUnitOfWork(database) as after:  # released with their transactions
+        assert len(await after.reminders.claim_due(NOW, 5)) == 2
