@@ -25,6 +25,9 @@ class Call:
     result: dict[str, Any] = field(default_factory=dict)
 
 
+PERMALINK = "https://acme.slack.com/archives/"
+
+
 @dataclass
 class FakeSlack:
     staff: set[str] = field(default_factory=set)
@@ -98,6 +101,9 @@ class FakeSlack:
             channel = str(args["channel"])
             ts = self.next_ts()
             return {"channel": channel, "ts": ts, "message": {"ts": ts, "text": args.get("text")}}
+        if method == "chat.getPermalink":
+            channel, ts = str(args["channel"]), str(args["message_ts"])
+            return {"channel": channel, "permalink": f"{PERMALINK}{channel}/p{ts.replace('.', '')}"}
         if method == "chat.update":
             return {"channel": args["channel"], "ts": args["ts"]}
         if method == "chat.postEphemeral":

@@ -8,7 +8,7 @@ import itertools
 import json
 import time
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from tests.adapters.fake_slack import TEAM, FakeSlack
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 STAFF_CHANNEL = "CSTAFF0001"
 HELP_CHANNEL = "CHELP00001"
+LEADS_CHANNEL = "CLEADS0001"
 _ids = itertools.count(1)
 
 
@@ -201,9 +202,12 @@ def _callback(event: dict[str, Any], event_id: str) -> dict[str, Any]:
     }
 
 
-async def start(fake: FakeSlack, tmp: Path, socket_mode: bool = False) -> SlackDesk:
+async def start(
+    fake: FakeSlack, tmp: Path, socket_mode: bool = False, leads_channel: str = ""
+) -> SlackDesk:
     clock = FrozenClock()
-    adapter = SlackAdapter(settings(fake, socket_mode), clock=clock)
+    chosen = replace(settings(fake, socket_mode), leads_channel=leads_channel)
+    adapter = SlackAdapter(chosen, clock=clock)
     config = Config(database_url=f"sqlite:///{tmp / 'desk.db'}")
     app = await build(config, {"slack": adapter.deliverer}, clock=clock)
     try:

@@ -63,7 +63,11 @@ def _form_submit(custom_id: str, **values: str) -> dict[str, Any]:
 
 @asynccontextmanager
 async def connected(
-    fake: FakeDiscord, tmp_path: Path, support: tuple[int, ...] = (), staff: int = FORUM
+    fake: FakeDiscord,
+    tmp_path: Path,
+    support: tuple[int, ...] = (),
+    staff: int = FORUM,
+    leads: int = 0,
 ) -> AsyncIterator[DiscordDesk]:
     """supportbot with the Discord adapter, its outbox sender running, on a SQLite file."""
     settings = DiscordSettings(
@@ -74,6 +78,7 @@ async def connected(
         api_url=fake.base_url + "/api/v10",
         gateway_url=fake.base_url.replace("http", "ws") + "/gateway/",
         support_channels=support,
+        leads_channel=leads,
     )
     adapter = DiscordAdapter(settings)
     app = await build(
