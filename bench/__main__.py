@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import intake, memory, memory_platforms, slack_ack
+from bench import digest, intake, memory, memory_platforms, slack_ack
 
 
 def main() -> int:
@@ -14,6 +14,7 @@ def main() -> int:
         asyncio.run(slack_ack.main()),
         memory.main(),
         asyncio.run(memory_platforms.main()),
+        asyncio.run(digest.main()),
     ]
     return 0 if all(results) else 1
 

@@ -1,0 +1,116 @@
+"""The digest over 1,000,000 seeded tickets, on SQLite and on PostgreSQL, against a bare
+indexed COUNT over the same table in the same run; and the tick's due-scan among 100,000
+pending reminders. Targets: the digest at most 1 s on each; the due-scan at most 50 ms."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy import text
+
+from bench.seed import NOW, seed
+from storage.engine import Database, StorageUnavailable
+from storage.migrate import upgrade
+from storage.uow import SqlUnitOfWork
+
+TICKETS = 1_000_000
+REMINDERS = 100_000
+TARGET_DIGEST = 1.0
+TARGET_SCAN = 0.050
+POSTGRES = os.environ.get("SUPPORTBOT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
+BENCH_DB = "supportbot_bench"
+
+
+async def _best(run: Callable[[], Awaitable[object]], rounds: int) -> tuple[float, float]:
+    """Best and median wall time of `rounds` runs (after one warm-up)."""
+    await run()
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        await run()
+        times.append(time.perf_counter() - start)
+    return min(times), statistics.median(times)
+
+
+async def measure(database: Database, label: str) -> bool:
+    started = time.perf_counter()
+    await upgrade(database)
+    await seed(database, TICKETS, REMINDERS)
+    seeded = time.perf_counter() - started
+
+    async def digest() -> None:
+        async with SqlUnitOfWork(database) as uow:
+            found = await uow.reports.digest(NOW - timedelta(days=1), NOW, NOW)
+        assert found.new > 1000 and found.backlog_total > 90_000
+
+    async def bare_count() -> None:
+        async with database.begin() as conn:
+            await conn.execute(text("SELECT count(*) FROM tickets"))
+
+    async def due_scan() -> None:
+        async with SqlUnitOfWork(database) as uow:  # what every tick does first
+            await uow.reminders.claim_due(NOW + timedelta(minutes=30), 50)
+
+    best, median = await _best(digest, 5)
+    floor, _ = await _best(bare_count, 5)
+    scan, scan_median = await _best(due_scan, 20)
+    ok = best <= TARGET_DIGEST and scan <= TARGET_SCAN
+    print(
+        f"digest ({label}, {TICKETS:,} tickets, seeded in {seeded:.0f}s): "
+        f"best {best * 1000:.0f} ms, median {median * 1000:.0f} ms; bare COUNT(*) "
+        f"{floor * 1000:.0f} ms; ratio {best / floor:.2f}  "
+        f"[target <= {TARGET_DIGEST * 1000:.0f} ms: {'met' if best <= TARGET_DIGEST else 'MISSED'}]"
+    )
+    print(
+        f"due-scan ({label}, {REMINDERS:,} pending reminders): best {scan * 1000:.2f} ms, "
+        f"median {scan_median * 1000:.2f} ms  "
+        f"[target <= {TARGET_SCAN * 1000:.0f} ms: {'met' if scan <= TARGET_SCAN else 'MISSED'}]"
+    )
+    return ok
+
+
+async def _postgres() -> Database | None:
+    try:
+        conn = await asyncpg.connect(POSTGRES.replace("postgresql://", "postgres://") + "/test")
+    except (OSError, asyncpg.PostgresError) as error:
+        print(f"digest (postgresql): not measured, PostgreSQL unreachable: {error}")
+        return None
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        await conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    finally:
+        await conn.close()
+    return Database(f"{POSTGRES}/{BENCH_DB}")
+
+
+async def main() -> bool:
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite = Database(f"sqlite:///{Path(tmp) / 'digest.db'}")
+        try:
+            results.append(await measure(sqlite, "sqlite"))
+        finally:
+            await sqlite.dispose()
+    postgres = await _postgres()
+    if postgres is None:
+        return False
+    try:
+        results.append(await measure(postgres, "postgresql"))
+    except StorageUnavailable as error:
+        print(f"digest (postgresql): not measured: {error}")
+        return False
+    finally:
+        await postgres.dispose()
+    return all(results)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
