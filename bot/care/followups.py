@@ -7,8 +7,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import commands as c
-from bot.desk import timers
-from bot.desk.context import LEADS_GROUP, Ctx, Refused, Reply
+from bot.desk.context import LEADS_GROUP, Ctx, Reply
+from bot.desk.intake import customers_ticket, reopen_for_customer
 from bot.durations import format_duration
 from bot.model import Action, Reminder, ReminderStatus, Status, Ticket
 
@@ -68,16 +68,20 @@ async def _open_follow_up(ctx: Ctx, reminder_id: int) -> tuple[Reminder, Ticket]
     return reminder, ticket
 
 
+async def _finish(ctx: Ctx, reminder: Reminder, ticket: Ticket, what: str) -> Reply:
+    """The follow-up is dealt with: recorded, told in the thread and to the agent."""
+    reminder.status = ReminderStatus.DONE
+    await ctx.uow.reminders.save(reminder)
+    await ctx.record(ticket, what)
+    await ctx.notice(ticket, f"notice_{what}", agent=ctx.inv.actor.name)
+    text = ctx.staff_text(f"reply_{what}", number=ticket.number)
+    return Reply(text, ticket_number=ticket.number)
+
+
 async def check_in(ctx: Ctx, cmd: c.SendCheckIn) -> Reply:
     reminder, ticket = await _open_follow_up(ctx, cmd.reminder_id)
     await send_checkin(ctx, ticket)
-    reminder.status = ReminderStatus.DONE
-    await ctx.uow.reminders.save(reminder)
-    await ctx.record(ticket, "checkin_sent")
-    await ctx.notice(ticket, "notice_checkin_sent", agent=ctx.inv.actor.name)
-    return Reply(
-        ctx.staff_text("reply_checkin_sent", number=ticket.number), ticket_number=ticket.number
-    )
+    return await _finish(ctx, reminder, ticket, "checkin_sent")
 
 
 async def snooze(ctx: Ctx, cmd: c.SnoozeFollowUp) -> Reply:
@@ -96,21 +100,12 @@ async def snooze(ctx: Ctx, cmd: c.SnoozeFollowUp) -> Reply:
 
 async def complete(ctx: Ctx, cmd: c.CompleteFollowUp) -> Reply:
     reminder, ticket = await _open_follow_up(ctx, cmd.reminder_id)
-    reminder.status = ReminderStatus.DONE
-    await ctx.uow.reminders.save(reminder)
-    await ctx.record(ticket, "followup_done")
-    await ctx.notice(ticket, "notice_followup_done", agent=ctx.inv.actor.name)
-    return Reply(
-        ctx.staff_text("reply_followup_done", number=ticket.number), ticket_number=ticket.number
-    )
+    return await _finish(ctx, reminder, ticket, "followup_done")
 
 
 async def answer(ctx: Ctx, cmd: c.AnswerCheckIn) -> Ticket:
     """The customer pressed "All good" or "Still having trouble" under a check-in."""
-    ticket = await ctx.uow.tickets.by_number(cmd.number)
-    customer = await ctx.uow.customers.find(ctx.inv.actor.platform, ctx.inv.actor.user_id)
-    if ticket is None or customer is None or customer.id != ticket.customer_id:
-        raise Refused(ctx.renderer.text(ctx.settings.locale, "unknown_ticket", number=cmd.number))
+    ticket = await customers_ticket(ctx, cmd.number)
     if cmd.all_good:
         await ctx.record(ticket, "checkin_all_good")
         await ctx.notice(ticket, "notice_checkin_all_good")
@@ -121,15 +116,7 @@ async def answer(ctx: Ctx, cmd: c.AnswerCheckIn) -> Ticket:
         ticket, "notice_checkin_trouble", mentions=ctx.who_to_ping(ticket, LEADS_GROUP)
     )
     if ticket.status is Status.CLOSED:
-        ticket.reopen()
-        ticket.updated_at = ctx.now
-        await ctx.uow.tickets.save(ticket)
-        await ctx.record(ticket, "reopened", reason="customer still having trouble after check-in")
-        await timers.after_reopen(ctx, ticket)
-        await ctx.card(ticket)
-        await ctx.to_customer(
-            ticket, "reopened", ctx.customer_text(ticket, "customer/reopened.md.j2", reason="")
-        )
+        await reopen_for_customer(ctx, ticket, "customer still having trouble after check-in")
     else:  # still being worked on: the team was told, nothing to reopen
         await ctx.to_customer(ticket, "thanks", ctx.renderer.text(ticket.locale, "checkin_heard"))
     return ticket

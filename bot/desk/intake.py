@@ -171,11 +171,30 @@ async def _relay_to_staff(
     await ctx.to_staff(ticket, "customer_message", body, author=person.name)
 
 
-async def rate(ctx: Ctx, cmd: c.RateTicket) -> Ticket:
-    ticket = await ctx.uow.tickets.by_number(cmd.number)
+async def customers_ticket(ctx: Ctx, number: int) -> Ticket:
+    """The ticket behind a customer's button; someone else's ticket is as good as none."""
+    ticket = await ctx.uow.tickets.by_number(number)
     customer = await ctx.uow.customers.find(ctx.inv.actor.platform, ctx.inv.actor.user_id)
     if ticket is None or customer is None or customer.id != ticket.customer_id:
-        raise Refused(ctx.renderer.text(ctx.settings.locale, "unknown_ticket", number=cmd.number))
+        raise Refused(ctx.renderer.text(ctx.settings.locale, "unknown_ticket", number=number))
+    return ticket
+
+
+async def reopen_for_customer(ctx: Ctx, ticket: Ticket, reason: str) -> None:
+    """The customer says it is not solved: the closed ticket reopens and they are told."""
+    ticket.reopen()
+    ticket.updated_at = ctx.now
+    await ctx.uow.tickets.save(ticket)
+    await ctx.record(ticket, "reopened", reason=reason)
+    await timers.after_reopen(ctx, ticket)
+    await ctx.card(ticket)
+    await ctx.to_customer(
+        ticket, "reopened", ctx.customer_text(ticket, "customer/reopened.md.j2", reason="")
+    )
+
+
+async def rate(ctx: Ctx, cmd: c.RateTicket) -> Ticket:
+    ticket = await customers_ticket(ctx, cmd.number)
     if cmd.score is None:  # "I still need help"
         await ctx.notice(
             ticket,
@@ -183,15 +202,7 @@ async def rate(ctx: Ctx, cmd: c.RateTicket) -> Ticket:
             mentions=[ticket.assignee.user_id] if ticket.assignee else [],
         )
         if ticket.status is Status.CLOSED:
-            ticket.reopen()
-            ticket.updated_at = ctx.now
-            await ctx.uow.tickets.save(ticket)
-            await ctx.record(ticket, "reopened", reason="customer still needs help")
-            await timers.after_reopen(ctx, ticket)
-            await ctx.card(ticket)
-            await ctx.to_customer(
-                ticket, "reopened", ctx.customer_text(ticket, "customer/reopened.md.j2", reason="")
-            )
+            await reopen_for_customer(ctx, ticket, "customer still needs help")
         return ticket
     if not 1 <= cmd.score <= 5:
         raise Refused(ctx.renderer.text(ticket.locale, "bad_rating"))
