@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.bootstrap import build
 from bot.clock import SystemClock
@@ -164,10 +165,11 @@ async def _check(config: Config, args: argparse.Namespace) -> int:
         await database.ping()
         current = await current_revision(database)
         head = head_revision()
-        waiting = None
+        waiting, digest = None, None
         if current == head:
             async with SqlUnitOfWork(database) as uow:
                 waiting = await uow.outbox.pending_count()
+                digest = await uow.reminders.by_key("digest")
     finally:
         await database.dispose()
     print(
@@ -179,6 +181,12 @@ async def _check(config: Config, args: argparse.Namespace) -> int:
     print(f"schema: {state}" + ("" if current == head else " (run `supportbot migrate`)"))
     if waiting is not None:
         print(f"outbox: {waiting} message(s) waiting to be delivered")
+    at = config.desk.digest_time.strftime("%H:%M")
+    if digest is not None:
+        local = digest.due_at.astimezone(ZoneInfo(config.desk.timezone))
+        print(f"digest: daily at {at} {config.desk.timezone}; next {local:%Y-%m-%d %H:%M}")
+    else:
+        print(f"digest: daily at {at} {config.desk.timezone} (scheduled when the bot starts)")
     from adapters.registry import configured
 
     names = [a.name for a in configured(config, SystemClock())] or ["shell"]

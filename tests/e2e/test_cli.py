@@ -172,11 +172,16 @@ def test_check_and_migrate(tmp_path: Path) -> None:
     before = run(tmp_path, "check")
     assert before.returncode == 0 and "schema: at empty" in before.stdout
     migrated = run(tmp_path, "migrate")
-    assert migrated.returncode == 0 and "applied: 0001" in migrated.stdout
+    assert migrated.returncode == 0 and "applied: 0001, 0002" in migrated.stdout
     assert "already up to date" in run(tmp_path, "migrate").stdout
-    after = run(tmp_path, "check")
+    after = run(tmp_path, "check", DIGEST_TIME="08:15", SUPPORTBOT_TIMEZONE="Asia/Tokyo")
     assert "schema: up to date" in after.stdout and "database: reachable" in after.stdout
     assert "outbox: 0 message(s) waiting" in after.stdout
+    assert "digest: daily at 08:15 Asia/Tokyo (scheduled when the bot starts)" in after.stdout
+    assert run(tmp_path, "tick").returncode == 0  # schedules it, as a start does
+    assert "digest: daily at 09:00 UTC; next 20" in run(tmp_path, "check").stdout
+    bad = run(tmp_path, "check", DIGEST_TIME="9am")
+    assert bad.returncode == 2 and "DIGEST_TIME: '9am' is not a time" in bad.stderr
 
 
 def test_the_same_session_on_postgresql(tmp_path: Path) -> None:

@@ -1,0 +1,56 @@
+"""APScheduler drives the tick: at start (so overdue work fires then), every few seconds, and
+at DIGEST_TIME in the desk's time zone."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.care.digest import next_digest_at
+from bot.care.engine import CareEngine
+from bot.settings import DeskSettings
+
+
+class RecordingTicker:
+    def __init__(self) -> None:
+        self.started = False
+        self.ticked = asyncio.Event()
+
+    async def start(self) -> None:
+        self.started = True
+
+    async def tick(self) -> int:
+        self.ticked.set()
+        return 0
+
+
+async def test_the_engine_ticks_at_start_and_on_the_digest_cron() -> None:
+    settings = DeskSettings(timezone="Asia/Tokyo", digest_time=time(8, 30))
+    ticker = RecordingTicker()
+    engine = CareEngine(ticker, settings, tick_seconds=15)  # type: ignore[arg-type]
+    await engine.start()
+    try:
+        assert ticker.started
+        await asyncio.wait_for(ticker.ticked.wait(), timeout=10)  # the start-up tick
+        jobs = {job.id: job for job in engine.scheduler.get_jobs()}
+        assert jobs["tick"].trigger.interval == timedelta(seconds=15)
+        cron = jobs["digest"].trigger
+        assert str(cron.timezone) == "Asia/Tokyo"
+        fields = {f.name: str(f) for f in cron.fields}
+        assert (fields["hour"], fields["minute"]) == ("8", "30")
+        upcoming = jobs["digest"].next_run_time.astimezone(ZoneInfo("Asia/Tokyo"))
+        assert (upcoming.hour, upcoming.minute) == (8, 30)
+    finally:
+        engine.stop()
+
+
+def test_next_digest_time_is_local_and_strictly_ahead() -> None:
+    tokyo = DeskSettings(timezone="Asia/Tokyo", digest_time=time(9, 0))
+    before = datetime(2026, 3, 3, 23, 59, tzinfo=UTC)  # 08:59 in Tokyo
+    assert next_digest_at(before, tokyo) == datetime(2026, 3, 4, 0, 0, tzinfo=UTC)
+    at = datetime(2026, 3, 4, 0, 0, tzinfo=UTC)  # exactly 09:00: the next one is tomorrow's
+    assert next_digest_at(at, tokyo) == datetime(2026, 3, 5, 0, 0, tzinfo=UTC)
+    berlin = DeskSettings(timezone="Europe/Berlin", digest_time=time(2, 30))
+    spring = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)  # 02:30 does not exist on 29 March
+    assert next_digest_at(spring, berlin) > spring
