@@ -98,10 +98,28 @@ class DiscordAdapter:
                 f"{', '.join(missing)} (server settings -> the bot's role, or "
                 "the channel's permissions)",
             )
+        self._check_leads_channel()
         if isinstance(staff, discord.ForumChannel):
             await self._ensure_tags(staff)
         await self.tree.sync(guild=discord.Object(self.settings.guild_id))
         log.info("discord: connected as %s to %s", self.client.user, staff.guild.name)
+
+    def _check_leads_channel(self) -> None:
+        """The digest and breach alerts go there; find out now, not at 09:00 tomorrow."""
+        if not self.settings.leads_channel:
+            return
+        leads = self.client.get_channel(self.settings.leads_channel)
+        if not isinstance(leads, discord.TextChannel):
+            raise ConfigError(
+                "DISCORD_LEADS_CHANNEL",
+                "is not a text channel the bot can see; give the bot View Channel and "
+                "Send Messages there, or leave DISCORD_LEADS_CHANNEL empty",
+            )
+        allowed = leads.permissions_for(leads.guild.me)
+        if not (allowed.view_channel and allowed.send_messages):
+            raise ConfigError(
+                "DISCORD_LEADS_CHANNEL", "the bot needs View Channel and Send Messages there"
+            )
 
     async def _ensure_tags(self, forum: discord.ForumChannel) -> None:
         """Create the status tags the forum lacks, and remember every tag's id."""

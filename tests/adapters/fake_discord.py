@@ -16,6 +16,7 @@ from aiohttp import WSMsgType, web
 
 BOT, APP, GUILD, FORUM, STAFF_ROLE = 1000, 1000, 2000, 3000, 4000
 TEXT = 3100  # a text channel, for desks that keep tickets as threads there
+LEADS = 3300  # a text channel for the leads' digest and alerts
 BOT_ROLE = 4100
 STAMP = "2026-01-05T09:00:00+00:00"
 
@@ -312,6 +313,15 @@ class FakeDiscord:
                             "type": 0,
                             "name": "support-staff",
                             "position": 1,
+                            "permission_overwrites": [],
+                            "nsfw": False,
+                            "guild_id": str(GUILD),
+                        },
+                        {
+                            "id": str(LEADS),
+                            "type": 0,
+                            "name": "support-leads",
+                            "position": 2,
                             "permission_overwrites": [],
                             "nsfw": False,
                             "guild_id": str(GUILD),

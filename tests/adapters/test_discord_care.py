@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FrozenClock
-from tests.adapters.fake_discord import GUILD, STAFF_ROLE, running_fake_discord
+from tests.adapters.fake_discord import GUILD, LEADS, STAFF_ROLE, running_fake_discord
 from tests.adapters.test_discord import (
     AGENT,
     CUSTOMER,
@@ -22,8 +22,6 @@ from tests.adapters.test_discord import (
     _thread_id,
     connected,
 )
-
-LEADS = 3300
 
 
 @pytest.fixture
@@ -96,3 +94,14 @@ async def test_breach_and_digest_in_the_leads_channel(desk: DiscordDesk) -> None
     digest = desk.sent_to(LEADS)[-1].body["content"]
     assert "**Daily digest**" in digest and f"{link} How do I change my avatar" in digest
     assert "breaches: 1" in digest
+
+
+async def test_a_leads_channel_the_bot_cannot_use_stops_the_start(tmp_path: Path) -> None:
+    from bot.config import ConfigError
+
+    async with running_fake_discord() as fake:
+        with pytest.raises(ConfigError) as caught:
+            async with connected(fake, tmp_path, leads=LEADS + 1):
+                pass
+    assert caught.value.variable == "DISCORD_LEADS_CHANNEL"
+    assert "not a text channel the bot can see" in caught.value.problem
