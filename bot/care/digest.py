@@ -3,6 +3,7 @@ channel of every platform, and shown on demand (`/ticket digest`, `supportbot di
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,8 @@ from bot.ports import UnitOfWork
 from bot.rendering import Renderer
 from bot.reports import DigestFigures
 from bot.settings import DeskSettings
+
+log = logging.getLogger(__name__)
 
 KEY = "digest"  # one digest row for the desk, however many workers run
 WINDOW = timedelta(hours=24)
@@ -76,6 +79,11 @@ async def fire(ctx: Ctx, reminder: Reminder) -> None:
     links = {str(t.number): [t.staff_channel, t.staff_thread] for t in found.oldest_unclaimed}
     for platform in ctx.settings.lead_platforms:
         await ctx.to_leads(platform, "digest", body, links=links)
+    if not ctx.settings.lead_platforms:
+        log.warning(
+            "the daily digest has nowhere to go: no running adapter has a leads channel "
+            "(SLACK_LEADS_CHANNEL, DISCORD_LEADS_CHANNEL); `supportbot digest --print` shows it"
+        )
     reminder.due_at = next_digest_at(ctx.now, ctx.settings)
     reminder.status = ReminderStatus.PENDING
 
