@@ -1,0 +1,39 @@
+"""The shell shows the leads' side and the care buttons, so one person can play every role."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from adapters.shell import ShellAdapter
+from bot.care.tick import Ticker
+from bot.clock import FrozenClock
+from bot.desk import Desk
+from bot.outbox import OutboxSender
+from bot.rendering import Renderer
+from bot.settings import DeskSettings
+from tests.unit.fakes import FakeUnitOfWorkFactory
+
+
+async def test_a_follow_up_and_a_breach_as_the_shell_shows_them() -> None:
+    out, clock, factory = io.StringIO(), FrozenClock(), FakeUnitOfWorkFactory()
+    shell = ShellAdapter(out)
+    renderer = Renderer()
+    desk = Desk(factory, renderer, DeskSettings(lead_platforms=("shell",)), clock)
+    sender = OutboxSender(factory, {"shell": shell}, clock, renderer)
+    for line in ("alice> The export is slow", "@bob> Looking into it", "@bob> /ticket close"):
+        await shell.handle_line(desk, line)
+    await shell.handle_line(desk, "carol> Where did my invoice go?")
+    await sender.drain()
+    clock.advance(timedelta(days=3))
+    await Ticker(desk).tick()
+    await sender.drain()
+    text = out.getvalue()
+    assert "[leads] Response target missed: #2 \"Where did my invoice go?\"" in text
+    assert "[staff #1] @bob Follow-up due for #1" in text
+    assert "[Send check-in] !followup:checkin:" in text
+    press = text.split("[Send check-in] !")[1].split()[0]
+    await shell.handle_line(desk, f"@bob #1> !{press}")
+    await sender.drain()
+    assert "[to alice]" in out.getvalue().split(press)[-1]
+    assert "[All good] !checkin:good:1" in out.getvalue()
