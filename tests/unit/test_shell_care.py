@@ -29,7 +29,7 @@ async def test_a_follow_up_and_a_breach_as_the_shell_shows_them() -> None:
     await Ticker(desk).tick()
     await sender.drain()
     text = out.getvalue()
-    assert "[leads] Response target missed: #2 \"Where did my invoice go?\"" in text
+    assert '[leads] Response target missed: #2 "Where did my invoice go?"' in text
     assert "[staff #1] @bob Follow-up due for #1" in text
     assert "[Send check-in] !followup:checkin:" in text
     press = text.split("[Send check-in] !")[1].split()[0]
