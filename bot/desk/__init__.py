@@ -12,7 +12,7 @@ from typing import Any
 
 from bot import commands as c
 
-# after the desk's own modules: the care handlers build on them (see bot.care)
+# bot.care builds on bot.desk's submodules; the desk calls it only inside methods
 from bot.care import digest, followups
 from bot.clock import Clock, SystemClock
 from bot.desk import intake, queries, staff
