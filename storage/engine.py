@@ -21,6 +21,8 @@ from sqlalchemy.engine import URL, CursorResult
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from storage.prepared import Rows, SqliteWriter, Written, written
+
 T = TypeVar("T")
 Params = dict[str, Any] | list[dict[str, Any]] | None
 
@@ -33,6 +35,10 @@ class Conn(Protocol):
     """What repositories and migrations use of a connection."""
 
     async def execute(self, statement: Executable, params: Params = None) -> CursorResult[Any]: ...
+    async def write(self, statement: Executable, params: Rows) -> Written:
+        """An INSERT or UPDATE built once, whose result is read only for a count or new id."""
+        ...
+
     async def commit(self) -> None: ...
     async def rollback(self) -> None: ...
     async def close(self) -> None: ...
@@ -41,11 +47,15 @@ class Conn(Protocol):
 
 
 class _SqliteConn:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, writer: SqliteWriter) -> None:
         self._conn = conn
+        self._writer = writer
 
     async def execute(self, statement: Executable, params: Params = None) -> CursorResult[Any]:
         return self._conn.execute(statement, params)
+
+    async def write(self, statement: Executable, params: Rows) -> Written:
+        return self._writer.write(self._conn, statement, params)
 
     async def commit(self) -> None:
         self._conn.commit()
@@ -70,6 +80,9 @@ class _AsyncConn:
     async def execute(self, statement: Executable, params: Params = None) -> CursorResult[Any]:
         return await self._conn.execute(statement, params)
 
+    async def write(self, statement: Executable, params: Rows) -> Written:
+        return written(statement, params, await self._conn.execute(statement, params))
+
     async def commit(self) -> None:
         await self._conn.commit()
 
@@ -86,11 +99,10 @@ class _AsyncConn:
         return await self._conn.run_sync(fn)
 
 
-def new_id(result: CursorResult[Any]) -> int:
-    """The primary key an INSERT just created."""
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
+def new_id(written: Written) -> int:
+    """The primary key a one-row INSERT just created."""
+    assert written.new_id is not None, "no row was inserted"
+    return written.new_id
 
 
 class Database:
@@ -103,6 +115,7 @@ class Database:
             _check_sqlite_path(self.url)
             self._sync = create_engine(self.url, **engine_args)
             _tune_sqlite(self._sync)
+            self._writer = SqliteWriter()
         else:
             self._async = create_async_engine(self.url, pool_pre_ping=True, **engine_args)
 
@@ -113,7 +126,7 @@ class Database:
 
     async def connect(self) -> Conn:
         if self._sync is not None:
-            return _SqliteConn(self._sync.connect())
+            return _SqliteConn(self._sync.connect(), self._writer)
         assert self._async is not None
         return _AsyncConn(await self._async.connect())
 

@@ -62,12 +62,12 @@ class SqlCustomers:
         return Customer(row.id, row.display_name, row.locale) if row else None
 
     async def add(self, customer: Customer, platform: str, user_id: str) -> None:
-        result = await self.conn.execute(
+        written = await self.conn.write(
             _INSERT_CUSTOMERS,
             {"display_name": customer.display_name[:200], "locale": customer.locale},
         )
-        customer.id = new_id(result)
-        await self.conn.execute(
+        customer.id = new_id(written)
+        await self.conn.write(
             _INSERT_CUSTOMER_IDENTITIES,
             {"platform": platform, "user_id": user_id, "customer_id": customer.id},
         )
@@ -85,7 +85,7 @@ class SqlEvents:
         self.conn = conn
 
     async def add(self, event: TicketEvent) -> None:
-        result = await self.conn.execute(
+        written = await self.conn.write(
             _INSERT_TICKET_EVENTS,
             {
                 "ticket_id": event.ticket_id,
@@ -96,7 +96,7 @@ class SqlEvents:
                 "data": event.data,
             },
         )
-        event.id = new_id(result)
+        event.id = new_id(written)
 
     async def for_ticket(self, ticket_id: int) -> list[TicketEvent]:
         c = t.ticket_events.c
@@ -121,7 +121,7 @@ class SqlMessages:
         self.conn = conn
 
     async def add(self, message: TicketMessage) -> None:
-        result = await self.conn.execute(
+        written = await self.conn.write(
             _INSERT_TICKET_MESSAGES,
             {
                 "ticket_id": message.ticket_id,
@@ -133,7 +133,7 @@ class SqlMessages:
                 "at": message.at,
             },
         )
-        message.id = new_id(result)
+        message.id = new_id(written)
 
     async def for_ticket(self, ticket_id: int) -> list[TicketMessage]:
         c = t.ticket_messages.c
@@ -169,7 +169,7 @@ class SqlInbound:
             "received_at": at,
             "error": "",
         }
-        return (await self.conn.execute(self._record, row)).rowcount == 1
+        return (await self.conn.write(self._record, row)).rowcount == 1
 
     async def record_failure(
         self, platform: str, event_id: str, payload: dict[str, Any], error: str, at: datetime
@@ -182,4 +182,4 @@ class SqlInbound:
             "received_at": at,
             "error": error,
         }
-        await self.conn.execute(self._record, row)
+        await self.conn.write(self._record, row)

@@ -67,8 +67,8 @@ class SqlTickets:
         return int(value)
 
     async def add(self, ticket: Ticket) -> None:
-        result = await self.conn.execute(_INSERT, ticket_values(ticket) | {"version": 1})
-        ticket.id = new_id(result)
+        written = await self.conn.write(_INSERT, ticket_values(ticket) | {"version": 1})
+        ticket.id = new_id(written)
         ticket.version = 1
 
     async def save(self, ticket: Ticket) -> None:
@@ -77,7 +77,7 @@ class SqlTickets:
             "b_id": ticket.id,
             "b_version": ticket.version,
         }
-        if (await self.conn.execute(_SAVE_TICKET, params)).rowcount != 1:
+        if (await self.conn.write(_SAVE_TICKET, params)).rowcount != 1:
             raise ConcurrencyConflict(f"ticket #{ticket.number}")
         ticket.version += 1
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -17,6 +17,7 @@ from bot.care import digest, followups
 from bot.clock import Clock, SystemClock
 from bot.desk import intake, queries, staff
 from bot.desk.context import Ctx, Refused, Reply
+from bot.desk.group_commit import GroupCommit
 from bot.model import TransitionRefused
 from bot.parser import USAGE, UsageError, parse
 from bot.ports import ConcurrencyConflict, UnitOfWork, UnitOfWorkFactory
@@ -57,9 +58,16 @@ class Desk:
         self.clock = clock or SystemClock()
         self._on_outbox = on_outbox  # wakes the outbox sender after a commit
         self.triage = Triage(self.settings.keywords)
+        self._group = GroupCommit(self._handle_together, self._handle_alone)
 
     async def handle(self, command: c.Command, inv: c.Invocation) -> Reply:
-        """Run one command in one transaction; refusals come back as a Reply with ok=False."""
+        """Run one command; refusals come back as a Reply with ok=False. Commands that
+        arrive together share a transaction (see group_commit)."""
+        return await self._group.submit((command, inv))
+
+    async def _handle_alone(self, item: tuple[c.Command, c.Invocation]) -> Reply:
+        """One command in its own transaction, retried when a ticket changed under it."""
+        command, inv = item
         for attempt in range(_ATTEMPTS):
             try:
                 reply = await self._run_once(command, inv)
@@ -73,6 +81,26 @@ class Desk:
                 self.wake_outbox()
             return reply
         return Reply(self.renderer.text(self.settings.locale, "busy"), ok=False)
+
+    async def _handle_together(
+        self, group: Sequence[tuple[c.Command, c.Invocation]]
+    ) -> list[Reply] | None:
+        """A group in one transaction, or None (nothing kept) to have each run alone."""
+        replies = []
+        try:
+            async with self.uow_factory() as uow:
+                for command, inv in group:
+                    reply, keep = await self._apply(uow, command, inv)
+                    if not keep:
+                        return None
+                    replies.append(reply)
+                await uow.commit()
+        except Exception as error:  # each runs alone next, and reports its own failure
+            log.info("a group of %d commands ran into %r; running each alone", len(group), error)
+            return None
+        if not all(reply.duplicate for reply in replies):
+            self.wake_outbox()
+        return replies
 
     def wake_outbox(self) -> None:
         if self._on_outbox:
@@ -122,26 +150,33 @@ class Desk:
 
     async def _run_once(self, command: c.Command, inv: c.Invocation) -> Reply:
         async with self.uow_factory() as uow:
-            ctx = self.context(uow, inv, self.clock.now())
-            if inv.event_id and not await uow.inbound.record(
-                inv.actor.platform, inv.event_id, _payload(command, inv), ctx.now
-            ):
-                return Reply("", duplicate=True)
-            try:
-                reply = await self._dispatch(ctx, command)
-            except Refused as refused:
-                await ctx.flush_card()
-                await uow.commit()  # a refusal may still keep what was said (and the event id)
-                return Reply(refused.text, ok=False)
-            except TransitionRefused as refused:
+            reply, keep = await self._apply(uow, command, inv)
+            if keep:
+                await uow.commit()
+            else:
                 await uow.rollback()
-                return Reply(ctx.staff_text(refused.key, **refused.params), ok=False)
-            except UsageError as error:
-                await uow.rollback()
-                return Reply(usage_text(ctx, error), ok=False)
-            await ctx.flush_card()
-            await uow.commit()
             return reply
+
+    async def _apply(
+        self, uow: UnitOfWork, command: c.Command, inv: c.Invocation
+    ) -> tuple[Reply, bool]:
+        """One command's work in the open transaction, and whether its writes are kept."""
+        ctx = self.context(uow, inv, self.clock.now())
+        if inv.event_id and not await uow.inbound.record(
+            inv.actor.platform, inv.event_id, _payload(command, inv), ctx.now
+        ):
+            return Reply("", duplicate=True), True
+        try:
+            reply = await self._dispatch(ctx, command)
+        except Refused as refused:
+            await ctx.flush_card()  # a refusal may still keep what was said (and the event id)
+            return Reply(refused.text, ok=False), True
+        except TransitionRefused as refused:
+            return Reply(ctx.staff_text(refused.key, **refused.params), ok=False), False
+        except UsageError as error:
+            return Reply(usage_text(ctx, error), ok=False), False
+        await ctx.flush_card()
+        return reply, True
 
     async def _dispatch(self, ctx: Ctx, command: c.Command) -> Reply:
         if isinstance(command, c.RelayCustomerMessage):

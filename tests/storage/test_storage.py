@@ -147,11 +147,11 @@ async def test_two_agents_claim_at_once_exactly_one_wins(
 ) -> None:
     caplog.set_level(logging.INFO, "bot.desk")
     await _say(_desk(database), "urgent: site down")
+    # two bot processes on one database: each desk has its own transactions
     factory = _OverlappingFactory(database, 2) if backend == "postgresql" else None
-    desk = _desk(database, factory)
     replies = await asyncio.gather(
-        desk.handle_text("/ticket claim #1", _staff("bob")),
-        desk.handle_text("/ticket claim #1", _staff("carol")),
+        _desk(database, factory).handle_text("/ticket claim #1", _staff("bob")),
+        _desk(database, factory).handle_text("/ticket claim #1", _staff("carol")),
     )
     winners = [r for r in replies if r.ok]
     losers = [r for r in replies if not r.ok]
