@@ -13,8 +13,9 @@ built per call) takes the ordinary path.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Integer
@@ -35,12 +36,28 @@ class Written:
     new_id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
 class _Plan:
-    statement: Executable  # held so its id() stays unique while the plan is cached
-    sql: str
-    returns_id: bool  # an INSERT into a table whose key is one integer (the rowid)
-    binds: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    def __init__(
+        self,
+        statement: Executable,
+        sql: str,
+        returns_id: bool,
+        binds: Sequence[tuple[str, Callable[[Any], Any] | None]],
+    ) -> None:
+        self.statement = statement  # held so its id() stays unique while the plan is cached
+        self.sql = sql
+        self.returns_id = returns_id  # an INSERT into a table keyed by one integer (the rowid)
+        self._pick = itemgetter(*(name for name, _ in binds))
+        self._single = len(binds) == 1
+        self._convert = [(i, p) for i, (_, p) in enumerate(binds) if p is not None]
+
+    def values(self, row: dict[str, Any]) -> list[Any]:
+        """The row's values in the statement's order, as the column types store them."""
+        picked = self._pick(row)
+        values = [picked] if self._single else list(picked)
+        for i, convert in self._convert:
+            values[i] = convert(values[i])
+        return values
 
 
 class SqliteWriter:
@@ -58,10 +75,7 @@ class SqliteWriter:
             conn.begin()  # fires the engine's "begin" listener: BEGIN IMMEDIATE
         driver = conn.connection.dbapi_connection
         assert driver is not None
-        values = [
-            tuple(row[name] if p is None else p(row[name]) for name, p in plan.binds)
-            for row in rows
-        ]
+        values = [plan.values(row) for row in rows]
         try:
             if len(values) == 1:
                 cursor = driver.execute(plan.sql, values[0])
@@ -102,7 +116,7 @@ def _compile(conn: Connection, statement: Executable, keys: tuple[str, ...]) -> 
     names = compiled.positiontup or []
     if compiled.returning or compiled.insert_prefetch or compiled.update_prefetch:
         return None  # rows to read back, or Python-side defaults to compute
-    if not set(names) <= set(keys):
+    if not names or not set(names) <= set(keys):
         return None  # a value the caller did not give: let SQLAlchemy say which
     binds = []
     for name in names:
@@ -112,4 +126,4 @@ def _compile(conn: Connection, statement: Executable, keys: tuple[str, ...]) -> 
         binds.append((name, bind.type.dialect_impl(dialect).bind_processor(dialect)))
     key = list(statement.table.primary_key) if isinstance(statement, Insert) else []
     returns_id = len(key) == 1 and isinstance(key[0].type, Integer)
-    return _Plan(statement, compiled.string, returns_id, tuple(binds))
+    return _Plan(statement, compiled.string, returns_id, binds)

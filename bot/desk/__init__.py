@@ -238,9 +238,16 @@ def _payload(command: c.Command, inv: c.Invocation) -> dict[str, Any]:
 
 
 def _jsonable(value: Any) -> Any:
-    # shallower than dataclasses.asdict, which deep-copies every value first
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    # shallower than dataclasses.asdict, which deep-copies every value first; this runs for
+    # every inbound event, so plain values are tested first and field names are cached
+    if value is None or isinstance(value, str | int | float):
+        return value
+    kind = type(value)
+    names = _FIELD_NAMES.get(kind)
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return {name: _jsonable(getattr(value, name)) for name in names}
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -250,3 +257,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, timedelta):
         return value.total_seconds()
     return value
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
