@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -384,3 +385,23 @@ async def test_an_unreachable_slack_fails_at_start_naming_the_variable(tmp_path:
     with pytest.raises(ConfigError) as caught:
         await SlackAdapter(nowhere).check()
     assert caught.value.variable == "SLACK_API_URL" and "127.0.0.1:9" in str(caught.value)
+
+
+async def test_a_burst_of_customers_each_get_a_ticket_and_an_answer(slack: SlackDesk) -> None:
+    customers = [f"UBURST{i:04d}" for i in range(15)]
+    slack.fake.users.update({c: {"name": f"Customer {i}"} for i, c in enumerate(customers)})
+    await asyncio.gather(
+        *(
+            slack.message(c, f"order {i} is late", f"DBURST{i:04d}", channel_type="im")
+            for i, c in enumerate(customers)
+        )
+    )
+    await slack.adapter.settled()
+    await slack.app.sender.drain()
+    cards = [p for p in posts(slack, STAFF_CHANNEL) if "thread_ts" not in p]
+    numbers = sorted(int(c["text"].split("#")[1].split()[0]) for c in cards)
+    assert numbers == list(range(1, 16))
+    for i in range(15):
+        (ack,) = posts(slack, f"DBURST{i:04d}")
+        assert f"Hi Customer {i}" in ack["text"]
+    assert slack.app.desk._group.groups >= 1  # some of them really shared a transaction
