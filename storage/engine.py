@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+import orjson
 from sqlalchemy import Connection, Engine, Executable, create_engine, event, make_url, text
 from sqlalchemy.engine import URL, CursorResult
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -105,6 +106,16 @@ def new_id(written: Written) -> int:
     return written.new_id
 
 
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+# JSON columns through orjson: a new ticket writes a dozen small documents (outbox actions,
+# mentions and card fields, the inbound event, the audit event), and json.dumps builds a new
+# encoder for each one
+_JSON: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
+
+
 class Database:
     def __init__(self, url: str, **engine_args: Any) -> None:
         self.url = resolve_url(url)
@@ -113,11 +124,11 @@ class Database:
         self._async: AsyncEngine | None = None
         if self.dialect_name == "sqlite":
             _check_sqlite_path(self.url)
-            self._sync = create_engine(self.url, **engine_args)
+            self._sync = create_engine(self.url, **_JSON, **engine_args)
             _tune_sqlite(self._sync)
             self._writer = SqliteWriter()
         else:
-            self._async = create_async_engine(self.url, pool_pre_ping=True, **engine_args)
+            self._async = create_async_engine(self.url, pool_pre_ping=True, **_JSON, **engine_args)
 
     @property
     def description(self) -> str:

@@ -48,18 +48,30 @@ class GroupCommit(Generic[Item, Result]):
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
         if self._worker is None:
-            self._worker = asyncio.create_task(self._drain())
+            self._start()
         # a caller that stops waiting cancels only its wait: what arrived still runs
         return await future
 
     async def _drain(self) -> None:
-        try:
-            await asyncio.sleep(0)  # let what arrived in the same moment join the group
-            while self._queue:
-                group = [self._queue.popleft() for _ in range(min(self._limit, len(self._queue)))]
-                await self._run(group)
-        finally:
-            self._worker = None
+        await asyncio.sleep(0)  # let what arrived in the same moment join the group
+        while self._queue:
+            group = [self._queue.popleft() for _ in range(min(self._limit, len(self._queue)))]
+            await self._run(group)
+
+    def _drained(self, worker: asyncio.Task[None]) -> None:
+        if self._worker is not worker:
+            return
+        self._worker = None
+        # stopped at shutdown (even before it started): nobody is left waiting forever
+        error = asyncio.CancelledError() if worker.cancelled() else worker.exception()
+        while error is not None and self._queue:
+            _fail(self._queue.popleft()[1], error)
+        if self._queue:  # arrived after the worker's last look at the queue
+            self._start()
+
+    def _start(self) -> None:
+        self._worker = asyncio.create_task(self._drain())
+        self._worker.add_done_callback(self._drained)
 
     async def _run(self, group: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         try:
@@ -71,13 +83,21 @@ class GroupCommit(Generic[Item, Result]):
                 return
             for item, future in group:
                 _settle(future, await self._alone(item))
-        except BaseException as error:  # cancelled at shutdown: nobody waits forever
+        except BaseException as error:
             for _, future in group:
-                if not future.done():
-                    future.set_exception(error)
+                _fail(future, error)
             raise
 
 
 def _settle(future: asyncio.Future[Result], result: Result) -> None:
     if not future.done():
         future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Result], error: BaseException) -> None:
+    if future.done():
+        return
+    if isinstance(error, asyncio.CancelledError):
+        future.cancel()
+    else:
+        future.set_exception(error)

@@ -137,3 +137,13 @@ async def test_a_caller_who_stops_waiting_does_not_withdraw_the_message(world: W
     for _ in range(5):  # the desk finishes what arrived
         await asyncio.sleep(0)
     assert [t.subject for t in world.store.tickets.values()] == ["are you there?"]
+
+
+async def test_a_desk_stopped_mid_burst_leaves_nobody_waiting(world: World) -> None:
+    waiting = [asyncio.ensure_future(world.desk.handle(*_message(f"c{i}", "hi"))) for i in range(3)]
+    await asyncio.sleep(0)  # all three are queued; the desk has not started on them
+    worker = world.desk._group._worker
+    assert worker is not None
+    worker.cancel()  # the process is shutting down
+    done, pending = await asyncio.wait(waiting, timeout=1)
+    assert not pending and all(task.cancelled() for task in done)
