@@ -11,7 +11,7 @@ it runs to its commit without yielding, and writers in one process never wait on
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL, CursorResult
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from storage.prepared import Rows, SqliteWriter, Written, written
+from storage.prepared import Rows, SqlitePlans, Written, written
 
 T = TypeVar("T")
 Params = dict[str, Any] | list[dict[str, Any]] | None
@@ -40,6 +40,10 @@ class Conn(Protocol):
         """An INSERT or UPDATE built once, whose result is read only for a count or new id."""
         ...
 
+    async def fetch(self, statement: Executable, params: dict[str, Any]) -> Sequence[Any]:
+        """Rows, read by column name, of a statement built once (a SELECT, or RETURNING)."""
+        ...
+
     async def commit(self) -> None: ...
     async def rollback(self) -> None: ...
     async def close(self) -> None: ...
@@ -48,15 +52,18 @@ class Conn(Protocol):
 
 
 class _SqliteConn:
-    def __init__(self, conn: Connection, writer: SqliteWriter) -> None:
+    def __init__(self, conn: Connection, plans: SqlitePlans) -> None:
         self._conn = conn
-        self._writer = writer
+        self._plans = plans
 
     async def execute(self, statement: Executable, params: Params = None) -> CursorResult[Any]:
         return self._conn.execute(statement, params)
 
     async def write(self, statement: Executable, params: Rows) -> Written:
-        return self._writer.write(self._conn, statement, params)
+        return self._plans.write(self._conn, statement, params)
+
+    async def fetch(self, statement: Executable, params: dict[str, Any]) -> Sequence[Any]:
+        return self._plans.fetch(self._conn, statement, params)
 
     async def commit(self) -> None:
         self._conn.commit()
@@ -83,6 +90,9 @@ class _AsyncConn:
 
     async def write(self, statement: Executable, params: Rows) -> Written:
         return written(statement, params, await self._conn.execute(statement, params))
+
+    async def fetch(self, statement: Executable, params: dict[str, Any]) -> Sequence[Any]:
+        return (await self._conn.execute(statement, params)).all()
 
     async def commit(self) -> None:
         await self._conn.commit()
@@ -126,7 +136,7 @@ class Database:
             _check_sqlite_path(self.url)
             self._sync = create_engine(self.url, **_JSON, **engine_args)
             _tune_sqlite(self._sync)
-            self._writer = SqliteWriter()
+            self._plans = SqlitePlans()
         else:
             self._async = create_async_engine(self.url, pool_pre_ping=True, **_JSON, **engine_args)
 
@@ -137,7 +147,7 @@ class Database:
 
     async def connect(self) -> Conn:
         if self._sync is not None:
-            return _SqliteConn(self._sync.connect(), self._writer)
+            return _SqliteConn(self._sync.connect(), self._plans)
         assert self._async is not None
         return _AsyncConn(await self._async.connect())
 

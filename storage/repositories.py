@@ -58,8 +58,8 @@ class SqlCustomers:
 
     async def find(self, platform: str, user_id: str) -> Customer | None:
         params = {"platform": platform, "user_id": user_id}
-        row = (await self.conn.execute(_FIND_CUSTOMER, params)).first()
-        return Customer(row.id, row.display_name, row.locale) if row else None
+        rows = await self.conn.fetch(_FIND_CUSTOMER, params)
+        return Customer(rows[0].id, rows[0].display_name, rows[0].locale) if rows else None
 
     async def add(self, customer: Customer, platform: str, user_id: str) -> None:
         written = await self.conn.write(

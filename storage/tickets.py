@@ -16,8 +16,8 @@ from storage.rows import ticket_from, ticket_values
 _tk = t.tickets.c
 _NEXT_NUMBER = (
     update(t.counters)
-    .where(t.counters.c.name == "ticket")
-    .values(value=t.counters.c.value + 1)
+    .where(t.counters.c.name == bindparam("b_name"))
+    .values(value=t.counters.c.value + bindparam("b_step"))
     .returning(t.counters.c.value)
 )
 _INSERT = insert(t.tickets)
@@ -60,7 +60,8 @@ class SqlTickets:
         self.conn = conn
 
     async def next_number(self) -> int:
-        value = (await self.conn.execute(_NEXT_NUMBER)).scalar_one_or_none()
+        rows = await self.conn.fetch(_NEXT_NUMBER, {"b_name": "ticket", "b_step": 1})
+        value = rows[0].value if rows else None
         if value is None:  # a database created without the migration's seed row
             await self.conn.execute(insert(t.counters), {"name": "ticket", "value": 1})
             return 1

@@ -12,6 +12,7 @@ from bot.model import Action, Audience, Customer, OutboundMessage, Priority, Sou
 from storage import tables as t
 from storage.engine import Database
 from storage.rows import outbound_values, ticket_values
+from storage.tickets import _BY_NUMBER
 from storage.uow import SqlUnitOfWork
 
 TOKYO = timezone(timedelta(hours=9))
@@ -122,3 +123,29 @@ async def _customer(uow: SqlUnitOfWork) -> int:
     await uow.customers.add(customer, "slack", "U1")
     assert customer.id is not None
     return customer.id
+
+
+async def test_rows_fetched_on_the_hot_path_read_like_any_other(database: Database) -> None:
+    async with SqlUnitOfWork(database) as uow:
+        customer_id = await _customer(uow)
+        await uow.tickets.add(_ticket(1, customer_id))
+        conn = uow.tickets.conn  # type: ignore[attr-defined]
+        (fetched,) = await conn.fetch(_BY_NUMBER, {"number": 1})
+        ordinary = (await conn.execute(_BY_NUMBER, {"number": 1})).first()
+        assert tuple(fetched) == tuple(ordinary)
+        assert fetched.created_at == AT and fetched.created_at.tzinfo is UTC
+        assert fetched.source_is_dm is True and fetched.closed_at is None
+        assert await conn.fetch(_BY_NUMBER, {"number": 2}) == []
+
+
+async def test_ticket_numbers_count_on_from_the_stored_counter(database: Database) -> None:
+    async with SqlUnitOfWork(database) as uow:
+        assert [await uow.tickets.next_number() for _ in range(3)] == [1, 2, 3]
+        await uow.commit()
+    async with SqlUnitOfWork(database) as uow:
+        assert await uow.tickets.next_number() == 4
+        found = await uow.customers.find("slack", "U1")
+        assert found is None
+        customer_id = await _customer(uow)
+        found = await uow.customers.find("slack", "U1")
+        assert found is not None and (found.id, found.display_name) == (customer_id, "Ayumi")
