@@ -58,8 +58,9 @@ class SqlCustomers:
 
     async def find(self, platform: str, user_id: str) -> Customer | None:
         params = {"platform": platform, "user_id": user_id}
-        rows = await self.conn.fetch(_FIND_CUSTOMER, params)
-        return Customer(rows[0].id, rows[0].display_name, rows[0].locale) if rows else None
+        for row in await self.conn.fetch(_FIND_CUSTOMER, params):  # one at most: a primary key
+            return Customer(row.id, row.display_name, row.locale)
+        return None
 
     async def add(self, customer: Customer, platform: str, user_id: str) -> None:
         written = await self.conn.write(
