@@ -39,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is ours
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # two lines per tick would bury the shell's conversation; warnings still show
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         return int(asyncio.run(args.func(config, args)))
     except StorageUnavailable as error:

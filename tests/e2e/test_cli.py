@@ -65,6 +65,7 @@ def test_a_whole_ticket_through_the_shell(tmp_path: Path) -> None:
     assert "we have closed ticket #1: plan corrected" in out
     assert "[staff #1] The customer rated this ticket 5/5." in out
     assert "started adapters: shell" in result.stderr
+    assert "apscheduler" not in result.stderr  # no log line per tick between the messages
 
     db = sqlite3.connect(tmp_path / "desk.db")
     kinds = [row[0] for row in db.execute("SELECT kind FROM ticket_events ORDER BY id")]
