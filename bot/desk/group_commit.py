@@ -42,7 +42,7 @@ class GroupCommit(Generic[Item, Result]):
         self._limit = limit
         self._queue: deque[tuple[Item, asyncio.Future[Result]]] = deque()
         self._worker: asyncio.Task[None] | None = None
-        self.groups = 0  # groups committed together, for logs and benchmarks
+        self.groups = 0  # groups committed together (tests check that bursts really group)
 
     async def submit(self, item: Item) -> Result:
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
