@@ -5,7 +5,6 @@ pending reminders. Targets: the digest at most 1 s on each; the due-scan at most
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import tempfile
 import time
@@ -13,9 +12,9 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
-import asyncpg
 from sqlalchemy import text
 
+from bench.pg import fresh_postgres
 from bench.seed import NOW, seed
 from storage.engine import Database, StorageUnavailable
 from storage.migrate import upgrade
@@ -25,7 +24,6 @@ TICKETS = 1_000_000
 REMINDERS = 100_000
 TARGET_DIGEST = 1.0
 TARGET_SCAN = 0.050
-POSTGRES = os.environ.get("SUPPORTBOT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 BENCH_DB = "supportbot_bench"
 
 
@@ -77,20 +75,6 @@ async def measure(database: Database, label: str) -> bool:
     return ok
 
 
-async def _postgres() -> Database | None:
-    try:
-        conn = await asyncpg.connect(POSTGRES.replace("postgresql://", "postgres://") + "/test")
-    except (OSError, asyncpg.PostgresError) as error:
-        print(f"digest (postgresql): not measured, PostgreSQL unreachable: {error}")
-        return None
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        await conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    finally:
-        await conn.close()
-    return Database(f"{POSTGRES}/{BENCH_DB}")
-
-
 async def main() -> bool:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,7 +83,7 @@ async def main() -> bool:
             results.append(await measure(sqlite, "sqlite"))
         finally:
             await sqlite.dispose()
-    postgres = await _postgres()
+    postgres = await fresh_postgres(BENCH_DB, "digest")
     if postgres is None:
         return False
     try:

@@ -1,12 +1,11 @@
-"""N customer messages become tickets through the desk on a SQLite file, outbox included,
-against a floor of N bare SQLAlchemy Core inserts (one transaction each) into the same kind
-of database. Targets: at least 500 tickets/s and a ratio of at least 0.25.
+"""Customer messages become tickets through the desk (outbox included), on SQLite and on
+PostgreSQL, beside a floor of bare SQLAlchemy Core inserts (one transaction each) into the
+same database. Information first: a desk needs correct and responsive far more than speed.
+Target: at least 300 tickets/s one at a time on SQLite.
 
-Two ways for the messages to arrive are measured. One after another, each waiting for the
-last (a quiet desk: every ticket pays its own commit). All at once (a busy help channel, or
-a platform replaying its backlog after an outage): the desk's group commit lets the queued
-messages share transactions. The targets are judged on the burst, the case where throughput
-matters; the one-by-one figure is printed beside it."""
+Two ways for the messages to arrive are measured: one after another, each waiting for the
+last (a quiet desk), and all at once (a busy help channel, a platform redelivering its
+backlog after an outage), where the commands wait on each other for the database."""
 
 from __future__ import annotations
 
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 
+from bench.pg import fresh_postgres
 from bot import commands as c
 from bot.desk import Desk
 from bot.model import Person, Source
@@ -25,13 +25,11 @@ from storage.engine import Database
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
-TARGET_RATE = 500.0
-TARGET_RATIO = 0.25
+TARGET_SQLITE = 300.0
 
 
-async def floor_inserts(path: Path, n: int) -> float:
+async def floor_inserts(database: Database, n: int) -> float:
     """Bare Core inserts per second, one transaction each, same engine settings."""
-    database = Database(f"sqlite:///{path}")
     rows = Table(
         "floor", MetaData(), Column("id", Integer, primary_key=True), Column("body", String(200))
     )
@@ -41,19 +39,14 @@ async def floor_inserts(path: Path, n: int) -> float:
     for i in range(n):
         async with database.begin() as conn:
             await conn.execute(insert(rows).values(body=f"message {i}"))
-    elapsed = time.perf_counter() - start
-    await database.dispose()
-    return n / elapsed
+    return n / (time.perf_counter() - start)
 
 
-async def desk_intake(path: Path, n: int, burst: bool = False) -> float:
-    """Tickets per second: one message after another, or all `n` arriving at once (a busy
-    help channel, a platform replaying its backlog), which the desk commits in groups."""
-    database = Database(f"sqlite:///{path}")
-    await upgrade(database)
+async def desk_intake(database: Database, n: int, first: int, burst: bool = False) -> float:
+    """Tickets per second for `n` new customers, one after another or all at once."""
     desk = Desk(SqlUnitOfWorkFactory(database), Renderer())
     messages = []
-    for i in range(n):
+    for i in range(first, first + n):
         person = Person("bench", f"U{i}", f"Customer {i}")
         text = f"Order {i} has not arrived\nPlease check the tracking."
         command = c.RelayCustomerMessage(person, Source("bench", "W", f"D{i}"), text)
@@ -64,30 +57,38 @@ async def desk_intake(path: Path, n: int, burst: bool = False) -> float:
     else:
         replies = [await desk.handle(cmd, inv) for cmd, inv in messages]
     elapsed = time.perf_counter() - start
-    assert [r.ticket_number for r in replies] == list(range(1, n + 1))
-    await database.dispose()
+    assert all(r.ok and r.ticket_number for r in replies), "a ticket was not opened"
     return n / elapsed
 
 
-async def main(n: int = 2000, rounds: int = 3) -> bool:
-    """Best of `rounds` for each figure, interleaved, so all see the same machine noise."""
-    floors, one_by_one, bursts = [], [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        await desk_intake(folder / "warm.db", 50)  # imports, template compilation
-        for r in range(rounds):
-            floors.append(await floor_inserts(folder / f"floor{r}.db", n))
-            one_by_one.append(await desk_intake(folder / f"one{r}.db", n))
-            bursts.append(await desk_intake(folder / f"burst{r}.db", n, burst=True))
-    floor, single, rate = max(floors), max(one_by_one), max(bursts)
-    ratio = rate / floor
-    ok = rate >= TARGET_RATE and ratio >= TARGET_RATIO
+async def measure(database: Database, label: str, n: int) -> float:
+    """Prints the figures for one backend; returns the one-at-a-time rate."""
+    try:
+        await upgrade(database)
+        floor = await floor_inserts(database, n)
+        await desk_intake(database, 50, 0)  # imports, template compilation, the pool
+        single = await desk_intake(database, n, 1_000)
+        burst = await desk_intake(database, n, 100_000, burst=True)
+    finally:
+        await database.dispose()
     print(
-        f"intake: {n} tickets, best of {rounds}, floor {floor:7.1f} bare inserts/s\n"
-        f"  arriving at once:    {rate:7.1f} tickets/s  ratio {ratio:.3f}  "
-        f"[target >= {TARGET_RATE:.0f}/s and >= {TARGET_RATIO}: {'met' if ok else 'MISSED'}]\n"
-        f"  one after another:   {single:7.1f} tickets/s  ratio {single / floor:.3f}"
+        f"intake ({label}, {n} tickets): one after another {single:6.1f} tickets/s, "
+        f"all at once {burst:6.1f} tickets/s; floor {floor:7.1f} bare inserts/s"
     )
+    return single
+
+
+async def main(n: int = 1000) -> bool:
+    with tempfile.TemporaryDirectory() as tmp:
+        single = await measure(Database(f"sqlite:///{Path(tmp) / 'desk.db'}"), "sqlite", n)
+    ok = single >= TARGET_SQLITE
+    print(
+        f"  [target: one after another on SQLite >= {TARGET_SQLITE:.0f}/s: "
+        f"{'met' if ok else 'MISSED'}]"
+    )
+    postgres = await fresh_postgres("supportbot_bench_intake", "intake")
+    if postgres is not None:
+        await measure(postgres, "postgresql", n)
     return ok
 
 

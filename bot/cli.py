@@ -104,19 +104,19 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
     app = await build(config, {a.name: a.deliverer for a in platforms}, clock=clock)
     started = []
     stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
         for adapter in platforms:
             await adapter.start(app.desk)
             started.append(adapter)
+        await app.start_care()
         log.info(
             "started adapters: %s (database: %s)",
             ", ".join(a.name for a in started),
             app.database.description,
         )
-        await app.start_care()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         await app.sender.run(stop)
     finally:
         for adapter in reversed(started):

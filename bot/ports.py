@@ -25,6 +25,12 @@ class ConcurrencyConflict(Exception):
     """Someone else changed the ticket between our read and our write; run the command again."""
 
 
+class StorageOutage(Exception):
+    """The database cannot be used right now (unreachable, locked, read-only): nothing of the
+    unit of work was kept. Time may cure it; whoever received the work must keep it or leave
+    it unacknowledged so that it arrives again."""
+
+
 class TicketRepository(Protocol):
     async def next_number(self) -> int: ...
     async def add(self, ticket: Ticket) -> None: ...

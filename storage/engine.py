@@ -1,144 +1,68 @@
-"""The database behind DATABASE_URL, with one small async interface for both backends.
+"""The database behind DATABASE_URL: async SQLAlchemy on both backends.
 
-PostgreSQL goes through asyncpg. SQLite goes through the standard sqlite3 driver called
-directly on the event loop: a statement on a local WAL-mode file takes microseconds, while
-handing every statement to a driver thread and back (aiosqlite) cost about ten times the
-work itself (measured: ~30 tickets/s through aiosqlite against several hundred this way; see
-bench/intake.py). A unit of work never awaits anything but its own statements, so on SQLite
-it runs to its commit without yielding, and writers in one process never wait on each other.
+PostgreSQL goes through asyncpg; SQLite through aiosqlite, whose driver runs every statement
+on a thread of its own. No statement runs on the event loop, so a database that waits (SQLite's
+write lock held by `supportbot tick`, a slow digest, a PostgreSQL failover) delays only the work
+that needs it: Slack's acknowledgements, Discord's heartbeats and other customers go on.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
-import orjson
-from sqlalchemy import Connection, Engine, Executable, create_engine, event, make_url, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import URL, CursorResult
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from storage.prepared import Rows, SqlitePlans, Written, written
+from storage.jsontext import dumps, loads
 
-T = TypeVar("T")
-Params = dict[str, Any] | list[dict[str, Any]] | None
+# what repositories and migrations use of a connection: SQLAlchemy's own
+Conn = AsyncConnection
 
 
 class StorageUnavailable(Exception):
     """The database cannot be used; the message says which and what to check."""
 
 
-class Conn(Protocol):
-    """What repositories and migrations use of a connection."""
-
-    async def execute(self, statement: Executable, params: Params = None) -> CursorResult[Any]: ...
-    async def write(self, statement: Executable, params: Rows) -> Written:
-        """An INSERT or UPDATE built once, whose result is read only for a count or new id."""
-        ...
-
-    async def fetch(self, statement: Executable, params: dict[str, Any]) -> Sequence[Any]:
-        """Rows, read by column name, of a statement built once (a SELECT, or RETURNING)."""
-        ...
-
-    async def commit(self) -> None: ...
-    async def rollback(self) -> None: ...
-    async def close(self) -> None: ...
-    def in_transaction(self) -> bool: ...
-    async def run_sync(self, fn: Callable[[Connection], T]) -> T: ...
-
-
-class _SqliteConn:
-    def __init__(self, conn: Connection, plans: SqlitePlans) -> None:
-        self._conn = conn
-        self._plans = plans
-
-    async def execute(self, statement: Executable, params: Params = None) -> CursorResult[Any]:
-        return self._conn.execute(statement, params)
-
-    async def write(self, statement: Executable, params: Rows) -> Written:
-        return self._plans.write(self._conn, statement, params)
-
-    async def fetch(self, statement: Executable, params: dict[str, Any]) -> Sequence[Any]:
-        return self._plans.fetch(self._conn, statement, params)
-
-    async def commit(self) -> None:
-        self._conn.commit()
-
-    async def rollback(self) -> None:
-        self._conn.rollback()
-
-    async def close(self) -> None:
-        self._conn.close()
-
-    def in_transaction(self) -> bool:
-        return self._conn.in_transaction()
-
-    async def run_sync(self, fn: Callable[[Connection], T]) -> T:
-        return fn(self._conn)
-
-
-class _AsyncConn:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
-
-    async def execute(self, statement: Executable, params: Params = None) -> CursorResult[Any]:
-        return await self._conn.execute(statement, params)
-
-    async def write(self, statement: Executable, params: Rows) -> Written:
-        return written(statement, params, await self._conn.execute(statement, params))
-
-    async def fetch(self, statement: Executable, params: dict[str, Any]) -> Sequence[Any]:
-        return (await self._conn.execute(statement, params)).all()
-
-    async def commit(self) -> None:
-        await self._conn.commit()
-
-    async def rollback(self) -> None:
-        await self._conn.rollback()
-
-    async def close(self) -> None:
-        await self._conn.close()
-
-    def in_transaction(self) -> bool:
-        return self._conn.in_transaction()
-
-    async def run_sync(self, fn: Callable[[Connection], T]) -> T:
-        return await self._conn.run_sync(fn)
-
-
-def new_id(written: Written) -> int:
-    """The primary key a one-row INSERT just created."""
-    assert written.new_id is not None, "no row was inserted"
-    return written.new_id
-
-
-def _json_text(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
-# JSON columns through orjson: a new ticket writes a dozen small documents (outbox actions,
-# mentions and card fields, the inbound event, the audit event), and json.dumps builds a new
-# encoder for each one
-_JSON: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
+def is_outage(error: BaseException) -> bool:
+    """A failure of the database itself (unreachable, locked, read-only, gone away), which time
+    may cure, as opposed to a bug in what we asked of it."""
+    if isinstance(error, StorageUnavailable | OSError | TimeoutError | PoolTimeout):
+        return True
+    # integrity, programming and data errors are ours; the rest is the database's state
+    return isinstance(error, DBAPIError) and not isinstance(
+        error, IntegrityError | ProgrammingError | DataError
+    )
 
 
 class Database:
     def __init__(self, url: str, **engine_args: Any) -> None:
         self.url = resolve_url(url)
         self.dialect_name = self.url.get_backend_name()
-        self._sync: Engine | None = None
-        self._async: AsyncEngine | None = None
         if self.dialect_name == "sqlite":
             _check_sqlite_path(self.url)
-            self._sync = create_engine(self.url, **_JSON, **engine_args)
-            _tune_sqlite(self._sync)
-            self._plans = SqlitePlans()
+            # every unit of work ends its own transaction: no rollback round trip on return
+            engine_args.setdefault("pool_reset_on_return", None)
         else:
-            self._async = create_async_engine(self.url, pool_pre_ping=True, **_JSON, **engine_args)
+            engine_args.setdefault("pool_pre_ping", True)
+        self.engine: AsyncEngine = create_async_engine(
+            self.url, json_serializer=dumps, json_deserializer=loads, **engine_args
+        )
+        if self.dialect_name == "sqlite":
+            _tune_sqlite(self.engine)
 
     @property
     def description(self) -> str:
@@ -146,22 +70,13 @@ class Database:
         return self.url.render_as_string(hide_password=True)
 
     async def connect(self) -> Conn:
-        if self._sync is not None:
-            return _SqliteConn(self._sync.connect(), self._plans)
-        assert self._async is not None
-        return _AsyncConn(await self._async.connect())
+        return await self.engine.connect()
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[Conn]:
         """A connection whose work commits at the end of the block (or rolls back on error)."""
-        conn = await self.connect()
-        try:
+        async with self.engine.begin() as conn:
             yield conn
-            await conn.commit()
-        finally:
-            if conn.in_transaction():
-                await conn.rollback()
-            await conn.close()
 
     async def ping(self) -> None:
         """Connect once; raise StorageUnavailable with a readable reason if that fails."""
@@ -175,14 +90,11 @@ class Database:
             ) from error
 
     async def dispose(self) -> None:
-        if self._sync is not None:
-            self._sync.dispose()
-        if self._async is not None:
-            await self._async.dispose()
+        await self.engine.dispose()
 
 
 def resolve_url(url: str) -> URL:
-    """Pick the driver: the standard sqlite3 module, or asyncpg for PostgreSQL."""
+    """Pick the driver: aiosqlite for SQLite, asyncpg for PostgreSQL."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -192,7 +104,7 @@ def resolve_url(url: str) -> URL:
         ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return parsed.set(drivername="sqlite+pysqlite")
+        return parsed.set(drivername="sqlite+aiosqlite")
     if backend in ("postgresql", "postgres"):
         return parsed.set(drivername="postgresql+asyncpg")
     raise StorageUnavailable(
@@ -216,21 +128,30 @@ def _check_sqlite_path(url: URL) -> None:
         )
 
 
-def _tune_sqlite(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # let SQLAlchemy, not the driver, decide when transactions begin
         dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
         for pragma in (
             "journal_mode=WAL",
             "synchronous=NORMAL",
             "foreign_keys=ON",
+            # waiting for another process's write lock happens on the driver's thread
             "busy_timeout=10000",
         ):
-            dbapi_connection.execute(f"PRAGMA {pragma}")
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
 
-    @event.listens_for(engine, "begin")
+    @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         # take the write lock up front, so a read-then-write never fails half way
-        # (straight on the driver: this runs once per transaction, on the hot path)
-        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def new_id(result: CursorResult[Any]) -> int:
+    """The primary key a one-row INSERT just created."""
+    key = result.inserted_primary_key
+    assert key is not None and key[0] is not None, "no row was inserted"
+    return int(key[0])

@@ -57,7 +57,7 @@ class SqlOutbox:
     async def flush(self) -> None:
         if self._pending:
             rows, self._pending = self._pending, []
-            await self.conn.write(_INSERT, rows)
+            await self.conn.execute(_INSERT, rows)
 
     async def due(self, now: datetime, limit: int) -> list[OutboundMessage]:
         await self.flush()

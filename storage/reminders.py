@@ -73,16 +73,16 @@ class SqlReminders:
         self._insert_keyed = _INSERT_KEYED[dialect]
 
     async def add(self, reminder: Reminder) -> None:
-        reminder.id = new_id(await self.conn.write(_INSERT, _values(reminder)))
+        reminder.id = new_id(await self.conn.execute(_INSERT, _values(reminder)))
 
     async def add_many(self, reminders: list[Reminder]) -> None:
         """One statement for several (their ids are not read back)."""
         if reminders:
-            await self.conn.write(_INSERT, [_values(r) for r in reminders])
+            await self.conn.execute(_INSERT, [_values(r) for r in reminders])
 
     async def add_once(self, reminder: Reminder) -> bool:
         """Add a keyed reminder unless one with its key exists; True when this one was added."""
-        return (await self.conn.write(self._insert_keyed, _values(reminder))).rowcount == 1
+        return (await self.conn.execute(self._insert_keyed, _values(reminder))).rowcount == 1
 
     async def by_id(self, reminder_id: int) -> Reminder | None:
         row = (await self.conn.execute(_BY_ID, {"id": reminder_id})).first()
@@ -101,7 +101,7 @@ class SqlReminders:
         return [_reminder(r) for r in rows]
 
     async def save(self, reminder: Reminder) -> None:
-        await self.conn.write(
+        await self.conn.execute(
             _SAVE,
             {
                 "b_id": reminder.id,

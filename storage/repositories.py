@@ -58,17 +58,16 @@ class SqlCustomers:
 
     async def find(self, platform: str, user_id: str) -> Customer | None:
         params = {"platform": platform, "user_id": user_id}
-        for row in await self.conn.fetch(_FIND_CUSTOMER, params):  # one at most: a primary key
-            return Customer(row.id, row.display_name, row.locale)
-        return None
+        row = (await self.conn.execute(_FIND_CUSTOMER, params)).first()
+        return Customer(row.id, row.display_name, row.locale) if row else None
 
     async def add(self, customer: Customer, platform: str, user_id: str) -> None:
-        written = await self.conn.write(
+        written = await self.conn.execute(
             _INSERT_CUSTOMERS,
             {"display_name": customer.display_name[:200], "locale": customer.locale},
         )
         customer.id = new_id(written)
-        await self.conn.write(
+        await self.conn.execute(
             _INSERT_CUSTOMER_IDENTITIES,
             {"platform": platform, "user_id": user_id, "customer_id": customer.id},
         )
@@ -86,7 +85,7 @@ class SqlEvents:
         self.conn = conn
 
     async def add(self, event: TicketEvent) -> None:
-        written = await self.conn.write(
+        written = await self.conn.execute(
             _INSERT_TICKET_EVENTS,
             {
                 "ticket_id": event.ticket_id,
@@ -122,7 +121,7 @@ class SqlMessages:
         self.conn = conn
 
     async def add(self, message: TicketMessage) -> None:
-        written = await self.conn.write(
+        written = await self.conn.execute(
             _INSERT_TICKET_MESSAGES,
             {
                 "ticket_id": message.ticket_id,
@@ -170,7 +169,7 @@ class SqlInbound:
             "received_at": at,
             "error": "",
         }
-        return (await self.conn.write(self._record, row)).rowcount == 1
+        return (await self.conn.execute(self._record, row)).rowcount == 1
 
     async def record_failure(
         self, platform: str, event_id: str, payload: dict[str, Any], error: str, at: datetime
@@ -183,4 +182,4 @@ class SqlInbound:
             "received_at": at,
             "error": error,
         }
-        await self.conn.write(self._record, row)
+        await self.conn.execute(self._record, row)

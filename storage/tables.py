@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,20 +36,6 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError("naive datetime given to storage; use an aware UTC time")
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
-        if dialect.name != "sqlite":
-            return super().bind_processor(dialect)
-        to_utc = self.process_bind_param
-
-        # SQLite keeps DATETIME as text. A new ticket binds about fifteen of these, and the
-        # generic two-stage path (this type, then DATETIME's %-formatting) was a hot spot;
-        # isoformat writes exactly DATETIME's "YYYY-MM-DD HH:MM:SS.ffffff" in one step.
-        def process(value: datetime | None) -> str | None:
-            utc = to_utc(value, dialect)
-            return None if utc is None else utc.isoformat(" ", "microseconds")
-
-        return process
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

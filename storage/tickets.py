@@ -60,15 +60,15 @@ class SqlTickets:
         self.conn = conn
 
     async def next_number(self) -> int:
-        rows = await self.conn.fetch(_NEXT_NUMBER, {"b_name": "ticket", "b_step": 1})
-        value = rows[0].value if rows else None
+        params = {"b_name": "ticket", "b_step": 1}
+        value = (await self.conn.execute(_NEXT_NUMBER, params)).scalar()
         if value is None:  # a database created without the migration's seed row
             await self.conn.execute(insert(t.counters), {"name": "ticket", "value": 1})
             return 1
         return int(value)
 
     async def add(self, ticket: Ticket) -> None:
-        written = await self.conn.write(_INSERT, ticket_values(ticket) | {"version": 1})
+        written = await self.conn.execute(_INSERT, ticket_values(ticket) | {"version": 1})
         ticket.id = new_id(written)
         ticket.version = 1
 
@@ -78,7 +78,7 @@ class SqlTickets:
             "b_id": ticket.id,
             "b_version": ticket.version,
         }
-        if (await self.conn.write(_SAVE_TICKET, params)).rowcount != 1:
+        if (await self.conn.execute(_SAVE_TICKET, params)).rowcount != 1:
             raise ConcurrencyConflict(f"ticket #{ticket.number}")
         ticket.version += 1
 

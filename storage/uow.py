@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from types import TracebackType
 from typing import Self
 
@@ -13,10 +14,11 @@ from bot.ports import (
     OutboxRepository,
     ReminderRepository,
     ReportRepository,
+    StorageOutage,
     TicketRepository,
     UnitOfWork,
 )
-from storage.engine import Conn, Database
+from storage.engine import Conn, Database, is_outage
 from storage.reports import SqlReports
 from storage.repositories import (
     SqlCustomers,
@@ -36,7 +38,12 @@ class SqlUnitOfWork:
 
     async def __aenter__(self) -> Self:
         # the transaction begins with the first statement (BEGIN IMMEDIATE on SQLite)
-        self._conn = await self._database.connect()
+        try:
+            self._conn = await self._database.connect()
+        except Exception as error:
+            if is_outage(error):
+                raise _outage(error) from error
+            raise
         conn = self._conn
         self.tickets: TicketRepository = SqlTickets(conn)
         self.customers: CustomerRepository = SqlCustomers(conn)
@@ -56,12 +63,21 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         assert self._conn is not None
+        conn, self._conn = self._conn, None
         try:
-            if self._conn.in_transaction():
-                await self._conn.rollback()  # nothing commits unless the handler said so
-        finally:
-            await self._conn.close()
-            self._conn = None
+            if conn.in_transaction():
+                await conn.rollback()  # nothing commits unless the handler said so
+            await conn.close()
+        except Exception as error:
+            with suppress(Exception):  # a broken connection goes, not back to the pool
+                await conn.invalidate()
+            if exc is None and is_outage(error):
+                raise _outage(error) from error
+            if exc is None:
+                raise
+        if exc is not None and not isinstance(exc, StorageOutage) and is_outage(exc):
+            # the core sees one kind of outage, whatever the driver called it
+            raise _outage(exc) from exc
 
     async def commit(self) -> None:
         assert self._conn is not None
@@ -71,6 +87,11 @@ class SqlUnitOfWork:
     async def rollback(self) -> None:
         assert self._conn is not None
         await self._conn.rollback()
+
+
+def _outage(error: BaseException) -> StorageOutage:
+    detail = str(getattr(error, "orig", None) or error).splitlines()
+    return StorageOutage(f"{type(error).__name__}: {detail[0] if detail else ''}")
 
 
 class SqlUnitOfWorkFactory:

@@ -20,7 +20,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.after_ack import AfterAck
 from adapters.slack.deliver import SlackDeliverer
 from adapters.slack.listeners import Listeners
 from adapters.slack.people import People
@@ -50,7 +49,7 @@ class SlackAdapter:
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
-        self.after_ack = AfterAck()
+        self.listeners: Listeners | None = None
 
     async def check(self) -> str:
         """Ask Slack who we are; a rejected token fails here, naming the variable."""
@@ -73,7 +72,8 @@ class SlackAdapter:
             request_verification_enabled=not self.settings.socket_mode,
             process_before_response=True,
         )
-        Listeners(desk, self.settings, self.people, self.after_ack).register(app)
+        self.listeners = Listeners(desk, self.settings, self.people)
+        self.listeners.register(app)
         return app
 
     async def start(self, desk: Desk) -> None:
@@ -81,7 +81,6 @@ class SlackAdapter:
         app = self.bolt_app(desk)
         if self.settings.socket_mode:
             self._socket = _SocketModeHandler(app, self.settings.app_token)
-            self._socket.after_ack = self.after_ack
             try:
                 await self._socket.connect_async()  # type: ignore[no-untyped-call]
             except SlackApiError as error:
@@ -90,7 +89,7 @@ class SlackAdapter:
                 ) from None
             log.info("slack: connected as %s over Socket Mode", who)
             return
-        self._runner = web.AppRunner(http_app(app, self.after_ack))
+        self._runner = web.AppRunner(http_app(app))
         await self._runner.setup()
         site = web.TCPSite(self._runner, "0.0.0.0", self.settings.http_port)
         await site.start()
@@ -99,7 +98,8 @@ class SlackAdapter:
 
     async def settled(self) -> None:
         """Every acknowledged command and button press has been worked."""
-        await self.after_ack.settled()
+        if self.listeners is not None:
+            await self.listeners.settled()
 
     async def stop(self) -> None:
         await self.settled()
@@ -109,17 +109,10 @@ class SlackAdapter:
             await self._runner.cleanup()
 
 
-def http_app(bolt: AsyncApp, after_ack: AfterAck | None = None) -> web.Application:
-    after_ack = after_ack or AfterAck()
-
-    async def events(request: web.Request) -> web.StreamResponse:
-        with after_ack.collecting() as work:
-            bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
-        response = await to_aiohttp_response(bolt_response)
-        await response.prepare(request)
-        await response.write_eof()  # Slack has its acknowledgement: now do the work
-        after_ack.start(work)
-        return response
+def http_app(bolt: AsyncApp) -> web.Application:
+    async def events(request: web.Request) -> web.Response:
+        # a listener that could not store its event answers 500, and Slack sends it again
+        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
 
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"ok": True})
@@ -131,15 +124,15 @@ def http_app(bolt: AsyncApp, after_ack: AfterAck | None = None) -> web.Applicati
 
 
 class _SocketModeHandler(AsyncSocketModeHandler):
-    """Acknowledges each envelope before starting the work its listener deferred."""
-
-    after_ack: AfterAck
+    """Acknowledges an envelope only when its listener kept what it carried."""
 
     async def handle(self, client: Any, req: Any) -> None:
-        with self.after_ack.collecting() as work:
-            response = await run_async_bolt_app(self.app, req)
+        response = await run_async_bolt_app(self.app, req)
+        if response.status >= 500:
+            # unacknowledged, Slack delivers the envelope again (a few times, over minutes)
+            log.warning("slack: envelope %s left unacknowledged to be sent again", req.envelope_id)
+            return
         await send_async_response(client, req, response, time.time())
-        self.after_ack.start(work)
 
 
 def _bound_port(site: web.TCPSite) -> int | None:

@@ -1,18 +1,22 @@
 """Inbound: Slack events, commands, buttons, forms and shortcuts -> desk commands.
 
 Bolt runs with process_before_response, so an event is stored by the desk before Slack gets
-its acknowledgement; the desk takes milliseconds, far inside Slack's 3 seconds."""
+its acknowledgement. When the database cannot take it, the listener raises: Bolt answers 500
+(HTTP) and the envelope goes unacknowledged (Socket Mode), and Slack delivers it again."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
+import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.after_ack import AfterAck
 from adapters.slack.blocks import CLOSE_FORM, ESCALATE_FORM, close_form, escalate_form, form_value
 from adapters.slack.people import PLATFORM, People
 from adapters.slack.settings import SlackSettings
@@ -22,32 +26,59 @@ from bot.actions import command_for_action
 from bot.desk import Desk, Reply
 from bot.durations import BadDuration, parse_duration
 from bot.model import Attachment, Person, Source
+from bot.ports import StorageOutage
+
+log = logging.getLogger(__name__)
 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _MESSAGE_SUBTYPES = {None, "file_share", "thread_broadcast"}  # what people write
 
 
 class Listeners:
-    def __init__(
-        self, desk: Desk, settings: SlackSettings, people: People, after_ack: AfterAck
-    ) -> None:
-        self.after_ack = after_ack
+    def __init__(self, desk: Desk, settings: SlackSettings, people: People) -> None:
         self.desk = desk
         self.settings = settings
         self.people = people
+        self._working: set[asyncio.Task[Any] | None] = set()
 
     def register(self, app: AsyncApp) -> None:
         app.event("message")(self.on_message)
         app.event("app_mention")(self.on_mention)
-        app.command("/ticket")(self.on_command)
-        app.action(re.compile(r"^ticket:(claim|reopen):\d+$"))(self.on_ticket_button)
-        app.action(re.compile(r"^followup:(checkin|snooze|done):\d+$"))(self.on_ticket_button)
-        app.action(re.compile(r"^ticket:(escalate|close):\d+$"))(self.on_form_button)
-        app.action(re.compile(r"^csat:(\d|help):\d+$"))(self.on_rating)
-        app.action(re.compile(r"^checkin:(good|trouble):\d+$"))(self.on_rating)
+        # commands and button presses: acknowledged at once, worked by Bolt's lazy listeners
+        # (Slack does not retry them, unlike events, which are stored before the ack)
+        lazy = self._lazy
+        app.command("/ticket")(ack=_ack, lazy=[lazy(self._command)])
+        buttons = (r"^ticket:(claim|reopen):\d+$", r"^followup:(checkin|snooze|done):\d+$")
+        for pattern in buttons:
+            app.action(re.compile(pattern))(ack=_ack, lazy=[lazy(self._ticket_button)])
+        app.action(re.compile(r"^ticket:(escalate|close):\d+$"))(
+            ack=_ack, lazy=[lazy(self._form_button)]
+        )
+        for pattern in (r"^csat:(\d|help):\d+$", r"^checkin:(good|trouble):\d+$"):
+            app.action(re.compile(pattern))(ack=_ack, lazy=[lazy(self._rating)])
         app.view(ESCALATE_FORM)(self.on_escalate_form)
         app.view(CLOSE_FORM)(self.on_close_form)
-        app.shortcut("create_ticket")(self.on_create_ticket)
+        app.shortcut("create_ticket")(ack=_ack, lazy=[lazy(self._create_ticket)])
+
+    def _lazy(self, work: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        """Bolt starts lazy work as a bare future; hold it so shutdown can wait for it."""
+
+        @functools.wraps(work)  # Bolt reads the wrapped signature to pick the arguments
+        async def tracked(*args: Any, **kwargs: Any) -> None:
+            task = asyncio.current_task()
+            self._working.add(task)
+            try:
+                await work(*args, **kwargs)
+            finally:
+                self._working.discard(task)
+
+        return tracked
+
+    async def settled(self) -> None:
+        """Until every acknowledged command and button press has been worked."""
+        await asyncio.sleep(0)  # work Bolt started in this very step gets to register
+        while running := [task for task in self._working if task is not None]:
+            await asyncio.gather(*running, return_exceptions=True)
 
     # --- messages -----------------------------------------------------------------------
 
@@ -132,45 +163,23 @@ class Listeners:
 
     # --- commands, buttons, forms -------------------------------------------------------
 
-    # Commands and button presses: acknowledged first, worked right after; answers go to the
-    # response URL. (Slack does not retry them, unlike events, which are stored before the ack.)
-
-    async def on_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
-        await ack()
-        self.after_ack.defer(self._command(command, respond))
-
     async def _command(self, command: dict[str, Any], respond: Any) -> None:
         text = command.get("text", "")
         inv = await self._invocation(command["user_id"], None, text)
-        reply = await self.desk.handle_text(text, inv)
+        reply = await self._kept_or_retry(self.desk.handle_text(text, inv))
         await respond(text=mrkdwn(reply.text), response_type="ephemeral")
-
-    async def on_ticket_button(
-        self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any
-    ) -> None:
-        await ack()
-        self.after_ack.defer(self._ticket_button(body, action, respond))
 
     async def _ticket_button(
         self, body: dict[str, Any], action: dict[str, Any], respond: Any
     ) -> None:
         inv = await self._invocation(body["user"]["id"], None)
-        reply = await self.desk.handle(command_for_action(action["action_id"]), inv)
+        reply = await self._kept_or_retry(
+            self.desk.handle(command_for_action(action["action_id"]), inv)
+        )
         if reply.text:
             await respond(
                 text=mrkdwn(reply.text), response_type="ephemeral", replace_original=False
             )
-
-    async def on_form_button(
-        self,
-        ack: Any,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: AsyncWebClient,
-        respond: Any,
-    ) -> None:
-        await ack()
-        self.after_ack.defer(self._form_button(body, action, client, respond))
 
     async def _form_button(
         self, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, respond: Any
@@ -190,7 +199,8 @@ class Listeners:
     async def on_escalate_form(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         number = json.loads(view["private_metadata"])["number"]
         command = c.EscalateTicket(form_value(view, "team"), form_value(view, "reason"), number)
-        reply = await self.desk.handle(command, await self._invocation(body["user"]["id"], None))
+        inv = await self._invocation(body["user"]["id"], None)
+        reply = await self._kept_or_retry(self.desk.handle(command, inv))
         await ack(
             **(
                 {}
@@ -212,29 +222,26 @@ class Listeners:
             return
         inv = await self._invocation(body["user"]["id"], None)
         close = c.CloseTicket(form_value(view, "resolution"), number, follow_up=delay)
-        reply = await self.desk.handle(close, inv)
+        reply = await self._kept_or_retry(self.desk.handle(close, inv))
         if not reply.ok:
             await ack(response_action="errors", errors={"resolution": reply.text[:150]})
             return
         await ack()
 
-    async def on_rating(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        self.after_ack.defer(self._rating(body, action))
-
-    async def _rating(self, body: dict[str, Any], action: dict[str, Any]) -> None:
-        customer = await self.people.person(body["user"]["id"])
+    async def _rating(self, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+        user = body["user"]["id"]
+        customer = await self.people.person(user)
         command = command_for_action(action["action_id"])
-        await self.desk.handle(command, c.Invocation(customer))
-
-    async def on_create_ticket(
-        self, ack: Any, shortcut: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        """Message shortcut: turn any message into a ticket on behalf of its author."""
-        await ack()
-        self.after_ack.defer(self._create_ticket(shortcut, client))
+        try:
+            await self.desk.handle(command, c.Invocation(customer))
+        except StorageOutage as outage:
+            log.warning("slack: a customer's button press was not recorded: %s", outage)
+            locale = await self.people.locale(user)
+            text = self.desk.renderer.text(locale or self.desk.settings.locale, "press_again")
+            await respond(text=text, response_type="ephemeral", replace_original=False)
 
     async def _create_ticket(self, shortcut: dict[str, Any], client: AsyncWebClient) -> None:
+        """Message shortcut: turn any message into a ticket on behalf of its author."""
         message, channel = shortcut["message"], shortcut["channel"]["id"]
         inv = await self._invocation(shortcut["user"]["id"], None)
         author = await self.people.person(message.get("user", ""))
@@ -248,21 +255,32 @@ class Listeners:
         if not inv.is_staff:
             reply = Reply(self.desk.renderer.text(self.desk.settings.locale, "not_staff"), False)
         else:
-            reply = await self.desk.handle(
-                c.OpenTicket(
-                    author,
-                    source,
-                    message.get("text", ""),
-                    locale=await self.people.locale(author.user_id),
-                    attachments=_attachments(message),
-                ),
-                inv,
+            reply = await self._kept_or_retry(
+                self.desk.handle(
+                    c.OpenTicket(
+                        author,
+                        source,
+                        message.get("text", ""),
+                        locale=await self.people.locale(author.user_id),
+                        attachments=_attachments(message),
+                    ),
+                    inv,
+                )
             )
         await client.chat_postEphemeral(
             channel=channel, user=inv.actor.user_id, text=mrkdwn(reply.text)
         )
 
     # --- helpers ------------------------------------------------------------------------
+
+    async def _kept_or_retry(self, work: Awaitable[Reply]) -> Reply:
+        """An agent's command, or the truth when the database could not take it: Slack does
+        not redeliver commands and button presses, so the agent is asked to try again."""
+        try:
+            return await work
+        except StorageOutage as outage:
+            log.warning("slack: an agent's command was not carried out: %s", outage)
+            return Reply(self.desk.renderer.text(self.desk.settings.locale, "try_again"), False)
 
     async def _invocation(
         self, user: str, number: int | None, text: str = "", event_id: str = ""
@@ -288,3 +306,7 @@ def _attachments(event: dict[str, Any]) -> tuple[Attachment, ...]:
         )
         for f in event.get("files", [])
     )
+
+
+async def _ack(ack: Any) -> None:
+    await ack()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -17,12 +17,12 @@ from bot.care import digest, followups
 from bot.clock import Clock, SystemClock
 from bot.desk import intake, queries, staff
 from bot.desk.context import Ctx, Refused, Reply
-from bot.desk.group_commit import GroupCommit
 from bot.model import TransitionRefused
 from bot.parser import USAGE, UsageError, parse
-from bot.ports import ConcurrencyConflict, UnitOfWork, UnitOfWorkFactory
+from bot.ports import ConcurrencyConflict, StorageOutage, UnitOfWork, UnitOfWorkFactory
 from bot.rendering import Renderer
 from bot.settings import DeskSettings
+from bot.storable import storable
 from bot.triage import Triage
 
 log = logging.getLogger(__name__)
@@ -58,49 +58,31 @@ class Desk:
         self.clock = clock or SystemClock()
         self._on_outbox = on_outbox  # wakes the outbox sender after a commit
         self.triage = Triage(self.settings.keywords)
-        self._group = GroupCommit(self._handle_together, self._handle_alone)
 
     async def handle(self, command: c.Command, inv: c.Invocation) -> Reply:
-        """Run one command; refusals come back as a Reply with ok=False. Commands that
-        arrive together share a transaction (see group_commit)."""
-        return await self._group.submit((command, inv))
+        """Run one command in its own transaction, retried when a ticket changed under it;
+        refusals come back as a Reply with ok=False.
 
-    async def _handle_alone(self, item: tuple[c.Command, c.Invocation]) -> Reply:
-        """One command in its own transaction, retried when a ticket changed under it."""
-        command, inv = item
+        Raises StorageOutage when the database cannot take the command: nothing of it was
+        kept, so the adapter must not acknowledge it as handled (Slack redelivers what is not
+        acknowledged; Discord's events go to the spool)."""
+        # a lone surrogate or NUL, which platforms deliver, would fail every write below
+        command, inv = storable(command), storable(inv)
         for attempt in range(_ATTEMPTS):
             try:
                 reply = await self._run_once(command, inv)
             except ConcurrencyConflict:
                 log.info("ticket changed under %s, retrying (%d)", type(command).__name__, attempt)
                 continue
-            except Exception as error:  # a bug or a database failure: keep what arrived
+            except StorageOutage:
+                raise
+            except Exception as error:  # a bug: keep what arrived, for an operator to replay
                 log.exception("handling %s from %s failed", type(command).__name__, inv.actor.ref)
                 return await self._kept_after_failure(command, inv, error)
             if not reply.duplicate:
                 self.wake_outbox()
             return reply
         return Reply(self.renderer.text(self.settings.locale, "busy"), ok=False)
-
-    async def _handle_together(
-        self, group: Sequence[tuple[c.Command, c.Invocation]]
-    ) -> list[Reply] | None:
-        """A group in one transaction, or None (nothing kept) to have each run alone."""
-        replies = []
-        try:
-            async with self.uow_factory() as uow:
-                for command, inv in group:
-                    reply, keep = await self._apply(uow, command, inv)
-                    if not keep:
-                        return None
-                    replies.append(reply)
-                await uow.commit()
-        except Exception as error:  # each runs alone next, and reports its own failure
-            log.info("a group of %d commands ran into %r; running each alone", len(group), error)
-            return None
-        if not all(reply.duplicate for reply in replies):
-            self.wake_outbox()
-        return replies
 
     def wake_outbox(self) -> None:
         if self._on_outbox:
@@ -112,7 +94,8 @@ class Desk:
     async def _kept_after_failure(
         self, command: c.Command, inv: c.Invocation, error: Exception
     ) -> Reply:
-        """Store the event with its error (for an operator to replay) and say so."""
+        """Store the event with its error (for an operator to replay) and say so; when even
+        that cannot be stored, raise StorageOutage so that the event is not acknowledged."""
         ref = inv.event_id or uuid.uuid4().hex[:12]
         try:
             async with self.uow_factory() as uow:
@@ -124,9 +107,8 @@ class Desk:
                     self.clock.now(),
                 )
                 await uow.commit()
-        except Exception:
-            log.exception("could not keep failed event %s; its payload is in the log above", ref)
-            log.error("failed event %s payload: %s", ref, _payload(command, inv))
+        except Exception as second:
+            raise StorageOutage(f"could not keep failed event {ref}: {second}") from error
         return Reply(self.renderer.text(self.settings.locale, "internal_error", ref=ref), ok=False)
 
     async def ticket_in_thread(self, platform: str, thread: str) -> int | None:

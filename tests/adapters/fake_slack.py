@@ -1,20 +1,41 @@
 """A fake Slack on 127.0.0.1: the Web API methods the adapter uses (recording every call),
-response URLs, and a Socket Mode WebSocket. Payload shapes follow Slack's documentation."""
+response URLs, and Socket Mode WebSockets. Payload shapes follow Slack's documentation.
+
+It can also behave like Slack under load; each of these is off until a test asks for it:
+- `latency`: seconds added before every Web API answer;
+- `limit_posts()`: chat.postMessage limited per channel by a token bucket (Slack: about
+  one message per second per channel, short bursts allowed), past which the answer is
+  HTTP 429 with `Retry-After` and {"ok": false, "error": "ratelimited"};
+- `storm_until`: every chat.postMessage / chat.update / reactions.add refused with 429
+  until `clock()` reaches it;
+- `drop()`: the next calls of a method cut without an answer, after or before they took
+  effect;
+- several Socket Mode connections at once, envelopes spread round robin, `close_sockets()`.
+Time for the bucket and the storm comes from `clock`, which a test can replace.
+Posted messages are kept (`messages()`, `replies()`, `posts_with_metadata()`) and served
+back by conversations.history and conversations.replies (see fake_slack_store)."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator
+import math
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.adapters.fake_slack_store import MessageStore
+
 BOT_USER = "UBOT"
+BOT_ID = "B0001"
+APP_ID = "A0001"
 TEAM = "T0001"
+STORM_METHODS = frozenset({"chat.postMessage", "chat.update", "reactions.add"})
 
 
 @dataclass
@@ -22,7 +43,15 @@ class Call:
     method: str
     args: dict[str, Any]
     token: str
-    result: dict[str, Any] = field(default_factory=dict)
+    result: dict[str, Any] = field(default_factory=dict)  # the answer, when it was ok
+    status: int = 200  # HTTP status answered; if dropped, the one lost (0: cut before effect)
+    dropped: bool = False  # cut without an answer (see FakeSlack.drop)
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    stamp: float
 
 
 PERMALINK = "https://acme.slack.com/archives/"
@@ -35,6 +64,7 @@ class FakeSlack:
     channel_members: dict[str, set[str]] = field(default_factory=dict)  # else: staff
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
+    refused: list[Call] = field(default_factory=list)  # the calls answered 429
     responses: list[dict[str, Any]] = field(default_factory=list)  # posts to response_url
     failures: dict[str, list[tuple[int, dict[str, str], dict[str, Any]]]] = field(
         default_factory=dict
@@ -42,14 +72,30 @@ class FakeSlack:
     rejected_tokens: set[str] = field(default_factory=set)
     base_url: str = ""
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
+    latency: float = 0.0  # seconds before each Web API call is handled and answered
+    clock: Callable[[], float] = time.monotonic  # for the post bucket and the storm
+    storm_until: float | None = None  # clock() value until which writes get 429
+    storm_retry_after: int = 30  # the Retry-After of a storm (at most what is left of it)
+    store: MessageStore = field(
+        default_factory=lambda: MessageStore(BOT_USER, BOT_ID, APP_ID, TEAM)
+    )
+    _post_limit: tuple[int, float] | None = None
+    _buckets: dict[str, _Bucket] = field(default_factory=dict)
+    _drops: dict[str, list[bool]] = field(default_factory=dict)
     _awaiting: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
     _new_call: asyncio.Event = field(default_factory=asyncio.Event)
     _ts: Any = field(default_factory=lambda: itertools.count(1))
-    _socket: web.WebSocketResponse | None = None
+    _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _socket_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    _socket_change: asyncio.Event = field(default_factory=asyncio.Event)
+    _round_robin: Any = field(default_factory=itertools.count)
 
     def called(self, method: str) -> list[dict[str, Any]]:
         return [c.args for c in self.calls if c.method == method]
+
+    def accepted(self, method: str) -> list[dict[str, Any]]:
+        """The calls of `method` that Slack carried out (even if their answer was lost)."""
+        return [c.args for c in self.calls if c.method == method and c.result]
 
     async def wait_for(self, method: str, count: int = 1, seconds: float = 20) -> None:
         """Until `count` calls of `method` arrived (from another process, say)."""
@@ -63,12 +109,42 @@ class FakeSlack:
     ) -> None:
         self.failures.setdefault(method, []).append((status, headers or {}, body))
 
+    def limit_posts(self, burst: int = 4, per_second: float = 1.0) -> None:
+        """Limit chat.postMessage per channel: `burst` at once, refilled at `per_second`
+        (a bucket per channel, full at first). `burst` 0 lifts the limit."""
+        self._post_limit = (burst, per_second) if burst > 0 else None
+        self._buckets.clear()
+
+    def storm(self, seconds: float, retry_after: int = 30) -> None:
+        """Refuse every write (429) for `seconds` of `clock()` from now."""
+        self.storm_until = self.clock() + seconds
+        self.storm_retry_after = retry_after
+
+    def drop(self, method: str, count: int = 1, after_effect: bool = True) -> None:
+        """Cut the next `count` calls of `method` without an answer: after they took effect
+        (the post is in the channel, only the answer was lost) or before."""
+        self._drops.setdefault(method, []).extend([after_effect] * count)
+
     def next_ts(self) -> str:
         return f"1700000000.{next(self._ts):06d}"
 
+    # --- what was posted, as Slack keeps it -------------------------------------------------
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """The top-level messages of `channel`, oldest first."""
+        return self.store.messages(channel)
+
+    def replies(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        """The replies in the thread `thread_ts`, oldest first, without the parent."""
+        return self.store.replies(channel, thread_ts)
+
+    def posts_with_metadata(self, event_type: str) -> list[dict[str, Any]]:
+        """Every kept message whose metadata has this event_type (with its "channel")."""
+        return self.store.with_metadata(event_type)
+
     # --- Web API ------------------------------------------------------------------------
 
-    async def api(self, request: web.Request) -> web.Response:
+    async def api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         if request.content_type == "application/json":
             args = await request.json()
@@ -76,16 +152,58 @@ class FakeSlack:
             args = dict(await request.post())
         args.update(dict(request.query))
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
         call = Call(method, args, token)
         self.calls.append(call)
         self._new_call.set()
-        if token in self.rejected_tokens:
-            return web.json_response({"ok": False, "error": "invalid_auth"})
-        if self.failures.get(method):
-            status, headers, body = self.failures[method].pop(0)
-            return web.json_response(body, status=status, headers=headers)
-        call.result = {"ok": True, **self._answer(method, args)}
-        return web.json_response(call.result)
+        drops = self._drops.get(method)
+        if drops:
+            call.dropped = True
+            if drops.pop(0):
+                self._handle(call)
+            else:
+                call.status = 0
+            return _cut(request)
+        status, headers, body = self._handle(call)
+        return web.json_response(body, status=status, headers=headers)
+
+    def _handle(self, call: Call) -> tuple[int, dict[str, str], dict[str, Any]]:
+        status, headers = 200, {}
+        if call.token in self.rejected_tokens:
+            body: dict[str, Any] = {"ok": False, "error": "invalid_auth"}
+        elif self.failures.get(call.method):
+            status, headers, body = self.failures[call.method].pop(0)
+        elif (wait := self._refusal(call)) is not None:
+            status, headers = 429, {"Retry-After": str(wait)}
+            body = {"ok": False, "error": "ratelimited"}
+        else:
+            body = {"ok": True, **self._answer(call.method, call.args)}
+            if body["ok"]:
+                call.result = body
+        call.status = status
+        if status == 429:
+            self.refused.append(call)
+        return status, headers, body
+
+    def _refusal(self, call: Call) -> int | None:
+        """Seconds to wait, when Slack would refuse this call for its rate."""
+        now = self.clock()
+        storm = self.storm_until is not None and now < self.storm_until
+        if storm and call.method in STORM_METHODS:
+            left = math.ceil(self.storm_until - now)  # type: ignore[operator]
+            return max(1, min(self.storm_retry_after, left))
+        if call.method == "chat.postMessage" and self._post_limit is not None:
+            burst, per_second = self._post_limit
+            channel = str(call.args.get("channel", ""))
+            bucket = self._buckets.setdefault(channel, _Bucket(float(burst), now))
+            elapsed = max(0.0, now - bucket.stamp)
+            bucket.tokens, bucket.stamp = min(burst, bucket.tokens + elapsed * per_second), now
+            if bucket.tokens >= 1:
+                bucket.tokens -= 1
+                return None
+            return max(1, math.ceil((1 - bucket.tokens) / per_second))
+        return None
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
@@ -94,20 +212,27 @@ class FakeSlack:
                 "user": "supportbot",
                 "team": "Acme",
                 "team_id": TEAM,
-                "bot_id": "B0001",
+                "bot_id": BOT_ID,
                 "url": "https://acme.slack.com/",
             }
         if method == "chat.postMessage":
             channel = str(args["channel"])
             ts = self.next_ts()
-            return {"channel": channel, "ts": ts, "message": {"ts": ts, "text": args.get("text")}}
+            message = self.store.post(channel, ts, args)
+            return {"channel": channel, "ts": ts, "message": message}
         if method == "chat.getPermalink":
             channel, ts = str(args["channel"]), str(args["message_ts"])
             return {"channel": channel, "permalink": f"{PERMALINK}{channel}/p{ts.replace('.', '')}"}
         if method == "chat.update":
+            # a message the fake never saw posted is updated all the same, as tests invent ts
+            self.store.update(str(args["channel"]), str(args["ts"]), args)
             return {"channel": args["channel"], "ts": args["ts"]}
         if method == "chat.postEphemeral":
             return {"message_ts": self.next_ts()}
+        if method == "conversations.history":
+            return self.store.history(args)
+        if method == "conversations.replies":
+            return self.store.thread(args)
         if method == "conversations.members":
             members = self.channel_members.get(str(args["channel"]), self.staff)
             return {"members": sorted(members), "response_metadata": {"next_cursor": ""}}
@@ -138,33 +263,84 @@ class FakeSlack:
     async def socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        self._socket = ws
         await ws.send_json(
-            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0001"}}
+            {
+                "type": "hello",
+                "num_connections": self.socket_count() + 1,
+                "connection_info": {"app_id": APP_ID},
+            }
         )
+        self._sockets.append(ws)
         self._socket_ready.set()
-        async for msg in ws:
-            if msg.type == WSMsgType.TEXT:
-                ack = json.loads(msg.data)
-                self.socket_acks.append(ack)
-                waiter = self._awaiting.pop(ack.get("envelope_id", ""), None)
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(ack)
+        self._socket_change.set()
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    ack = json.loads(msg.data)
+                    self.socket_acks.append(ack)
+                    waiter = self._awaiting.pop(ack.get("envelope_id", ""), None)
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(ack)
+        finally:
+            self._sockets.remove(ws)
+            self._socket_change.set()
+            if not self._sockets:
+                self._socket_ready.clear()
         return ws
 
-    async def send_envelope(self, envelope: dict[str, Any]) -> dict[str, Any]:
-        """Push one envelope and wait for the app's acknowledgement of it."""
+    def socket_count(self) -> int:
+        return sum(1 for ws in self._sockets if not ws.closed)
+
+    async def wait_for_sockets(self, count: int = 1, seconds: float = 10) -> None:
+        """Until exactly `count` Socket Mode connections are open."""
+        async with asyncio.timeout(seconds):
+            while self.socket_count() != count:
+                self._socket_change.clear()
+                await self._socket_change.wait()
+
+    async def send_envelope(
+        self,
+        envelope: dict[str, Any],
+        connection: int | None = None,
+        timeout: float = 10,  # noqa: ASYNC109 - how long an ack may take, not a cancel scope
+    ) -> dict[str, Any] | None:
+        """Push one envelope, on connection number `connection` or else round robin (as
+        Slack spreads them over an app's connections), and wait for its acknowledgement:
+        None if none came within `timeout` seconds."""
         await asyncio.wait_for(self._socket_ready.wait(), 10)
-        assert self._socket is not None
+        sockets = [ws for ws in self._sockets if not ws.closed]
+        if connection is None:
+            socket = sockets[next(self._round_robin) % len(sockets)]
+        else:
+            socket = sockets[connection]
         waiter = asyncio.get_running_loop().create_future()
         self._awaiting[envelope["envelope_id"]] = waiter
-        await self._socket.send_json(envelope)
-        return await asyncio.wait_for(waiter, 10)
+        await socket.send_json(envelope)
+        try:
+            return await asyncio.wait_for(waiter, timeout)
+        except TimeoutError:
+            self._awaiting.pop(envelope["envelope_id"], None)
+            return None
+
+    async def close_sockets(self, reason: str | None = None) -> None:
+        """Close every Socket Mode connection; with a `reason`, first send Slack's
+        {"type": "disconnect"} message (e.g. "refresh_requested")."""
+        for ws in list(self._sockets):
+            if reason is not None and not ws.closed:
+                await ws.send_json({"type": "disconnect", "reason": reason})
+            await ws.close()
+
+
+def _cut(request: web.Request) -> web.StreamResponse:
+    """Close the connection under the request, so that no answer ever reaches the client."""
+    assert request.transport is not None
+    request.transport.abort()
+    return web.Response()
 
 
 @asynccontextmanager
-async def running_fake_slack() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack()
+async def running_fake_slack(**options: Any) -> AsyncIterator[FakeSlack]:
+    fake = FakeSlack(**options)
     app = web.Application()
     app.router.add_post("/api/{method}", fake.api)
     app.router.add_get("/api/{method}", fake.api)
@@ -179,6 +355,5 @@ async def running_fake_slack() -> AsyncIterator[FakeSlack]:
     try:
         yield fake
     finally:
-        if fake._socket is not None:
-            await fake._socket.close()
+        await fake.close_sockets()
         await runner.cleanup()

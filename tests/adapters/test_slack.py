@@ -404,4 +404,3 @@ async def test_a_burst_of_customers_each_get_a_ticket_and_an_answer(slack: Slack
     for i in range(15):
         (ack,) = posts(slack, f"DBURST{i:04d}")
         assert f"Hi Customer {i}" in ack["text"]
-    assert slack.app.desk._group.groups >= 1  # some of them really shared a transaction

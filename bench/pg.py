@@ -1,0 +1,26 @@
+"""A fresh PostgreSQL database for a benchmark, on the machine's server."""
+
+from __future__ import annotations
+
+import os
+
+import asyncpg
+
+from storage.engine import Database
+
+POSTGRES = os.environ.get("SUPPORTBOT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
+
+
+async def fresh_postgres(name: str, label: str) -> Database | None:
+    """An empty database called `name`, or None (said on one line) when PostgreSQL is away."""
+    try:
+        conn = await asyncpg.connect(POSTGRES.replace("postgresql://", "postgres://") + "/test")
+    except (OSError, asyncpg.PostgresError) as error:
+        print(f"{label} (postgresql): not measured, PostgreSQL unreachable: {error}")
+        return None
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await conn.execute(f"CREATE DATABASE {name}")
+    finally:
+        await conn.close()
+    return Database(f"{POSTGRES}/{name}")
