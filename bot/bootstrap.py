@@ -61,7 +61,14 @@ async def build(
     clock = clock or SystemClock()
     renderer = Renderer(default_locale=config.desk.locale)
     uow_factory = SqlUnitOfWorkFactory(database)
-    sender = OutboxSender(uow_factory, deliverers, clock, renderer, config.desk.locale)
+    sender = OutboxSender(
+        uow_factory,
+        deliverers,
+        clock,
+        renderer,
+        config.desk.locale,
+        patience=config.delivery_patience,
+    )
     leads = tuple(name for name, d in deliverers.items() if d.has_leads_channel)
     settings = replace(config.desk, lead_platforms=leads)
     desk = Desk(uow_factory, renderer, settings, clock, on_outbox=sender.notify)

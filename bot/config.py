@@ -7,7 +7,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, time
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -40,6 +40,8 @@ class Config:
     log_level: str = "INFO"
     shell_staff: tuple[str, ...] = ()  # empty: every @name in the shell is staff
     tick_seconds: float = 15.0  # how often due reminders are looked for
+    # how long a message is retried through rate limits and outages before it fails for good
+    delivery_patience: timedelta = timedelta(days=1)
     env: Mapping[str, str] = field(default_factory=dict)  # adapters read their own variables
 
 
@@ -87,6 +89,16 @@ def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path
         raise ConfigError(
             "SUPPORTBOT_TICK_SECONDS", f"{tick!r} must be a number of seconds from 1 to 3600"
         ) from None
+    patience = get("SUPPORTBOT_DELIVERY_PATIENCE", "1d")
+    try:
+        delivery_patience = parse_duration(patience)
+        if delivery_patience < timedelta(minutes=10):
+            raise BadDuration(patience)
+    except BadDuration:
+        raise ConfigError(
+            "SUPPORTBOT_DELIVERY_PATIENCE",
+            f"{patience!r} must be a duration of at least 10 minutes, like 6h, 1d or 3d",
+        ) from None
     staff = tuple(
         n.strip().lstrip("@") for n in get("SUPPORTBOT_SHELL_STAFF", "").split(",") if n.strip()
     )
@@ -96,6 +108,7 @@ def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path
         log_level=level,
         shell_staff=staff,
         tick_seconds=tick_seconds,
+        delivery_patience=delivery_patience,
         env=values,
     )
 

@@ -242,6 +242,11 @@ class OutboundMessage:
     data: dict[str, Any] = field(default_factory=dict)
     id: int | None = None
     attempts: int = 0
+    # a send was under way when the last attempt ended without an answer (a crash, a lost
+    # connection): the platform may have it already, so the adapter looks before it sends
+    in_doubt: bool = False
+    warned: bool = False  # staff were told that it is waiting
+    created_at: datetime | None = None
 
     @property
     def conversation(self) -> str:

@@ -1,8 +1,13 @@
-"""The outbox sender: delivers what the desk wrote, in order per conversation, at least once.
+"""The outbox sender: delivers what the desk wrote, in order per conversation, exactly once.
 
-Transient failures are retried with exponential backoff (or after the platform's
-retry-after); permanent failures are marked and reported in the ticket's staff thread.
-No transaction is held open while a platform is being called.
+Before a send starts, the message is marked as under way, in the same transaction that
+found it due. If the process dies or the connection drops before the platform's answer is
+recorded, the message is *in doubt*: the adapter looks for it on the platform (Slack: the
+outbox id in the message's metadata; Discord: the nonce, which Discord enforces) before it
+sends again. Transient trouble (429, 5xx, timeouts, lost connections, a database outage) is
+waited out, with the platform's Retry-After or an exponential backoff, for as long as
+`patience` allows; only a permanent answer, or patience run out, fails a message, and staff
+are told. No transaction is held open while a platform is being called.
 """
 
 from __future__ import annotations
@@ -14,7 +19,14 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.model import SYSTEM, Audience, OutboundMessage, Ticket, TicketEvent
-from bot.ports import Deliverer, DeliveryError, DeliveryReceipt, UnitOfWorkFactory
+from bot.ports import (
+    Deliverer,
+    DeliveryError,
+    DeliveryReceipt,
+    StorageOutage,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from bot.rendering import Renderer
 
 log = logging.getLogger(__name__)
@@ -30,7 +42,8 @@ class OutboxSender:
         staff_locale: str = "en",
         *,
         batch: int = 100,
-        max_attempts: int = 8,
+        patience: timedelta = timedelta(days=1),
+        warn_after: timedelta = timedelta(minutes=5),
         base_delay: timedelta = timedelta(seconds=1),
         max_delay: timedelta = timedelta(minutes=5),
     ) -> None:
@@ -40,7 +53,8 @@ class OutboxSender:
         self.renderer = renderer
         self.staff_locale = staff_locale
         self.batch = batch
-        self.max_attempts = max_attempts
+        self.patience = patience
+        self.warn_after = warn_after
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.wake = asyncio.Event()
@@ -62,8 +76,13 @@ class OutboxSender:
 
     async def _deliver_due(self) -> int:
         """One pass: at most the oldest due message of each conversation."""
+        now = self.clock.now()
         async with self.uow_factory() as uow:
-            due = await uow.outbox.due(self.clock.now(), self.batch)
+            due = await uow.outbox.due(now, self.batch)
+            for message in due:
+                assert message.id is not None
+                await uow.outbox.start_attempt(message.id, now)
+            await uow.commit()
         for message in due:
             await self._deliver_one(message)
         return len(due)
@@ -73,6 +92,8 @@ class OutboxSender:
         while not stop.is_set():
             try:
                 await self.drain()
+            except StorageOutage as outage:  # waits with everything else; no traceback
+                log.warning("outbox: the database is unavailable (%s); will try again", outage)
             except Exception:
                 log.exception("outbox pass failed; will try again")
             self.wake.clear()
@@ -91,17 +112,18 @@ class OutboxSender:
                 ticket = await uow.tickets.by_id(message.ticket_id)
         deliverer = self.deliverers.get(message.platform)
         try:
-            if deliverer is None:
+            if deliverer is None:  # cured by starting the adapter again
                 raise DeliveryError(f"no {message.platform} adapter is running")
             receipt = await deliverer.deliver(message, ticket)
         except DeliveryError as error:
-            await self._failed(message, ticket, error)
+            await self._not_delivered(message, ticket, error)
             return
         except Exception as error:  # an adapter bug: keep the message, retry, show the trace
             log.exception(
                 "adapter %s raised while delivering outbox message %s", message.platform, message.id
             )
-            await self._failed(message, ticket, DeliveryError(type(error).__name__))
+            reason = type(error).__name__
+            await self._not_delivered(message, ticket, DeliveryError(reason, in_doubt=True))
             return
         await self._sent(message, receipt)
 
@@ -118,61 +140,111 @@ class OutboxSender:
                 )
             await uow.commit()
 
-    async def _failed(
+    async def _not_delivered(
         self, message: OutboundMessage, ticket: Ticket | None, error: DeliveryError
     ) -> None:
         assert message.id is not None
         now = self.clock.now()
-        attempts = message.attempts + 1
+        waited = now - (message.created_at or now)
         async with self.uow_factory() as uow:
-            if not error.permanent and attempts < self.max_attempts:
-                delay = (
-                    timedelta(seconds=error.retry_after)
-                    if error.retry_after is not None
-                    else min(self.base_delay * 2 ** (attempts - 1), self.max_delay)
-                )
-                log.warning(
-                    "outbox message %s (%s) not delivered, retry %d in %ss: %s",
+            if error.permanent or waited >= self.patience:
+                reason = error.reason if error.permanent else self._gave_up(error, waited)
+                await self._failed(uow, message, ticket, reason)
+            else:
+                delay = self._delay(message.attempts + 1, error)
+                (log.info if error.retry_after is not None else log.warning)(
+                    "outbox message %s (%s) not delivered, retry in %ss: %s",
                     message.id,
                     message.kind,
-                    attempts,
                     delay.total_seconds(),
                     error.reason,
                 )
-                await uow.outbox.mark_retry(message.id, now + delay, error.reason)
-                await uow.commit()
-                return
-            log.error(
-                "outbox message %s (%s to %s) failed for good after %d attempts: %s",
-                message.id,
-                message.kind,
-                message.audience,
-                attempts,
-                error.reason,
-            )
-            await uow.outbox.mark_failed(message.id, error.reason, now)
-            if ticket is not None and ticket.id is not None:
-                await uow.events.add(
-                    TicketEvent(
-                        ticket.id,
-                        "delivery_failed",
-                        SYSTEM,
-                        now,
-                        {"outbox_id": message.id, "kind": message.kind, "reason": error.reason},
-                    )
+                await uow.outbox.mark_retry(
+                    message.id, now + delay, error.reason, in_doubt=error.in_doubt
                 )
-                if message.audience is Audience.CUSTOMER:
-                    await uow.outbox.add(self._failure_notice(ticket, error), now)
+                if waited >= self.warn_after and not message.warned:
+                    await self._warn(uow, message, ticket, error, waited)
             await uow.commit()
 
-    def _failure_notice(self, ticket: Ticket, error: DeliveryError) -> OutboundMessage:
-        body = self.renderer.text(
-            self.staff_locale, "notice_delivery_failed", number=ticket.number, reason=error.reason
+    def _delay(self, attempts: int, error: DeliveryError) -> timedelta:
+        if error.retry_after is not None:  # the platform said when
+            return timedelta(seconds=max(error.retry_after, 0.0))
+        return min(self.base_delay * (1 << min(attempts - 1, 20)), self.max_delay)
+
+    def _gave_up(self, error: DeliveryError, waited: timedelta) -> str:
+        waited_text = self.renderer.duration(self.staff_locale, waited, business=False)
+        return self.renderer.text(
+            self.staff_locale, "delivery_gave_up", reason=error.reason, waited=waited_text
         )
+
+    async def _warn(
+        self,
+        uow: UnitOfWork,
+        message: OutboundMessage,
+        ticket: Ticket | None,
+        error: DeliveryError,
+        waited: timedelta,
+    ) -> None:
+        """Staff hear once that a message is still waiting (a stuck staff thread cannot tell
+        them so itself: the operator's log does)."""
+        assert message.id is not None
+        await uow.outbox.mark_warned(message.id, self.clock.now())
+        log.warning(
+            "outbox message %s (%s to %s) has waited %s: %s",
+            message.id,
+            message.kind,
+            message.audience,
+            waited,
+            error.reason,
+        )
+        if ticket is None or message.audience is Audience.STAFF:
+            return
+        body = self.renderer.text(
+            self.staff_locale,
+            "notice_delivery_waiting",
+            number=ticket.number,
+            reason=error.reason,
+            waited=self.renderer.duration(self.staff_locale, waited, business=False),
+            left=self.renderer.duration(self.staff_locale, self.patience - waited, business=False),
+        )
+        await uow.outbox.add(self._staff_notice(ticket, "delivery_waiting", body), self.clock.now())
+
+    async def _failed(
+        self, uow: UnitOfWork, message: OutboundMessage, ticket: Ticket | None, reason: str
+    ) -> None:
+        assert message.id is not None
+        now = self.clock.now()
+        log.error(
+            "outbox message %s (%s to %s) failed for good after %d attempts: %s",
+            message.id,
+            message.kind,
+            message.audience,
+            message.attempts + 1,
+            reason,
+        )
+        await uow.outbox.mark_failed(message.id, reason, now)
+        if ticket is None or ticket.id is None:
+            return
+        await uow.events.add(
+            TicketEvent(
+                ticket.id,
+                "delivery_failed",
+                SYSTEM,
+                now,
+                {"outbox_id": message.id, "kind": message.kind, "reason": reason},
+            )
+        )
+        if message.audience is Audience.CUSTOMER:
+            body = self.renderer.text(
+                self.staff_locale, "notice_delivery_failed", number=ticket.number, reason=reason
+            )
+            await uow.outbox.add(self._staff_notice(ticket, "delivery_failed", body), now)
+
+    def _staff_notice(self, ticket: Ticket, kind: str, body: str) -> OutboundMessage:
         return OutboundMessage(
             platform=ticket.source.platform,
             audience=Audience.STAFF,
-            kind="delivery_failed",
+            kind=kind,
             body=body,
             ticket_id=ticket.id,
             ticket_number=ticket.number,

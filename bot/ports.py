@@ -87,8 +87,18 @@ class OutboxRepository(Protocol):
         """Pending messages due now, at most the oldest pending one per conversation."""
         ...
 
+    async def start_attempt(self, message_id: int, at: datetime) -> None:
+        """A send is about to start: until it is marked, the message is in doubt."""
+        ...
+
     async def mark_sent(self, message_id: int, platform_message_id: str, at: datetime) -> None: ...
-    async def mark_retry(self, message_id: int, next_attempt_at: datetime, error: str) -> None: ...
+    async def mark_retry(
+        self, message_id: int, next_attempt_at: datetime, error: str, *, in_doubt: bool = False
+    ) -> None:
+        """Try again later; `in_doubt` when the platform may have taken it all the same."""
+        ...
+
+    async def mark_warned(self, message_id: int, at: datetime) -> None: ...
     async def mark_failed(self, message_id: int, error: str, at: datetime) -> None: ...
     async def pending_count(self) -> int: ...
 
@@ -105,6 +115,17 @@ class InboundRepository(Protocol):
     ) -> None:
         """Keep an event whose handling failed, with the error, so an operator can replay it."""
         ...
+
+
+class CursorRepository(Protocol):
+    """The last message seen in each platform channel, for catching up after downtime."""
+
+    async def get(self, platform: str, channel: str) -> str | None: ...
+    async def advance(self, platform: str, channel: str, message_id: str, at: datetime) -> None:
+        """Remember `message_id` unless a later one is remembered already."""
+        ...
+
+    async def channels(self, platform: str) -> dict[str, str]: ...
 
 
 class ReminderRepository(Protocol):
@@ -149,6 +170,7 @@ class UnitOfWork(Protocol):
     messages: MessageRepository
     outbox: OutboxRepository
     inbound: InboundRepository
+    cursors: CursorRepository
     reminders: ReminderRepository
     reports: ReportRepository
 
@@ -178,15 +200,24 @@ class DeliveryReceipt:
 
 class DeliveryError(Exception):
     """Delivery failed. Transient failures are retried (after `retry_after` seconds if the
-    platform said so); permanent ones are marked failed and reported to staff."""
+    platform said so) for as long as it takes; permanent ones (the platform's own answer
+    that no retry can change) are marked failed and reported to staff. `in_doubt` when the
+    platform may have taken the message although no answer came (a timeout, a cut
+    connection): the next attempt looks for it before it sends."""
 
     def __init__(
-        self, reason: str, *, permanent: bool = False, retry_after: float | None = None
+        self,
+        reason: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        in_doubt: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.retry_after = retry_after
+        self.in_doubt = in_doubt
 
 
 class Deliverer(Protocol):

@@ -64,16 +64,33 @@ class SqlOutbox:
         rows = await self.conn.execute(_DUE, {"now": now, "limit": limit})
         return [outbound_from(r) for r in rows]
 
+    async def start_attempt(self, message_id: int, at: datetime) -> None:
+        await self.conn.execute(_SET_OUTBOX, {"b_id": message_id, "attempt_started_at": at})
+
     async def mark_sent(self, message_id: int, platform_message_id: str, at: datetime) -> None:
         await self._set(
-            message_id, status="sent", sent_at=at, platform_message_id=platform_message_id
+            message_id,
+            status="sent",
+            sent_at=at,
+            platform_message_id=platform_message_id,
+            attempt_started_at=None,
         )
 
-    async def mark_retry(self, message_id: int, next_attempt_at: datetime, error: str) -> None:
-        await self._set(message_id, next_attempt_at=next_attempt_at, last_error=error)
+    async def mark_retry(
+        self, message_id: int, next_attempt_at: datetime, error: str, *, in_doubt: bool = False
+    ) -> None:
+        values: dict[str, Any] = {"next_attempt_at": next_attempt_at, "last_error": error}
+        if not in_doubt:  # the platform answered: it did not take the message
+            values["attempt_started_at"] = None
+        await self._set(message_id, **values)
+
+    async def mark_warned(self, message_id: int, at: datetime) -> None:
+        await self.conn.execute(_SET_OUTBOX, {"b_id": message_id, "warned_at": at})
 
     async def mark_failed(self, message_id: int, error: str, at: datetime) -> None:
-        await self._set(message_id, status="failed", last_error=error, sent_at=at)
+        await self._set(
+            message_id, status="failed", last_error=error, sent_at=at, attempt_started_at=None
+        )
 
     async def _set(self, message_id: int, **values: Any) -> None:
         stmt = _SET_OUTBOX.values(attempts=_ob.attempts + 1)

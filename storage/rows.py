@@ -125,6 +125,9 @@ def outbound_from(row: Row[Any]) -> OutboundMessage:
         data=dict(m["data"]),
         id=m["id"],
         attempts=m["attempts"],
+        in_doubt=m["attempt_started_at"] is not None,
+        warned=m["warned_at"] is not None,
+        created_at=m["created_at"],
     )
 
 

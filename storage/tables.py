@@ -168,8 +168,23 @@ outbox = Table(
     Column("sent_at", UTCDateTime()),
     Column("platform_message_id", String(100), nullable=False),
     Column("last_error", Text, nullable=False),
+    # set while a send is under way: after a crash the message is in doubt (it may have
+    # reached the platform) and is looked for there before it is sent again
+    Column("attempt_started_at", UTCDateTime()),
+    Column("warned_at", UTCDateTime()),  # staff were told the message is waiting
     Index(None, "status", "next_attempt_at"),
     Index(None, "conversation", "status", "id"),
+)
+
+# the last message seen per platform channel, so messages sent while the bot was away are
+# fetched from the channel's history when it is back (Discord never redelivers)
+channel_cursors = Table(
+    "channel_cursors",
+    metadata,
+    Column("platform", String(20), primary_key=True),
+    Column("channel", String(64), primary_key=True),
+    Column("last_message_id", String(64), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 inbound_events = Table(

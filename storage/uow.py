@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Self
 
 from bot.ports import (
+    CursorRepository,
     CustomerRepository,
     EventRepository,
     InboundRepository,
@@ -18,6 +19,7 @@ from bot.ports import (
     TicketRepository,
     UnitOfWork,
 )
+from storage.cursors import SqlCursors
 from storage.engine import Conn, Database, is_outage
 from storage.reports import SqlReports
 from storage.repositories import (
@@ -52,6 +54,7 @@ class SqlUnitOfWork:
         self._outbox = SqlOutbox(conn)
         self.outbox: OutboxRepository = self._outbox
         self.inbound: InboundRepository = SqlInbound(conn, self._database.dialect_name)
+        self.cursors: CursorRepository = SqlCursors(conn, self._database.dialect_name)
         self.reminders: ReminderRepository = SqlReminders(conn, self._database.dialect_name)
         self.reports: ReportRepository = SqlReports(conn)
         return self

@@ -37,7 +37,11 @@ class SlackAdapter:
 
     def __init__(self, settings: SlackSettings, clock: Clock | None = None) -> None:
         self.settings = settings
-        self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url)
+        # no retry handlers: slack_sdk would post again after a lost answer, and Slack would
+        # show the message twice; the outbox looks before it posts again (see deliver.py)
+        self.client = AsyncWebClient(
+            token=settings.bot_token, base_url=settings.api_url, retry_handlers=[]
+        )
         self.deliverer: Deliverer = SlackDeliverer(self.client, settings)
         self.people = People(
             self.client,

@@ -1,5 +1,10 @@
 """Outbound: outbox messages to Slack Web API calls. Failures become DeliveryErrors that the
-outbox sender retries (honouring Retry-After) or reports."""
+outbox sender retries (honouring Retry-After) or reports.
+
+Every post carries message metadata naming its outbox row and part. A message in doubt (its
+last send got no answer) is first looked for in the channel or thread: the parts found there
+are not posted again. Edits (chat.update) and reactions set a state rather than add a
+message, so sending them twice changes nothing; they need no lookup."""
 
 from __future__ import annotations
 
@@ -21,6 +26,9 @@ from bot.ports import DeliveryError, DeliveryReceipt
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
+METADATA_TYPE = "supportbot_outbox"
+# a message in doubt was posted after its row was written; look back this far before that
+_LOOKBACK_SECONDS = 60
 # errors that another attempt cannot fix: the message is marked failed and staff are told
 _PERMANENT = {
     "channel_not_found",
@@ -40,6 +48,8 @@ _PERMANENT = {
     "missing_scope",
     "restricted_action",
 }
+# errors after which Slack may have posted the message all the same
+_MAYBE_POSTED = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 DELIVERED = "white_check_mark"
 INTERNAL = "lock"
 
@@ -57,8 +67,9 @@ class SlackDeliverer:
             return await self._deliver(message, ticket)
         except SlackApiError as error:
             raise _delivery_error(error) from error
-        except (TimeoutError, aiohttp.ClientError) as error:
-            raise DeliveryError(f"network: {type(error).__name__}") from error
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+            # the request may have reached Slack before the connection went
+            raise DeliveryError(f"network: {type(error).__name__}", in_doubt=True) from error
 
     async def _deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
         source_id = str(message.data.get("source_message_id", ""))
@@ -76,6 +87,7 @@ class SlackDeliverer:
         if message.kind == "card_update":
             if not ticket.card_message_id:
                 raise DeliveryError("the ticket card was never posted", permanent=True)
+            # idempotent: the card is set to this state, however often it is sent
             await self.client.chat_update(
                 channel=ticket.staff_channel,
                 ts=ticket.card_message_id,
@@ -99,11 +111,22 @@ class SlackDeliverer:
             body = f"**{message.author_name}:** {body}"
         head = mention(self._people(message.mentions))
         parts = split(await self._linked(mrkdwn(body), message))
-        first_ts = ""
+        posted = await self._already_posted(channel, thread, message) if message.in_doubt else {}
+        first_ts = posted.get(0, "")
         for index, part in enumerate(parts):
+            if index in posted:
+                continue
             text = f"{head} {part}" if head and index == 0 else part
             last = index == len(parts) - 1
-            args: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False}
+            args: dict[str, Any] = {
+                "channel": channel,
+                "text": text,
+                "unfurl_links": False,
+                "metadata": {
+                    "event_type": METADATA_TYPE,
+                    "event_payload": {"outbox_id": message.id, "part": index},
+                },
+            }
             if thread:
                 args["thread_ts"] = thread
             if last and message.actions:
@@ -112,6 +135,35 @@ class SlackDeliverer:
             first_ts = first_ts or str(response["ts"])
             channel = str(response.get("channel") or channel)  # a user id resolves to the DM
         return DeliveryReceipt(first_ts, channel, thread or first_ts)
+
+    async def _already_posted(
+        self, channel: str, thread: str, message: OutboundMessage
+    ) -> dict[int, str]:
+        """The parts of this outbox message that Slack already has: part -> ts."""
+        oldest = message.created_at.timestamp() - _LOOKBACK_SECONDS if message.created_at else 0
+        found: dict[int, str] = {}
+        cursor = ""
+        while True:
+            args: dict[str, Any] = {"channel": channel, "include_all_metadata": True, "limit": 200}
+            if cursor:
+                args["cursor"] = cursor
+            if thread:
+                page = await self.client.conversations_replies(ts=thread, **args)
+            else:
+                page = await self.client.conversations_history(oldest=f"{oldest:.6f}", **args)
+            for posted in page.get("messages") or []:
+                meta = posted.get("metadata") or {}
+                payload = meta.get("event_payload") or {}
+                if meta.get("event_type") == METADATA_TYPE and payload.get("outbox_id") == (
+                    message.id
+                ):
+                    found[int(payload.get("part", 0))] = str(posted["ts"])
+            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                break
+        if found:
+            log.info("outbox message %s was already in Slack: parts %s", message.id, sorted(found))
+        return found
 
     def _people(self, mentions: list[str]) -> list[str]:
         """User ids, with the core's group tokens made into a user group (or @here)."""
@@ -135,6 +187,7 @@ class SlackDeliverer:
         return resolve_ticket_links(text, lambda n: f"<{urls[n]}|#{n}>" if n in urls else f"#{n}")
 
     async def _react(self, channel: str, ts: str, name: str) -> None:
+        # idempotent: a reaction that is already there is what we wanted
         try:
             await self.client.reactions_add(channel=channel, timestamp=ts, name=name)
         except SlackApiError as error:
@@ -163,4 +216,5 @@ def _delivery_error(error: SlackApiError) -> DeliveryError:
             response.headers.get("Retry-After", response.headers.get("retry-after", 1))
         )
         return DeliveryError(f"rate limited by Slack ({code})", retry_after=retry_after)
-    return DeliveryError(f"Slack said {code}", permanent=code in _PERMANENT)
+    maybe_posted = code in _MAYBE_POSTED or response.status_code >= 500
+    return DeliveryError(f"Slack said {code}", permanent=code in _PERMANENT, in_doubt=maybe_posted)

@@ -1,18 +1,27 @@
 """A fake Discord on 127.0.0.1: REST (recording every call) and a gateway that speaks HELLO,
-IDENTIFY, READY, GUILD_CREATE, heartbeats and dispatches. discord.py parses REST bodies only
-when the Content-Type is exactly application/json, as Discord sends it."""
+IDENTIFY, READY, GUILD_CREATE, heartbeats, dispatches, RESUME and INVALID_SESSION. discord.py
+parses REST bodies only when the Content-Type is exactly application/json, as Discord sends it.
+
+It keeps each channel's messages (Get Channel Messages with around/before/after/limit, newest
+first) and honours `nonce` + `enforce_nonce` on Create Message. Opt in to Discord under load:
+`latency`, `limit_route` (429 with Retry-After and X-RateLimit headers), `drop` (a call cut off
+with no answer, before or after it took effect), `fail` (any status), `restart` (the session is
+lost: RESUME is refused and the bot must IDENTIFY anew, missing what came meanwhile)."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from tests.adapters.fake_discord_store import Call as Call  # where the tests import it from
+from tests.adapters.fake_discord_store import RestSide, json_response
 
 BOT, APP, GUILD, FORUM, STAFF_ROLE = 1000, 1000, 2000, 3000, 4000
 TEXT = 3100  # a text channel, for desks that keep tickets as threads there
@@ -43,69 +52,40 @@ def member(uid: int, name: str, roles: list[int]) -> dict[str, Any]:
     }
 
 
-def _json(body: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        body=json.dumps(body).encode(), status=status, headers={"Content-Type": "application/json"}
-    )
-
-
 @dataclass
-class Call:
-    method: str
-    path: str
-    body: Any
-
-
-@dataclass
-class FakeDiscord:
-    calls: list[Call] = field(default_factory=list)
+class FakeDiscord(RestSide):
     threads: dict[str, dict[str, Any]] = field(default_factory=dict)
     starters: dict[str, str] = field(default_factory=dict)  # forum post -> its first message
     synced: list[dict[str, Any]] = field(default_factory=list)  # app commands, as last synced
     forum_tags: list[dict[str, Any]] = field(default_factory=list)
-    reject_intents: bool = False
+    reject_intents: bool = False  # close the gateway with 4014, as for a missing intent
     bot_permissions: int = sum(1 << bit for bit in (4, 6, 10, 11, 14, 16, 34, 35, 38))
     history: list[dict[str, Any]] = field(default_factory=list)  # every dispatch, for RESUME
-    resumed: asyncio.Event = field(
-        default_factory=asyncio.Event
-    )  # close the gateway with 4014, as for a missing intent
-    failures: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+    resumed: asyncio.Event = field(default_factory=asyncio.Event)
+    identified: asyncio.Event = field(default_factory=asyncio.Event)  # READY sent
+    identifies: int = 0
+    invalid_sessions: int = 0  # RESUMEs refused with op 9
+    session: int = 1  # goes up with each restart()
     base_url: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(900000))
     _seq: Any = field(default_factory=lambda: itertools.count(3))
     _ws: web.WebSocketResponse | None = None
-    _new_call: asyncio.Event = field(default_factory=asyncio.Event)
+    _replay_after: int = 0  # RESUME replays only what came after this session's IDENTIFY
+    _interaction_channels: dict[str, str] = field(default_factory=dict)  # token -> channel
 
     def next_id(self) -> int:
         return next(self._ids)
 
-    def called(self, method: str, path_end: str = "") -> list[Call]:
-        return [c for c in self.calls if c.method == method and c.path.endswith(path_end)]
-
-    def fail(self, path_end: str, status: int, body: dict[str, Any]) -> None:
-        self.failures.setdefault(path_end, []).append((status, body))
-
-    async def rest(self, request: web.Request) -> web.Response:
-        path = request.match_info["tail"]
-        body: Any = await request.json() if request.body_exists else None
-        if request.content_type.startswith("multipart"):
-            body = None
-        self.calls.append(Call(request.method, path, body))
-        self._new_call.set()
-        for ending, queued in self.failures.items():
-            if path.endswith(ending) and queued:
-                status, error = queued.pop(0)
-                response = _json(error, status)
-                if status == 429:  # Discord's own rate limits come through its proxy
-                    response.headers["Via"] = "1.1 google"
-                return response
-        return self._answer(request.method, path, body or {})
-
-    def _answer(self, method: str, path: str, body: Any) -> web.Response:
+    def _answer(
+        self, method: str, path: str, body: Any, query: Mapping[str, str] | None = None
+    ) -> web.Response:
+        if path.endswith("/messages") and method == "GET":
+            page = self.store.page(path.split("/")[1], dict(query or {}))
+            return json_response(page, 400 if isinstance(page, dict) else 200)
         if path == "users/@me":
-            return _json(user(BOT, "supportbot", bot=True))
+            return json_response(user(BOT, "supportbot", bot=True))
         if path == "oauth2/applications/@me":
-            return _json(
+            return json_response(
                 {
                     "id": str(APP),
                     "name": "supportbot",
@@ -122,20 +102,24 @@ class FakeDiscord:
         if path.endswith("/threads") and method == "POST" and "/messages/" in path:
             # a thread started on a message takes the message's id, as on Discord
             parts = path.split("/")
-            return _json(self._thread(parts[3], parts[1], body))
+            return json_response(self._thread(parts[3], parts[1], body))
         if path.endswith("/threads") and method == "POST":
             thread = str(self.next_id())
-            starter = self._message(thread, body.get("message", {}), BOT)
+            starter = self._keep(self._message(thread, body.get("message", {}), BOT))
             self.starters[thread] = starter["id"]
             channel = self._thread(thread, str(FORUM), body)
-            return _json(channel | {"message": starter})
+            return json_response(channel | {"message": starter})
         if path.endswith("/messages") and method == "POST":
-            return _json(self._message(path.split("/")[1], body, BOT))
+            return self._create_message(path.split("/")[1], body, BOT)
         if "/messages/" in path and method == "PATCH":
             parts = path.split("/")
             message = self._message(parts[1], body, BOT)
             message["id"] = parts[3]
-            return _json(message)
+            stored = self.store.get(parts[1], parts[3])
+            if stored is not None:  # an edit changes what Get Channel Messages shows
+                stored |= {k: v for k, v in body.items() if k in ("content", "embeds")}
+                stored["edited_timestamp"] = STAMP
+            return json_response(message)
         if method == "PATCH" and path == f"channels/{FORUM}":
             tags = body.get("available_tags", [])
             for tag in tags:
@@ -143,31 +127,36 @@ class FakeDiscord:
             self.forum_tags = tags
             # as Discord does, the change also comes as an event to every connected bot
             asyncio.get_running_loop().create_task(self.dispatch("CHANNEL_UPDATE", self._forum()))
-            return _json(self._forum())
+            return json_response(self._forum())
         if method == "PATCH" and path.startswith("channels/") and path.count("/") == 1:
             thread = self.threads[path.split("/")[1]]
             if "applied_tags" in body:
                 thread["applied_tags"] = body["applied_tags"]
             if "archived" in body:
                 thread["thread_metadata"]["archived"] = body["archived"]
-            return _json(thread)
+            return json_response(thread)
         if method == "POST" and path == "users/@me/channels":
-            recipient = int(body["recipient_id"])
-            return _json(
-                {
-                    "id": str(self.next_id()),
-                    "type": 1,
-                    "recipients": [user(recipient, f"user{recipient}")],
-                }
+            recipient = int(body["recipient_id"])  # one DM channel per user, as on Discord
+            channel = self.dm_channels.setdefault(str(recipient), str(self.next_id()))
+            return json_response(
+                {"id": channel, "type": 1, "recipients": [user(recipient, f"user{recipient}")]}
             )
         if path.endswith("/commands") and method == "PUT":
             self.synced = body if isinstance(body, list) else []
-            return _json([])
+            return json_response([])
         if path.startswith("webhooks/") and method == "POST":  # an interaction's follow-up
-            return _json(self._message(path.split("/")[2], body, BOT))
+            token = path.split("/")[2]
+            message = self._message(self._interaction_channels.get(token, token), body, BOT)
+            if not body.get("flags", 0) & 64:  # an ephemeral message is in no channel
+                self._keep(message)
+            return json_response(message)
         if path.startswith("interactions/") and path.endswith("/callback"):
             interaction = path.split("/")[1]
-            return _json(
+            channel = self._interaction_channels.get(path.split("/")[2])
+            data = body.get("data") or {}
+            if body.get("type") == 4 and channel and not data.get("flags", 0) & 64:
+                self._keep(self._message(channel, data, BOT))
+            return json_response(
                 {
                     "interaction": {"id": interaction, "type": 3},
                     "resource": {"type": body.get("type", 4)},
@@ -175,7 +164,7 @@ class FakeDiscord:
             )
         if "/reactions/" in path:
             return web.Response(status=204)
-        return _json({"message": "404: Not Found", "code": 0}, 404)
+        return json_response({"message": "404: Not Found", "code": 0}, 404)
 
     def _thread(self, thread: str, parent: str, body: dict[str, Any]) -> dict[str, Any]:
         channel = {
@@ -246,11 +235,18 @@ class FakeDiscord:
             data = json.loads(msg.data)
             if data["op"] == 2 and self.reject_intents:
                 await ws.close(code=4014, message=b"Disallowed intent(s).")
-            elif data["op"] == 2:
+            elif data["op"] == 2:  # a new session: nothing from before it is replayed
+                self.identifies += 1
+                self._replay_after = self.history[-1]["s"] if self.history else 0
                 await self._ready(ws, str(request.url.with_path("/gateway/")))
+                self.identified.set()
+            elif data["op"] == 6 and data["d"].get("session_id") != self.session_id:
+                self.invalid_sessions += 1  # not resumable: the bot must IDENTIFY again
+                await ws.send_json({"op": 9, "d": False})
             elif data["op"] == 6:  # RESUME: replay what the bot missed, then RESUMED
+                since = max(data["d"].get("seq") or 0, self._replay_after)
                 for payload in self.history:
-                    if payload["s"] > (data["d"].get("seq") or 0):
+                    if payload["s"] > since:
                         await ws.send_json(payload)
                 await ws.send_json({"op": 0, "t": "RESUMED", "s": next(self._seq), "d": {}})
                 self.resumed.set()
@@ -267,7 +263,7 @@ class FakeDiscord:
                 "d": {
                     "v": 10,
                     "user": user(BOT, "supportbot", bot=True),
-                    "session_id": "session-1",
+                    "session_id": self.session_id,
                     "guilds": [{"id": str(GUILD), "unavailable": True}],
                     "resume_gateway_url": resume_url,
                     "application": {"id": str(APP), "flags": 0},
@@ -377,8 +373,15 @@ class FakeDiscord:
             }
         return data
 
+    @property
+    def session_id(self) -> str:
+        return f"session-{self.session}"
+
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Send an event; while the bot is away it waits, and a RESUME replays it."""
+        """Send an event; while the bot is away it waits, and a RESUME replays it. A message
+        also goes into its channel's history."""
+        if event == "MESSAGE_CREATE":
+            self._keep(data)
         payload = {"op": 0, "t": event, "s": next(self._seq), "d": data}
         self.history.append(payload)
         if self._ws is not None and not self._ws.closed:
@@ -390,6 +393,17 @@ class FakeDiscord:
         ws, self._ws = self._ws, None
         self.resumed.clear()
         await ws.close(code=4000, message=b"Unknown error")
+
+    async def restart(self) -> None:
+        """Discord loses the bot's session, as when its gateway restarts: the connection (if
+        any) closes with 4000, the RESUME that follows gets INVALID_SESSION (op 9, d=false),
+        and the bot IDENTIFYs anew; events dispatched meanwhile are never replayed to it."""
+        self.session += 1
+        self.resumed.clear()
+        self.identified.clear()
+        ws, self._ws = self._ws, None
+        if ws is not None and not ws.closed:
+            await ws.close(code=4000, message=b"Unknown error")
 
     async def interact(
         self,
@@ -441,6 +455,7 @@ class FakeDiscord:
             }
         if kind == 3:
             payload["message"] = self._message(str(channel), {}, BOT)
+        self._interaction_channels[f"token-{interaction}"] = str(channel)
         await self.dispatch("INTERACTION_CREATE", payload)
         return interaction
 
@@ -453,18 +468,11 @@ class FakeDiscord:
         assert calls, f"interaction {interaction} got no answer"
         return dict(calls[-1].body)
 
-    async def wait_for(
-        self, method: str, path_end: str, count: int = 1, seconds: float = 10
-    ) -> None:
-        async with asyncio.timeout(seconds):
-            while len(self.called(method, path_end)) < count:
-                self._new_call.clear()
-                await self._new_call.wait()
-
 
 @asynccontextmanager
-async def running_fake_discord() -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord()
+async def running_fake_discord(**options: Any) -> AsyncIterator[FakeDiscord]:
+    """The fake on a free port; options are FakeDiscord's fields (clock, latency, ...)."""
+    fake = FakeDiscord(**options)
     app = web.Application()
     app.router.add_route("*", "/api/v10/{tail:.*}", fake.rest)
     app.router.add_get("/gateway/", fake.gateway)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from bot.model import Customer, Priority, Source, Ticket
+from bot.model import Audience, Customer, OutboundMessage, Priority, Source, Ticket
 from storage.engine import Database
 from storage.uow import SqlUnitOfWork
 
@@ -75,3 +75,46 @@ async def test_ticket_numbers_count_on_from_the_stored_counter(database: Databas
         customer_id = await _customer(uow)
         found = await uow.customers.find("slack", "U1")
         assert found is not None and (found.id, found.display_name) == (customer_id, "Ayumi")
+
+
+def _message(n: int) -> OutboundMessage:
+    return OutboundMessage("slack", Audience.CUSTOMER, "ack", f"reply {n}", channel="D1")
+
+
+async def test_a_send_under_way_when_the_process_died_is_in_doubt_after_it(
+    database: Database,
+) -> None:
+    async with SqlUnitOfWork(database) as uow:
+        await uow.outbox.add(_message(1), AT)
+        await uow.commit()
+    async with SqlUnitOfWork(database) as uow:
+        (due,) = await uow.outbox.due(AT, 10)
+        assert not due.in_doubt and due.created_at == AT
+        assert due.id is not None
+        await uow.outbox.start_attempt(due.id, AT)
+        await uow.commit()
+    # the process is killed here, before the platform's answer is recorded
+    async with SqlUnitOfWork(database) as uow:
+        (again,) = await uow.outbox.due(AT, 10)
+        assert again.id == due.id and again.in_doubt
+        await uow.outbox.mark_retry(due.id, AT, "429", in_doubt=False)  # refused: not sent
+        await uow.outbox.mark_warned(due.id, AT)
+        await uow.commit()
+    async with SqlUnitOfWork(database) as uow:
+        (third,) = await uow.outbox.due(AT, 10)
+        assert not third.in_doubt and third.warned and third.attempts == 1
+
+
+async def test_channel_cursors_only_move_forward(database: Database) -> None:
+    async with SqlUnitOfWork(database) as uow:
+        assert await uow.cursors.get("discord", "42") is None
+        await uow.cursors.advance("discord", "42", "900000000000000009", AT)
+        await uow.cursors.advance("discord", "42", "1000000000000000001", AT)
+        await uow.cursors.advance("discord", "42", "900000000000000010", AT)  # older: kept
+        await uow.cursors.advance("discord", "43", "5", AT)
+        await uow.commit()
+    async with SqlUnitOfWork(database) as uow:
+        assert await uow.cursors.channels("discord") == {
+            "42": "1000000000000000001",
+            "43": "5",
+        }

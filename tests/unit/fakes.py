@@ -19,7 +19,7 @@ from bot.model import (
     TicketEvent,
     TicketMessage,
 )
-from bot.ports import ConcurrencyConflict, DeliveryError, DeliveryReceipt
+from bot.ports import ConcurrencyConflict, DeliveryError, DeliveryReceipt, StorageOutage
 
 
 class Store:
@@ -35,7 +35,9 @@ class Store:
         self.outbox: dict[int, dict[str, Any]] = {}
         self.inbound: dict[tuple[str, str], dict[str, Any]] = {}
         self.reminders: list[Reminder] = []
+        self.cursors: dict[tuple[str, str], str] = {}
         self.next_id = 1
+        self.outage = False  # the database is unreachable: every unit of work fails
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -170,6 +172,7 @@ class FakeOutbox:
 
     async def add(self, message: OutboundMessage, at: datetime) -> None:
         message.id = self.s.new_id()
+        message.created_at = at
         self.s.outbox[message.id] = {
             "message": copy.deepcopy(message),
             "status": "pending",
@@ -190,23 +193,50 @@ class FakeOutbox:
             seen.add(conversation)
         return due[:limit]
 
+    async def start_attempt(self, message_id: int, at: datetime) -> None:
+        self.s.outbox[message_id]["message"].in_doubt = True
+
     async def mark_sent(self, message_id: int, platform_message_id: str, at: datetime) -> None:
         row = self.s.outbox[message_id]
         row.update(status="sent", platform_id=platform_message_id)
         row["message"].attempts += 1
+        row["message"].in_doubt = False
 
-    async def mark_retry(self, message_id: int, next_attempt_at: datetime, error: str) -> None:
+    async def mark_retry(
+        self, message_id: int, next_attempt_at: datetime, error: str, *, in_doubt: bool = False
+    ) -> None:
         row = self.s.outbox[message_id]
         row.update(next=next_attempt_at, error=error)
         row["message"].attempts += 1
+        row["message"].in_doubt = in_doubt
+
+    async def mark_warned(self, message_id: int, at: datetime) -> None:
+        self.s.outbox[message_id]["message"].warned = True
 
     async def mark_failed(self, message_id: int, error: str, at: datetime) -> None:
         row = self.s.outbox[message_id]
         row.update(status="failed", error=error)
         row["message"].attempts += 1
+        row["message"].in_doubt = False
 
     async def pending_count(self) -> int:
         return sum(1 for r in self.s.outbox.values() if r["status"] == "pending")
+
+
+class FakeCursors:
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+    async def get(self, platform: str, channel: str) -> str | None:
+        return self.s.cursors.get((platform, channel))
+
+    async def advance(self, platform: str, channel: str, message_id: str, at: datetime) -> None:
+        known = self.s.cursors.get((platform, channel))
+        if known is None or int(message_id) > int(known):
+            self.s.cursors[(platform, channel)] = message_id
+
+    async def channels(self, platform: str) -> dict[str, str]:
+        return {ch: mid for (p, ch), mid in self.s.cursors.items() if p == platform}
 
 
 class FakeInbound:
@@ -302,6 +332,8 @@ class FakeUnitOfWork:
         self.committed = False
 
     async def __aenter__(self) -> Self:
+        if self.store.outage:
+            raise StorageOutage("OperationalError: the database is unreachable")
         self._work = copy.deepcopy(self.store)
         self.tickets = FakeTickets(self._work)
         self.customers = FakeCustomers(self._work)
@@ -309,6 +341,7 @@ class FakeUnitOfWork:
         self.messages = FakeMessages(self._work)
         self.outbox = FakeOutbox(self._work)
         self.inbound = FakeInbound(self._work)
+        self.cursors = FakeCursors(self._work)
         self.reminders = FakeReminders(self._work)
         return self
 
@@ -321,6 +354,8 @@ class FakeUnitOfWork:
         return None
 
     async def commit(self) -> None:
+        if self.store.outage:
+            raise StorageOutage("OperationalError: the database went away")
         self.store.__dict__.update(copy.deepcopy(self._work.__dict__))
         self.committed = True
 

@@ -79,19 +79,65 @@ async def test_a_permanent_customer_failure_is_reported_in_the_staff_thread(worl
     assert world.store.events[-1].kind == "delivery_failed"
 
 
-async def test_after_max_attempts_a_message_is_marked_failed_not_dropped(world: World) -> None:
-    world.sender.max_attempts = 2
+async def test_rate_limits_are_waited_out_however_long_and_staff_hear_once(world: World) -> None:
     await world.customer_says("hello")
-    world.out.failures = {"card": [DeliveryError("down"), DeliveryError("down")]}
+    refusals = [DeliveryError("rate limited by Slack", retry_after=60) for _ in range(12)]
+    world.out.failures = {"ack": refusals}
     await world.sender.drain()
-    world.clock.advance(timedelta(seconds=2))
+    for _ in range(12):  # twelve minutes of refusals
+        world.clock.advance(timedelta(seconds=60))
+        await world.sender.drain()
+    acks = [r for r in world.store.outbox.values() if r["message"].kind == "ack"]
+    assert [r["status"] for r in acks] == ["sent"]
+    assert [m.kind for m in world.out.delivered].count("ack") == 1
+    waiting = [m for m in world.out.delivered if m.kind == "delivery_waiting"]
+    assert len(waiting) == 1 and waiting[0].audience.value == "staff"
+    assert "#1" in waiting[0].body and "rate limited by Slack" in waiting[0].body
+    assert "waited 5 minutes" in waiting[0].body
+    assert not [r for r in world.store.outbox.values() if r["status"] == "failed"]
+
+
+async def test_transient_trouble_fails_a_message_only_when_patience_runs_out(
+    world: World,
+) -> None:
+    world.sender.patience = timedelta(hours=1)
+    await world.customer_says("hello")
+    world.out.failures = {"ack": [DeliveryError("Slack said internal_error")] * 100}
+    for _ in range(14):  # the backoff stops growing at five minutes
+        await world.sender.drain()
+        world.clock.advance(timedelta(minutes=5))
+    ack = next(r for r in world.store.outbox.values() if r["message"].kind == "ack")
+    assert ack["status"] == "failed"
+    assert ack["error"] == "Slack said internal_error, still failing after 1 hour"
+    notice = world.out.delivered[-1]
+    assert notice.kind == "delivery_failed" and "still failing after 1 hour" in notice.body
+    # the thread's later messages went out all along, in order
+    staff_kinds = [m.kind for m in world.out.delivered if m.audience.value == "staff"]
+    assert staff_kinds[:2] == ["card", "customer_message"]
+
+
+async def test_a_send_without_an_answer_is_in_doubt_at_the_next_attempt(world: World) -> None:
+    await world.customer_says("hello")
+    world.out.failures = {
+        "card": [DeliveryError("network: ServerDisconnectedError", in_doubt=True)]
+    }
     await world.sender.drain()
-    card = next(r for r in world.store.outbox.values() if r["message"].kind == "card")
-    assert card["status"] == "failed" and card["error"] == "down"
-    # the thread's later messages still go out, in order
-    assert [m.kind for m in world.out.delivered if m.audience.value == "staff"][:1] == [
-        "customer_message"
-    ]
+    world.clock.advance(timedelta(seconds=1))
+    await world.sender.drain()
+    (card,) = [m for m in world.out.delivered if m.kind == "card"]
+    assert card.in_doubt  # the adapter looks before it sends again
+    (ack,) = [m for m in world.out.delivered if m.kind == "ack"]
+    assert not ack.in_doubt  # answered the first time: nothing to look for
+
+
+async def test_a_refusal_is_not_in_doubt(world: World) -> None:
+    await world.customer_says("hello")
+    world.out.failures = {"card": [DeliveryError("rate limited", retry_after=1)]}
+    await world.sender.drain()
+    world.clock.advance(timedelta(seconds=1))
+    await world.sender.drain()
+    (card,) = [m for m in world.out.delivered if m.kind == "card"]
+    assert not card.in_doubt
 
 
 async def test_the_delivered_card_tells_where_the_ticket_thread_is(world: World) -> None:
