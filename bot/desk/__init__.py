@@ -17,6 +17,7 @@ from bot.care import digest, followups
 from bot.clock import Clock, SystemClock
 from bot.desk import intake, queries, staff
 from bot.desk.context import Ctx, Refused, Reply
+from bot.desk.in_order import InOrder, conversation_of
 from bot.model import TransitionRefused
 from bot.parser import USAGE, UsageError, parse
 from bot.ports import ConcurrencyConflict, StorageOutage, UnitOfWork, UnitOfWorkFactory
@@ -58,6 +59,7 @@ class Desk:
         self.clock = clock or SystemClock()
         self._on_outbox = on_outbox  # wakes the outbox sender after a commit
         self.triage = Triage(self.settings.keywords)
+        self._in_order = InOrder()
 
     async def handle(self, command: c.Command, inv: c.Invocation) -> Reply:
         """Run one command in its own transaction, retried when a ticket changed under it;
@@ -68,6 +70,10 @@ class Desk:
         acknowledged; Discord's events go to the spool)."""
         # a lone surrogate or NUL, which platforms deliver, would fail every write below
         command, inv = storable(command), storable(inv)
+        async with self._in_order.turn(conversation_of(command)):
+            return await self._handle(command, inv)
+
+    async def _handle(self, command: c.Command, inv: c.Invocation) -> Reply:
         for attempt in range(_ATTEMPTS):
             try:
                 reply = await self._run_once(command, inv)
