@@ -125,7 +125,9 @@ class CursorRepository(Protocol):
         """Remember `message_id` unless a later one is remembered already."""
         ...
 
-    async def channels(self, platform: str) -> dict[str, str]: ...
+    async def channels(self, platform: str, since: datetime) -> dict[str, str]:
+        """Channel -> last message id, for channels heard from since `since`."""
+        ...
 
 
 class ReminderRepository(Protocol):

@@ -38,8 +38,10 @@ class SqlCursors:
                 .values(last_message_id=message_id, updated_at=at)
             )
 
-    async def channels(self, platform: str) -> dict[str, str]:
-        stmt = select(_c.channel, _c.last_message_id).where(_c.platform == platform)
+    async def channels(self, platform: str, since: datetime) -> dict[str, str]:
+        stmt = select(_c.channel, _c.last_message_id).where(
+            _c.platform == platform, _c.updated_at >= since
+        )
         return {row.channel: row.last_message_id for row in await self.conn.execute(stmt)}
 
 

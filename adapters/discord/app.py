@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import discord
 import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord.deliver import PLATFORM, TAGS, DiscordDeliverer
+from adapters.discord.deliver import TAGS, DiscordDeliverer
+from adapters.discord.intake import DiscordIntake
 from adapters.discord.interactions import Interactions
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.slash import ticket_commands
-from bot import commands as c
+from adapters.discord.spool import Spool
 from bot.config import ConfigError
 from bot.desk import Desk
-from bot.model import Attachment, Person, Source
 from bot.ports import Deliverer
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class DiscordAdapter:
         self.tree = discord.app_commands.CommandTree(self.client)
         self._runner: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        self.intake: DiscordIntake | None = None
 
     async def start(self, desk: Desk) -> None:
         try:
@@ -58,9 +60,24 @@ class DiscordAdapter:
             raise
 
     async def _start(self, desk: Desk) -> None:
+        spool = Spool(Path(self.settings.spool_file))
+        try:
+            spool.check_writable()
+        except OSError as error:
+            raise ConfigError("DISCORD_SPOOL_FILE", f"cannot write there: {error}") from None
+        if waiting := spool.load():
+            log.info("discord: %d message(s) wait in the spool from the last run", waiting)
+        self.intake = DiscordIntake(
+            desk,
+            self.client,
+            spool,
+            staff_channel=self.settings.staff_channel,
+            staff_role=self.settings.staff_role,
+            support_channels=self.settings.support_channels,
+        )
+        self.intake.start_replay()
         self.client.event(self.on_ready)
-        self._desk = desk
-        self.client.event(self.on_message)
+        self.client.event(self.intake.on_message)
         interactions = Interactions(desk, self.settings.staff_role, self.settings.lead_role)
         self.interactions = interactions
         self.client.event(interactions.on_interaction)
@@ -159,59 +176,17 @@ class DiscordAdapter:
             )
 
     async def on_ready(self) -> None:
+        """Each new gateway session: what was written while we were away is read back."""
         self._ready.set()
+        if self.intake is not None:
+            self.intake.start_catch_up()
 
     async def stop(self) -> None:
+        if self.intake is not None:
+            await self.intake.stop()
         await self.client.close()
         if self._runner is not None:
             await asyncio.gather(self._runner, return_exceptions=True)
-
-    async def on_message(self, message: discord.Message) -> None:
-        if message.author.bot:
-            return  # our own relays and other bots never make tickets
-        files = tuple(Attachment(a.filename, a.url) for a in message.attachments)
-        if isinstance(message.channel, discord.DMChannel):
-            source = Source(PLATFORM, "", str(message.channel.id), "", True)
-            await self._customer_wrote(message, source, files)
-        elif isinstance(message.channel, discord.Thread) and (
-            message.channel.parent_id == self.settings.staff_channel
-        ):
-            await self._agent_wrote(message, files)
-        elif message.channel.id in self.settings.support_channels:
-            # asked in public: the conversation goes on in private, in the customer's DMs
-            dm = await message.author.create_dm()
-            source = Source(
-                PLATFORM, str(message.guild.id if message.guild else ""), str(dm.id), "", True
-            )
-            await self._customer_wrote(message, source, files)
-
-    async def _customer_wrote(
-        self, message: discord.Message, source: Source, files: tuple[Attachment, ...]
-    ) -> None:
-        person = _person(message.author)
-        reply = await self._desk.handle(
-            c.RelayCustomerMessage(person, source, message.content, "", files),
-            c.Invocation(person, event_id=str(message.id)),
-        )
-        if not reply.ok and reply.text:
-            await message.channel.send(reply.text)
-
-    async def _agent_wrote(self, message: discord.Message, files: tuple[Attachment, ...]) -> None:
-        number = await self._desk.ticket_in_thread(PLATFORM, str(message.channel.id))
-        if number is None:
-            return
-        author = message.author
-        is_staff = isinstance(author, discord.Member) and any(
-            role.id == self.settings.staff_role for role in author.roles
-        )
-        inv = c.Invocation(
-            _person(author), is_staff=is_staff, in_ticket=number, event_id=str(message.id)
-        )
-        reply = await self._desk.handle(
-            c.RelayAgentMessage(number, message.content, files, str(message.id)), inv
-        )
-        if not reply.ok and reply.text:
-            await message.reply(reply.text, mention_author=False)
 
 
 # what the staff channel must allow the bot, by discord.py's permission names
@@ -230,7 +205,3 @@ NEEDED = {
 def _missing_permissions(channel: discord.ForumChannel | discord.TextChannel) -> list[str]:
     allowed = channel.permissions_for(channel.guild.me)
     return [label for name, label in NEEDED.items() if not getattr(allowed, name)]
-
-
-def _person(user: discord.abc.User) -> Person:
-    return Person(PLATFORM, str(user.id), user.display_name)

@@ -1,10 +1,19 @@
 """Outbound: outbox messages to Discord. Relayed text never pings anyone, and text over
-2,000 characters is split, not cut."""
+2,000 characters is split, not cut.
+
+Every message part carries a nonce naming its outbox row and part, and discord.py sends it
+with `enforce_nonce`: when a send is repeated after a lost answer (or by discord.py's own
+retry of a 5xx), Discord returns the message it already has instead of posting it again.
+Discord keeps nonces for a few minutes, which covers a retry or a restart. A forum post has
+no nonce; a card in doubt is looked for among the forum's threads first. Edits, thread
+changes and reactions set a state, so repeating them changes nothing."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import aiohttp
 import discord
 
 from adapters.discord.views import buttons
@@ -13,7 +22,9 @@ from bot.desk.context import LEADS_GROUP, STAFF_GROUP
 from bot.model import Audience, OutboundMessage, Ticket
 from bot.ports import DeliveryError, DeliveryReceipt
 
+log = logging.getLogger(__name__)
 PLATFORM = "discord"
+THREAD_EXISTS = 160004  # "A thread has already been created for this message"
 LIMIT = 2000
 DELIVERED = "✅"
 INTERNAL = "🔒"
@@ -55,19 +66,22 @@ class DiscordDeliverer:
     async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
         try:
             return await self._deliver(message, ticket)
-        except discord.Forbidden as error:
+        except discord.Forbidden as error:  # 50007: the user does not accept DMs from us
             raise DeliveryError(
                 f"Discord refused: {error.text or 'forbidden'}", permanent=True
             ) from error
         except discord.NotFound as error:
             raise DeliveryError(f"Discord says it is gone: {error.text}", permanent=True) from error
         except discord.HTTPException as error:
-            retry_after = None
+            reason = f"Discord error {error.status}: {error.text}"
             if error.status == 429:  # one discord.py gave up on: the outbox waits it out
                 retry_after = float(error.response.headers.get("Retry-After", 1))
-            raise DeliveryError(
-                f"Discord error {error.status}: {error.text}", retry_after=retry_after
-            ) from error
+                raise DeliveryError(reason, retry_after=retry_after) from error
+            if error.status >= 500:  # Discord may have taken it; the nonce makes a resend safe
+                raise DeliveryError(reason, in_doubt=True) from error
+            raise DeliveryError(reason, permanent=True) from error  # a request no retry fixes
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+            raise DeliveryError(f"network: {type(error).__name__}", in_doubt=True) from error
 
     async def _deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
         source_id = str(message.data.get("source_message_id", ""))
@@ -109,13 +123,26 @@ class DiscordDeliverer:
         name = f"#{message.ticket_number} {message.data.get('subject', '')}"[:100]
         if isinstance(staff, discord.TextChannel):
             card = await staff.send(
-                embed=_card_embed(message), view=buttons(message.actions), allowed_mentions=NO_PINGS
+                embed=_card_embed(message),
+                view=buttons(message.actions),
+                allowed_mentions=NO_PINGS,
+                nonce=_nonce(message, 0),
             )
-            thread = await card.create_thread(name=name)
-            return DeliveryReceipt(str(card.id), str(staff.id), str(thread.id))
+            try:
+                on_card = (await card.create_thread(name=name)).id
+            except discord.HTTPException as error:
+                if error.code != THREAD_EXISTS:
+                    raise
+                on_card = card.id  # made by the attempt whose answer was lost
+            return DeliveryReceipt(str(card.id), str(staff.id), str(on_card))
         forum = staff
         if not isinstance(forum, discord.ForumChannel):
             raise DeliveryError("DISCORD_STAFF_CHANNEL is not a channel the bot can see")
+        if message.in_doubt:
+            found = self._posted_card(forum, str(message.ticket_number))
+            if found is not None:
+                log.info("outbox message %s: the card was already in the forum", message.id)
+                return found
         created = await forum.create_thread(
             name=name,
             embed=_card_embed(message),
@@ -125,6 +152,16 @@ class DiscordDeliverer:
         )
         thread_id = str(created.thread.id)
         return DeliveryReceipt(str(created.message.id), thread_id, thread_id)
+
+    def _posted_card(self, forum: discord.ForumChannel, number: str) -> DeliveryReceipt | None:
+        """The forum post an earlier attempt made for this ticket (the gateway told us)."""
+        me = self.client.user.id if self.client.user else None
+        for thread in forum.threads:
+            ours = thread.owner_id == me
+            if ours and (thread.name == f"#{number}" or thread.name.startswith(f"#{number} ")):
+                # a forum post's first message has the thread's id
+                return DeliveryReceipt(str(thread.id), str(thread.id), str(thread.id))
+        return None
 
     def _tag_ids(self, status: str) -> list[int]:
         tag = self.tags.get(STATUS_TAG.get(status, ""))
@@ -154,7 +191,10 @@ class DiscordDeliverer:
             if index == len(parts) - 1 and message.actions:
                 extra["view"] = buttons(message.actions)
             sent = await channel.send(
-                part, allowed_mentions=allowed if index == 0 else NO_PINGS, **extra
+                part,
+                allowed_mentions=allowed if index == 0 else NO_PINGS,
+                nonce=_nonce(message, index),
+                **extra,
             )
             first = first or str(sent.id)
         return DeliveryReceipt(first, str(channel_id), "")
@@ -166,11 +206,17 @@ class DiscordDeliverer:
         return f"[#{number}](https://discord.com/channels/{self.guild_id}/{thread or channel})"
 
     async def _react(self, channel_id: int, message_id: int, emoji: str) -> None:
+        # idempotent: a reaction that is already there stays one reaction
         await (
             self.client.get_partial_messageable(channel_id)
             .get_partial_message(message_id)
             .add_reaction(emoji)
         )
+
+
+def _nonce(message: OutboundMessage, part: int) -> str:
+    """Unique per outbox row and part, within Discord's 25 characters."""
+    return f"sb{message.id}.{part}"
 
 
 def _card_embed(message: OutboundMessage) -> discord.Embed:

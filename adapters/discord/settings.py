@@ -9,6 +9,7 @@ from bot.config import ConfigError
 
 DEFAULT_API_URL = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
+DEFAULT_SPOOL_FILE = "discord-spool.jsonl"
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class DiscordSettings:
     leads_channel: int = 0
     api_url: str = DEFAULT_API_URL
     gateway_url: str = DEFAULT_GATEWAY_URL
+    # messages that arrive while the database is down wait here (Discord never redelivers)
+    spool_file: str = DEFAULT_SPOOL_FILE
 
     def __repr__(self) -> str:  # the token never reaches logs
         return f"DiscordSettings(guild_id={self.guild_id}, staff_channel={self.staff_channel})"
@@ -61,4 +64,5 @@ def load(env: Mapping[str, str]) -> DiscordSettings:
         leads_channel=snowflake("DISCORD_LEADS_CHANNEL", required=False),
         api_url=(get("DISCORD_API_URL") or DEFAULT_API_URL).rstrip("/"),
         gateway_url=get("DISCORD_GATEWAY_URL") or DEFAULT_GATEWAY_URL,
+        spool_file=get("DISCORD_SPOOL_FILE") or DEFAULT_SPOOL_FILE,
     )

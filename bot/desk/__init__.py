@@ -154,6 +154,8 @@ class Desk:
             inv.actor.platform, inv.event_id, _payload(command, inv), ctx.now
         ):
             return Reply("", duplicate=True), True
+        if inv.seen is not None:
+            await uow.cursors.advance(inv.actor.platform, *inv.seen, ctx.now)
         try:
             reply = await self._dispatch(ctx, command)
         except Refused as refused:

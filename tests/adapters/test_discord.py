@@ -79,6 +79,7 @@ async def connected(
         gateway_url=fake.base_url.replace("http", "ws") + "/gateway/",
         support_channels=support,
         leads_channel=leads,
+        spool_file=str(tmp_path / "discord-spool.jsonl"),
     )
     adapter = DiscordAdapter(settings)
     app = await build(

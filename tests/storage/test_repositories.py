@@ -114,7 +114,8 @@ async def test_channel_cursors_only_move_forward(database: Database) -> None:
         await uow.cursors.advance("discord", "43", "5", AT)
         await uow.commit()
     async with SqlUnitOfWork(database) as uow:
-        assert await uow.cursors.channels("discord") == {
+        assert await uow.cursors.channels("discord", AT + timedelta(seconds=1)) == {}
+        assert await uow.cursors.channels("discord", AT) == {
             "42": "1000000000000000001",
             "43": "5",
         }

@@ -235,7 +235,7 @@ class FakeCursors:
         if known is None or int(message_id) > int(known):
             self.s.cursors[(platform, channel)] = message_id
 
-    async def channels(self, platform: str) -> dict[str, str]:
+    async def channels(self, platform: str, since: datetime) -> dict[str, str]:
         return {ch: mid for (p, ch), mid in self.s.cursors.items() if p == platform}
 
 

@@ -1,0 +1,226 @@
+"""Inbound messages: from the gateway, from the spool, and from channel history after downtime.
+
+Every message becomes an Arrival and takes one path to the desk. When the database cannot
+take it, it goes to the spool (see spool.py) and is replayed when the database is back. After
+a fresh gateway session (a restart, or a session Discord could not resume), the history of
+every channel the desk heard from in the last week is read from the last message it stored,
+and what was written meanwhile is handled once (the desk's event-id check drops what the
+gateway did deliver)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+import discord
+
+from adapters.discord.deliver import PLATFORM
+from adapters.discord.spool import Arrival, Spool
+from bot import commands as c
+from bot.desk import Desk
+from bot.model import Attachment, Person, Source
+from bot.ports import StorageOutage
+
+log = logging.getLogger(__name__)
+CATCH_UP_DAYS = 7  # channels quiet for longer are not read back
+_PAGE = 100
+
+
+class DiscordIntake:
+    def __init__(
+        self,
+        desk: Desk,
+        client: discord.Client,
+        spool: Spool,
+        *,
+        staff_channel: int,
+        staff_role: int,
+        support_channels: tuple[int, ...],
+        retry_seconds: float = 5.0,
+    ) -> None:
+        self.desk = desk
+        self.client = client
+        self.spool = spool
+        self.staff_channel = staff_channel
+        self.staff_role = staff_role
+        self.support_channels = support_channels
+        self.retry_seconds = retry_seconds
+        self._replaying: asyncio.Task[None] | None = None
+        self._catching_up: asyncio.Task[None] | None = None
+
+    # --- from the gateway -----------------------------------------------------------------
+
+    async def on_message(self, message: discord.Message) -> None:
+        arrival = await self.arrival_from(message)
+        if arrival is not None:
+            await self.arrived(arrival)
+
+    async def arrival_from(self, message: discord.Message) -> Arrival | None:
+        """What the desk needs of a message, or None for messages that are not ours."""
+        if message.author.bot:
+            return None  # our own relays and other bots never make tickets
+        channel = message.channel
+        if isinstance(channel, discord.DMChannel):
+            return self._arrival(message, "customer", str(channel.id))
+        if isinstance(channel, discord.Thread) and channel.parent_id == self.staff_channel:
+            return self._arrival(message, "agent", str(channel.id))
+        if channel.id in self.support_channels:
+            # asked in public: the conversation goes on in private, in the customer's DMs
+            dm = await message.author.create_dm()
+            return self._arrival(message, "customer", str(dm.id))
+        return None
+
+    def _arrival(self, message: discord.Message, kind: str, reply_channel: str) -> Arrival:
+        author = message.author
+        is_staff = isinstance(author, discord.Member) and any(
+            role.id == self.staff_role for role in author.roles
+        )
+        return Arrival(
+            kind=kind,
+            message_id=str(message.id),
+            channel_id=str(message.channel.id),
+            reply_channel=reply_channel,
+            guild_id=str(message.guild.id if message.guild else ""),
+            author=Person(PLATFORM, str(author.id), author.display_name),
+            is_staff=is_staff,
+            content=message.content,
+            attachments=tuple(Attachment(a.filename, a.url) for a in message.attachments),
+        )
+
+    async def arrived(self, arrival: Arrival) -> None:
+        if self.spool.waiting:  # behind what already waits, so the order holds
+            await self.spool.append(arrival)
+            return
+        try:
+            await self.handle(arrival)
+        except StorageOutage as outage:
+            log.warning(
+                "discord: message %s kept in the spool until the database is back: %s",
+                arrival.message_id,
+                outage,
+            )
+            await self.spool.append(arrival)
+            self.start_replay()
+
+    async def handle(self, arrival: Arrival) -> None:
+        """Hand one arrival to the desk; raises StorageOutage when it cannot be stored."""
+        seen = (arrival.channel_id, arrival.message_id)
+        if arrival.kind == "customer":
+            source = Source(PLATFORM, arrival.guild_id, arrival.reply_channel, "", True)
+            reply = await self.desk.handle(
+                c.RelayCustomerMessage(
+                    arrival.author, source, arrival.content, "", arrival.attachments
+                ),
+                c.Invocation(arrival.author, event_id=arrival.message_id, seen=seen),
+            )
+        else:
+            number = await self.desk.ticket_in_thread(PLATFORM, arrival.channel_id)
+            if number is None:
+                return
+            inv = c.Invocation(
+                arrival.author,
+                is_staff=arrival.is_staff,
+                in_ticket=number,
+                event_id=arrival.message_id,
+                seen=seen,
+            )
+            reply = await self.desk.handle(
+                c.RelayAgentMessage(
+                    number, arrival.content, arrival.attachments, arrival.message_id
+                ),
+                inv,
+            )
+        if not reply.ok and reply.text:
+            channel = self.client.get_partial_messageable(int(arrival.reply_channel))
+            if arrival.kind == "agent":
+                await channel.get_partial_message(int(arrival.message_id)).reply(
+                    reply.text, mention_author=False
+                )
+            else:
+                await channel.send(reply.text)
+
+    # --- from the spool -------------------------------------------------------------------
+
+    def start_replay(self) -> None:
+        if self.spool.waiting and (self._replaying is None or self._replaying.done()):
+            self._replaying = asyncio.create_task(self._replay())
+
+    async def _replay(self) -> None:
+        replayed = 0
+        while (arrival := self.spool.first()) is not None:
+            try:
+                await self.handle(arrival)
+            except StorageOutage:
+                await asyncio.sleep(self.retry_seconds)
+                continue
+            except Exception:  # a bug in one message must not hold back the rest
+                log.exception(
+                    "discord: spooled message %s could not be handled; it is "
+                    "dropped from the spool",
+                    arrival.message_id,
+                )
+            await self.spool.done(arrival)
+            replayed += 1
+        log.info("discord: replayed %d message(s) from the spool", replayed)
+
+    # --- from channel history -------------------------------------------------------------
+
+    def start_catch_up(self) -> None:
+        if self._catching_up is None or self._catching_up.done():
+            self._catching_up = asyncio.create_task(self._catch_up())
+
+    async def _catch_up(self) -> None:
+        since = self.desk.clock.now() - timedelta(days=CATCH_UP_DAYS)
+        try:
+            async with self.desk.uow_factory() as uow:
+                channels = await uow.cursors.channels(PLATFORM, since)
+        except StorageOutage as outage:
+            log.warning("discord: no catch-up from history, the database is down: %s", outage)
+            return
+        found = 0
+        for channel_id, last in channels.items():
+            try:
+                found += await self._catch_up_channel(int(channel_id), int(last))
+            except discord.HTTPException as error:
+                log.warning("discord: could not read channel %s back: %s", channel_id, error)
+        if found:
+            log.info("discord: %d message(s) written while we were away were caught up", found)
+
+    async def _catch_up_channel(self, channel_id: int, last: int) -> int:
+        channel = self.client.get_channel(channel_id) or await self.client.fetch_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            return 0
+        found = 0
+        after: discord.abc.Snowflake = discord.Object(last)
+        while True:
+            page = [m async for m in channel.history(limit=_PAGE, after=after, oldest_first=True)]
+            for message in page:
+                arrival = await self.arrival_from(await self._with_member(message))
+                if arrival is not None:
+                    await self.arrived(arrival)
+                    found += 1
+            if len(page) < _PAGE:
+                return found
+            after = page[-1]
+
+    async def _with_member(self, message: discord.Message) -> discord.Message:
+        """History carries users, not members: look the member up, for their roles."""
+        if message.guild is not None and not isinstance(message.author, discord.Member):
+            member = message.guild.get_member(message.author.id)
+            if member is None:
+                try:
+                    member = await message.guild.fetch_member(message.author.id)
+                except discord.HTTPException:
+                    return message
+            message.author = member
+        return message
+
+    async def stop(self) -> None:
+        for task in (self._replaying, self._catching_up):
+            if task is not None and not task.done():
+                task.cancel()
+        await asyncio.gather(
+            *(t for t in (self._replaying, self._catching_up) if t is not None),
+            return_exceptions=True,
+        )
