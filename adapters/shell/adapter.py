@@ -15,7 +15,7 @@ from bot.actions import UnknownAction, command_for_action
 from bot.desk import Desk, Reply
 from bot.model import Audience, OutboundMessage, Person, Source, Ticket
 from bot.parser import is_command
-from bot.ports import DeliveryReceipt
+from bot.ports import DeliveryReceipt, StorageOutage
 
 PLATFORM = "shell"
 HELP = """\
@@ -112,9 +112,16 @@ class ShellAdapter:
                 "customer or '@name>' for an agent; :help shows the syntax.\n"
             )
             return True
-        reply = await (
-            self._customer(desk, line) if line.kind == "customer" else self._agent(desk, line)
-        )
+        try:
+            reply = await (
+                self._customer(desk, line) if line.kind == "customer" else self._agent(desk, line)
+            )
+        except StorageOutage as outage:  # nothing of the line was kept: say so, lose nothing
+            self.out.write(
+                f"[shell] The database is unavailable ({outage}); that line was not saved. "
+                "Send it again when the database is back.\n"
+            )
+            return True
         if reply.ticket_number is not None and line.kind == "customer" and reply.ok:
             self.current = reply.ticket_number
         if reply.text:

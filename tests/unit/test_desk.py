@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from bot import commands as c
-from bot.model import Direction, Person, Priority, Source, Status
+from bot.model import Direction, OutboundMessage, Person, Priority, Source, Status
+from bot.ports import StorageOutage
 from tests.unit.conftest import World, customer, staff
 from tests.unit.fakes import FakeTickets
 
@@ -344,6 +345,45 @@ async def test_a_failure_inside_the_desk_keeps_the_event_and_says_so(
     assert world.store.tickets == {}
     retried = await world.customer_says("my order is missing", event_id="Ev9")
     assert retried.ok and retried.ticket_number == 1  # the platform's retry is still handled
+
+
+async def test_a_database_outage_keeps_nothing_and_claims_nothing(world: World) -> None:
+    world.store.outage = True
+    with pytest.raises(StorageOutage):  # the adapter must not acknowledge the event
+        await world.customer_says("my order is missing", event_id="Ev10")
+    assert world.store.inbound == {} and world.store.tickets == {}
+    world.store.outage = False
+    reply = await world.customer_says("my order is missing", event_id="Ev10")  # redelivered
+    assert reply.ok and reply.ticket_number == 1
+    assert [m.kind for m in await _outbox(world)].count("ack") == 1
+
+
+async def test_a_bug_while_the_database_is_down_is_not_called_kept(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(self, ticket):  # type: ignore[no-untyped-def]
+        world.store.outage = True  # the database goes while the bug happens
+        raise RuntimeError("disk on fire")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(FakeTickets, "add", broken)
+        with pytest.raises(StorageOutage):
+            await world.customer_says("my order is missing", event_id="Ev11")
+    assert world.store.inbound == {}
+
+
+async def test_hostile_text_is_stored_with_what_cannot_be_stored_marked(world: World) -> None:
+    reply = await world.customer_says("lone \ud800 and NUL \x00 kept, 🧑‍💻 \u202eمرحبا")
+    assert reply.ok
+    (message,) = world.store.messages
+    assert message.body == "lone \ufffd and NUL \ufffd kept, 🧑‍💻 \u202eمرحبا"
+    await world.sender.drain()
+    relay = next(m for m in world.out.delivered if m.kind == "customer_message")
+    assert "lone \ufffd and NUL \ufffd kept, 🧑‍💻 \u202eمرحبا" in relay.body
+
+
+async def _outbox(world: World) -> list[OutboundMessage]:
+    return [r["message"] for r in world.store.outbox.values()]
 
 
 async def test_adapters_find_the_ticket_behind_a_staff_thread(world: World) -> None:

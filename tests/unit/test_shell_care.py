@@ -37,3 +37,16 @@ async def test_a_follow_up_and_a_breach_as_the_shell_shows_them() -> None:
     await sender.drain()
     assert "[to alice]" in out.getvalue().split(press)[-1]
     assert "[All good] !checkin:good:1" in out.getvalue()
+
+
+async def test_a_line_the_database_cannot_take_is_reported_not_lost_silently() -> None:
+    out, factory = io.StringIO(), FakeUnitOfWorkFactory()
+    shell = ShellAdapter(out)
+    desk = Desk(factory, Renderer(), DeskSettings(), FrozenClock())
+    factory.store.outage = True
+    assert await shell.handle_line(desk, "alice> The export is slow")  # the shell goes on
+    assert "that line was not saved. Send it again when the database is back." in out.getvalue()
+    assert "Traceback" not in out.getvalue()
+    factory.store.outage = False
+    await shell.handle_line(desk, "alice> The export is slow")
+    assert len(factory.store.tickets) == 1
