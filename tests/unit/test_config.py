@@ -135,6 +135,8 @@ def test_care_settings_from_the_environment_and_the_toml_file(tmp_path: Path) ->
         timedelta(days=3),
     )
     assert (config.desk.digest_time.hour, config.desk.digest_time.minute) == (8, 30)
+    assert config.delivery_patience == timedelta(days=1)  # the default
+    assert _load(tmp_path, SUPPORTBOT_DELIVERY_PATIENCE="3d").delivery_patience == timedelta(days=3)
     assert config.tick_seconds == 5
     off = tmp_path / "off.toml"
     off.write_text("[followups]\nenabled = false\n[idle]\nenabled = false\n")
@@ -150,6 +152,8 @@ def test_care_settings_from_the_environment_and_the_toml_file(tmp_path: Path) ->
         ({"DIGEST_TIME": "25:00"}, "DIGEST_TIME", "is not a time"),
         ({"DIGEST_TIME": "09:00:30"}, "DIGEST_TIME", "is not a time"),
         ({"SUPPORTBOT_TICK_SECONDS": "0"}, "SUPPORTBOT_TICK_SECONDS", "from 1 to 3600"),
+        ({"SUPPORTBOT_DELIVERY_PATIENCE": "forever"}, "SUPPORTBOT_DELIVERY_PATIENCE", "like 6h"),
+        ({"SUPPORTBOT_DELIVERY_PATIENCE": "5m"}, "SUPPORTBOT_DELIVERY_PATIENCE", "at least 10"),
     ],
 )
 def test_bad_care_settings_in_the_environment_are_refused(
