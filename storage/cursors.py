@@ -24,7 +24,8 @@ class SqlCursors:
 
     async def get(self, platform: str, channel: str) -> str | None:
         stmt = select(_c.last_message_id).where(_c.platform == platform, _c.channel == channel)
-        return (await self.conn.execute(stmt)).scalar()
+        found = (await self.conn.execute(stmt)).scalar()
+        return None if found is None else str(found)
 
     async def advance(self, platform: str, channel: str, message_id: str, at: datetime) -> None:
         known = await self.get(platform, channel)

@@ -1,21 +1,22 @@
-"""The database behind DATABASE_URL: async SQLAlchemy on both backends.
+"""The database behind DATABASE_URL, with one small async interface for both backends.
 
-PostgreSQL goes through asyncpg; SQLite through aiosqlite, whose driver runs every statement
-on a thread of its own. No statement runs on the event loop, so a database that waits (SQLite's
-write lock held by `supportbot tick`, a slow digest, a PostgreSQL failover) delays only the work
-that needs it: Slack's acknowledgements, Discord's heartbeats and other customers go on.
+PostgreSQL goes through SQLAlchemy's asyncio engine on asyncpg; SQLite through SQLAlchemy's
+own engine on worker threads (see sqlite_thread). No statement runs on the event loop, so a
+database that waits (SQLite's write lock held by `supportbot tick`, a slow digest, a PostgreSQL
+failover) delays only the work that needs it: Slack's acknowledgements, Discord's heartbeats
+and other customers go on.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import event, make_url, text
-from sqlalchemy.engine import URL, CursorResult
+from sqlalchemy import Connection, Engine, Executable, Row, create_engine, event, make_url, text
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import (
     ArgumentError,
     DataError,
@@ -25,12 +26,40 @@ from sqlalchemy.exc import (
     SQLAlchemyError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import QueuePool, StaticPool
 
 from storage.jsontext import dumps, loads
+from storage.sqlite_thread import ThreadedEngine
 
-# what repositories and migrations use of a connection: SQLAlchemy's own
-Conn = AsyncConnection
+T = TypeVar("T")
+
+
+class Rows(Protocol):
+    """What repositories read of a statement's outcome."""
+
+    @property
+    def rowcount(self) -> int: ...
+    @property
+    def inserted_primary_key(self) -> Any: ...
+    def first(self) -> Row[Any] | None: ...
+    def scalar(self) -> Any: ...
+    def scalar_one(self) -> Any: ...
+    def all(self) -> Sequence[Row[Any]]: ...
+    def __iter__(self) -> Iterator[Row[Any]]: ...
+
+
+class Conn(Protocol):
+    """What repositories and migrations use of a connection (SQLAlchemy's AsyncConnection on
+    PostgreSQL, a ThreadedConnection on SQLite)."""
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> Rows: ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+    async def close(self) -> None: ...
+    async def invalidate(self) -> None: ...
+    def in_transaction(self) -> bool: ...
+    async def run_sync(self, fn: Callable[[Connection], T]) -> T: ...
 
 
 class StorageUnavailable(Exception):
@@ -52,17 +81,28 @@ class Database:
     def __init__(self, url: str, **engine_args: Any) -> None:
         self.url = resolve_url(url)
         self.dialect_name = self.url.get_backend_name()
+        json: dict[str, Any] = {"json_serializer": dumps, "json_deserializer": loads}
+        self._threaded: ThreadedEngine | None = None
+        self._async: AsyncEngine | None = None
         if self.dialect_name == "sqlite":
             _check_sqlite_path(self.url)
+            # a connection moves between worker threads, never used by two at once
+            args = engine_args.setdefault("connect_args", {})
+            args["check_same_thread"] = False
             # every unit of work ends its own transaction: no rollback round trip on return
             engine_args.setdefault("pool_reset_on_return", None)
+            if _in_memory(self.url):  # one connection is the whole database
+                engine_args |= {"poolclass": StaticPool}
+                connections = 1
+            else:
+                engine_args |= {"poolclass": QueuePool, "pool_size": 5, "max_overflow": 10}
+                connections = 15
+            sync = create_engine(self.url, **json, **engine_args)
+            _tune_sqlite(sync)
+            self._threaded = ThreadedEngine(sync, connections)
         else:
             engine_args.setdefault("pool_pre_ping", True)
-        self.engine: AsyncEngine = create_async_engine(
-            self.url, json_serializer=dumps, json_deserializer=loads, **engine_args
-        )
-        if self.dialect_name == "sqlite":
-            _tune_sqlite(self.engine)
+            self._async = create_async_engine(self.url, **json, **engine_args)
 
     @property
     def description(self) -> str:
@@ -70,13 +110,22 @@ class Database:
         return self.url.render_as_string(hide_password=True)
 
     async def connect(self) -> Conn:
-        return await self.engine.connect()
+        if self._threaded is not None:
+            return await self._threaded.connect()
+        assert self._async is not None
+        return await self._async.connect()
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[Conn]:
         """A connection whose work commits at the end of the block (or rolls back on error)."""
-        async with self.engine.begin() as conn:
+        conn = await self.connect()
+        try:
             yield conn
+            await conn.commit()
+        finally:
+            if conn.in_transaction():
+                await conn.rollback()
+            await conn.close()
 
     async def ping(self) -> None:
         """Connect once; raise StorageUnavailable with a readable reason if that fails."""
@@ -90,11 +139,14 @@ class Database:
             ) from error
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        if self._threaded is not None:
+            await self._threaded.dispose()
+        if self._async is not None:
+            await self._async.dispose()
 
 
 def resolve_url(url: str) -> URL:
-    """Pick the driver: aiosqlite for SQLite, asyncpg for PostgreSQL."""
+    """Pick the driver: the standard sqlite3 module, or asyncpg for PostgreSQL."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -104,7 +156,7 @@ def resolve_url(url: str) -> URL:
         ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return parsed.set(drivername="sqlite+aiosqlite")
+        return parsed.set(drivername="sqlite+pysqlite")
     if backend in ("postgresql", "postgres"):
         return parsed.set(drivername="postgresql+asyncpg")
     raise StorageUnavailable(
@@ -112,8 +164,12 @@ def resolve_url(url: str) -> URL:
     )
 
 
+def _in_memory(url: URL) -> bool:
+    return not url.database or url.database == ":memory:"
+
+
 def _check_sqlite_path(url: URL) -> None:
-    if not url.database or url.database == ":memory:":
+    if _in_memory(url) or url.database is None:
         return
     folder = Path(url.database).expanduser().resolve().parent
     if not folder.is_dir():
@@ -128,29 +184,28 @@ def _check_sqlite_path(url: URL) -> None:
         )
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # let SQLAlchemy, not the driver, decide when transactions begin
         dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
         for pragma in (
+            # first, so that even the pragmas below wait for another process's lock (on a
+            # worker thread, never on the event loop)
+            "busy_timeout=10000",
             "journal_mode=WAL",
             "synchronous=NORMAL",
             "foreign_keys=ON",
-            # waiting for another process's write lock happens on the driver's thread
-            "busy_timeout=10000",
         ):
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
+            dbapi_connection.execute(f"PRAGMA {pragma}")
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # take the write lock up front, so a read-then-write never fails half way
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def new_id(result: CursorResult[Any]) -> int:
+def new_id(result: Rows) -> int:
     """The primary key a one-row INSERT just created."""
     key = result.inserted_primary_key
     assert key is not None and key[0] is not None, "no row was inserted"

@@ -131,7 +131,12 @@ class SlackDeliverer:
                 args["thread_ts"] = thread
             if last and message.actions:
                 args["blocks"] = _text_and_buttons(text, message)
-            response = await self.client.chat_postMessage(**args)
+            try:
+                response = await self.client.chat_postMessage(**args)
+            except SlackApiError as error:
+                if first_ts:  # earlier parts are in Slack: the next attempt looks for them
+                    raise _delivery_error(error, in_doubt=True) from error
+                raise
             first_ts = first_ts or str(response["ts"])
             channel = str(response.get("channel") or channel)  # a user id resolves to the DM
         return DeliveryReceipt(first_ts, channel, thread or first_ts)
@@ -208,13 +213,15 @@ def _fallback(message: OutboundMessage) -> str:
     return mrkdwn(first)[:300]
 
 
-def _delivery_error(error: SlackApiError) -> DeliveryError:
+def _delivery_error(error: SlackApiError, *, in_doubt: bool = False) -> DeliveryError:
     response = error.response
     code = str(response.get("error") or f"http {response.status_code}")
     if response.status_code == 429 or code == "ratelimited":
         retry_after = float(
             response.headers.get("Retry-After", response.headers.get("retry-after", 1))
         )
-        return DeliveryError(f"rate limited by Slack ({code})", retry_after=retry_after)
-    maybe_posted = code in _MAYBE_POSTED or response.status_code >= 500
+        return DeliveryError(
+            f"rate limited by Slack ({code})", retry_after=retry_after, in_doubt=in_doubt
+        )
+    maybe_posted = in_doubt or code in _MAYBE_POSTED or response.status_code >= 500
     return DeliveryError(f"Slack said {code}", permanent=code in _PERMANENT, in_doubt=maybe_posted)

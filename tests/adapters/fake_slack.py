@@ -84,7 +84,7 @@ class FakeSlack:
     _drops: dict[str, list[bool]] = field(default_factory=dict)
     _awaiting: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
     _new_call: asyncio.Event = field(default_factory=asyncio.Event)
-    _ts: Any = field(default_factory=lambda: itertools.count(1))
+    _last_ts: int = 0
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _socket_ready: asyncio.Event = field(default_factory=asyncio.Event)
     _socket_change: asyncio.Event = field(default_factory=asyncio.Event)
@@ -126,7 +126,11 @@ class FakeSlack:
         self._drops.setdefault(method, []).extend([after_effect] * count)
 
     def next_ts(self) -> str:
-        return f"1700000000.{next(self._ts):06d}"
+        """Near the wall clock and increasing, as Slack's are (the outbox looks back in time
+        from when it wrote a message)."""
+        micros = max(time.time_ns() // 1000, self._last_ts + 1)
+        self._last_ts = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     # --- what was posted, as Slack keeps it -------------------------------------------------
 

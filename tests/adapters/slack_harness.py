@@ -203,12 +203,19 @@ def _callback(event: dict[str, Any], event_id: str) -> dict[str, Any]:
 
 
 async def start(
-    fake: FakeSlack, tmp: Path, socket_mode: bool = False, leads_channel: str = ""
+    fake: FakeSlack,
+    tmp: Path,
+    socket_mode: bool = False,
+    leads_channel: str = "",
+    *,
+    database_url: str = "",
+    clock: FrozenClock | None = None,
 ) -> SlackDesk:
-    clock = FrozenClock()
+    """A desk on `database_url` (default: a SQLite file in `tmp`) and `clock`."""
+    clock = clock or FrozenClock()
     chosen = replace(settings(fake, socket_mode), leads_channel=leads_channel)
     adapter = SlackAdapter(chosen, clock=clock)
-    config = Config(database_url=f"sqlite:///{tmp / 'desk.db'}")
+    config = Config(database_url=database_url or f"sqlite:///{tmp / 'desk.db'}")
     app = await build(config, {"slack": adapter.deliverer}, clock=clock)
     try:
         await adapter.start(app.desk)

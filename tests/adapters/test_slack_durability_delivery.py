@@ -1,0 +1,156 @@
+"""The Slack adapter's deliveries when Slack's answers are lost or refused: every card, relay
+and acknowledgement reaches Slack exactly once, in order. Time is a manual clock shared by
+the desk, the outbox sender and the fake Slack's rate limits; no test sleeps."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from storage.tables import outbox
+from tests.adapters.slack_harness import STAFF_CHANNEL, SlackDesk
+from tests.adapters.test_slack_durability import AGENT, CUSTOMER, DM, slack_desk
+
+RETRY = timedelta(seconds=1)  # the sender's first backoff after a lost answer
+
+
+@pytest.fixture
+async def slack(tmp_path: Path) -> AsyncIterator[SlackDesk]:
+    async with slack_desk(tmp_path) as desk:
+        desk.fake.clock = lambda: desk.clock.now().timestamp()
+        yield desk
+
+
+async def retry_until_idle(slack: SlackDesk, step: timedelta = RETRY, rounds: int = 10) -> None:
+    for _ in range(rounds):
+        slack.clock.advance(step)
+        await slack.app.sender.drain()
+    async with slack.app.desk.uow_factory() as uow:
+        assert await uow.outbox.pending_count() == 0
+
+
+def metadata(post: dict[str, Any]) -> dict[str, Any]:
+    meta = post.get("metadata") or {}
+    meta = json.loads(meta) if isinstance(meta, str) else meta
+    return dict(meta.get("event_payload") or {})
+
+
+@pytest.mark.parametrize("after_effect", [True, False], ids=["posted", "not-posted"])
+async def test_a_card_whose_answer_was_lost_is_in_the_channel_once(
+    slack: SlackDesk, after_effect: bool
+) -> None:
+    fake = slack.fake
+    fake.drop("chat.postMessage", after_effect=after_effect)  # the card: the first post
+    await slack.message(CUSTOMER, "Where is my parcel?", DM, channel_type="im")
+    await retry_until_idle(slack)
+
+    (card,) = fake.messages(STAFF_CHANNEL)
+    assert "Where is my parcel?" in json.dumps(card["blocks"])
+    relays = fake.replies(STAFF_CHANNEL, card["ts"])
+    assert [r["text"] for r in relays] == ["*Alice:* Where is my parcel?"]
+    assert len(fake.messages(DM)) == 1
+    if after_effect:  # the card's ts came from history, by the outbox id in its metadata
+        assert fake.called("conversations.history")
+    # the staff thread is the card's, so an agent's answer there reaches the customer
+    await slack.message(AGENT, "It left the depot today.", STAFF_CHANNEL, thread_ts=card["ts"])
+    assert fake.messages(DM)[-1]["text"] == "*Agent One:* It left the depot today."
+
+
+def long_text(words: int) -> str:
+    return " ".join(f"word{i}" for i in range(words))
+
+
+async def test_a_long_message_whose_first_answer_was_lost_arrives_whole_once(
+    slack: SlackDesk,
+) -> None:
+    fake = slack.fake
+    await slack.message(CUSTOMER, "short start", DM, channel_type="im")
+    (card,) = fake.messages(STAFF_CHANNEL)
+    words = long_text(2500)  # over 22,000 characters: several posts
+    fake.drop("chat.postMessage")  # the first part is posted; its answer is lost
+    await slack.message(CUSTOMER, words, DM, channel_type="im")
+    await retry_until_idle(slack)
+
+    relays = [r["text"] for r in fake.replies(STAFF_CHANNEL, card["ts"])]
+    assert relays[0] == "*Alice:* short start"
+    parts = relays[1:]
+    assert len(parts) > 3 and all(len(p) <= 3000 for p in parts)
+    assert " ".join(parts).removeprefix("*Alice:* ").split() == words.split()
+    assert [metadata(p)["part"] for p in fake.replies(STAFF_CHANNEL, card["ts"])[1:]] == list(
+        range(len(parts))
+    )
+
+
+async def test_a_long_message_refused_half_way_posts_no_part_twice(slack: SlackDesk) -> None:
+    fake = slack.fake
+    await slack.message(CUSTOMER, "short start", DM, channel_type="im")
+    (card,) = fake.messages(STAFF_CHANNEL)
+    words = long_text(2500)
+    fake.limit_posts(burst=2, per_second=1.0)  # Slack's pace: two parts, then 429
+    await slack.message(CUSTOMER, words, DM, channel_type="im")
+    await retry_until_idle(slack, rounds=30)
+
+    parts = [r["text"] for r in fake.replies(STAFF_CHANNEL, card["ts"])][1:]
+    assert " ".join(parts).removeprefix("*Alice:* ").split() == words.split()
+
+
+STORM = 600  # seconds of 429s
+STORM_RETRY_AFTER = 30
+STEP = 10
+
+
+async def test_a_ten_minute_429_storm_is_waited_out_and_nothing_is_lost_or_doubled(
+    slack: SlackDesk,
+) -> None:
+    fake = slack.fake
+    people = {f"USTORM{i:04d}": f"DSTORM{i:04d}" for i in range(20)}
+    fake.users.update({user: {"name": f"Storm {i}"} for i, user in enumerate(people)})
+    # ten write early (their acks wait over five minutes), ten late (theirs do not); the clock
+    # moves a third of a Retry-After at a time, so a sender that did not wait it out would show
+    writes_at = [*range(0, 100, STEP), *range(400, 500, STEP)]
+    schedule = dict(zip(writes_at, people, strict=True))
+    start = slack.clock.now()
+    fake.storm(STORM, retry_after=STORM_RETRY_AFTER)
+    for second in range(0, STORM + STORM_RETRY_AFTER, STEP):
+        slack.clock.advance(timedelta(seconds=second) - (slack.clock.now() - start))
+        if user := schedule.get(second):
+            await slack.message(user, f"{user} needs help", people[user], channel_type="im")
+        await slack.app.sender.drain()
+
+    async with slack.app.database.begin() as conn:
+        rows = (await conn.execute(select(outbox.c.id, outbox.c.status, outbox.c.created_at))).all()
+    assert {row.status for row in rows} == {"sent"}  # nothing failed, nothing left behind
+    cards = fake.messages(STAFF_CHANNEL)
+    assert len(cards) == len(people)
+    notices = Counter[str]()
+    for i, (user, dm) in enumerate(people.items()):
+        (card,) = [c for c in cards if f"{user} needs help" in json.dumps(c["blocks"])]
+        thread = [r["text"] for r in fake.replies(STAFF_CHANNEL, card["ts"])]
+        assert thread[0] == f"*Storm {i}:* {user} needs help"  # after the card, in its thread
+        notices[user] = sum(t.startswith("A message to the customer of #") for t in thread)
+        assert len(thread) == 1 + notices[user]
+        (ack,) = fake.messages(dm)
+        assert f"Hi Storm {i}" in ack["text"]
+    early = list(people)[:10]
+    assert notices == Counter({user: 1 for user in early})  # one notice each, early acks only
+
+    # Slack's pace was kept: each waiting message tried once per Retry-After, none skipped
+    # (a card and an ack per customer), and everything went out as soon as the storm ended
+    written = {row.id: row.created_at for row in rows}
+    tries = Counter(int(metadata(c.args)["outbox_id"]) for c in fake.refused)
+    assert len(tries) == 2 * len(people)
+    for outbox_id, count in tries.items():
+        windows = (STORM - (written[outbox_id] - start).total_seconds()) / STORM_RETRY_AFTER
+        assert windows - 1 <= count <= math.ceil(windows), (outbox_id, count, windows)
+    sent_at = [
+        float(m["ts"]) - start.timestamp() for m in fake.posts_with_metadata("supportbot_outbox")
+    ]
+    assert all(STORM <= t <= STORM + STORM_RETRY_AFTER for t in sent_at)
