@@ -134,7 +134,7 @@ class _SocketModeHandler(AsyncSocketModeHandler):
         response = await run_async_bolt_app(self.app, req)
         if response.status >= 500:
             # unacknowledged, Slack delivers the envelope again (a few times, over minutes)
-            log.warning("slack: envelope %s left unacknowledged to be sent again", req.envelope_id)
+            log.info("slack: envelope %s left unacknowledged to be sent again", req.envelope_id)
             return
         await send_async_response(client, req, response, time.time())
 

@@ -42,6 +42,7 @@ class Listeners:
         self._working: set[asyncio.Task[Any] | None] = set()
 
     def register(self, app: AsyncApp) -> None:
+        app.error(self.on_error)
         app.event("message")(self.on_message)
         app.event("app_mention")(self.on_mention)
         # commands and button presses: acknowledged at once, worked by Bolt's lazy listeners
@@ -59,6 +60,14 @@ class Listeners:
         app.view(ESCALATE_FORM)(self.on_escalate_form)
         app.view(CLOSE_FORM)(self.on_close_form)
         app.shortcut("create_ticket")(ack=_ack, lazy=[lazy(self._create_ticket)])
+
+    async def on_error(self, error: Exception) -> None:
+        """Bolt answers 500 (or leaves the envelope unacknowledged) either way; an outage is
+        one line for the operator, a bug keeps its traceback."""
+        if isinstance(error, StorageOutage):
+            log.warning("slack: an event was not stored; Slack will send it again: %s", error)
+        else:
+            log.error("slack: a listener failed", exc_info=error)
 
     def _lazy(self, work: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
         """Bolt starts lazy work as a bare future; hold it so shutdown can wait for it."""

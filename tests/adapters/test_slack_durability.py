@@ -227,7 +227,7 @@ def chat_calls(fake: FakeSlack) -> list[str]:
 
 
 async def test_customer_events_wait_out_a_database_outage_and_become_one_ticket_each(
-    outage: Outage,
+    outage: Outage, caplog: pytest.LogCaptureFixture
 ) -> None:
     slack, fake = outage.slack, outage.slack.fake
     people = {f"UOUT{i:06d}": (f"D0OUT{i:05d}", f"Customer {i}") for i in range(3)}
@@ -243,6 +243,9 @@ async def test_customer_events_wait_out_a_database_outage_and_become_one_ticket_
     await outage.until_refused(2 * len(events))
     await slack.adapter.settled()
     assert chat_calls(fake) == []  # nobody was told anything, least of all "we got it"
+    # the operator reads one line per event, not a traceback
+    assert not [r for r in caplog.records if r.exc_info]
+    assert any("Slack will send it again" in r.getMessage() for r in caplog.records)
 
     outage.restore()
     for retry in (2, 3):  # after the outage: delivered, and once more for good measure
