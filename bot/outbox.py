@@ -129,15 +129,17 @@ class OutboxSender:
 
     async def _sent(self, message: OutboundMessage, receipt: DeliveryReceipt) -> None:
         assert message.id is not None
+        now = self.clock.now()
         async with self.uow_factory() as uow:
-            await uow.outbox.mark_sent(message.id, receipt.message_id, self.clock.now())
+            await uow.outbox.mark_sent(message.id, receipt.message_id, now)
             if message.kind == "card" and message.ticket_id is not None:
+                thread = receipt.thread or receipt.message_id
                 await uow.tickets.set_staff_refs(
-                    message.ticket_id,
-                    receipt.channel,
-                    receipt.thread or receipt.message_id,
-                    receipt.message_id,
+                    message.ticket_id, receipt.channel, thread, receipt.message_id
                 )
+                # the staff thread's history starts at the card: an agent's first answer,
+                # written while the bot was away, is read back from there
+                await uow.cursors.advance(message.platform, thread, receipt.message_id, now)
             await uow.commit()
 
     async def _not_delivered(

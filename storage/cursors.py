@@ -32,7 +32,7 @@ class SqlCursors:
         if known is None:
             row = {"platform": platform, "channel": channel, "last_message_id": message_id}
             await self.conn.execute(self._insert_new, row | {"updated_at": at})
-        if known is not None and _later(message_id, known):
+        if known is not None and later_message(message_id, known):
             await self.conn.execute(
                 update(t.channel_cursors)
                 .where(_c.platform == platform, _c.channel == channel)
@@ -46,7 +46,7 @@ class SqlCursors:
         return {row.channel: row.last_message_id for row in await self.conn.execute(stmt)}
 
 
-def _later(candidate: str, known: str) -> bool:
+def later_message(candidate: str, known: str) -> bool:
     """Message ids that are numbers (Discord's snowflakes) compare as numbers."""
     if candidate.isdigit() and known.isdigit():
         return int(candidate) > int(known)

@@ -1,23 +1,23 @@
-"""JSON columns through orjson, with text made storable first when a document carries a lone
-surrogate or NUL (which orjson refuses, and PostgreSQL would refuse after it)."""
+"""JSON columns, with text made storable first when a document carries a lone surrogate or
+NUL: Python's json writes them, but neither SQLite's UTF-8 nor PostgreSQL takes them."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
-
-import orjson
 
 from bot.storable import storable
 
+# what json.dumps(ensure_ascii=False) leaves of a NUL or a lone surrogate
+_UNSTORABLE = re.compile(r"[\ud800-\udfff]|\\u0000")
+
 
 def dumps(value: Any) -> str:
-    try:
-        text = orjson.dumps(value).decode()
-    except TypeError:  # orjson's JSONEncodeError: a surrogate, or a type it does not know
-        return orjson.dumps(storable(value), default=str).decode()
-    if "\\u0000" in text:
-        return orjson.dumps(storable(value)).decode()
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if _UNSTORABLE.search(text):
+        text = json.dumps(storable(value), ensure_ascii=False, default=str)
     return text
 
 
-loads = orjson.loads
+loads = json.loads

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from pathlib import Path
 
@@ -31,6 +32,10 @@ class DiscordAdapter:
         self.settings = settings
         # every REST call and the gateway go where the settings say (a local fake in tests)
         Route.BASE = settings.api_url
+        # discord.py parses with orjson whenever it is installed, and orjson refuses a lone
+        # surrogate, which Discord delivers in message text: one such DM would cut the bot
+        # off, again on every resume. The standard parser keeps it (the desk makes it U+FFFD).
+        discord.utils._from_json = json.loads
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
         intents = discord.Intents.default()
         intents.message_content = True  # privileged: enable it in the Developer Portal
@@ -75,8 +80,11 @@ class DiscordAdapter:
             staff_role=self.settings.staff_role,
             support_channels=self.settings.support_channels,
         )
+        await self.intake.load_positions()
         self.intake.start_replay()
         self.client.event(self.on_ready)
+        self.client.event(self.on_disconnect)
+        self.client.event(self.on_resumed)
         self.client.event(self.intake.on_message)
         interactions = Interactions(desk, self.settings.staff_role, self.settings.lead_role)
         self.interactions = interactions
@@ -180,6 +188,14 @@ class DiscordAdapter:
         self._ready.set()
         if self.intake is not None:
             self.intake.start_catch_up()
+
+    async def on_disconnect(self) -> None:
+        if self.intake is not None:
+            self.intake.connection_lost()
+
+    async def on_resumed(self) -> None:
+        if self.intake is not None:
+            self.intake.resumed()
 
     async def stop(self) -> None:
         if self.intake is not None:

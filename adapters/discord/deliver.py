@@ -25,6 +25,7 @@ from bot.ports import DeliveryError, DeliveryReceipt
 log = logging.getLogger(__name__)
 PLATFORM = "discord"
 THREAD_EXISTS = 160004  # "A thread has already been created for this message"
+_HISTORY = 100  # a message in doubt is among the channel's latest (one page)
 LIMIT = 2000
 DELIVERED = "✅"
 INTERNAL = "🔒"
@@ -184,9 +185,12 @@ class DiscordDeliverer:
             users=[discord.Object(u) for u in users],
         )
         body = resolve_ticket_links(body, lambda n: self._link(n, message))
-        first = ""
         parts = split_text(f"{mentions} {body}" if mentions else body, LIMIT)
+        sent_before = await self._already_sent(channel, message, parts) if message.in_doubt else {}
+        first = sent_before.get(0, "")
         for index, part in enumerate(parts):
+            if index in sent_before:
+                continue
             extra: dict[str, Any] = {}
             if index == len(parts) - 1 and message.actions:
                 extra["view"] = buttons(message.actions)
@@ -198,6 +202,30 @@ class DiscordDeliverer:
             )
             first = first or str(sent.id)
         return DeliveryReceipt(first, str(channel_id), "")
+
+    async def _already_sent(
+        self, channel: discord.PartialMessageable, message: OutboundMessage, parts: list[str]
+    ) -> dict[int, str]:
+        """Parts of a message in doubt that are in the channel already: part -> message id.
+
+        The nonce covers a resend within Discord's few minutes; a process that was down for
+        longer finds its own messages in the channel's recent history instead."""
+        if self.client.user is None:
+            return {}
+        found: dict[int, str] = {}
+        recent = [m async for m in channel.history(limit=_HISTORY)]  # newest first
+        for posted in reversed(recent):
+            if posted.author.id != self.client.user.id:
+                continue
+            for index, part in enumerate(parts):
+                if index not in found and posted.content == part:
+                    found[index] = str(posted.id)
+                    break
+        if found:
+            log.info(
+                "outbox message %s was already in Discord: parts %s", message.id, sorted(found)
+            )
+        return found
 
     def _link(self, number: str, message: OutboundMessage) -> str:
         channel, thread = (message.data.get("links", {}).get(number) or ["", ""])[:2]

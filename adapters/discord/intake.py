@@ -1,11 +1,15 @@
 """Inbound messages: from the gateway, from the spool, and from channel history after downtime.
 
 Every message becomes an Arrival and takes one path to the desk. When the database cannot
-take it, it goes to the spool (see spool.py) and is replayed when the database is back. After
-a fresh gateway session (a restart, or a session Discord could not resume), the history of
-every channel the desk heard from in the last week is read from the last message it stored,
-and what was written meanwhile is handled once (the desk's event-id check drops what the
-gateway did deliver)."""
+take it, it goes to the spool (see spool.py) and is replayed when the database is back.
+
+After a fresh gateway session (a restart, or a session Discord could not resume), the history
+of every channel the desk heard from in the last week is read from the last message stored
+before the connection was lost, and what was written meanwhile is handled once (the desk's
+event-id check drops what the gateway did deliver). Where to read from is taken when the
+connection goes (at start, from the database), so live messages that arrive first cannot move
+it past what is still to be read; and they wait until the catch-up is done, so each channel
+keeps its order."""
 
 from __future__ import annotations
 
@@ -48,6 +52,9 @@ class DiscordIntake:
         self.retry_seconds = retry_seconds
         self._replaying: asyncio.Task[None] | None = None
         self._catching_up: asyncio.Task[None] | None = None
+        self._seen: dict[str, str] = {}  # channel -> the last message stored from it
+        self._read_from: dict[str, str] | None = None  # for the next fresh session
+        self._held: list[Arrival] | None = None  # live arrivals during a catch-up
 
     # --- from the gateway -----------------------------------------------------------------
 
@@ -89,6 +96,12 @@ class DiscordIntake:
         )
 
     async def arrived(self, arrival: Arrival) -> None:
+        if self._held is not None:  # after what is being read back from history
+            self._held.append(arrival)
+            return
+        await self._take(arrival)
+
+    async def _take(self, arrival: Arrival) -> None:
         if self.spool.waiting:  # behind what already waits, so the order holds
             await self.spool.append(arrival)
             return
@@ -131,6 +144,7 @@ class DiscordIntake:
                 ),
                 inv,
             )
+        self._remember(arrival)
         if not reply.ok and reply.text:
             channel = self.client.get_partial_messageable(int(arrival.reply_channel))
             if arrival.kind == "agent":
@@ -166,26 +180,68 @@ class DiscordIntake:
 
     # --- from channel history -------------------------------------------------------------
 
-    def start_catch_up(self) -> None:
-        if self._catching_up is None or self._catching_up.done():
-            self._catching_up = asyncio.create_task(self._catch_up())
+    def _remember(self, arrival: Arrival) -> None:
+        known = self._seen.get(arrival.channel_id)
+        if known is None or int(arrival.message_id) > int(known):
+            self._seen[arrival.channel_id] = arrival.message_id
 
-    async def _catch_up(self) -> None:
+    async def load_positions(self) -> None:
+        """At start (the database is up): where each channel was left, for the first READY;
+        live messages wait for that catch-up."""
+        self._seen = await self._stored_positions()
+        self._read_from = dict(self._seen)
+        self._held = []
+
+    def connection_lost(self) -> None:
+        """The gateway went: what arrives next waits until we know whether anything has to
+        be read back first (a fresh session) or not (Discord resumed the session)."""
+        if self._read_from is None:
+            self._read_from = dict(self._seen)
+        if self._held is None:
+            self._held = []
+
+    def resumed(self) -> None:
+        """Discord replayed what we missed; nothing to read back."""
+        self._read_from = None
+        if self._catching_up is None or self._catching_up.done():
+            self._catching_up = asyncio.create_task(self._release_held())
+
+    def start_catch_up(self) -> None:
+        """A fresh session: read back every channel from where it was left."""
+        positions, self._read_from = self._read_from or {}, None
+        if self._held is None:
+            self._held = []
+        self._catching_up = asyncio.create_task(self._catch_up(positions))
+
+    async def _stored_positions(self) -> dict[str, str]:
         since = self.desk.clock.now() - timedelta(days=CATCH_UP_DAYS)
+        async with self.desk.uow_factory() as uow:
+            return await uow.cursors.channels(PLATFORM, since)
+
+    async def _catch_up(self, positions: dict[str, str]) -> None:
         try:
-            async with self.desk.uow_factory() as uow:
-                channels = await uow.cursors.channels(PLATFORM, since)
+            # channels new since the snapshot (a ticket's staff thread opened meanwhile)
+            stored = await self._stored_positions()
+            positions = stored | positions
         except StorageOutage as outage:
-            log.warning("discord: no catch-up from history, the database is down: %s", outage)
-            return
+            log.warning("discord: reading back only channels known before: %s", outage)
         found = 0
-        for channel_id, last in channels.items():
-            try:
-                found += await self._catch_up_channel(int(channel_id), int(last))
-            except discord.HTTPException as error:
-                log.warning("discord: could not read channel %s back: %s", channel_id, error)
+        try:
+            for channel_id, last in positions.items():
+                try:
+                    found += await self._catch_up_channel(int(channel_id), int(last))
+                except discord.HTTPException as error:
+                    log.warning("discord: could not read channel %s back: %s", channel_id, error)
+        finally:
+            await self._release_held()
         if found:
             log.info("discord: %d message(s) written while we were away were caught up", found)
+
+    async def _release_held(self) -> None:
+        """What arrived live meanwhile, in its order."""
+        while self._held:
+            await self._take(self._held.pop(0))
+        self._held = None
 
     async def _catch_up_channel(self, channel_id: int, last: int) -> int:
         channel = self.client.get_channel(channel_id) or await self.client.fetch_channel(channel_id)
@@ -198,7 +254,7 @@ class DiscordIntake:
             for message in page:
                 arrival = await self.arrival_from(await self._with_member(message))
                 if arrival is not None:
-                    await self.arrived(arrival)
+                    await self._take(arrival)
                     found += 1
             if len(page) < _PAGE:
                 return found

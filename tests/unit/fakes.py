@@ -20,6 +20,7 @@ from bot.model import (
     TicketMessage,
 )
 from bot.ports import ConcurrencyConflict, DeliveryError, DeliveryReceipt, StorageOutage
+from storage.cursors import later_message
 
 
 class Store:
@@ -232,7 +233,7 @@ class FakeCursors:
 
     async def advance(self, platform: str, channel: str, message_id: str, at: datetime) -> None:
         known = self.s.cursors.get((platform, channel))
-        if known is None or int(message_id) > int(known):
+        if known is None or later_message(message_id, known):
             self.s.cursors[(platform, channel)] = message_id
 
     async def channels(self, platform: str, since: datetime) -> dict[str, str]:
