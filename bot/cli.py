@@ -20,6 +20,7 @@ from bot.model import Person
 from bot.parser import LIST_FILTERS
 from storage.engine import Database, StorageUnavailable
 from storage.migrate import current_revision, head_revision, upgrade
+from storage.run_lock import run_lock_for
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger("supportbot")
@@ -96,6 +97,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _run(config: Config, args: argparse.Namespace) -> int:
+    lock = run_lock_for(config.database_url)
+    if lock is not None:
+        lock.acquire()
+    try:
+        return await _run_platforms(config)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def _run_platforms(config: Config) -> int:
     from adapters.registry import configured
 
     clock = SystemClock()

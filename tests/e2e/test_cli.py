@@ -270,3 +270,35 @@ def test_discord_invite_url_carries_the_bot_id_and_permissions(tmp_path: Path) -
     assert permissions & (1 << 3) == 0  # never Administrator
     missing = run(tmp_path, "discord", "invite-url")
     assert missing.returncode == 2 and "DISCORD_BOT_TOKEN" in missing.stderr
+
+
+def test_a_second_run_on_the_same_sqlite_file_is_refused(tmp_path: Path) -> None:
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SUPPORTBOT_", "DATABASE_URL"))
+    }
+    environment["DATABASE_URL"] = f"sqlite:///{tmp_path / 'desk.db'}"
+    first = subprocess.Popen(
+        [SUPPORTBOT, "run"],
+        stdin=subprocess.PIPE,  # kept open: the shell waits for its next line
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+    )
+    try:
+        assert first.stderr is not None
+        while "started adapters" not in (line := first.stderr.readline()):
+            assert line, "the first run ended before it started"
+        second = run(tmp_path, "run", stdin="alice> hello\n")
+        assert second.returncode == 1
+        assert f"another supportbot run (pid {first.pid}) is already using desk.db" in (
+            second.stderr
+        )
+        assert "use PostgreSQL" in second.stderr and "Traceback" not in second.stderr
+        assert run(tmp_path, "tick").returncode == 0  # beside a running bot, as the README says
+    finally:
+        first.communicate(":quit\n", timeout=30)
+    assert first.returncode == 0
+    again = run(tmp_path, "run", stdin="alice> hello again\n")  # the lock went with the first
+    assert again.returncode == 0, again.stderr
