@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import text
 
-from bench.pg import fresh_postgres
+from bench.pg import on_both_backends
 from bench.seed import NOW, seed
-from storage.engine import Database, StorageUnavailable
+from storage.engine import Database
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWork
 
@@ -76,24 +74,7 @@ async def measure(database: Database, label: str) -> bool:
 
 
 async def main() -> bool:
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        sqlite = Database(f"sqlite:///{Path(tmp) / 'digest.db'}")
-        try:
-            results.append(await measure(sqlite, "sqlite"))
-        finally:
-            await sqlite.dispose()
-    postgres = await fresh_postgres(BENCH_DB, "digest")
-    if postgres is None:
-        return False
-    try:
-        results.append(await measure(postgres, "postgresql"))
-    except StorageUnavailable as error:
-        print(f"digest (postgresql): not measured: {error}")
-        return False
-    finally:
-        await postgres.dispose()
-    return all(results)
+    return await on_both_backends("digest", BENCH_DB, measure)
 
 
 if __name__ == "__main__":

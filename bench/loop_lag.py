@@ -18,13 +18,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.lag_probe import LagProbe, LagStats, WriteLockHolder, idle_floor
-from bench.pg import fresh_postgres
+from bench.pg import on_both_backends
 from bench.seed import NOW, seed
 from bot import commands as c
 from bot.desk import Desk
 from bot.model import Person, Source
 from bot.rendering import Renderer
-from storage.engine import Database, StorageUnavailable
+from storage.engine import Database
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 
@@ -146,25 +146,9 @@ async def digest_lag(database: Database, label: str) -> bool:
 
 
 async def main() -> bool:
-    results = []
     with tempfile.TemporaryDirectory() as tmp:
-        results.append(await write_lock(Path(tmp)))
-        sqlite = Database(f"sqlite:///{Path(tmp) / 'digest.db'}")
-        try:
-            results.append(await digest_lag(sqlite, "sqlite"))
-        finally:
-            await sqlite.dispose()
-    postgres = await fresh_postgres(BENCH_DB, "loop lag")
-    if postgres is None:
-        return False
-    try:
-        results.append(await digest_lag(postgres, "postgresql"))
-    except StorageUnavailable as error:
-        print(f"loop lag (postgresql): not measured: {error}")
-        return False
-    finally:
-        await postgres.dispose()
-    return all(results)
+        locked = await write_lock(Path(tmp))
+    return await on_both_backends("loop lag", BENCH_DB, digest_lag) and locked
 
 
 if __name__ == "__main__":
