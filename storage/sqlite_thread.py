@@ -165,6 +165,12 @@ class ThreadedConnection:
             self._back_to_pool()
 
     def _back_to_pool(self) -> None:
+        # the close is on its way to the worker even if this task was cancelled waiting for
+        # it (the pool rolls back what is left): the turn and the slot go now, or a cancelled
+        # unit of work would keep every other one waiting
+        if self._turn:
+            self._turn = False
+            self._turns.give_back()
         if self._on_close is not None:
             self._on_close()
             self._on_close = None

@@ -68,9 +68,11 @@ class SqlUnitOfWork:
         assert self._conn is not None
         conn, self._conn = self._conn, None
         try:
-            if conn.in_transaction():
-                await conn.rollback()  # nothing commits unless the handler said so
-            await conn.close()
+            try:
+                if conn.in_transaction():
+                    await conn.rollback()  # nothing commits unless the handler said so
+            finally:  # even when cancelled: the connection goes back to the pool
+                await conn.close()
         except Exception as error:
             with suppress(Exception):  # a broken connection goes, not back to the pool
                 await conn.invalidate()
