@@ -6,7 +6,10 @@ It keeps each channel's messages (Get Channel Messages with around/before/after/
 first) and honours `nonce` + `enforce_nonce` on Create Message. Opt in to Discord under load:
 `latency`, `limit_route` (429 with Retry-After and X-RateLimit headers), `drop` (a call cut off
 with no answer, before or after it took effect), `fail` (any status), `restart` (the session is
-lost: RESUME is refused and the bot must IDENTIFY anew, missing what came meanwhile)."""
+lost: RESUME is refused and the bot must IDENTIFY anew, missing what came meanwhile). Get
+Channel and Get Guild Member answer for the threads, DMs and members it knows; opt in to
+`rest_history` (history without the gateway-only guild_id and member) and
+`threads_in_guild_create` (active threads listed on connect), as Discord does."""
 
 from __future__ import annotations
 
@@ -72,6 +75,11 @@ class FakeDiscord(RestSide):
     _ws: web.WebSocketResponse | None = None
     _replay_after: int = 0  # RESUME replays only what came after this session's IDENTIFY
     _interaction_channels: dict[str, str] = field(default_factory=dict)  # token -> channel
+    # opt-in realism for catch-up tests: Get Channel Messages without the gateway-only
+    # guild_id and member (discord-api-docs: MESSAGE_CREATE extra fields), and GUILD_CREATE
+    # listing the guild's active threads, as Discord does
+    rest_history: bool = False
+    threads_in_guild_create: bool = False
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -81,7 +89,17 @@ class FakeDiscord(RestSide):
     ) -> web.Response:
         if path.endswith("/messages") and method == "GET":
             page = self.store.page(path.split("/")[1], dict(query or {}))
+            if self.rest_history and isinstance(page, list):
+                gateway_only = ("guild_id", "member")
+                page = [{k: v for k, v in m.items() if k not in gateway_only} for m in page]
             return json_response(page, 400 if isinstance(page, dict) else 200)
+        if method == "GET" and path.startswith("channels/") and path.count("/") == 1:
+            return self._get_channel(path.split("/")[1])
+        if method == "GET" and path.startswith(f"guilds/{GUILD}/members/"):
+            found = self.members.get(path.rsplit("/", 1)[1])  # Get Guild Member
+            if found is None:
+                return json_response({"message": "Unknown Member", "code": 10007}, 404)
+            return json_response(found)
         if path == "users/@me":
             return json_response(user(BOT, "supportbot", bot=True))
         if path == "oauth2/applications/@me":
@@ -192,6 +210,18 @@ class FakeDiscord(RestSide):
         )
         return channel
 
+    def _get_channel(self, channel: str) -> web.Response:
+        """Get Channel: a ticket's thread, the forum, or a user's DM channel."""
+        if channel in self.threads:
+            return json_response(self.threads[channel])
+        if channel == str(FORUM):
+            return json_response(self._forum())
+        for uid, dm in self.dm_channels.items():
+            if dm == channel:
+                recipient = user(int(uid), f"user{uid}")
+                return json_response({"id": dm, "type": 1, "recipients": [recipient]})
+        return json_response({"message": "Unknown Channel", "code": 10003}, 404)
+
     def _forum(self) -> dict[str, Any]:
         return {
             "id": str(FORUM),
@@ -288,6 +318,8 @@ class FakeDiscord(RestSide):
             "permissions": str(self.bot_permissions),
             "managed": True,
         }
+        # the bot's own member says it is a bot, as Discord's does
+        bot_member = member(BOT, "supportbot", [BOT_ROLE]) | {"user": user(BOT, "supportbot", True)}
         await ws.send_json(
             {
                 "op": 0,
@@ -323,8 +355,12 @@ class FakeDiscord(RestSide):
                             "guild_id": str(GUILD),
                         },
                     ],
-                    "members": [member(BOT, "supportbot", [BOT_ROLE])],
-                    "threads": [],
+                    "members": [bot_member],
+                    "threads": [
+                        t
+                        for t in self.threads.values()
+                        if self.threads_in_guild_create and not t["thread_metadata"]["archived"]
+                    ],
                     "features": [],
                     "emojis": [],
                     "stickers": [],

@@ -207,6 +207,7 @@ class RestSide:
     dropped: int = 0  # calls cut off without an answer
     nonce_window: float = 120.0  # Discord: "the past few minutes"
     dm_channels: dict[str, str] = field(default_factory=dict)  # user -> their DM channel
+    members: dict[str, dict[str, Any]] = field(default_factory=dict)  # user -> guild member
     _new_call: asyncio.Event = field(default_factory=asyncio.Event)
 
     # given by the fake itself: its answers, and the message objects it builds
@@ -316,6 +317,8 @@ class RestSide:
         """Into its channel's history; a user's DM also tells which channel is their DM."""
         if "guild_id" not in message and not message["author"].get("bot"):
             self.dm_channels.setdefault(message["author"]["id"], str(message["channel_id"]))
+        if "member" in message:  # whoever wrote in the server is a member Discord can show
+            self.members[message["author"]["id"]] = message["member"] | {"user": message["author"]}
         return self.store.add(message, self.clock())
 
     def post_while_away(
