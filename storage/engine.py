@@ -98,7 +98,8 @@ class Database:
                 engine_args |= {"poolclass": QueuePool, "pool_size": 5, "max_overflow": 10}
                 connections = 15
             sync = create_engine(self.url, **json, **engine_args)
-            _tune_sqlite(sync)
+            # ?timeout=SECONDS in the URL (sqlite3's own) says how long to wait for a lock
+            _tune_sqlite(sync, wait_for_locks="timeout" not in self.url.query)
             self._threaded = ThreadedEngine(sync, connections)
         else:
             engine_args.setdefault("pool_pre_ping", True)
@@ -184,15 +185,17 @@ def _check_sqlite_path(url: URL) -> None:
         )
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, wait_for_locks: bool) -> None:
+    # first, so that even the pragmas below wait for another process's lock (on a worker
+    # thread, never on the event loop)
+    waiting = ["busy_timeout=10000"] if wait_for_locks else []
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # let SQLAlchemy, not the driver, decide when transactions begin
         dbapi_connection.isolation_level = None
         for pragma in (
-            # first, so that even the pragmas below wait for another process's lock (on a
-            # worker thread, never on the event loop)
-            "busy_timeout=10000",
+            *waiting,
             "journal_mode=WAL",
             "synchronous=NORMAL",
             "foreign_keys=ON",

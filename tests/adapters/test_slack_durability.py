@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
+from bench.lag_probe import WriteLockHolder
 from bot.clock import FrozenClock
 from bot.ports import StorageOutage
 from tests.adapters.fake_slack import TEAM, FakeSlack, running_fake_slack
@@ -89,7 +90,7 @@ class Outage:
 
     slack: SlackDesk
     _cut: Callable[[], Awaitable[None]]
-    _restore: Callable[[], None]
+    _restore: Callable[[], Awaitable[None] | None]
     down: bool = False
     unacknowledged: list[str] = field(default_factory=list)  # Socket Mode envelope ids
     refused: int = 0  # commands the desk could not keep
@@ -133,9 +134,11 @@ class Outage:
         self.down = True
         await self._cut()
 
-    def restore(self) -> None:
+    async def restore(self) -> None:
         self.down = False
-        self._restore()
+        back = self._restore()
+        if back is not None:
+            await back
 
 
 def swapped_units(slack: SlackDesk, sender_too: bool = True) -> Outage:
@@ -154,12 +157,33 @@ def swapped_units(slack: SlackDesk, sender_too: bool = True) -> Outage:
     return Outage(slack, cut, restore)
 
 
-@pytest.fixture(params=["http-down", "socket-down", "http-postgres-cut", "socket-postgres-cut"])
+@pytest.fixture(
+    params=[
+        "http-down",
+        "socket-down",
+        "http-sqlite-locked",
+        "socket-sqlite-locked",
+        "http-postgres-cut",
+        "socket-postgres-cut",
+    ]
+)
 async def outage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Outage]:
     socket_mode = request.param.startswith("socket")
     if request.param.endswith("down"):
         async with slack_desk(tmp_path, socket_mode) as slack:
             yield swapped_units(slack)
+        return
+    if request.param.endswith("sqlite-locked"):
+        # another process holds the write lock longer than the desk waits (0.2 s here)
+        path = tmp_path / "locked.db"
+        async with slack_desk(tmp_path, socket_mode, f"sqlite:///{path}?timeout=0.2") as slack:
+            holder = WriteLockHolder(str(path), hold=60)
+
+            async def lock() -> None:
+                await holder.__aenter__()
+
+            yield Outage(slack, lock, holder.release)
+            await holder.release()
         return
     async with postgres_url("slack_outage") as url:
         real = make_url(url)
@@ -247,7 +271,7 @@ async def test_customer_events_wait_out_a_database_outage_and_become_one_ticket_
     assert not [r for r in caplog.records if r.exc_info]
     assert any("Slack will send it again" in r.getMessage() for r in caplog.records)
 
-    outage.restore()
+    await outage.restore()
     for retry in (2, 3):  # after the outage: delivered, and once more for good measure
         taken = await asyncio.gather(*(deliver(outage, e, retry) for e in events.values()))
         assert taken == [True] * len(events)
@@ -285,7 +309,7 @@ async def test_agents_hear_not_done_during_an_outage_and_nothing_changes(
     # an agent's answer in the thread is an event: left for Slack to deliver again
     answer = message_event(AGENT, "On my way", STAFF_CHANNEL, fake.next_ts(), thread=card["ts"])
     assert not await deliver(outage, answer)
-    outage.restore()
+    await outage.restore()
 
     during = [c.method for c in fake.calls[before:] if c.method != "users.info"]
     assert "chat.update" not in during and "chat.postMessage" not in during
