@@ -85,7 +85,7 @@ class Database:
         self._threaded: ThreadedEngine | None = None
         self._async: AsyncEngine | None = None
         if self.dialect_name == "sqlite":
-            _check_sqlite_path(self.url)
+            check_sqlite_path(self.url)
             # a connection moves between worker threads, never used by two at once
             args = engine_args.setdefault("connect_args", {})
             args["check_same_thread"] = False
@@ -169,7 +169,7 @@ def _in_memory(url: URL) -> bool:
     return not url.database or url.database == ":memory:"
 
 
-def _check_sqlite_path(url: URL) -> None:
+def check_sqlite_path(url: URL) -> None:
     if _in_memory(url) or url.database is None:
         return
     folder = Path(url.database).expanduser().resolve().parent

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import IO
 
-from storage.engine import StorageUnavailable, resolve_url
+from storage.engine import StorageUnavailable, check_sqlite_path, resolve_url
 
 
 class RunLock:
@@ -23,7 +23,12 @@ class RunLock:
             import fcntl
         except ImportError:  # not on this system: nothing to hold (Windows)
             return
-        handle = self.path.open("a+", encoding="utf-8")
+        try:
+            handle = self.path.open("a+", encoding="utf-8")
+        except OSError as error:
+            raise StorageUnavailable(
+                f"cannot hold the run lock {str(self.path)!r}: {error.strerror}"
+            ) from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -53,4 +58,5 @@ def run_lock_for(database_url: str) -> RunLock | None:
     url = resolve_url(database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
+    check_sqlite_path(url)  # a missing or read-only folder is explained, not a traceback
     return RunLock(Path(url.database + ".run.lock"))
