@@ -170,10 +170,11 @@ class DiscordIntake:
                 continue
             except Exception:  # a bug in one message must not hold back the rest
                 log.exception(
-                    "discord: spooled message %s could not be handled; it is "
-                    "dropped from the spool",
+                    "discord: spooled message %s could not be handled; it is set aside in %s",
                     arrival.message_id,
+                    self.spool.aside,
                 )
+                await self.spool.set_aside(arrival)
             await self.spool.done(arrival)
             replayed += 1
         log.info("discord: replayed %d message(s) from the spool", replayed)

@@ -70,8 +70,7 @@ class Spool:
                     number,
                     error,
                 )
-                with self.path.with_suffix(".damaged").open("a", encoding="utf-8") as out:
-                    out.write(line + "\n")
+                self._append_aside(line)
         return len(self._waiting)
 
     def check_writable(self) -> None:
@@ -102,6 +101,18 @@ class Spool:
                 self._waiting.popleft()
             lines = [a.to_json() for a in self._waiting]
             await asyncio.to_thread(self._rewrite, lines)
+
+    @property
+    def aside(self) -> Path:
+        """Where what cannot be handled is kept for an operator, rather than lost."""
+        return self.path.with_suffix(".damaged")
+
+    async def set_aside(self, arrival: Arrival) -> None:
+        await asyncio.to_thread(self._append_aside, arrival.to_json())
+
+    def _append_aside(self, line: str) -> None:
+        with self.aside.open("a", encoding="utf-8") as out:
+            out.write(line + "\n")
 
     def _append_line(self, line: str) -> None:
         with self.path.open("a", encoding="utf-8") as out:
