@@ -13,9 +13,8 @@ from datetime import timedelta
 from sqlalchemy import text
 
 from bench.pg import on_both_backends
-from bench.seed import NOW, seed
+from bench.seed import NOW, seeded_desk, yesterdays_digest
 from storage.engine import Database
-from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWork
 
 TICKETS = 1_000_000
@@ -37,15 +36,10 @@ async def _best(run: Callable[[], Awaitable[object]], rounds: int) -> tuple[floa
 
 
 async def measure(database: Database, label: str) -> bool:
-    started = time.perf_counter()
-    await upgrade(database)
-    await seed(database, TICKETS, REMINDERS)
-    seeded = time.perf_counter() - started
+    seeded = await seeded_desk(database, TICKETS, REMINDERS)
 
     async def digest() -> None:
-        async with SqlUnitOfWork(database) as uow:
-            found = await uow.reports.digest(NOW - timedelta(days=1), NOW, NOW)
-        assert found.new > 1000 and found.backlog_total > 90_000
+        await yesterdays_digest(database, TICKETS)
 
     async def bare_count() -> None:
         async with database.begin() as conn:

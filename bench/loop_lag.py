@@ -14,19 +14,18 @@ import gc
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from pathlib import Path
 
 from bench.lag_probe import LagProbe, LagStats, WriteLockHolder, idle_floor
 from bench.pg import on_both_backends
-from bench.seed import NOW, seed
+from bench.seed import seeded_desk, yesterdays_digest
 from bot import commands as c
 from bot.desk import Desk
 from bot.model import Person, Source
 from bot.rendering import Renderer
 from storage.engine import Database
 from storage.migrate import upgrade
-from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
+from storage.uow import SqlUnitOfWorkFactory
 
 TARGET_MAX = 0.050
 LOCK_HELD = 3.0
@@ -116,15 +115,10 @@ async def write_lock(folder: Path) -> bool:
 
 
 async def digest_lag(database: Database, label: str) -> bool:
-    started = time.perf_counter()
-    await upgrade(database)
-    await seed(database, TICKETS, REMINDERS)
-    seeded = time.perf_counter() - started
+    seeded = await seeded_desk(database, TICKETS, REMINDERS)
 
     async def digest() -> None:
-        async with SqlUnitOfWork(database) as uow:
-            found = await uow.reports.digest(NOW - timedelta(days=1), NOW, NOW)
-        assert found.new > 1000 and found.backlog_total > TICKETS // 20
+        await yesterdays_digest(database, TICKETS)
 
     await digest()  # warm: the pool, the database's caches
     gc.collect()  # as `supportbot run` does once started: start-up's objects out of sight

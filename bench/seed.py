@@ -7,11 +7,14 @@ carry the events a digest reads, and `reminders` pending follow-ups lie ahead.""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
 from storage.engine import Database
+from storage.migrate import upgrade
+from storage.uow import SqlUnitOfWork
 
 NOW = datetime(2026, 3, 4, 0, 0, tzinfo=UTC)
 SPACING = 63  # seconds between tickets
@@ -106,3 +109,18 @@ async def seed(database: Database, tickets: int, reminders: int = 0) -> None:
             await conn.execute(text("SELECT setval('tickets_id_seq', :n)"), {"n": tickets})
     async with database.begin() as conn:
         await conn.execute(text("ANALYZE"))
+
+
+async def seeded_desk(database: Database, tickets: int, reminders: int) -> float:
+    """Migrate and seed; returns the seconds it took."""
+    started = time.perf_counter()
+    await upgrade(database)
+    await seed(database, tickets, reminders)
+    return time.perf_counter() - started
+
+
+async def yesterdays_digest(database: Database, tickets: int) -> None:
+    """The digest a lead reads in the morning, checked to have read the seeded desk."""
+    async with SqlUnitOfWork(database) as uow:
+        found = await uow.reports.digest(NOW - timedelta(days=1), NOW, NOW)
+    assert found.new > 1000 and found.backlog_total > tickets * 9 // 100  # a tenth is open
