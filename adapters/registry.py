@@ -29,6 +29,12 @@ def configured(config: Config, clock: Clock) -> list[PlatformAdapter]:
         found.append(SlackAdapter(slack_settings.load(config.env), clock))
     if discord_settings.configured(config.env):
         from adapters.discord.app import DiscordAdapter  # discord.py likewise
+        from storage.leadership import GATEWAY_LOCK, role_lock
 
-        found.append(DiscordAdapter(discord_settings.load(config.env)))
+        settings = discord_settings.load(config.env)
+        # one process of those sharing the database holds the gateway; the others stand by
+        gateway = role_lock(
+            config.database_url, GATEWAY_LOCK, check_seconds=settings.standby_retry_seconds
+        )
+        found.append(DiscordAdapter(settings, gateway))
     return found

@@ -9,8 +9,9 @@ from bot.care.engine import CareEngine
 from bot.care.tick import Ticker
 from bot.clock import Clock, SystemClock
 from bot.config import Config
+from bot.delivery.outcomes import Patience
+from bot.delivery.sender import Capacity, OutboxSender
 from bot.desk import Desk
-from bot.outbox import OutboxSender
 from bot.ports import Deliverer
 from bot.rendering import Renderer
 from storage.engine import Database
@@ -67,7 +68,8 @@ async def build(
         clock,
         renderer,
         config.desk.locale,
-        patience=config.delivery_patience,
+        capacity=Capacity(concurrency=config.delivery_concurrency),
+        patience=Patience(patience=config.delivery_patience),
     )
     leads = tuple(name for name, d in deliverers.items() if d.has_leads_channel)
     settings = replace(config.desk, lead_platforms=leads)

@@ -127,9 +127,10 @@ async def _run_platforms(config: Config) -> int:
         await app.start_care()
         _settle_memory()
         log.info(
-            "started adapters: %s (database: %s)",
+            "started adapters: %s (database: %s); roles: intake, delivery, care tick%s",
             ", ".join(a.name for a in started),
             app.database.description,
+            "".join(f"; {role}" for a in started if (role := getattr(a, "role", ""))),
         )
         await app.sender.run(stop)
     finally:
@@ -184,9 +185,13 @@ async def _slack_manifest(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _check(config: Config, args: argparse.Namespace) -> int:
+    from storage.leadership import workers
+
     database = Database(config.database_url)
     try:
         await database.ping()
+        # the running processes, this one left out (SQLite has one at most)
+        found = await workers(database) if database.dialect_name == "postgresql" else None
         current = await current_revision(database)
         head = head_revision()
         waiting, digest = None, None
@@ -215,6 +220,17 @@ async def _check(config: Config, args: argparse.Namespace) -> int:
 
     names = [a.name for a in configured(config, SystemClock())] or ["shell"]
     print(f"adapters: {', '.join(names)}")
+    if found is None:
+        print("workers: one process (SQLite); use PostgreSQL to run several")
+    else:
+        count = len(found.processes)
+        line = f"{count} supportbot process{'' if count == 1 else 'es'} connected"
+        line += f" ({', '.join(found.processes)})" if count else ""
+        if found.gateway:
+            line += f"; {found.gateway} holds the Discord gateway"
+        elif "discord" in names:
+            line += "; none holds the Discord gateway"
+        print(f"workers: {line}")
     return 0
 
 

@@ -42,6 +42,7 @@ class Config:
     tick_seconds: float = 15.0  # how often due reminders are looked for
     # how long a message is retried through rate limits and outages before it fails for good
     delivery_patience: timedelta = timedelta(days=1)
+    delivery_concurrency: int = 64  # sends under way at once, each conversation still in order
     env: Mapping[str, str] = field(default_factory=dict)  # adapters read their own variables
 
 
@@ -99,6 +100,12 @@ def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path
             "SUPPORTBOT_DELIVERY_PATIENCE",
             f"{patience!r} must be a duration of at least 10 minutes, like 6h, 1d or 3d",
         ) from None
+    concurrency = get("SUPPORTBOT_DELIVERY_CONCURRENCY", "64")
+    if not concurrency.strip().isdigit() or not 1 <= int(concurrency) <= 1000:
+        raise ConfigError(
+            "SUPPORTBOT_DELIVERY_CONCURRENCY",
+            f"{concurrency!r} must be a whole number from 1 to 1000 (sends under way at once)",
+        )
     staff = tuple(
         n.strip().lstrip("@") for n in get("SUPPORTBOT_SHELL_STAFF", "").split(",") if n.strip()
     )
@@ -109,6 +116,7 @@ def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path
         shell_staff=staff,
         tick_seconds=tick_seconds,
         delivery_patience=delivery_patience,
+        delivery_concurrency=int(concurrency),
         env=values,
     )
 

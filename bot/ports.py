@@ -8,6 +8,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from bot.delivery.pacing import Route
 from bot.model import (
     Customer,
     OutboundMessage,
@@ -40,6 +41,7 @@ class TicketRepository(Protocol):
 
     async def by_number(self, number: int) -> Ticket | None: ...
     async def by_id(self, ticket_id: int) -> Ticket | None: ...
+    async def by_ids(self, ticket_ids: Iterable[int]) -> dict[int, Ticket]: ...
     async def by_source_thread(self, source: Source) -> Ticket | None:
         """The ticket bound to a help-channel thread, in any status."""
         ...
@@ -83,12 +85,24 @@ class MessageRepository(Protocol):
 
 class OutboxRepository(Protocol):
     async def add(self, message: OutboundMessage, at: datetime) -> None: ...
-    async def due(self, now: datetime, limit: int) -> list[OutboundMessage]:
-        """Pending messages due now, at most the oldest pending one per conversation."""
+    async def claim(
+        self, now: datetime, limit: int, owner: str, until: datetime, *, customers_only: bool
+    ) -> list[OutboundMessage]:
+        """Lease to `owner` until `until` the oldest pending message of up to `limit`
+        conversations, each due now and not leased by another live worker; customers'
+        first. Locked rows are skipped, so two workers never claim the same message."""
         ...
 
-    async def start_attempt(self, message_id: int, at: datetime) -> None:
-        """A send is about to start: until it is marked, the message is in doubt."""
+    async def renew(self, message_ids: Sequence[int], owner: str, until: datetime) -> set[int]:
+        """Extend `owner`'s leases of these messages; returns the ids it still holds."""
+        ...
+
+    async def release(self, message_ids: Sequence[int], owner: str) -> None:
+        """Give leased messages back untried, for any worker to take at once."""
+        ...
+
+    async def start_attempts(self, message_ids: Sequence[int], at: datetime) -> None:
+        """Sends are about to start: until each is marked, its message is in doubt."""
         ...
 
     async def mark_sent(self, message_id: int, platform_message_id: str, at: datetime) -> None: ...
@@ -185,6 +199,10 @@ class UnitOfWork(Protocol):
     ) -> None: ...
     async def commit(self) -> None: ...
     async def rollback(self) -> None: ...
+    async def hold_conversation(self, key: str) -> None:
+        """Until this transaction ends, no other process works on conversation `key` (two
+        processes sharing a database would otherwise open two tickets for one customer)."""
+        ...
 
 
 class UnitOfWorkFactory(Protocol):
@@ -227,5 +245,9 @@ class Deliverer(Protocol):
 
     platform: str
     has_leads_channel: bool  # digests and breach alerts can go there
+
+    def route(self, message: OutboundMessage, ticket: Ticket | None) -> Route | None:
+        """The rate-limited route the message's call goes to (None: not paced)."""
+        ...
 
     async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt: ...

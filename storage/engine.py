@@ -10,6 +10,7 @@ and other customers go on.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -103,6 +104,12 @@ class Database:
             self._threaded = ThreadedEngine(sync, connections)
         else:
             engine_args.setdefault("pool_pre_ping", True)
+            # asyncpg takes session settings as connect_args["server_settings"]; a name put
+            # in the URL's query would reach asyncpg.connect() as an unknown argument
+            connect_args = dict(engine_args.get("connect_args") or {})
+            settings = dict(connect_args.get("server_settings") or {})
+            settings.setdefault("application_name", APPLICATION_PREFIX + process_label())
+            engine_args["connect_args"] = connect_args | {"server_settings": settings}
             self._async = create_async_engine(self.url, **json, **engine_args)
 
     @property
@@ -144,6 +151,25 @@ class Database:
             await self._threaded.dispose()
         if self._async is not None:
             await self._async.dispose()
+
+
+# every PostgreSQL session of a supportbot process carries this name, followed by the process's
+# label, so that `supportbot check` (and pg_stat_activity) can tell which process is which
+APPLICATION_PREFIX = "supportbot "
+
+
+def process_label() -> str:
+    """host:pid, as this process names itself to PostgreSQL and in its logs."""
+    # application_name holds 63 bytes, and PostgreSQL turns anything but ASCII into "?"
+    host = socket.gethostname().encode("ascii", "replace").decode()[:40]
+    return f"{host}:{os.getpid()}"
+
+
+def label_of(application_name: str) -> str | None:
+    """The process label in a session's application_name; None when not a supportbot one."""
+    if application_name.startswith(APPLICATION_PREFIX):
+        return application_name[len(APPLICATION_PREFIX) :]
+    return None
 
 
 def resolve_url(url: str) -> URL:

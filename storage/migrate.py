@@ -9,8 +9,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 
 from storage.engine import Database
+from storage.leadership import MIGRATION_LOCK
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -25,6 +27,10 @@ def alembic_config(connection: Any = None) -> Config:
 async def upgrade(database: Database, revision: str = "head") -> list[str]:
     """Bring the schema to `revision`; returns the revisions that were applied."""
     async with database.begin() as conn:
+        if database.dialect_name == "postgresql":
+            # processes started together on a fresh database would race to create the same
+            # tables: one upgrades, the others wait here until it commits and find it done
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         before = await conn.run_sync(_current)
         await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
         after = await conn.run_sync(_current)

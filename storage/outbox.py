@@ -1,37 +1,68 @@
-"""The outbox repository: pending rows per conversation, oldest first."""
+"""The outbox repository: pending rows per conversation, oldest first, leased to a worker.
+
+A worker claims the oldest pending message of each conversation that is due and not leased
+by another live worker. The claim locks the rows it takes (FOR UPDATE SKIP LOCKED on
+PostgreSQL), so workers sharing a database never take the same row; the lease's expiry lets
+another take over a dead worker's rows. The next message of a conversation is no one's to
+claim until the one before it is sent or failed, so each conversation goes out in order."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, or_, select, update
 
-from bot.model import OutboundMessage
+from bot.model import Audience, OutboundMessage
 from storage import tables as t
 from storage.engine import Conn
 from storage.rows import outbound_from, outbound_values
 
 _ob = t.outbox.c
 _earlier = t.outbox.alias("earlier")
-_DUE = (
-    select(t.outbox)
+_HEADS = select(t.outbox).where(
+    _ob.status == "pending",
+    _ob.next_attempt_at <= bindparam("now"),
+    or_(_ob.lease_until.is_(None), _ob.lease_until < bindparam("now")),
+    ~select(_earlier.c.id)
     .where(
-        _ob.status == "pending",
-        _ob.next_attempt_at <= bindparam("now"),
-        ~select(_earlier.c.id)
-        .where(
-            _earlier.c.conversation == _ob.conversation,
-            _earlier.c.status == "pending",
-            _earlier.c.id < _ob.id,
-        )
-        .exists(),
+        _earlier.c.conversation == _ob.conversation,
+        _earlier.c.status == "pending",
+        _earlier.c.id < _ob.id,
     )
-    .order_by(_ob.id)
-    .limit(bindparam("limit"))
+    .exists(),
+)
+# customers first: an acknowledgement never queues behind the staff channel's backlog
+_CUSTOMERS_FIRST = case((_ob.audience == Audience.CUSTOMER.value, 0), else_=1)
+
+
+def _claimable(customers_only: bool) -> Any:
+    stmt = _HEADS.where(_ob.audience == Audience.CUSTOMER.value) if customers_only else _HEADS
+    return (
+        stmt.order_by(_CUSTOMERS_FIRST, _ob.id)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True, of=t.outbox)
+    )
+
+
+_CLAIMABLE = {flag: _claimable(flag) for flag in (False, True)}
+_BY_IDS = _ob.id.in_(bindparam("ids", expanding=True))
+_LEASE = update(t.outbox).where(_BY_IDS)
+_RENEW = (
+    update(t.outbox)
+    .where(_BY_IDS, _ob.lease_owner == bindparam("owner"), _ob.status == "pending")
+    .values(lease_until=bindparam("until"))
+    .returning(_ob.id)
+)
+_RELEASE = (
+    update(t.outbox)
+    .where(_BY_IDS, _ob.lease_owner == bindparam("owner"), _ob.status == "pending")
+    .values(lease_owner=None, lease_until=None)
 )
 _INSERT = insert(t.outbox)
 _SET_OUTBOX = update(t.outbox).where(_ob.id == bindparam("b_id"))
+_UNLEASED = {"lease_owner": None, "lease_until": None}
 
 
 class SqlOutbox:
@@ -59,13 +90,35 @@ class SqlOutbox:
             rows, self._pending = self._pending, []
             await self.conn.execute(_INSERT, rows)
 
-    async def due(self, now: datetime, limit: int) -> list[OutboundMessage]:
+    async def claim(
+        self, now: datetime, limit: int, owner: str, until: datetime, *, customers_only: bool
+    ) -> list[OutboundMessage]:
         await self.flush()
-        rows = await self.conn.execute(_DUE, {"now": now, "limit": limit})
-        return [outbound_from(r) for r in rows]
+        params = {"now": now, "limit": limit}
+        claimed = [
+            outbound_from(r) for r in await self.conn.execute(_CLAIMABLE[customers_only], params)
+        ]
+        if claimed:
+            ids = [m.id for m in claimed]
+            await self.conn.execute(
+                _LEASE.values(lease_owner=owner, lease_until=until), {"ids": ids}
+            )
+        return claimed
 
-    async def start_attempt(self, message_id: int, at: datetime) -> None:
-        await self.conn.execute(_SET_OUTBOX, {"b_id": message_id, "attempt_started_at": at})
+    async def renew(self, message_ids: Sequence[int], owner: str, until: datetime) -> set[int]:
+        params = {"ids": list(message_ids), "owner": owner, "until": until}
+        rows = await self.conn.execute(_RENEW, params)
+        return {int(r[0]) for r in rows}
+
+    async def release(self, message_ids: Sequence[int], owner: str) -> None:
+        if message_ids:
+            await self.conn.execute(_RELEASE, {"ids": list(message_ids), "owner": owner})
+
+    async def start_attempts(self, message_ids: Sequence[int], at: datetime) -> None:
+        if message_ids:
+            await self.conn.execute(
+                _LEASE.values(attempt_started_at=at), {"ids": list(message_ids)}
+            )
 
     async def mark_sent(self, message_id: int, platform_message_id: str, at: datetime) -> None:
         await self._set(
@@ -93,8 +146,9 @@ class SqlOutbox:
         )
 
     async def _set(self, message_id: int, **values: Any) -> None:
+        """An attempt's outcome: counted, and the row is free for whoever is next."""
         stmt = _SET_OUTBOX.values(attempts=_ob.attempts + 1)
-        await self.conn.execute(stmt, values | {"b_id": message_id})
+        await self.conn.execute(stmt, values | _UNLEASED | {"b_id": message_id})
 
     async def pending_count(self) -> int:
         await self.flush()

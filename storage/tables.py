@@ -172,6 +172,9 @@ outbox = Table(
     # reached the platform) and is looked for there before it is sent again
     Column("attempt_started_at", UTCDateTime()),
     Column("warned_at", UTCDateTime()),  # staff were told the message is waiting
+    # the worker delivering it, until when: a dead worker's rows are taken over after that
+    Column("lease_owner", String(100)),
+    Column("lease_until", UTCDateTime()),
     Index(None, "status", "next_attempt_at"),
     Index(None, "conversation", "status", "id"),
 )

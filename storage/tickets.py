@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -26,6 +26,7 @@ _SAVE_TICKET = update(t.tickets).where(
 )
 _BY_NUMBER = select(t.tickets).where(_tk.number == bindparam("number"))
 _BY_ID = select(t.tickets).where(_tk.id == bindparam("id"))
+_BY_IDS = select(t.tickets).where(_tk.id.in_(bindparam("ids", expanding=True)))
 _BY_STAFF_THREAD = select(t.tickets).where(
     _tk.source_platform == bindparam("platform"), _tk.staff_thread == bindparam("thread")
 )
@@ -91,6 +92,13 @@ class SqlTickets:
 
     async def by_id(self, ticket_id: int) -> Ticket | None:
         return await self._one(_BY_ID, {"id": ticket_id})
+
+    async def by_ids(self, ticket_ids: Iterable[int]) -> dict[int, Ticket]:
+        ids = sorted(set(ticket_ids))
+        if not ids:
+            return {}
+        found = [ticket_from(r) for r in await self.conn.execute(_BY_IDS, {"ids": ids})]
+        return {ticket.id: ticket for ticket in found if ticket.id is not None}
 
     async def by_source_thread(self, source: Source) -> Ticket | None:
         return await self._one(_BY_THREAD, _where(source))

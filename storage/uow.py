@@ -6,6 +6,8 @@ from contextlib import suppress
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy import text
+
 from bot.ports import (
     CursorRepository,
     CustomerRepository,
@@ -92,6 +94,18 @@ class SqlUnitOfWork:
     async def rollback(self) -> None:
         assert self._conn is not None
         await self._conn.rollback()
+
+    async def hold_conversation(self, key: str) -> None:
+        # SQLite has one writer at a time (and one process, see run_lock): nothing to do
+        if self._database.dialect_name == "postgresql":
+            assert self._conn is not None
+            await self._conn.execute(_HOLD, {"space": CONVERSATION_LOCKS, "key": key})
+
+
+# a transaction advisory lock in a key space of its own (two int4 keys never meet the
+# bigint keys of storage.leadership), freed when the transaction ends
+CONVERSATION_LOCKS = 0x7375_7070  # "supp"
+_HOLD = text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))")
 
 
 def _outage(error: BaseException) -> StorageOutage:

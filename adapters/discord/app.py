@@ -1,4 +1,5 @@
-"""The Discord adapter as a whole: client, intake, delivery."""
+"""The Discord adapter as a whole: client, intake, delivery, and the gateway held by one of
+the processes sharing a database (see standby.py)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,17 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord.deliver import TAGS, DiscordDeliverer
+from adapters.discord.deliver import TAGS
 from adapters.discord.intake import DiscordIntake
 from adapters.discord.interactions import Interactions
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.slash import ticket_commands
 from adapters.discord.spool import Spool
+from adapters.discord.standby import GatewayLeader, SharedDeliverer
 from bot.config import ConfigError
 from bot.desk import Desk
 from bot.ports import Deliverer
+from storage.leadership import RoleLock, SoleLock
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +31,8 @@ log = logging.getLogger(__name__)
 class DiscordAdapter:
     name = "discord"
 
-    def __init__(self, settings: DiscordSettings) -> None:
+    def __init__(self, settings: DiscordSettings, gateway_lock: RoleLock | None = None) -> None:
+        """`gateway_lock` decides which process holds the gateway (always this one without)."""
         self.settings = settings
         # every REST call and the gateway go where the settings say (a local fake in tests)
         Route.BASE = settings.api_url
@@ -44,7 +48,7 @@ class DiscordAdapter:
             guild_ready_timeout=0.5,  # one server: its GUILD_CREATE follows READY at once
             allowed_mentions=discord.AllowedMentions.none(),
         )
-        self.deliverer: Deliverer = DiscordDeliverer(
+        self._delivery = SharedDeliverer(
             self.client,
             settings.staff_channel,
             guild_id=settings.guild_id,
@@ -52,10 +56,23 @@ class DiscordAdapter:
             staff_role=settings.staff_role,
             lead_role=settings.lead_role,
         )
+        self._delivery.retry_seconds = settings.standby_retry_seconds
+        self.deliverer: Deliverer = self._delivery
         self.tree = discord.app_commands.CommandTree(self.client)
+        self.leader = GatewayLeader(
+            gateway_lock or SoleLock(),
+            settings.standby_retry_seconds,
+            self._connect_gateway,
+            self._disconnect_gateway,
+        )
         self._runner: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self.intake: DiscordIntake | None = None
+
+    @property
+    def role(self) -> str:
+        """This process's part, for the log line at start."""
+        return f"discord gateway: {self.leader.role}"
 
     async def start(self, desk: Desk) -> None:
         try:
@@ -80,7 +97,6 @@ class DiscordAdapter:
             staff_role=self.settings.staff_role,
             support_channels=self.settings.support_channels,
         )
-        await self.intake.load_positions()
         self.intake.start_replay()
         self.client.event(self.on_ready)
         self.client.event(self.on_disconnect)
@@ -93,19 +109,28 @@ class DiscordAdapter:
         self.tree.add_command(
             ticket_commands(desk, interactions, self.settings.staff_channel), guild=guild
         )
-        try:
+        try:  # every process: REST calls (delivery, catch-up) need a logged-in client
             await self.client.login(self.settings.bot_token)
         except discord.LoginFailure:
             raise ConfigError("DISCORD_BOT_TOKEN", "Discord rejected the token") from None
-        self._runner = asyncio.create_task(self._connect())
-        self._runner.add_done_callback(self._connection_ended)
+        await self.leader.start()
+
+    async def _connect_gateway(self) -> asyncio.Task[None]:
+        """Hold the gateway: connect and check as a start always did; READY starts the
+        catch-up of what was written while nobody held it. Returns the connection's task."""
+        assert self.intake is not None
+        await self.intake.load_positions()
+        self.intake.take_over_spool()
+        self._ready.clear()
+        runner = self._runner = asyncio.create_task(self._connect())
+        runner.add_done_callback(self._connection_ended)
+        ready = asyncio.ensure_future(self._ready.wait())
         done, _ = await asyncio.wait(
-            {self._runner, asyncio.ensure_future(self._ready.wait())},
-            timeout=60,
-            return_when=asyncio.FIRST_COMPLETED,
+            {runner, ready}, timeout=60, return_when=asyncio.FIRST_COMPLETED
         )
-        if self._runner in done:
-            self._runner.result()  # raises what stopped it
+        ready.cancel()
+        if runner in done:
+            runner.result()  # raises what stopped it
         if not self._ready.is_set():
             raise ConfigError("DISCORD_GATEWAY_URL", "no READY from the Discord gateway in 60 s")
         staff = self.client.get_channel(self.settings.staff_channel)
@@ -127,7 +152,23 @@ class DiscordAdapter:
         if isinstance(staff, discord.ForumChannel):
             await self._ensure_tags(staff)
         await self.tree.sync(guild=discord.Object(self.settings.guild_id))
+        self._delivery.holding = True
         log.info("discord: connected as %s to %s", self.client.user, staff.guild.name)
+        return runner
+
+    async def _disconnect_gateway(self) -> None:
+        """Leave the gateway (the REST client stays logged in, for delivery)."""
+        self._delivery.holding = False
+        self._ready.clear()
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+        ws = self.client.ws
+        if ws is not None and ws.open:  # code 1000: the session ends, nothing resumes it
+            await ws.close(code=1000)
+        if self.intake is not None:
+            await self.intake.gateway_gone()
 
     def _check_leads_channel(self) -> None:
         """The digest and breach alerts go there; find out now, not at 09:00 tomorrow."""
@@ -163,8 +204,7 @@ class DiscordAdapter:
                     "the bot needs Manage Channels on "
                     f"the forum to create its tags ({', '.join(missing)})",
                 ) from None
-        assert isinstance(self.deliverer, DiscordDeliverer)
-        self.deliverer.tags = {t.name: t.id for t in forum.available_tags}
+        self._delivery.tags = {t.name: t.id for t in forum.available_tags}
 
     async def _connect(self) -> None:
         try:
@@ -198,11 +238,10 @@ class DiscordAdapter:
             self.intake.resumed()
 
     async def stop(self) -> None:
+        await self.leader.stop()  # off the gateway, then the lock goes to a standby
         if self.intake is not None:
             await self.intake.stop()
         await self.client.close()
-        if self._runner is not None:
-            await asyncio.gather(self._runner, return_exceptions=True)
 
 
 # what the staff channel must allow the bot, by discord.py's permission names

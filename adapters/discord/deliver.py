@@ -18,6 +18,7 @@ import discord
 
 from adapters.discord.views import buttons
 from adapters.text import resolve_ticket_links, split_text
+from bot.delivery.pacing import Pacer, Route
 from bot.desk.context import LEADS_GROUP, STAFF_GROUP
 from bot.model import Audience, OutboundMessage, Ticket
 from bot.ports import DeliveryError, DeliveryReceipt
@@ -30,6 +31,8 @@ LIMIT = 2000
 DELIVERED = "✅"
 INTERNAL = "🔒"
 NO_PINGS = discord.AllowedMentions.none()
+# Discord allows a bot 50 requests per second in all
+GLOBAL = Route("discord:global", 50.0, burst=50, serial=False)
 # forum tags that show each ticket's state in the staff forum
 TAGS = ("Open", "Claimed", "Escalated", "Waiting", "Closed")
 STATUS_TAG = {
@@ -63,10 +66,26 @@ class DiscordDeliverer:
         # the core's group tokens: the staff role, and the lead role (else staff again)
         self.groups = {STAFF_GROUP: staff_role, LEADS_GROUP: lead_role or staff_role}
         self.tags: dict[str, int] = {}  # tag name -> id, filled in at start
+        self.pacer = Pacer()
+
+    def route(self, message: OutboundMessage, ticket: Ticket | None) -> Route | None:
+        """The channel the message's call goes to. discord.py keeps each route's bucket and
+        waits when it is empty; one call at a time per channel keeps those waits to one
+        sending slot."""
+        if message.audience is Audience.CUSTOMER:
+            channel = message.channel
+        elif message.audience is Audience.LEADS:
+            channel = str(self.leads_channel)
+        elif message.kind == "card" or ticket is None:
+            channel = str(self.staff_channel)
+        else:
+            channel = ticket.staff_thread or str(self.staff_channel)
+        return Route(f"discord:{channel}")
 
     async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
         try:
-            return await self._deliver(message, ticket)
+            async with self.pacer.turn(GLOBAL):  # discord.py learns of this one only by a 429
+                return await self._deliver(message, ticket)
         except discord.Forbidden as error:  # 50007: the user does not accept DMs from us
             raise DeliveryError(
                 f"Discord refused: {error.text or 'forbidden'}", permanent=True

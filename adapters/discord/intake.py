@@ -156,6 +156,13 @@ class DiscordIntake:
 
     # --- from the spool -------------------------------------------------------------------
 
+    def take_over_spool(self) -> None:
+        """This process now holds the gateway: what a holder before it on this host left in
+        the spool file (it died while the database was down) is replayed here."""
+        if not self.spool.waiting and (found := self.spool.load()):
+            log.info("discord: %d message(s) wait in the spool from the last holder", found)
+        self.start_replay()
+
     def start_replay(self) -> None:
         if self.spool.waiting and (self._replaying is None or self._replaying.done()):
             self._replaying = asyncio.create_task(self._replay())
@@ -187,8 +194,10 @@ class DiscordIntake:
             self._seen[arrival.channel_id] = arrival.message_id
 
     async def load_positions(self) -> None:
-        """At start (the database is up): where each channel was left, for the first READY;
-        live messages wait for that catch-up."""
+        """Before a gateway session of our own (the database is up): where each channel was
+        left, for its READY; live messages wait for that catch-up."""
+        if self._catching_up is not None:  # one from an earlier hold ends first
+            await asyncio.gather(self._catching_up, return_exceptions=True)
         self._seen = await self._stored_positions()
         self._read_from = dict(self._seen)
         self._held = []
@@ -200,6 +209,13 @@ class DiscordIntake:
             self._read_from = dict(self._seen)
         if self._held is None:
             self._held = []
+
+    async def gateway_gone(self) -> None:
+        """This process stopped holding the gateway. A catch-up under way finishes (it reads
+        history over REST); what waits for a session that will not come is taken in now."""
+        self._read_from = None
+        if self._catching_up is None or self._catching_up.done():
+            await self._release_held()
 
     def resumed(self) -> None:
         """Discord replayed what we missed; nothing to read back."""

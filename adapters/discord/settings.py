@@ -10,6 +10,10 @@ from bot.config import ConfigError
 DEFAULT_API_URL = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
 DEFAULT_SPOOL_FILE = "discord-spool.jsonl"
+# a standby tries for the gateway this often, and its holder checks its lock as often: a
+# standby takes over within about five of these after the holder's host vanishes (at once
+# when the holder stops or is killed)
+DEFAULT_STANDBY_RETRY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,7 @@ class DiscordSettings:
     gateway_url: str = DEFAULT_GATEWAY_URL
     # messages that arrive while the database is down wait here (Discord never redelivers)
     spool_file: str = DEFAULT_SPOOL_FILE
+    standby_retry_seconds: float = DEFAULT_STANDBY_RETRY_SECONDS
 
     def __repr__(self) -> str:  # the token never reaches logs
         return f"DiscordSettings(guild_id={self.guild_id}, staff_channel={self.staff_channel})"
@@ -54,6 +59,15 @@ def load(env: Mapping[str, str]) -> DiscordSettings:
     if not all(c.isdigit() for c in support_ids):
         raise ConfigError("DISCORD_SUPPORT_CHANNELS", "must be comma-separated channel ids")
     support = tuple(int(c) for c in support_ids)
+    retry = get("DISCORD_STANDBY_RETRY_SECONDS")
+    try:
+        standby_retry = float(retry) if retry else DEFAULT_STANDBY_RETRY_SECONDS
+    except ValueError:
+        standby_retry = 0.0
+    if not 0 < standby_retry <= 60:
+        raise ConfigError(
+            "DISCORD_STANDBY_RETRY_SECONDS", f"must be a number of seconds up to 60 (got {retry!r})"
+        )
     return DiscordSettings(
         bot_token=get("DISCORD_BOT_TOKEN"),
         guild_id=snowflake("DISCORD_GUILD_ID"),
@@ -65,4 +79,5 @@ def load(env: Mapping[str, str]) -> DiscordSettings:
         api_url=(get("DISCORD_API_URL") or DEFAULT_API_URL).rstrip("/"),
         gateway_url=get("DISCORD_GATEWAY_URL") or DEFAULT_GATEWAY_URL,
         spool_file=get("DISCORD_SPOOL_FILE") or DEFAULT_SPOOL_FILE,
+        standby_retry_seconds=standby_retry,
     )

@@ -12,6 +12,7 @@ from adapters.shell.syntax import MENTION, Line, parse_line
 from adapters.text import resolve_ticket_links
 from bot import commands as c
 from bot.actions import UnknownAction, command_for_action
+from bot.delivery.pacing import Route
 from bot.desk import Desk, Reply
 from bot.model import Audience, OutboundMessage, Person, Source, Ticket
 from bot.parser import is_command
@@ -39,6 +40,9 @@ class ShellAdapter:
         self._ids = itertools.count(1)
 
     # --- outbound: the outbox sender calls this -------------------------------------------
+
+    def route(self, message: OutboundMessage, ticket: Ticket | None) -> Route | None:
+        return None  # a terminal has no rate limit
 
     async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
         message_id = f"m{next(self._ids)}"

@@ -18,14 +18,15 @@ from slack_bolt.adapter.socket_mode.async_internals import (
 )
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.deliver import SlackDeliverer
 from adapters.slack.listeners import Listeners
+from adapters.slack.pacing import PacedWebClient
 from adapters.slack.people import People
 from adapters.slack.settings import SlackSettings
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError
+from bot.delivery.pacing import Pacer
 from bot.desk import Desk
 from bot.ports import Deliverer
 
@@ -39,8 +40,8 @@ class SlackAdapter:
         self.settings = settings
         # no retry handlers: slack_sdk would post again after a lost answer, and Slack would
         # show the message twice; the outbox looks before it posts again (see deliver.py)
-        self.client = AsyncWebClient(
-            token=settings.bot_token, base_url=settings.api_url, retry_handlers=[]
+        self.client = PacedWebClient(
+            token=settings.bot_token, base_url=settings.api_url, retry_handlers=[], pacer=Pacer()
         )
         self.deliverer: Deliverer = SlackDeliverer(self.client, settings)
         self.people = People(

@@ -16,9 +16,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import button, message_blocks
+from adapters.slack.pacing import post_route, retry_after, tier_route
 from adapters.slack.settings import SlackSettings
 from adapters.slack.text import mention, mrkdwn, split
 from adapters.text import linked_numbers, resolve_ticket_links
+from bot.delivery.pacing import Route
 from bot.desk.context import LEADS_GROUP, STAFF_GROUP
 from bot.model import Audience, OutboundMessage, Ticket
 from bot.ports import DeliveryError, DeliveryReceipt
@@ -62,6 +64,21 @@ class SlackDeliverer:
         self.settings = settings
         self.has_leads_channel = bool(settings.leads_channel)
 
+    def route(self, message: OutboundMessage, ticket: Ticket | None) -> Route | None:
+        """Where the message's first call goes, as Slack counts its limits."""
+        rate = self.settings.posts_per_second
+        if message.audience is Audience.CUSTOMER:
+            return post_route(message.channel, rate)
+        if message.audience is Audience.LEADS:
+            return post_route(self.settings.leads_channel, rate)
+        if message.kind == "card" or ticket is None:
+            return post_route(self.settings.staff_channel, rate)
+        if message.kind == "card_update":
+            return tier_route("chat.update")
+        if message.kind == "note" and message.data.get("source_message_id"):
+            return None  # a reaction: the client paces its tier
+        return post_route(ticket.staff_channel or self.settings.staff_channel, rate)
+
     async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
         try:
             return await self._deliver(message, ticket)
@@ -81,7 +98,8 @@ class SlackDeliverer:
         if message.audience is Audience.LEADS:
             return await self._post(self.settings.leads_channel, "", message)
         if message.kind == "card":
-            return await self._post(self.settings.staff_channel, "", message)
+            number = ticket.number if ticket else None
+            return await self._post(self.settings.staff_channel, "", message, ticket=number)
         if ticket is None:
             raise DeliveryError("staff message without a ticket", permanent=True)
         if message.kind == "card_update":
@@ -103,7 +121,11 @@ class SlackDeliverer:
             ticket.staff_channel or self.settings.staff_channel, ticket.staff_thread, message
         )
 
-    async def _post(self, channel: str, thread: str, message: OutboundMessage) -> DeliveryReceipt:
+    async def _post(
+        self, channel: str, thread: str, message: OutboundMessage, *, ticket: int | None = None
+    ) -> DeliveryReceipt:
+        """Post `message` in parts; a card's metadata names its ticket too, so that a reply
+        in its thread finds the ticket before the desk has stored where the card went."""
         body = message.body
         if message.kind == "note":
             body = f"🔒 {message.author_name} (internal): {body}"
@@ -127,6 +149,8 @@ class SlackDeliverer:
                     "event_payload": {"outbox_id": message.id, "part": index},
                 },
             }
+            if ticket is not None:
+                args["metadata"]["event_payload"]["ticket"] = ticket
             if thread:
                 args["thread_ts"] = thread
             if last and message.actions:
@@ -216,12 +240,22 @@ def _fallback(message: OutboundMessage) -> str:
 def _delivery_error(error: SlackApiError, *, in_doubt: bool = False) -> DeliveryError:
     response = error.response
     code = str(response.get("error") or f"http {response.status_code}")
-    if response.status_code == 429 or code == "ratelimited":
-        retry_after = float(
-            response.headers.get("Retry-After", response.headers.get("retry-after", 1))
-        )
-        return DeliveryError(
-            f"rate limited by Slack ({code})", retry_after=retry_after, in_doubt=in_doubt
-        )
+    wait = retry_after(error)
+    if wait is not None:
+        return DeliveryError(f"rate limited by Slack ({code})", retry_after=wait, in_doubt=in_doubt)
     maybe_posted = in_doubt or code in _MAYBE_POSTED or response.status_code >= 500
     return DeliveryError(f"Slack said {code}", permanent=code in _PERMANENT, in_doubt=maybe_posted)
+
+
+async def card_ticket(client: AsyncWebClient, channel: str, thread: str) -> int | None:
+    """The ticket whose card starts `thread`, from the card's own metadata; None when the
+    thread is not under a card of ours."""
+    page = await client.conversations_history(
+        channel=channel, latest=thread, inclusive=True, limit=1, include_all_metadata=True
+    )
+    for posted in page.get("messages") or []:
+        meta = posted.get("metadata") or {}
+        number = str((meta.get("event_payload") or {}).get("ticket", ""))
+        if posted.get("ts") == thread and meta.get("event_type") == METADATA_TYPE:
+            return int(number) if number.isdigit() else None
+    return None

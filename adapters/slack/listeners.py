@@ -11,13 +11,17 @@ import functools
 import json
 import logging
 import re
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import CLOSE_FORM, ESCALATE_FORM, close_form, escalate_form, form_value
+from adapters.slack.deliver import card_ticket
 from adapters.slack.people import PLATFORM, People
 from adapters.slack.settings import SlackSettings
 from adapters.slack.text import mrkdwn
@@ -34,12 +38,19 @@ _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _MESSAGE_SUBTYPES = {None, "file_share", "thread_broadcast"}  # what people write
 
 
+class NotTakenYet(Exception):
+    """An event that cannot be worked now (Slack did not answer a question about it); left
+    unacknowledged, it comes again."""
+
+
 class Listeners:
     def __init__(self, desk: Desk, settings: SlackSettings, people: People) -> None:
         self.desk = desk
         self.settings = settings
         self.people = people
         self._working: set[asyncio.Task[Any] | None] = set()
+        # staff threads that are not under a card: asked about once, not at every message
+        self._not_cards: deque[str] = deque(maxlen=1000)
 
     def register(self, app: AsyncApp) -> None:
         app.error(self.on_error)
@@ -64,7 +75,7 @@ class Listeners:
     async def on_error(self, error: Exception) -> None:
         """Bolt answers 500 (or leaves the envelope unacknowledged) either way; an outage is
         one line for the operator, a bug keeps its traceback."""
-        if isinstance(error, StorageOutage):
+        if isinstance(error, StorageOutage | NotTakenYet):
             log.warning("slack: an event was not stored; Slack will send it again: %s", error)
         else:
             log.error("slack: a listener failed", exc_info=error)
@@ -141,7 +152,11 @@ class Listeners:
     ) -> None:
         number = await self.desk.ticket_in_thread(PLATFORM, thread)
         if number is None:
-            return
+            # the card may be in Slack before the desk stored where it went (another process
+            # posts it, or its answer was lost): the card's metadata names the ticket
+            number = await self._card_ticket(client, channel, thread)
+        if number is None:
+            return  # staff talking in a thread of their own
         inv = await self._invocation(user, number, event_id=event_id)
         reply = await self.desk.handle(
             c.RelayAgentMessage(number, text, files, source_message_id=ts), inv
@@ -150,6 +165,18 @@ class Listeners:
             await client.chat_postEphemeral(
                 channel=channel, user=user, text=mrkdwn(reply.text), thread_ts=thread
             )
+
+    async def _card_ticket(self, client: AsyncWebClient, channel: str, thread: str) -> int | None:
+        if thread in self._not_cards:
+            return None
+        try:
+            number = await card_ticket(client, channel, thread)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as error:
+            # the event is not acknowledged, so Slack delivers it again: nothing is lost
+            raise NotTakenYet(f"cannot read the thread's card: {error}") from None
+        if number is None:
+            self._not_cards.append(thread)
+        return number
 
     async def on_mention(
         self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient

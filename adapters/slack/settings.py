@@ -21,6 +21,9 @@ class SlackSettings:
     api_url: str = DEFAULT_API_URL
     http_port: int = 3000
     staff_group: str = ""  # a user group whose members are staff too
+    # Slack allows about one post per second per channel; a Slack-compatible server behind
+    # SLACK_API_URL may allow more
+    posts_per_second: float = 1.0
 
     @property
     def socket_mode(self) -> bool:
@@ -69,4 +72,18 @@ def load(env: Mapping[str, str]) -> SlackSettings:
         api_url=api_url if api_url.endswith("/") else api_url + "/",
         http_port=int(port_text),
         staff_group=get("SLACK_STAFF_GROUP"),
+        posts_per_second=_posts_per_second(get("SLACK_POSTS_PER_SECOND") or "1"),
     )
+
+
+def _posts_per_second(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = 0.0
+    if not 0.1 <= rate <= 100:
+        raise ConfigError(
+            "SLACK_POSTS_PER_SECOND",
+            f"{text!r} is not a rate between 0.1 and 100 (Slack allows 1 per channel)",
+        )
+    return rate

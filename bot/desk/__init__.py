@@ -149,6 +149,8 @@ class Desk:
         self, uow: UnitOfWork, command: c.Command, inv: c.Invocation
     ) -> tuple[Reply, bool]:
         """One command's work in the open transaction, and whether its writes are kept."""
+        if (conversation := conversation_of(command)) is not None:
+            await uow.hold_conversation(conversation)  # across processes, as InOrder within
         ctx = self.context(uow, inv, self.clock.now())
         if inv.event_id and not await uow.inbound.record(
             inv.actor.platform, inv.event_id, _payload(command, inv), ctx.now

@@ -67,6 +67,9 @@ class FakeDiscord(RestSide):
     resumed: asyncio.Event = field(default_factory=asyncio.Event)
     identified: asyncio.Event = field(default_factory=asyncio.Event)  # READY sent
     identifies: int = 0
+    # IDENTIFYs per gateway connection, in the order the connections came; open ones
+    connections: list[int] = field(default_factory=list)
+    open_connections: int = 0
     invalid_sessions: int = 0  # RESUMEs refused with op 9
     session: int = 1  # goes up with each restart()
     base_url: str = ""
@@ -258,6 +261,18 @@ class FakeDiscord(RestSide):
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self._ws = ws
+        connection = len(self.connections)
+        self.connections.append(0)
+        self.open_connections += 1
+        try:
+            await self._converse(ws, request, connection)
+        finally:
+            self.open_connections -= 1
+        return ws
+
+    async def _converse(
+        self, ws: web.WebSocketResponse, request: web.Request, connection: int
+    ) -> None:
         await ws.send_json({"op": 10, "d": {"heartbeat_interval": 45000}})
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
@@ -267,6 +282,7 @@ class FakeDiscord(RestSide):
                 await ws.close(code=4014, message=b"Disallowed intent(s).")
             elif data["op"] == 2:  # a new session: nothing from before it is replayed
                 self.identifies += 1
+                self.connections[connection] += 1
                 self._replay_after = self.history[-1]["s"] if self.history else 0
                 await self._ready(ws, str(request.url.with_path("/gateway/")))
                 self.identified.set()
@@ -282,7 +298,6 @@ class FakeDiscord(RestSide):
                 self.resumed.set()
             elif data["op"] == 1:
                 await ws.send_json({"op": 11})
-        return ws
 
     async def _ready(self, ws: web.WebSocketResponse, resume_url: str) -> None:
         await ws.send_json(

@@ -10,8 +10,11 @@ It can also behave like Slack under load; each of these is off until a test asks
   until `clock()` reaches it;
 - `drop()`: the next calls of a method cut without an answer, after or before they took
   effect;
-- several Socket Mode connections at once, envelopes spread round robin, `close_sockets()`.
-Time for the bucket and the storm comes from `clock`, which a test can replace.
+- several Socket Mode connections at once, envelopes spread round robin, `close_sockets()`;
+  `send_envelope(..., give_up_on_close=True)` answers None as soon as the connection it went
+  out on closes (Slack sees the app gone and will deliver again), not after the timeout.
+Time for the bucket and the storm comes from `clock`, and latency is waited with `pause`;
+a test can replace both with its own clock.
 Posted messages are kept (`messages()`, `replies()`, `posts_with_metadata()`) and served
 back by conversations.history and conversations.replies (see fake_slack_store)."""
 
@@ -22,7 +25,7 @@ import itertools
 import json
 import math
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +76,7 @@ class FakeSlack:
     base_url: str = ""
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     latency: float = 0.0  # seconds before each Web API call is handled and answered
+    pause: Callable[[float], Awaitable[None]] = asyncio.sleep  # how latency is waited
     clock: Callable[[], float] = time.monotonic  # for the post bucket and the storm
     storm_until: float | None = None  # clock() value until which writes get 429
     storm_retry_after: int = 30  # the Retry-After of a storm (at most what is left of it)
@@ -81,8 +85,9 @@ class FakeSlack:
     )
     _post_limit: tuple[int, float] | None = None
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
-    _drops: dict[str, list[bool]] = field(default_factory=dict)
-    _awaiting: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
+    _drops: dict[str, list[tuple[bool, str]]] = field(default_factory=dict)
+    _awaiting: dict[str, asyncio.Future[dict[str, Any] | None]] = field(default_factory=dict)
+    _given_up_on_close: dict[int, set[str]] = field(default_factory=dict)  # id(ws) -> envelopes
     _new_call: asyncio.Event = field(default_factory=asyncio.Event)
     _last_ts: int = 0
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
@@ -104,6 +109,13 @@ class FakeSlack:
                 self._new_call.clear()
                 await self._new_call.wait()
 
+    async def wait_for_calls(self, count: int, seconds: float = 20) -> None:
+        """Until `count` calls of any method arrived."""
+        async with asyncio.timeout(seconds):
+            while len(self.calls) < count:
+                self._new_call.clear()
+                await self._new_call.wait()
+
     def fail(
         self, method: str, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
     ) -> None:
@@ -120,10 +132,13 @@ class FakeSlack:
         self.storm_until = self.clock() + seconds
         self.storm_retry_after = retry_after
 
-    def drop(self, method: str, count: int = 1, after_effect: bool = True) -> None:
-        """Cut the next `count` calls of `method` without an answer: after they took effect
-        (the post is in the channel, only the answer was lost) or before."""
-        self._drops.setdefault(method, []).extend([after_effect] * count)
+    def drop(
+        self, method: str, count: int = 1, after_effect: bool = True, channel: str = ""
+    ) -> None:
+        """Cut the next `count` calls of `method` (into `channel`, if given) without an
+        answer: after they took effect (the post is in the channel, only the answer was
+        lost) or before."""
+        self._drops.setdefault(method, []).extend([(after_effect, channel)] * count)
 
     def next_ts(self) -> str:
         """Near the wall clock and increasing, as Slack's are (the outbox looks back in time
@@ -157,14 +172,16 @@ class FakeSlack:
         args.update(dict(request.query))
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if self.latency > 0:
-            await asyncio.sleep(self.latency)
+            await self.pause(self.latency)
         call = Call(method, args, token)
         self.calls.append(call)
         self._new_call.set()
-        drops = self._drops.get(method)
-        if drops:
+        drops = self._drops.get(method, [])
+        chosen = [i for i, (_, where) in enumerate(drops) if where in ("", args.get("channel"))]
+        if chosen:
             call.dropped = True
-            if drops.pop(0):
+            after_effect, _ = drops.pop(chosen[0])
+            if after_effect:
                 self._handle(call)
             else:
                 call.status = 0
@@ -287,6 +304,10 @@ class FakeSlack:
                         waiter.set_result(ack)
         finally:
             self._sockets.remove(ws)
+            for envelope_id in self._given_up_on_close.pop(id(ws), set()):
+                waiter = self._awaiting.pop(envelope_id, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)  # no ack can come over a closed connection
             self._socket_change.set()
             if not self._sockets:
                 self._socket_ready.clear()
@@ -307,24 +328,39 @@ class FakeSlack:
         envelope: dict[str, Any],
         connection: int | None = None,
         timeout: float = 10,  # noqa: ASYNC109 - how long an ack may take, not a cancel scope
+        give_up_on_close: bool = False,
     ) -> dict[str, Any] | None:
         """Push one envelope, on connection number `connection` or else round robin (as
         Slack spreads them over an app's connections), and wait for its acknowledgement:
-        None if none came within `timeout` seconds."""
+        None if none came within `timeout` seconds. With `give_up_on_close`, also None as
+        soon as that connection closes (or when it cannot be written to any more)."""
         await asyncio.wait_for(self._socket_ready.wait(), 10)
         sockets = [ws for ws in self._sockets if not ws.closed]
+        if give_up_on_close and not sockets:
+            return None
         if connection is None:
             socket = sockets[next(self._round_robin) % len(sockets)]
         else:
             socket = sockets[connection]
-        waiter = asyncio.get_running_loop().create_future()
-        self._awaiting[envelope["envelope_id"]] = waiter
-        await socket.send_json(envelope)
+        envelope_id = envelope["envelope_id"]
+        waiter: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
+        self._awaiting[envelope_id] = waiter
+        if give_up_on_close:
+            self._given_up_on_close.setdefault(id(socket), set()).add(envelope_id)
         try:
+            await socket.send_json(envelope)
             return await asyncio.wait_for(waiter, timeout)
         except TimeoutError:
-            self._awaiting.pop(envelope["envelope_id"], None)
             return None
+        except ConnectionError:  # closing under us: the app will not see this one
+            if not give_up_on_close:
+                raise
+            return None
+        finally:
+            if self._awaiting.get(envelope_id) is waiter:
+                del self._awaiting[envelope_id]
+            if give_up_on_close:
+                self._given_up_on_close.get(id(socket), set()).discard(envelope_id)
 
     async def close_sockets(self, reason: str | None = None) -> None:
         """Close every Socket Mode connection; with a `reason`, first send Slack's

@@ -19,7 +19,9 @@ from adapters.slack.settings import SlackSettings
 from bot.bootstrap import App, build
 from bot.clock import FrozenClock
 from bot.config import Config
+from bot.delivery.pacing import Pacer
 from tests.adapters.fake_slack import TEAM, FakeSlack
+from tests.support.virtual_time import RunningClock
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 STAFF_CHANNEL = "CSTAFF0001"
@@ -217,6 +219,8 @@ async def start(
     adapter = SlackAdapter(chosen, clock=clock)
     config = Config(database_url=database_url or f"sqlite:///{tmp / 'desk.db'}")
     app = await build(config, {"slack": adapter.deliverer}, clock=clock)
+    # the channels' pace runs on the test's clock: waiting for a turn moves it, not sleeps
+    app.sender.pacer = Pacer(RunningClock(clock))
     try:
         await adapter.start(app.desk)
     except BaseException:

@@ -31,7 +31,30 @@ async def test_a_burst_from_one_customer_is_relayed_in_order(database: Database)
         ticket = await uow.tickets.by_number(1)
         assert ticket is not None and ticket.id is not None
         stored = [m.body for m in await uow.messages.for_ticket(ticket.id)]
-        due = await uow.outbox.due(ticket.created_at, 1000)
+        now = ticket.created_at
+        due = await uow.outbox.claim(now, 1000, "w", now, customers_only=False)
     assert stored == texts
     staff = [m for m in due if m.audience.value == "staff"]
     assert staff[0].kind == "card"  # the oldest of the staff thread's conversation goes first
+
+
+async def test_two_processes_take_one_customer_burst_into_one_ticket(database: Database) -> None:
+    # two desks on one database: two `supportbot run` processes, each with its own InOrder
+    desks = [Desk(SqlUnitOfWorkFactory(database), Renderer()) for _ in range(2)]
+    bob = Person("slack", "UBOB", "Bob")
+    source = Source("slack", "T1", "DBOB", "", True)
+    texts = [f"line {i}" for i in range(12)]
+    replies = await asyncio.gather(
+        *(
+            desks[i % 2].handle(
+                c.RelayCustomerMessage(bob, source, text), c.Invocation(bob, event_id=f"B{i}")
+            )
+            for i, text in enumerate(texts)
+        )
+    )
+    assert {r.ticket_number for r in replies} == {1}  # one ticket, whichever process took it
+    async with SqlUnitOfWork(database) as uow:
+        ticket = await uow.tickets.by_number(1)
+        assert ticket is not None and ticket.id is not None
+        stored = [m.body for m in await uow.messages.for_ticket(ticket.id)]
+    assert sorted(stored) == sorted(texts)

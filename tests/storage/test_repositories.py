@@ -91,20 +91,21 @@ async def test_a_send_under_way_when_the_process_died_is_in_doubt_after_it(
         await uow.outbox.add(_message(1), AT)
         await uow.commit()
     async with SqlUnitOfWork(database) as uow:
-        (due,) = await uow.outbox.due(AT, 10)
+        (due,) = await uow.outbox.claim(AT, 10, "w", AT, customers_only=False)
         assert not due.in_doubt and due.created_at == AT
         assert due.id is not None
-        await uow.outbox.start_attempt(due.id, AT)
+        await uow.outbox.start_attempts([due.id], AT)
         await uow.commit()
     # the process is killed here, before the platform's answer is recorded
     async with SqlUnitOfWork(database) as uow:
-        (again,) = await uow.outbox.due(AT, 10)
+        later = AT + timedelta(seconds=1)  # after the dead worker's lease
+        (again,) = await uow.outbox.claim(later, 10, "w2", later, customers_only=False)
         assert again.id == due.id and again.in_doubt
         await uow.outbox.mark_retry(due.id, AT, "429", in_doubt=False)  # refused: not sent
         await uow.outbox.mark_warned(due.id, AT)
         await uow.commit()
     async with SqlUnitOfWork(database) as uow:
-        (third,) = await uow.outbox.due(AT, 10)
+        (third,) = await uow.outbox.claim(AT, 10, "w2", AT, customers_only=False)
         assert not third.in_doubt and third.warned and third.attempts == 1
 
 

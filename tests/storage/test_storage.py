@@ -13,9 +13,9 @@ from sqlalchemy import func, select, text
 
 from bot import commands as c
 from bot.clock import FrozenClock
+from bot.delivery.sender import OutboxSender
 from bot.desk import Desk
 from bot.model import Audience, OutboundMessage, Person, Source, Status
-from bot.outbox import OutboxSender
 from bot.rendering import Renderer
 from storage import tables as t
 from storage.engine import Database
@@ -175,7 +175,7 @@ async def test_outbox_keeps_order_per_conversation(database: Database) -> None:
             )
         await uow.commit()
     async with SqlUnitOfWork(database) as uow:
-        first = await uow.outbox.due(now, 10)
+        first = await _claim(uow, now)
         assert [m.body for m in first] == ["a0", "b2"]
         assert first[0].data == {"n": 0}
         await uow.outbox.mark_retry(first[0].id or 0, now + timedelta(seconds=30), "429")
@@ -183,10 +183,44 @@ async def test_outbox_keeps_order_per_conversation(database: Database) -> None:
         await uow.commit()
     async with SqlUnitOfWork(database) as uow:
         # a0 waits for its retry and holds back a1 and a3; b moves on
-        assert [m.body for m in await uow.outbox.due(now, 10)] == ["b4"]
-        later = await uow.outbox.due(now + timedelta(seconds=30), 10)
+        assert [m.body for m in await _claim(uow, now)] == ["b4"]
+        later = await _claim(uow, now + timedelta(seconds=30))
         assert [m.body for m in later][:1] == ["a0"] and later[0].attempts == 1
         assert await uow.outbox.pending_count() == 4
+
+
+async def test_a_leased_conversation_is_no_one_elses_until_its_lease_runs_out(
+    database: Database,
+) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    lease = timedelta(seconds=60)
+    async with SqlUnitOfWork(database) as uow:
+        for n, conv in enumerate(["a", "a", "b"]):
+            await uow.outbox.add(OutboundMessage(conv, Audience.STAFF, "x", f"{conv}{n}"), now)
+        await uow.commit()
+    async with SqlUnitOfWork(database) as uow:
+        mine = await uow.outbox.claim(now, 10, "one", now + lease, customers_only=False)
+        await uow.commit()
+    assert [m.body for m in mine] == ["a0", "b2"]
+    async with SqlUnitOfWork(database) as uow:  # another worker: nothing, not even a1
+        assert await uow.outbox.claim(now, 10, "two", now + lease, customers_only=False) == []
+        # the first worker renews a0 only; b2's lease runs out
+        assert await uow.outbox.renew([mine[0].id or 0], "one", now + 2 * lease) == {mine[0].id}
+        await uow.commit()
+    later = now + lease + timedelta(seconds=1)
+    async with SqlUnitOfWork(database) as uow:
+        taken = await uow.outbox.claim(later, 10, "two", later + lease, customers_only=False)
+        assert [m.body for m in taken] == ["b2"]
+        assert await uow.outbox.renew([mine[1].id or 0], "one", later + lease) == set()
+        await uow.outbox.release([mine[0].id or 0], "one")  # given back: free at once
+        await uow.commit()
+    async with SqlUnitOfWork(database) as uow:
+        again = await uow.outbox.claim(later, 10, "two", later + lease, customers_only=False)
+        assert [m.body for m in again] == ["a0"]
+
+
+async def _claim(uow: SqlUnitOfWork, now: datetime) -> list[OutboundMessage]:
+    return await uow.outbox.claim(now, 10, "w", now, customers_only=False)
 
 
 async def test_sender_delivers_through_the_database(database: Database) -> None:
@@ -198,7 +232,7 @@ async def test_sender_delivers_through_the_database(database: Database) -> None:
     big = "ä" * 50_000
     await _say(desk, "line\n" + big + "\x00")
     await sender.drain()
-    assert [m.kind for m in out.delivered] == ["card", "ack", "customer_message"]
+    assert [m.kind for m in out.delivered] == ["ack", "card", "customer_message"]
     assert out.delivered[2].body == "line\n" + big + "\ufffd"
     async with SqlUnitOfWork(database) as uow:
         ticket = await uow.tickets.by_number(1)

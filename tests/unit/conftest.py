@@ -9,9 +9,9 @@ import pytest
 from bot import commands as c
 from bot.care.tick import Ticker
 from bot.clock import FrozenClock
+from bot.delivery.sender import OutboxSender
 from bot.desk import Desk, Reply
 from bot.model import OutboundMessage, Person, Source
-from bot.outbox import OutboxSender
 from bot.rendering import Renderer
 from bot.settings import DeskSettings
 from tests.unit.fakes import FakeDeliverer, FakeUnitOfWorkFactory

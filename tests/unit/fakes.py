@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
+from bot.delivery.pacing import Route
 from bot.model import (
+    Audience,
     Customer,
     OutboundMessage,
     Reminder,
@@ -73,6 +75,10 @@ class FakeTickets:
 
     async def by_id(self, ticket_id: int) -> Ticket | None:
         return self._find(lambda t: t.id == ticket_id)
+
+    async def by_ids(self, ticket_ids: Iterable[int]) -> dict[int, Ticket]:
+        found = {i: await self.by_id(i) for i in set(ticket_ids)}
+        return {i: t for i, t in found.items() if t is not None}
 
     async def by_source_thread(self, source: Source) -> Ticket | None:
         return self._find(
@@ -182,24 +188,49 @@ class FakeOutbox:
             "platform_id": "",
         }
 
-    async def due(self, now: datetime, limit: int) -> list[OutboundMessage]:
+    async def claim(
+        self, now: datetime, limit: int, owner: str, until: datetime, *, customers_only: bool
+    ) -> list[OutboundMessage]:
         seen: set[str] = set()
-        due = []
+        heads = []
         for row in sorted(self.s.outbox.values(), key=lambda r: r["message"].id):
             if row["status"] != "pending":
                 continue
-            conversation = row["message"].conversation
-            if conversation not in seen and row["next"] <= now:
-                due.append(copy.deepcopy(row["message"]))
-            seen.add(conversation)
-        return due[:limit]
+            message = row["message"]
+            lease = row.get("lease")
+            free = lease is None or lease[1] < now
+            if message.conversation not in seen and row["next"] <= now and free:
+                heads.append(row)
+            seen.add(message.conversation)
+        if customers_only:
+            heads = [r for r in heads if r["message"].audience is Audience.CUSTOMER]
+        heads.sort(key=lambda r: (r["message"].audience is not Audience.CUSTOMER, r["message"].id))
+        for row in heads[:limit]:
+            row["lease"] = (owner, until)
+        return [copy.deepcopy(r["message"]) for r in heads[:limit]]
 
-    async def start_attempt(self, message_id: int, at: datetime) -> None:
-        self.s.outbox[message_id]["message"].in_doubt = True
+    async def renew(self, message_ids: Sequence[int], owner: str, until: datetime) -> set[int]:
+        held = set()
+        for message_id in message_ids:
+            row = self.s.outbox[message_id]
+            if row["status"] == "pending" and (row.get("lease") or ("",))[0] == owner:
+                row["lease"] = (owner, until)
+                held.add(message_id)
+        return held
+
+    async def release(self, message_ids: Sequence[int], owner: str) -> None:
+        for message_id in message_ids:
+            row = self.s.outbox[message_id]
+            if (row.get("lease") or ("",))[0] == owner:
+                row["lease"] = None
+
+    async def start_attempts(self, message_ids: Sequence[int], at: datetime) -> None:
+        for message_id in message_ids:
+            self.s.outbox[message_id]["message"].in_doubt = True
 
     async def mark_sent(self, message_id: int, platform_message_id: str, at: datetime) -> None:
         row = self.s.outbox[message_id]
-        row.update(status="sent", platform_id=platform_message_id)
+        row.update(status="sent", platform_id=platform_message_id, lease=None)
         row["message"].attempts += 1
         row["message"].in_doubt = False
 
@@ -207,7 +238,7 @@ class FakeOutbox:
         self, message_id: int, next_attempt_at: datetime, error: str, *, in_doubt: bool = False
     ) -> None:
         row = self.s.outbox[message_id]
-        row.update(next=next_attempt_at, error=error)
+        row.update(next=next_attempt_at, error=error, lease=None)
         row["message"].attempts += 1
         row["message"].in_doubt = in_doubt
 
@@ -216,7 +247,7 @@ class FakeOutbox:
 
     async def mark_failed(self, message_id: int, error: str, at: datetime) -> None:
         row = self.s.outbox[message_id]
-        row.update(status="failed", error=error)
+        row.update(status="failed", error=error, lease=None)
         row["message"].attempts += 1
         row["message"].in_doubt = False
 
@@ -363,6 +394,9 @@ class FakeUnitOfWork:
     async def rollback(self) -> None:
         self._work.__dict__.update(copy.deepcopy(self.store.__dict__))
 
+    async def hold_conversation(self, key: str) -> None:
+        return None  # one process: InOrder serializes it already
+
 
 class FakeUnitOfWorkFactory:
     def __init__(self) -> None:
@@ -380,6 +414,9 @@ class FakeDeliverer:
         self.has_leads_channel = True
         self.delivered: list[OutboundMessage] = []
         self.failures: dict[str, list[DeliveryError]] = {}
+
+    def route(self, message: OutboundMessage, ticket: Ticket | None) -> Route | None:
+        return None
 
     async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
         if self.failures.get(message.kind):

@@ -20,8 +20,9 @@ async def test_a_customer_message_opens_a_ticket_with_card_and_acknowledgement(
     assert reply.ok and reply.ticket_number == 1
     await world.sender.drain()
     kinds = [(m.audience.value, m.kind) for m in world.out.delivered]
-    assert kinds == [("staff", "card"), ("customer", "ack"), ("staff", "customer_message")]
-    card, ack, relay = world.out.delivered
+    # the customer hears first: an acknowledgement never queues behind the staff channel
+    assert kinds == [("customer", "ack"), ("staff", "card"), ("staff", "customer_message")]
+    ack, card, relay = world.out.delivered
     assert "#1 Refund please" in card.body and "Alice" in card.body
     assert "Priority: High" in card.body  # "refund" raised it
     assert [a.id for a in card.actions] == ["ticket:claim:1", "ticket:escalate:1", "ticket:close:1"]

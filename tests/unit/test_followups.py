@@ -90,7 +90,7 @@ async def test_all_good_is_recorded_and_thanked(world: World) -> None:
     good = c.AnswerCheckIn(1, all_good=True)
     await world.desk.handle(good, c.Invocation(customer()))
     bodies = await world.delivered()
-    assert "answered the check-in: all good" in bodies[0] and "Glad it is working" in bodies[1]
+    assert "Glad it is working" in bodies[0] and "answered the check-in: all good" in bodies[1]
     assert _ticket(world, 1).status.value == "closed"
     assert "checkin_all_good" in [e.kind for e in world.store.events]
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 from adapters.shell import ShellAdapter
 from bot.care.tick import Ticker
 from bot.clock import FrozenClock
+from bot.delivery.sender import OutboxSender
 from bot.desk import Desk
-from bot.outbox import OutboxSender
 from bot.rendering import Renderer
 from bot.settings import DeskSettings
 from tests.unit.fakes import FakeUnitOfWorkFactory

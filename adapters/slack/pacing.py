@@ -1,0 +1,78 @@
+"""Slack's documented rate limits, paced ahead rather than learned from 429s.
+
+`chat.postMessage` allows about one message per second per channel (threads count with
+their channel), with short bursts; the outbox sender paces those per channel (see
+`SlackDeliverer.route`), so a message waiting for a busy channel holds no sending slot.
+The other methods have a tier: a number of calls per minute per workspace (Tier 2: 20+,
+Tier 3: 50+, Tier 4: 100+), paced here for every call the app makes, listeners included.
+A 429's Retry-After closes the method for that long.
+
+`users.info` is left to Slack: it runs before a customer's message is stored (for their name
+and language), so waiting for its tier would hold a burst's acknowledgements for minutes,
+while a refused lookup loses nothing (the message goes on under the user id)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.delivery.pacing import Pacer, Route
+
+# a burst of 3 stays inside Slack's "short bursts" (the rate is SlackSettings')
+POST_BURST = 3
+_PER_MINUTE = {2: 20, 3: 50, 4: 100}
+TIERS = {
+    "chat.update": 3,
+    "reactions.add": 3,
+    "conversations.history": 3,
+    "conversations.replies": 3,
+    "conversations.info": 3,
+    "chat.getPermalink": 4,
+    "conversations.members": 4,
+    "views.open": 4,
+    "views.publish": 4,
+    "usergroups.users.list": 2,
+}
+
+
+def tier_route(method: str) -> Route | None:
+    tier = TIERS.get(method)
+    if tier is None:
+        return None
+    per_minute = _PER_MINUTE[tier]
+    # calls on a tier need not wait for each other's answers; only the rate counts
+    return Route(f"slack:{method}", per_minute / 60, burst=per_minute // 6, serial=False)
+
+
+def post_route(channel: str, per_second: float) -> Route:
+    return Route(f"slack:post:{channel}", per_second, burst=POST_BURST)
+
+
+def retry_after(error: SlackApiError) -> float | None:
+    response = error.response
+    if response.status_code != 429 and response.get("error") != "ratelimited":
+        return None
+    headers = response.headers or {}
+    return float(headers.get("Retry-After", headers.get("retry-after", 1)))
+
+
+class PacedWebClient(AsyncWebClient):
+    """Every tiered call waits for its turn; a 429 holds its method for the Retry-After."""
+
+    def __init__(self, *args: Any, pacer: Pacer, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pacer = pacer
+
+    async def api_call(self, api_method: str, *args: Any, **kwargs: Any) -> AsyncSlackResponse:
+        route = tier_route(api_method)
+        async with self.pacer.turn(route):
+            try:
+                return await super().api_call(api_method, *args, **kwargs)
+            except SlackApiError as error:
+                wait = retry_after(error)
+                if wait is not None:  # posts: the outbox sender holds their channel
+                    self.pacer.hold(route, wait)
+                raise

@@ -1,0 +1,1 @@
+"""Outbound delivery: the outbox sender, leases shared between workers, and pacing."""

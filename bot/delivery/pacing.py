@@ -1,0 +1,172 @@
+"""Pacing: each platform route is used at the rate the platform allows, known ahead.
+
+A route is what a platform counts a rate limit by (Slack: `chat.postMessage` into one
+channel; Discord: one channel's messages). Calls on one route go one at a time, oldest
+message first, and, where the route has a rate, only when its token bucket has a token.
+A message waiting for its route holds no sending slot, so a full staff channel never holds
+up a customer's acknowledgement in their own DM. A `Retry-After` closes the route for that
+long: the platform knows best.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a message's call goes, as the platform counts its limit. Without a rate, the
+    platform library paces the route itself (discord.py's buckets); we only keep one call
+    at a time on it, so its waits take one sending slot, not all of them."""
+
+    key: str
+    per_second: float | None = None
+    burst: int = 1
+    serial: bool = True  # one call at a time (else only the rate counts)
+
+
+class PaceTime:
+    """Seconds for the pacer; tests replace it with a clock they move."""
+
+    passes = True  # time goes on by itself: a waiting route opens without anyone's help
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep_until(self, deadline: float) -> None:
+        await asyncio.sleep(max(0.0, deadline - self.monotonic()))
+
+
+@dataclass
+class _Lane:
+    route: Route
+    tokens: float
+    stamp: float
+    waiting: list[tuple[int, int, asyncio.Future[None]]] = field(default_factory=list)
+    busy: bool = False
+    closed_until: float = 0.0
+    pump: asyncio.Task[None] | None = None
+
+
+class Pacer:
+    def __init__(self, time_source: PaceTime | None = None) -> None:
+        self.time = time_source or PaceTime()
+        self._lanes: dict[str, _Lane] = {}
+        self._order = itertools.count()
+        self.waits = 0  # how many calls waited for their route (for the operator's figures)
+        self.parked = 0  # calls waiting for their turn now
+
+    def catch_up(self) -> None:
+        """Grant now what the time source says is due, without waiting for a sleeping lane to
+        wake (for time sources that a test moves)."""
+        for lane in list(self._lanes.values()):
+            if lane.pump is not None and not lane.busy and self._wait(lane.route, lane) <= 0:
+                lane.pump.cancel()
+                lane.pump = None
+                self._grant(lane.route, lane)
+
+    @asynccontextmanager
+    async def turn(self, route: Route | None, priority: int = 0) -> AsyncIterator[None]:
+        """Hold `route` for one call; lower `priority` (an outbox id: older) goes first."""
+        if route is None:
+            yield
+            return
+        lane = self._lane(route)
+        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(lane.waiting, (priority, next(self._order), granted))
+        self.parked += 1
+        self._kick(route, lane)
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
+                self._done(route, lane)  # granted as we were cancelled: pass it on
+            else:
+                self.parked -= 1
+                granted.cancel()
+            raise
+        if not route.serial:
+            self._done(route, lane)
+            yield
+            return
+        try:
+            yield
+        finally:
+            self._done(route, lane)
+
+    def hold(self, route: Route | None, seconds: float) -> None:
+        """The platform said Retry-After: nothing goes on this route until then."""
+        if route is None:
+            return
+        lane = self._lane(route)
+        lane.closed_until = max(lane.closed_until, self.time.monotonic() + seconds)
+        lane.tokens = 0.0
+
+    def _lane(self, route: Route) -> _Lane:
+        lane = self._lanes.get(route.key)
+        if lane is None:
+            if len(self._lanes) > 10_000:
+                self._forget_idle()
+            lane = self._lanes[route.key] = _Lane(route, float(route.burst), self.time.monotonic())
+        return lane
+
+    def _forget_idle(self) -> None:
+        """Lanes of one-off channels (a DM each) would pile up; an idle lane holds nothing
+        that a new one would not (its bucket refills long before anyone comes back)."""
+        now = self.time.monotonic()
+        for key, lane in list(self._lanes.items()):
+            if not lane.busy and not lane.waiting and lane.closed_until <= now:
+                del self._lanes[key]
+
+    def _done(self, route: Route, lane: _Lane) -> None:
+        lane.busy = False
+        self._kick(route, lane)
+
+    def _kick(self, route: Route, lane: _Lane) -> None:
+        if lane.busy or lane.pump is not None or not lane.waiting:
+            return
+        wait = self._wait(route, lane)
+        if wait <= 0:
+            self._grant(route, lane)
+            return
+        lane.pump = asyncio.create_task(self._pump(route, lane, wait))
+
+    async def _pump(self, route: Route, lane: _Lane, wait: float) -> None:
+        try:
+            while wait > 0:
+                self.waits += 1
+                await self.time.sleep_until(self.time.monotonic() + wait)
+                wait = self._wait(route, lane)
+        finally:
+            lane.pump = None
+        if not lane.busy and lane.waiting:
+            self._grant(route, lane)
+
+    def _wait(self, route: Route, lane: _Lane) -> float:
+        """Seconds until the route may take the next call."""
+        now = self.time.monotonic()
+        if lane.closed_until > now:
+            return lane.closed_until - now
+        if route.per_second is None:
+            return 0.0
+        lane.tokens = min(float(route.burst), lane.tokens + (now - lane.stamp) * route.per_second)
+        lane.stamp = now
+        return 0.0 if lane.tokens >= 1.0 else (1.0 - lane.tokens) / route.per_second
+
+    def _grant(self, route: Route, lane: _Lane) -> None:
+        while lane.waiting:
+            _, _, granted = heapq.heappop(lane.waiting)
+            if granted.cancelled():
+                continue
+            if route.per_second is not None:
+                lane.tokens -= 1.0
+            lane.busy = True
+            self.parked -= 1
+            granted.set_result(None)
+            return
