@@ -16,6 +16,7 @@ from bot.ports import Deliverer
 from bot.rendering import Renderer
 from storage.engine import Database
 from storage.migrate import upgrade
+from storage.outbox import HandOff
 from storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger("supportbot")
@@ -71,6 +72,8 @@ async def build(
         capacity=Capacity(concurrency=config.delivery_concurrency),
         patience=Patience(patience=config.delivery_patience),
     )
+    # a new ticket's acknowledgement and card go to this process's sender as they are written
+    uow_factory.handoff = HandOff(sender.worker, sender.capacity.lease)
     leads = tuple(name for name, d in deliverers.items() if d.has_leads_channel)
     settings = replace(config.desk, lead_platforms=leads)
     desk = Desk(uow_factory, renderer, settings, clock, on_outbox=sender.notify)

@@ -189,6 +189,9 @@ class UnitOfWork(Protocol):
     cursors: CursorRepository
     reminders: ReminderRepository
     reports: ReportRepository
+    # after commit: messages written already leased to this process's sender (a new
+    # ticket's first ones), to deliver without claiming them
+    handed_off: list[tuple[OutboundMessage, Ticket]]
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -8,13 +8,14 @@ claim until the one before it is sent or failed, so each conversation goes out i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, case, func, insert, or_, select, update
 
-from bot.model import Audience, OutboundMessage
+from bot.model import Audience, OutboundMessage, Ticket
 from storage import tables as t
 from storage.engine import Conn
 from storage.rows import outbound_from, outbound_values
@@ -60,35 +61,83 @@ _RELEASE = (
     .where(_BY_IDS, _ob.lease_owner == bindparam("owner"), _ob.status == "pending")
     .values(lease_owner=None, lease_until=None)
 )
-_INSERT = insert(t.outbox)
+_INSERT = insert(t.outbox).returning(_ob.id, sort_by_parameter_order=True)
 _SET_OUTBOX = update(t.outbox).where(_ob.id == bindparam("b_id"))
 _UNLEASED = {"lease_owner": None, "lease_until": None}
 
 
-class SqlOutbox:
-    """Rows added in a unit of work are written in one statement when it commits."""
+@dataclass(frozen=True)
+class HandOff:
+    """This process's outbox sender, ready to take the first messages of a new ticket."""
 
-    def __init__(self, conn: Conn) -> None:
+    owner: str
+    lease: timedelta
+
+
+class SqlOutbox:
+    """Rows added in a unit of work are written in one statement when it commits.
+
+    With a `HandOff`, the first message of each conversation that a new ticket opened in this
+    unit of work (its acknowledgement, its card) is written already leased to this process's
+    sender and marked as under way: nobody else can have written to a ticket that did not
+    exist, so no earlier message can be pending, and the sender takes it without a claim or a
+    start of its own (a crash leaves it in doubt, looked for before it is sent again)."""
+
+    def __init__(
+        self, conn: Conn, handoff: HandOff | None = None, opened: Mapping[int, Ticket] = {}
+    ) -> None:
         self.conn = conn
-        self._pending: list[dict[str, Any]] = []
+        self._handoff = handoff
+        self._opened = opened
+        self._pending: list[tuple[OutboundMessage, dict[str, Any]]] = []
+        self.handed: list[tuple[OutboundMessage, Ticket]] = []  # written, for the sender
 
     async def add(self, message: OutboundMessage, at: datetime) -> None:
-        self._pending.append(
-            outbound_values(message)
-            | {
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": at,
-                "created_at": at,
-                "platform_message_id": "",
-                "last_error": "",
-            }
-        )
+        values = outbound_values(message) | {
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": at,
+            "created_at": at,
+            "platform_message_id": "",
+            "last_error": "",
+            # one shape for every row of the statement; a hand-off fills these in
+            "lease_owner": None,
+            "lease_until": None,
+            "attempt_started_at": None,
+        }
+        self._pending.append((message, values))
 
     async def flush(self) -> None:
-        if self._pending:
-            rows, self._pending = self._pending, []
-            await self.conn.execute(_INSERT, rows)
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        handed = self._hand_off(pending)
+        rows = await self.conn.execute(_INSERT, [values for _, values in pending])
+        ids = [int(row[0]) for row in rows]
+        for index, ticket in handed:
+            message, values = pending[index]
+            message.id, message.created_at = ids[index], values["created_at"]
+            self.handed.append((message, ticket))
+
+    def _hand_off(
+        self, pending: list[tuple[OutboundMessage, dict[str, Any]]]
+    ) -> list[tuple[int, Ticket]]:
+        if self._handoff is None or not self._opened:
+            return []
+        handed, heads = [], set()
+        for index, (message, values) in enumerate(pending):
+            ticket = self._opened.get(message.ticket_id or 0)
+            if ticket is None or message.conversation in heads:
+                continue
+            heads.add(message.conversation)
+            at = values["created_at"]
+            values |= {
+                "lease_owner": self._handoff.owner,
+                "lease_until": at + self._handoff.lease,
+                "attempt_started_at": at,
+            }
+            handed.append((index, ticket))
+        return handed
 
     async def claim(
         self, now: datetime, limit: int, owner: str, until: datetime, *, customers_only: bool

@@ -24,6 +24,7 @@ _INSERT = insert(t.tickets)
 _SAVE_TICKET = update(t.tickets).where(
     _tk.id == bindparam("b_id"), _tk.version == bindparam("b_version")
 )
+_STAFF_REFS = {"staff_channel", "staff_thread", "card_message_id"}
 _BY_NUMBER = select(t.tickets).where(_tk.number == bindparam("number"))
 _BY_ID = select(t.tickets).where(_tk.id == bindparam("id"))
 _BY_IDS = select(t.tickets).where(_tk.id.in_(bindparam("ids", expanding=True)))
@@ -59,6 +60,7 @@ _COUNT_EARLIER = select(func.count()).where(
 class SqlTickets:
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
+        self.created: dict[int, Ticket] = {}  # opened in this unit of work
 
     async def next_number(self) -> int:
         params = {"b_name": "ticket", "b_step": 1}
@@ -72,9 +74,13 @@ class SqlTickets:
         written = await self.conn.execute(_INSERT, ticket_values(ticket) | {"version": 1})
         ticket.id = new_id(written)
         ticket.version = 1
+        self.created[ticket.id] = ticket
 
     async def save(self, ticket: Ticket) -> None:
-        params = ticket_values(ticket) | {
+        # where the card went is the outbox sender's to write (set_staff_refs), maybe while
+        # this ticket was loaded before the card was posted: a save never writes it back
+        values = {k: v for k, v in ticket_values(ticket).items() if k not in _STAFF_REFS}
+        params = values | {
             "version": ticket.version + 1,
             "b_id": ticket.id,
             "b_version": ticket.version,

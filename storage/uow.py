@@ -8,6 +8,7 @@ from typing import Self
 
 from sqlalchemy import text
 
+from bot.model import OutboundMessage, Ticket
 from bot.ports import (
     CursorRepository,
     CustomerRepository,
@@ -23,6 +24,7 @@ from bot.ports import (
 )
 from storage.cursors import SqlCursors
 from storage.engine import Conn, Database, is_outage
+from storage.outbox import HandOff
 from storage.reports import SqlReports
 from storage.repositories import (
     SqlCustomers,
@@ -36,9 +38,11 @@ from storage.repositories import (
 
 
 class SqlUnitOfWork:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, handoff: HandOff | None = None) -> None:
         self._database = database
+        self._handoff = handoff
         self._conn: Conn | None = None
+        self.handed_off: list[tuple[OutboundMessage, Ticket]] = []
 
     async def __aenter__(self) -> Self:
         # the transaction begins with the first statement (BEGIN IMMEDIATE on SQLite)
@@ -49,11 +53,12 @@ class SqlUnitOfWork:
                 raise _outage(error) from error
             raise
         conn = self._conn
-        self.tickets: TicketRepository = SqlTickets(conn)
+        tickets = SqlTickets(conn)
+        self.tickets: TicketRepository = tickets
         self.customers: CustomerRepository = SqlCustomers(conn)
         self.events: EventRepository = SqlEvents(conn)
         self.messages: MessageRepository = SqlMessages(conn)
-        self._outbox = SqlOutbox(conn)
+        self._outbox = SqlOutbox(conn, self._handoff, tickets.created)
         self.outbox: OutboxRepository = self._outbox
         self.inbound: InboundRepository = SqlInbound(conn, self._database.dialect_name)
         self.cursors: CursorRepository = SqlCursors(conn, self._database.dialect_name)
@@ -90,6 +95,7 @@ class SqlUnitOfWork:
         assert self._conn is not None
         await self._outbox.flush()
         await self._conn.commit()
+        self.handed_off = self._outbox.handed
 
     async def rollback(self) -> None:
         assert self._conn is not None
@@ -116,6 +122,7 @@ def _outage(error: BaseException) -> StorageOutage:
 class SqlUnitOfWorkFactory:
     def __init__(self, database: Database) -> None:
         self.database = database
+        self.handoff: HandOff | None = None  # set when this process runs an outbox sender
 
     def __call__(self) -> UnitOfWork:
-        return SqlUnitOfWork(self.database)
+        return SqlUnitOfWork(self.database, self.handoff)

@@ -12,6 +12,7 @@ by: it can no longer tell that it is the only one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -38,13 +39,34 @@ class SharedDeliverer(DiscordDeliverer):
     standby leaves cards to the holder: the outbox tries again shortly, wherever. A standby
     reads the forum's tags over REST for card updates."""
 
-    holding = False  # the gateway is connected and checked; set by the adapter
     retry_seconds = 5.0
     _text_channel = False  # the staff channel has no tags
+    _held: asyncio.Event | None = None
+
+    @property
+    def holding(self) -> bool:
+        """The gateway is connected and checked; set by the adapter."""
+        return self._held is not None and self._held.is_set()
+
+    @holding.setter
+    def holding(self, value: bool) -> None:
+        if self._held is None:
+            self._held = asyncio.Event()
+        (self._held.set if value else self._held.clear)()
+
+    async def _gateway_held(self) -> bool:
+        """Whether this process holds the gateway, waiting a little for one that is just
+        connecting (a new ticket's card can be on its way before READY)."""
+        if self._held is None:
+            self._held = asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.retry_seconds):
+                await self._held.wait()
+        return self._held.is_set()
 
     async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
         if not self.holding:
-            if message.kind == "card":
+            if message.kind == "card" and not await self._gateway_held():
                 raise DeliveryError(
                     "a card is posted by the process that holds the Discord gateway",
                     retry_after=self.retry_seconds,

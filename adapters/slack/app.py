@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -77,11 +78,36 @@ class SlackAdapter:
             request_verification_enabled=not self.settings.socket_mode,
             process_before_response=True,
         )
+        client = self.client
+
+        @app.middleware
+        async def paced_client(context: Any, next: Callable[[], Awaitable[None]]) -> None:
+            # Bolt gives each request a client of its own: listeners' calls (views.open,
+            # ephemeral answers) would skip the pacing and the shared connections. The
+            # helpers built on that client are not used here, and Bolt could not copy them
+            # for a lazy listener (the shared session cannot be copied)
+            context["client"] = client
+            for unused in ("say", "complete", "fail"):
+                context.pop(unused, None)
+            await next()
+
         self.listeners = Listeners(desk, self.settings, self.people)
         self.listeners.register(app)
         return app
 
     async def start(self, desk: Desk) -> None:
+        # one session for every Web API call: without it slack_sdk opens a session and a
+        # connection (a TLS handshake, against Slack) per call
+        self.client.session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.client.timeout)
+        )
+        try:
+            await self._start(desk)
+        except BaseException:
+            await self.client.session.close()
+            raise
+
+    async def _start(self, desk: Desk) -> None:
         who = await self.check()
         app = self.bolt_app(desk)
         if self.settings.socket_mode:
@@ -112,6 +138,8 @@ class SlackAdapter:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
         if self._runner is not None:
             await self._runner.cleanup()
+        if self.client.session is not None:
+            await self.client.session.close()
 
 
 def http_app(bolt: AsyncApp) -> web.Application:

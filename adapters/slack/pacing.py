@@ -66,6 +66,11 @@ class PacedWebClient(AsyncWebClient):
         super().__init__(*args, **kwargs)
         self.pacer = pacer
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> PacedWebClient:
+        # Bolt deep-copies each request for its lazy listeners, client included: a copy
+        # would pace on its own and could not copy the shared HTTP session at all
+        return self
+
     async def api_call(self, api_method: str, *args: Any, **kwargs: Any) -> AsyncSlackResponse:
         route = tier_route(api_method)
         async with self.pacer.turn(route):

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.model import SYSTEM, Audience, OutboundMessage, Ticket, TicketEvent
-from bot.ports import DeliveryError, DeliveryReceipt, UnitOfWork, UnitOfWorkFactory
+from bot.ports import DeliveryError, DeliveryReceipt, UnitOfWork
 from bot.rendering import Renderer
 
 log = logging.getLogger("bot.outbox")
@@ -29,59 +29,63 @@ class Patience:
 
 class Outcomes:
     def __init__(
-        self,
-        uow_factory: UnitOfWorkFactory,
-        clock: Clock,
-        renderer: Renderer,
-        staff_locale: str,
-        patience: Patience,
+        self, clock: Clock, renderer: Renderer, staff_locale: str, patience: Patience
     ) -> None:
-        self.uow_factory = uow_factory
         self.clock = clock
         self.renderer = renderer
         self.staff_locale = staff_locale
         self.patience = patience
 
-    async def sent(self, message: OutboundMessage, receipt: DeliveryReceipt) -> None:
+    async def record(
+        self,
+        uow: UnitOfWork,
+        message: OutboundMessage,
+        ticket: Ticket | None,
+        outcome: DeliveryReceipt | DeliveryError,
+    ) -> None:
+        """Write what an attempt came to, in `uow` (the caller commits: attempts that end
+        together share one transaction)."""
+        if isinstance(outcome, DeliveryError):
+            await self._not_delivered(uow, message, ticket, outcome)
+        else:
+            await self._sent(uow, message, outcome)
+
+    async def _sent(
+        self, uow: UnitOfWork, message: OutboundMessage, receipt: DeliveryReceipt
+    ) -> None:
         assert message.id is not None
         now = self.clock.now()
-        async with self.uow_factory() as uow:
-            await uow.outbox.mark_sent(message.id, receipt.message_id, now)
-            if message.kind == "card" and message.ticket_id is not None:
-                thread = receipt.thread or receipt.message_id
-                await uow.tickets.set_staff_refs(
-                    message.ticket_id, receipt.channel, thread, receipt.message_id
-                )
-                # the staff thread's history starts at the card: an agent's first answer,
-                # written while the bot was away, is read back from there
-                await uow.cursors.advance(message.platform, thread, receipt.message_id, now)
-            await uow.commit()
+        await uow.outbox.mark_sent(message.id, receipt.message_id, now)
+        if message.kind == "card" and message.ticket_id is not None:
+            thread = receipt.thread or receipt.message_id
+            await uow.tickets.set_staff_refs(
+                message.ticket_id, receipt.channel, thread, receipt.message_id
+            )
+            # the staff thread's history starts at the card: an agent's first answer,
+            # written while the bot was away, is read back from there
+            await uow.cursors.advance(message.platform, thread, receipt.message_id, now)
 
-    async def not_delivered(
-        self, message: OutboundMessage, ticket: Ticket | None, error: DeliveryError
+    async def _not_delivered(
+        self, uow: UnitOfWork, message: OutboundMessage, ticket: Ticket | None, error: DeliveryError
     ) -> None:
         assert message.id is not None
         now = self.clock.now()
         waited = now - (message.created_at or now)
-        async with self.uow_factory() as uow:
-            if error.permanent or waited >= self.patience.patience:
-                reason = error.reason if error.permanent else self._gave_up(error, waited)
-                await self._failed(uow, message, ticket, reason)
-            else:
-                delay = self._delay(message.attempts + 1, error)
-                (log.info if error.retry_after is not None else log.warning)(
-                    "outbox message %s (%s) not delivered, retry in %ss: %s",
-                    message.id,
-                    message.kind,
-                    delay.total_seconds(),
-                    error.reason,
-                )
-                await uow.outbox.mark_retry(
-                    message.id, now + delay, error.reason, in_doubt=error.in_doubt
-                )
-                if waited >= self.patience.warn_after and not message.warned:
-                    await self._warn(uow, message, ticket, error, waited)
-            await uow.commit()
+        if error.permanent or waited >= self.patience.patience:
+            reason = error.reason if error.permanent else self._gave_up(error, waited)
+            await self._failed(uow, message, ticket, reason)
+            return
+        delay = self._delay(message.attempts + 1, error)
+        (log.info if error.retry_after is not None else log.warning)(
+            "outbox message %s (%s) not delivered, retry in %ss: %s",
+            message.id,
+            message.kind,
+            delay.total_seconds(),
+            error.reason,
+        )
+        await uow.outbox.mark_retry(message.id, now + delay, error.reason, in_doubt=error.in_doubt)
+        if waited >= self.patience.warn_after and not message.warned:
+            await self._warn(uow, message, ticket, error, waited)
 
     def _delay(self, attempts: int, error: DeliveryError) -> timedelta:
         if error.retry_after is not None:  # the platform said when

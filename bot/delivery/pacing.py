@@ -18,6 +18,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+# a wait shorter than this is rounding, not pacing: waiting it could spin on a clock that
+# cannot tell such instants apart
+_NEAR_ENOUGH = 0.001
+
 
 @dataclass(frozen=True)
 class Route:
@@ -157,7 +161,8 @@ class Pacer:
             return 0.0
         lane.tokens = min(float(route.burst), lane.tokens + (now - lane.stamp) * route.per_second)
         lane.stamp = now
-        return 0.0 if lane.tokens >= 1.0 else (1.0 - lane.tokens) / route.per_second
+        wait = (1.0 - lane.tokens) / route.per_second
+        return 0.0 if wait < _NEAR_ENOUGH else wait
 
     def _grant(self, route: Route, lane: _Lane) -> None:
         while lane.waiting:

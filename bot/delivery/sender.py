@@ -19,18 +19,20 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
+from bot.delivery.batched import Batched
 from bot.delivery.outcomes import Outcomes, Patience
 from bot.delivery.pacing import Pacer
-from bot.model import OutboundMessage, Ticket
+from bot.model import Audience, OutboundMessage, Ticket
 from bot.ports import Deliverer, DeliveryError, DeliveryReceipt, StorageOutage, UnitOfWorkFactory
 from bot.rendering import Renderer
 
 log = logging.getLogger("bot.outbox")
+Outcome = DeliveryReceipt | DeliveryError
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class Capacity:
     concurrency: int = 64  # sends under way at once, across conversations
     hold: int = 1000  # claimed messages (most waiting for a busy route); customers' are extra
     batch: int = 100  # claimed per database round trip
-    lease: timedelta = timedelta(seconds=60)
+    lease: timedelta = timedelta(seconds=30)  # a dead worker's messages wait this long at most
 
 
 def worker_name() -> str:
@@ -65,7 +67,7 @@ class OutboxSender:
         self.capacity = capacity or Capacity()
         self.pacer = pacer or Pacer()
         self.worker = worker or worker_name()
-        self.outcomes = Outcomes(uow_factory, clock, renderer, staff_locale, patience or Patience())
+        self.outcomes = Outcomes(clock, renderer, staff_locale, patience or Patience())
         self.wake = asyncio.Event()
         self._settled = asyncio.Event()  # a delivery ended
         self._leases: dict[int, datetime] = {}  # claimed and not yet settled -> lease end
@@ -73,13 +75,30 @@ class OutboxSender:
         self._sending = asyncio.Semaphore(self.capacity.concurrency)
         self._claiming = asyncio.Lock()
         self._orphans: set[int] = set()  # leased but dropped (database trouble): give back
-        self._starting: list[tuple[int, asyncio.Future[None]]] = []
-        self._start_writer: asyncio.Task[None] | None = None
+        # marks of sends under way, and what the sends came to, each written in batches
+        self._start = Batched[int](self._write_starts)
+        self._settle = Batched[tuple[OutboundMessage, Ticket | None, Outcome]](self._write_outcomes)
         self._renewed_at: datetime | None = None
 
-    def notify(self) -> None:
-        """Called after a commit that wrote outbox rows."""
+    def notify(self, handed: Sequence[tuple[OutboundMessage, Ticket | None]] = ()) -> None:
+        """Called after a commit that wrote outbox rows; `handed` were written leased to
+        this sender and marked as under way (a new ticket's first messages): they go at
+        once, without a claim."""
+        until = self.clock.now() + self.capacity.lease
+        # customers first, as claims go: an acknowledgement never waits for a card
+        for message, ticket in sorted(handed, key=lambda h: h[0].audience is not Audience.CUSTOMER):
+            assert message.id is not None
+            self._take(message, ticket, until, started=True)
         self.wake.set()
+
+    def _take(
+        self, message: OutboundMessage, ticket: Ticket | None, until: datetime, *, started: bool
+    ) -> None:
+        assert message.id is not None
+        self._leases[message.id] = until
+        task = asyncio.create_task(self._deliver(message, ticket, started=started))
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
 
     async def drain(self) -> int:
         """Deliver until nothing is due now, waiting for busy routes' turns (unless time
@@ -151,19 +170,18 @@ class OutboxSender:
                 await uow.commit()
             self._orphans.difference_update(orphans)
             for message in claimed:
-                assert message.id is not None
-                self._leases[message.id] = until
                 ticket = tickets.get(message.ticket_id) if message.ticket_id is not None else None
-                task = asyncio.create_task(self._deliver(message, ticket))
-                self._tasks.add(task)
-                task.add_done_callback(self._finished)
+                self._take(message, ticket, until, started=message.in_doubt)
             return len(claimed), len(claimed) == limit
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self._settled.set()
 
-    async def _deliver(self, message: OutboundMessage, ticket: Ticket | None) -> None:
+    async def _deliver(
+        self, message: OutboundMessage, ticket: Ticket | None, *, started: bool
+    ) -> None:
+        """`started`: the row is marked as under way already (a hand-off, or in doubt)."""
         assert message.id is not None
         deliverer = self.deliverers.get(message.platform)
         settled = False
@@ -173,15 +191,12 @@ class OutboxSender:
                 async with self._sending:
                     if not self._holds(message.id):
                         return  # the lease ran out unrenewed: another worker may have it
-                    if not message.in_doubt:
+                    if not started:
                         await self._start(message.id)
                     outcome = await self._attempt(deliverer, message, ticket)
                 if isinstance(outcome, DeliveryError) and outcome.retry_after is not None:
                     self.pacer.hold(route, outcome.retry_after)
-            if isinstance(outcome, DeliveryError):
-                await self.outcomes.not_delivered(message, ticket, outcome)
-            else:
-                await self.outcomes.sent(message, outcome)
+            await self._settle((message, ticket, outcome))
             settled = True
         except StorageOutage as outage:
             log.warning(
@@ -197,7 +212,7 @@ class OutboxSender:
 
     async def _attempt(
         self, deliverer: Deliverer | None, message: OutboundMessage, ticket: Ticket | None
-    ) -> DeliveryReceipt | DeliveryError:
+    ) -> Outcome:
         if deliverer is None:  # cured by starting the adapter again
             return DeliveryError(f"no {message.platform} adapter is running")
         try:
@@ -216,34 +231,19 @@ class OutboxSender:
         until = self._leases.get(message_id)
         return until is not None and until - self.clock.now() > self.capacity.lease / 2
 
-    async def _start(self, message_id: int) -> None:
-        """Mark the send as under way before it starts; sends granted together share one
-        write."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._starting.append((message_id, done))
-        if self._start_writer is None:
-            self._start_writer = asyncio.create_task(self._write_starts())
-        await done
+    async def _write_starts(self, message_ids: list[int]) -> None:
+        """Mark sends as under way before they start (then a crash leaves them in doubt)."""
+        async with self.uow_factory() as uow:
+            await uow.outbox.start_attempts(message_ids, self.clock.now())
+            await uow.commit()
 
-    async def _write_starts(self) -> None:
-        try:
-            await asyncio.sleep(0)  # let the sends granted in this same turn join
-            while self._starting:
-                batch, self._starting = self._starting, []
-                try:
-                    async with self.uow_factory() as uow:
-                        await uow.outbox.start_attempts([i for i, _ in batch], self.clock.now())
-                        await uow.commit()
-                except Exception as error:
-                    for _, done in batch:
-                        if not done.done():
-                            done.set_exception(error)
-                    continue
-                for _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
-        finally:
-            self._start_writer = None
+    async def _write_outcomes(
+        self, settled: list[tuple[OutboundMessage, Ticket | None, Outcome]]
+    ) -> None:
+        async with self.uow_factory() as uow:
+            for message, ticket, outcome in settled:
+                await self.outcomes.record(uow, message, ticket, outcome)
+            await uow.commit()
 
     async def _renew_if_due(self) -> None:
         now = self.clock.now()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -18,7 +18,7 @@ from bot.clock import Clock, SystemClock
 from bot.desk import intake, queries, staff
 from bot.desk.context import Ctx, Refused, Reply
 from bot.desk.in_order import InOrder, conversation_of
-from bot.model import TransitionRefused
+from bot.model import OutboundMessage, Ticket, TransitionRefused
 from bot.parser import USAGE, UsageError, parse
 from bot.ports import ConcurrencyConflict, StorageOutage, UnitOfWork, UnitOfWorkFactory
 from bot.rendering import Renderer
@@ -51,7 +51,7 @@ class Desk:
         renderer: Renderer | None = None,
         settings: DeskSettings | None = None,
         clock: Clock | None = None,
-        on_outbox: Callable[[], None] | None = None,
+        on_outbox: Callable[[Sequence[tuple[OutboundMessage, Ticket]]], None] | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.settings = settings or DeskSettings()
@@ -76,7 +76,7 @@ class Desk:
     async def _handle(self, command: c.Command, inv: c.Invocation) -> Reply:
         for attempt in range(_ATTEMPTS):
             try:
-                reply = await self._run_once(command, inv)
+                reply, handed = await self._run_once(command, inv)
             except ConcurrencyConflict:
                 log.info("ticket changed under %s, retrying (%d)", type(command).__name__, attempt)
                 continue
@@ -86,13 +86,14 @@ class Desk:
                 log.exception("handling %s from %s failed", type(command).__name__, inv.actor.ref)
                 return await self._kept_after_failure(command, inv, error)
             if not reply.duplicate:
-                self.wake_outbox()
+                self.wake_outbox(handed)
             return reply
         return Reply(self.renderer.text(self.settings.locale, "busy"), ok=False)
 
-    def wake_outbox(self) -> None:
+    def wake_outbox(self, handed: Sequence[tuple[OutboundMessage, Ticket]] = ()) -> None:
+        """After a commit: new outbox rows are due, and `handed` are the sender's already."""
         if self._on_outbox:
-            self._on_outbox()
+            self._on_outbox(handed)
 
     def context(self, uow: UnitOfWork, inv: c.Invocation, now: datetime) -> Ctx:
         return Ctx(uow, self.clock, self.renderer, self.settings, inv, now, self.triage)
@@ -136,14 +137,16 @@ class Desk:
             return Reply(text, ok=False)
         return await self.handle(command, inv)
 
-    async def _run_once(self, command: c.Command, inv: c.Invocation) -> Reply:
+    async def _run_once(
+        self, command: c.Command, inv: c.Invocation
+    ) -> tuple[Reply, Sequence[tuple[OutboundMessage, Ticket]]]:
         async with self.uow_factory() as uow:
             reply, keep = await self._apply(uow, command, inv)
             if keep:
                 await uow.commit()
-            else:
-                await uow.rollback()
-            return reply
+                return reply, uow.handed_off
+            await uow.rollback()
+            return reply, ()
 
     async def _apply(
         self, uow: UnitOfWork, command: c.Command, inv: c.Invocation

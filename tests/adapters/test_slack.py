@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.delivery.pacing import Pacer
 from tests.adapters.fake_slack import running_fake_slack
 from tests.adapters.slack_harness import HELP_CHANNEL, STAFF_CHANNEL, SlackDesk, sign, start, stop
+from tests.support.virtual_time import RunningClock
 
 AGENT, AGENT2, CUSTOMER = "UAGENT0001", "UAGENT0002", "UCUST00001"
 DM = "D0CUST0001"
@@ -311,6 +313,21 @@ async def test_leads_are_the_members_of_the_leads_channel(tmp_path: Path) -> Non
         assert await with_leads.people.is_lead(AGENT2)
         assert not await with_leads.people.is_lead(AGENT)
         assert not await SlackAdapter(settings(fake)).people.is_lead(AGENT2)
+
+
+async def test_forms_opened_in_a_rush_keep_to_slacks_tier_for_views_open(slack: SlackDesk) -> None:
+    # the listeners' calls go through the adapter's paced client, on the test's clock
+    slack.adapter.client.pacer = Pacer(RunningClock(slack.clock))
+    await slack.message(CUSTOMER, "Invoice wrong", DM, channel_type="im")
+    began = slack.clock.now()
+    presses = 20
+    for _ in range(presses):
+        await slack.press(AGENT, "ticket:escalate:1", STAFF_CHANNEL)
+    assert len(slack.fake.called("views.open")) == presses
+    # Tier 4 (100 a minute, bursts of 16): the last four waited their turns, 0.6 s each
+    waited = (slack.clock.now() - began).total_seconds()
+    assert waited >= (presses - 16) * 0.6 - 0.01
+    assert not slack.fake.refused
 
 
 async def test_escalate_form_offers_the_teams_and_checks_the_choice(slack: SlackDesk) -> None:

@@ -21,8 +21,7 @@ from bot.clock import FrozenClock
 from bot.ports import StorageOutage
 from tests.adapters.fake_slack import TEAM, FakeSlack, running_fake_slack
 from tests.adapters.slack_harness import STAFF_CHANNEL, SlackDesk, sign, start, stop
-from tests.conftest import IN_CI
-from tests.support.pg import postgres_available, temporary_database, with_port
+from tests.support.pg import required_database, with_port
 from tests.support.tcp_proxy import running_proxy
 
 AGENT, CUSTOMER = "UAGENT0001", "UCUST00001"
@@ -39,24 +38,12 @@ def tie_ts_to_clock(fake: FakeSlack, clock: FrozenClock) -> None:
 
 
 @asynccontextmanager
-async def postgres_url(prefix: str) -> AsyncIterator[str]:
-    """A fresh PostgreSQL database; in CI its absence is a failure, never a skip."""
-    reason = await postgres_available()
-    if reason is not None:
-        if IN_CI:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    async with temporary_database(prefix) as url:
-        yield url
-
-
-@asynccontextmanager
 async def database(backend: str, prefix: str) -> AsyncIterator[str]:
     """ "" (the harness's SQLite file) or a fresh PostgreSQL database."""
     if backend == "sqlite":
         yield ""
         return
-    async with postgres_url(prefix) as url:
+    async with required_database(prefix) as url:
         yield url
 
 
@@ -185,7 +172,7 @@ async def outage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
             yield Outage(slack, lock, holder.release)
             await holder.release()
         return
-    async with postgres_url("slack_outage") as url:
+    async with required_database("slack_outage") as url:
         real = make_url(url)
         async with running_proxy(real.host or "127.0.0.1", real.port or 5432) as proxy:
             proxied = with_port(url, proxy.port)

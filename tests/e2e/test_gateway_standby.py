@@ -13,21 +13,15 @@ from pathlib import Path
 import pytest
 
 from tests.adapters.fake_discord import FORUM, GUILD, STAFF_ROLE, FakeDiscord, running_fake_discord
-from tests.conftest import IN_CI
 from tests.support.bot_process import SUPPORTBOT, BotProcess, base_env
-from tests.support.pg import postgres_available, temporary_database
+from tests.support.pg import required_database
 
 TAKEOVER_WITHIN = 30.0  # seconds, as promised to operators
 
 
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
-    reason = await postgres_available()
-    if reason is not None:
-        if IN_CI:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    async with temporary_database("gateway") as url:
+    async with required_database("gateway") as url:
         yield url
 
 

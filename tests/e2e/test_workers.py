@@ -22,9 +22,8 @@ from pathlib import Path
 import pytest
 
 from tests.adapters.fake_slack import running_fake_slack
-from tests.conftest import IN_CI
 from tests.e2e.workers_driver import Mode, run_burst
-from tests.support.pg import postgres_available, temporary_database
+from tests.support.pg import required_database
 
 SEED = int(os.environ.get("SUPPORTBOT_TEST_WORKERS_SEED", "20250611"))
 CUSTOMERS = 200
@@ -32,12 +31,7 @@ CUSTOMERS = 200
 
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
-    reason = await postgres_available()
-    if reason is not None:
-        if IN_CI:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    async with temporary_database("workers") as url:
+    async with required_database("workers") as url:
         yield url
 
 

@@ -137,6 +137,19 @@ class Fleet:
             for n, bot in enumerate(runs)
         )
 
+    async def outbox_pending(self) -> list[str]:
+        """The rows still to be sent, described for a failure message."""
+        conn = await asyncpg.connect(self.envs[0]["DATABASE_URL"], timeout=10)
+        try:
+            rows = await conn.fetch(
+                "SELECT id, kind, audience, attempts, last_error, lease_owner, lease_until,"
+                " next_attempt_at, attempt_started_at FROM outbox WHERE status = 'pending'"
+                " ORDER BY id LIMIT 20"
+            )
+        finally:
+            await conn.close()
+        return [str(dict(row)) for row in rows]
+
     async def outbox_waiting(self) -> int:
         """How many outbox rows are still to be sent (pending, leased or not)."""
         conn = await asyncpg.connect(self.envs[0]["DATABASE_URL"], timeout=10)
@@ -190,7 +203,7 @@ async def run_burst(
     seed: int = 1,
     kill_after: float = 0.4,
     restart: bool = True,
-    settle: float = 60,
+    settle: float = 90,  # a killed worker's leases run out after 30 s
 ) -> Outcome:
     """See the module docstring."""
     began = time.monotonic()
@@ -285,5 +298,7 @@ async def _settle(
             f"not settled after {timeout}s, waiting for {step}: acknowledged {traffic.acked} "
             f"of {plan.customer_messages} + {plan.agent_replies}; unacknowledged {unacked[:10]}\n"
             + summary(audit(log, plan, traffic.unacknowledged()))
+            + "\npending outbox rows:\n"
+            + "\n".join(await fleet.outbox_pending())
             + f"\nstderr (tail):\n{fleet.stderr()[-6000:]}"
         ) from None

@@ -12,8 +12,7 @@ import pytest
 
 from storage.engine import Database, StorageUnavailable, process_label
 from storage.leadership import GATEWAY_LOCK, AdvisoryLock, SoleLock, role_lock, workers
-from tests.conftest import IN_CI
-from tests.support.pg import postgres_available, temporary_database, with_port
+from tests.support.pg import required_database, with_port
 from tests.support.tcp_proxy import running_proxy
 
 CHECK = 0.2  # seconds between a holder's checks of its connection
@@ -21,12 +20,7 @@ CHECK = 0.2  # seconds between a holder's checks of its connection
 
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
-    reason = await postgres_available()
-    if reason is not None:
-        if IN_CI:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    async with temporary_database("leadership") as url:
+    async with required_database("leadership") as url:
         yield url
 
 

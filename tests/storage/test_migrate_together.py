@@ -10,20 +10,14 @@ import pytest
 
 from storage.engine import Database
 from storage.migrate import current_revision, head_revision, upgrade
-from tests.conftest import IN_CI
-from tests.support.pg import postgres_available, temporary_database
+from tests.support.pg import required_database
 
 STARTED_TOGETHER = 4
 
 
 @pytest.fixture
 async def fresh_url() -> AsyncIterator[str]:
-    reason = await postgres_available()
-    if reason is not None:
-        if IN_CI:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    async with temporary_database("migrate_together") as url:
+    async with required_database("migrate_together") as url:
         yield url
 
 

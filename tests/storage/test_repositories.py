@@ -80,6 +80,33 @@ async def test_ticket_numbers_count_on_from_the_stored_counter(database: Databas
         assert found is not None and (found.id, found.display_name) == (customer_id, "Ayumi")
 
 
+async def test_a_ticket_saved_after_its_card_was_placed_keeps_where_the_card_went(
+    database: Database,
+) -> None:
+    async with SqlUnitOfWork(database) as uow:
+        ticket = _ticket(1, await _customer(uow))
+        await uow.tickets.add(ticket)
+        await uow.commit()
+    assert ticket.id is not None
+    # the desk works on the ticket as it was before its card was posted...
+    async with SqlUnitOfWork(database) as desk:
+        loaded = await desk.tickets.by_id(ticket.id)
+    assert loaded is not None and loaded.staff_thread == ""
+    # ...while the outbox sender (another process, maybe) records where the card went
+    async with SqlUnitOfWork(database) as sender:
+        await sender.tickets.set_staff_refs(ticket.id, "CSTAFF", "1700.0001", "1700.0001")
+        await sender.commit()
+    async with SqlUnitOfWork(database) as desk:
+        loaded.subject = "ログインできません（解決済み）"
+        await desk.tickets.save(loaded)
+        await desk.commit()
+    async with SqlUnitOfWork(database) as uow:
+        stored = await uow.tickets.by_id(ticket.id)
+    assert stored is not None and stored.subject == "ログインできません（解決済み）"
+    assert (stored.staff_channel, stored.staff_thread) == ("CSTAFF", "1700.0001")
+    assert stored.card_message_id == "1700.0001"
+
+
 def _message(n: int) -> OutboundMessage:
     return OutboundMessage("slack", Audience.CUSTOMER, "ack", f"reply {n}", channel="D1")
 

@@ -13,15 +13,17 @@ import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
+import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import POSTGRES_URL
+from tests.conftest import IN_CI, POSTGRES_URL
 
 __all__ = [
     "database_url",
     "drop_database",
     "fresh_database",
     "postgres_available",
+    "required_database",
     "temporary_database",
     "with_port",
 ]
@@ -96,3 +98,16 @@ async def temporary_database(name_prefix: str) -> AsyncIterator[str]:
         yield url
     finally:
         await drop_database(url)
+
+
+@contextlib.asynccontextmanager
+async def required_database(prefix: str) -> AsyncIterator[str]:
+    """A fresh database, dropped afterwards; without a server the test is skipped, except
+    in CI, where that is a failure: PostgreSQL suites always run there."""
+    reason = await postgres_available()
+    if reason is not None:
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    async with temporary_database(prefix) as url:
+        yield url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import timedelta
 
 from bot.clock import FrozenClock
@@ -17,9 +18,11 @@ class FollowClock(PaceTime):
 
     def __init__(self, clock: FrozenClock) -> None:
         self.clock = clock
+        self._start = clock.now()
 
     def monotonic(self) -> float:
-        return self.clock.now().timestamp()
+        # seconds since this began, not since 1970: small enough to tell microseconds apart
+        return (self.clock.now() - self._start).total_seconds()
 
     async def sleep_until(self, deadline: float) -> None:
         await asyncio.Event().wait()  # woken only by Pacer.catch_up, when the clock moved
@@ -33,8 +36,8 @@ class RunningClock(FollowClock):
 
     async def sleep_until(self, deadline: float) -> None:
         ahead = deadline - self.monotonic()
-        if ahead > 0:
-            self.clock.advance(timedelta(seconds=ahead))
+        if ahead > 0:  # whole microseconds, rounded up: the clock must reach the deadline
+            self.clock.advance(timedelta(microseconds=math.ceil(ahead * 1e6)))
         await asyncio.sleep(0)
 
     async def sleep(self, seconds: float) -> None:

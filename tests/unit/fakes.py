@@ -64,7 +64,11 @@ class FakeTickets:
         if self.s.tickets[ticket.id].version != ticket.version:
             raise ConcurrencyConflict(str(ticket.number))
         ticket.version += 1
-        self.s.tickets[ticket.id] = copy.deepcopy(ticket)
+        stored = self.s.tickets[ticket.id]
+        saved = copy.deepcopy(ticket)  # where the card went is the sender's, as in SQL
+        saved.staff_channel, saved.staff_thread = stored.staff_channel, stored.staff_thread
+        saved.card_message_id = stored.card_message_id
+        self.s.tickets[ticket.id] = saved
 
     def _find(self, pred: Any) -> Ticket | None:
         found = [t for t in self.s.tickets.values() if pred(t)]
@@ -362,6 +366,7 @@ class FakeUnitOfWork:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.committed = False
+        self.handed_off: list[tuple[OutboundMessage, Ticket]] = []  # no hand-off here
 
     async def __aenter__(self) -> Self:
         if self.store.outage:
