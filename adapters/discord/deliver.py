@@ -30,6 +30,7 @@ _HISTORY = 100  # a message in doubt is among the channel's latest (one page)
 LIMIT = 2000
 DELIVERED = "✅"
 INTERNAL = "🔒"
+_MARKS = {"note": INTERNAL, "delivered": DELIVERED}  # reactions on the agent's own message
 NO_PINGS = discord.AllowedMentions.none()
 # Discord allows a bot 50 requests per second in all
 GLOBAL = Route("discord:global", 50.0, burst=50, serial=False)
@@ -106,10 +107,7 @@ class DiscordDeliverer:
     async def _deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
         source_id = str(message.data.get("source_message_id", ""))
         if message.audience is Audience.CUSTOMER:
-            receipt = await self._send(int(message.channel), message)
-            if message.kind == "agent_reply" and source_id and ticket and ticket.staff_thread:
-                await self._react(int(ticket.staff_thread), int(source_id), DELIVERED)
-            return receipt
+            return await self._send(int(message.channel), message)
         if message.audience is Audience.LEADS:
             return await self._send(self.leads_channel, message)
         if message.kind == "card":
@@ -132,8 +130,9 @@ class DiscordDeliverer:
                 changes["applied_tags"] = [str(t) for t in self._tag_ids(status)]
             await self.client.http.edit_channel(thread, **changes)
             return DeliveryReceipt(ticket.card_message_id, str(thread), str(thread))
-        if message.kind == "note" and source_id:
-            await self._react(thread, int(source_id), INTERNAL)
+        if message.kind in _MARKS and source_id:
+            # the agent's own message is in the thread already: mark it internal, or delivered
+            await self._react(thread, int(source_id), _MARKS[message.kind])
             return DeliveryReceipt(source_id, str(thread), str(thread))
         return await self._send(thread, message)
 

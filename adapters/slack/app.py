@@ -42,7 +42,11 @@ class SlackAdapter:
         # no retry handlers: slack_sdk would post again after a lost answer, and Slack would
         # show the message twice; the outbox looks before it posts again (see deliver.py)
         self.client = PacedWebClient(
-            token=settings.bot_token, base_url=settings.api_url, retry_handlers=[], pacer=Pacer()
+            token=settings.bot_token,
+            base_url=settings.api_url,
+            retry_handlers=[],
+            pacer=Pacer(),
+            rate_scale=settings.rate_scale,
         )
         self.deliverer: Deliverer = SlackDeliverer(self.client, settings)
         self.people = People(

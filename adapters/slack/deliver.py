@@ -54,6 +54,7 @@ _PERMANENT = {
 _MAYBE_POSTED = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 DELIVERED = "white_check_mark"
 INTERNAL = "lock"
+_MARKS = {"note": INTERNAL, "delivered": DELIVERED}  # reactions on the agent's own message
 
 
 class SlackDeliverer:
@@ -66,7 +67,7 @@ class SlackDeliverer:
 
     def route(self, message: OutboundMessage, ticket: Ticket | None) -> Route | None:
         """Where the message's first call goes, as Slack counts its limits."""
-        rate = self.settings.posts_per_second
+        rate = self.settings.rate_scale
         if message.audience is Audience.CUSTOMER:
             return post_route(message.channel, rate)
         if message.audience is Audience.LEADS:
@@ -74,8 +75,8 @@ class SlackDeliverer:
         if message.kind == "card" or ticket is None:
             return post_route(self.settings.staff_channel, rate)
         if message.kind == "card_update":
-            return tier_route("chat.update")
-        if message.kind == "note" and message.data.get("source_message_id"):
+            return tier_route("chat.update", rate)
+        if message.kind in _MARKS and message.data.get("source_message_id"):
             return None  # a reaction: the client paces its tier
         return post_route(ticket.staff_channel or self.settings.staff_channel, rate)
 
@@ -91,10 +92,7 @@ class SlackDeliverer:
     async def _deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
         source_id = str(message.data.get("source_message_id", ""))
         if message.audience is Audience.CUSTOMER:
-            receipt = await self._post(message.channel, message.thread, message)
-            if message.kind == "agent_reply" and source_id and ticket:
-                await self._react(ticket.staff_channel, source_id, DELIVERED)
-            return receipt
+            return await self._post(message.channel, message.thread, message)
         if message.audience is Audience.LEADS:
             return await self._post(self.settings.leads_channel, "", message)
         if message.kind == "card":
@@ -113,9 +111,9 @@ class SlackDeliverer:
                 blocks=message_blocks(message.body, message.actions),
             )
             return DeliveryReceipt(ticket.card_message_id, ticket.staff_channel)
-        if message.kind == "note" and source_id:
-            # the agent's own message is already in the thread; just mark it internal
-            await self._react(ticket.staff_channel, source_id, INTERNAL)
+        if message.kind in _MARKS and source_id:
+            # the agent's own message is already in the thread; mark it internal, or delivered
+            await self._react(ticket.staff_channel, source_id, _MARKS[message.kind])
             return DeliveryReceipt(source_id, ticket.staff_channel)
         return await self._post(
             ticket.staff_channel or self.settings.staff_channel, ticket.staff_thread, message

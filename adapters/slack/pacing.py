@@ -21,7 +21,8 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.delivery.pacing import Pacer, Route
 
-# a burst of 3 stays inside Slack's "short bursts" (the rate is SlackSettings')
+# about one per second per channel; a burst of 3 stays inside Slack's "short bursts"
+POST_PER_SECOND = 1.0
 POST_BURST = 3
 _PER_MINUTE = {2: 20, 3: 50, 4: 100}
 TIERS = {
@@ -38,17 +39,17 @@ TIERS = {
 }
 
 
-def tier_route(method: str) -> Route | None:
+def tier_route(method: str, scale: float = 1.0) -> Route | None:
     tier = TIERS.get(method)
     if tier is None:
         return None
     per_minute = _PER_MINUTE[tier]
     # calls on a tier need not wait for each other's answers; only the rate counts
-    return Route(f"slack:{method}", per_minute / 60, burst=per_minute // 6, serial=False)
+    return Route(f"slack:{method}", per_minute * scale / 60, burst=per_minute // 6, serial=False)
 
 
-def post_route(channel: str, per_second: float) -> Route:
-    return Route(f"slack:post:{channel}", per_second, burst=POST_BURST)
+def post_route(channel: str, scale: float = 1.0) -> Route:
+    return Route(f"slack:post:{channel}", POST_PER_SECOND * scale, burst=POST_BURST)
 
 
 def retry_after(error: SlackApiError) -> float | None:
@@ -62,9 +63,10 @@ def retry_after(error: SlackApiError) -> float | None:
 class PacedWebClient(AsyncWebClient):
     """Every tiered call waits for its turn; a 429 holds its method for the Retry-After."""
 
-    def __init__(self, *args: Any, pacer: Pacer, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, pacer: Pacer, rate_scale: float = 1.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.pacer = pacer
+        self.rate_scale = rate_scale
 
     def __deepcopy__(self, memo: dict[int, Any]) -> PacedWebClient:
         # Bolt deep-copies each request for its lazy listeners, client included: a copy
@@ -72,7 +74,7 @@ class PacedWebClient(AsyncWebClient):
         return self
 
     async def api_call(self, api_method: str, *args: Any, **kwargs: Any) -> AsyncSlackResponse:
-        route = tier_route(api_method)
+        route = tier_route(api_method, self.rate_scale)
         async with self.pacer.turn(route):
             try:
                 return await super().api_call(api_method, *args, **kwargs)

@@ -21,9 +21,9 @@ class SlackSettings:
     api_url: str = DEFAULT_API_URL
     http_port: int = 3000
     staff_group: str = ""  # a user group whose members are staff too
-    # Slack allows about one post per second per channel; a Slack-compatible server behind
-    # SLACK_API_URL may allow more
-    posts_per_second: float = 1.0
+    # Slack's documented rates (a post per second per channel, the methods' tiers) times
+    # this: a Slack-compatible server behind SLACK_API_URL may allow more
+    rate_scale: float = 1.0
 
     @property
     def socket_mode(self) -> bool:
@@ -72,18 +72,18 @@ def load(env: Mapping[str, str]) -> SlackSettings:
         api_url=api_url if api_url.endswith("/") else api_url + "/",
         http_port=int(port_text),
         staff_group=get("SLACK_STAFF_GROUP"),
-        posts_per_second=_posts_per_second(get("SLACK_POSTS_PER_SECOND") or "1"),
+        rate_scale=_rate_scale(get("SLACK_RATE_SCALE") or "1"),
     )
 
 
-def _posts_per_second(text: str) -> float:
+def _rate_scale(text: str) -> float:
     try:
-        rate = float(text)
+        scale = float(text)
     except ValueError:
-        rate = 0.0
-    if not 0.1 <= rate <= 100:
+        scale = 0.0
+    if not 0.1 <= scale <= 1000:
         raise ConfigError(
-            "SLACK_POSTS_PER_SECOND",
-            f"{text!r} is not a rate between 0.1 and 100 (Slack allows 1 per channel)",
+            "SLACK_RATE_SCALE",
+            f"{text!r} is not a factor between 0.1 and 1000 (1 keeps to Slack's own limits)",
         )
-    return rate
+    return scale

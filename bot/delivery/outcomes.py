@@ -56,6 +56,20 @@ class Outcomes:
         assert message.id is not None
         now = self.clock.now()
         await uow.outbox.mark_sent(message.id, receipt.message_id, now)
+        source = message.data.get("source_message_id")
+        if message.kind == "agent_reply" and source and message.ticket_id is not None:
+            # the agent's own message is marked as delivered, in the staff thread's turn and at
+            # the platform's pace for reactions, never holding up the customer's conversation
+            mark = OutboundMessage(
+                platform=message.platform,
+                audience=Audience.STAFF,
+                kind="delivered",
+                body="",
+                ticket_id=message.ticket_id,
+                ticket_number=message.ticket_number,
+                data={"source_message_id": source},
+            )
+            await uow.outbox.add(mark, now)
         if message.kind == "card" and message.ticket_id is not None:
             thread = receipt.thread or receipt.message_id
             await uow.tickets.set_staff_refs(

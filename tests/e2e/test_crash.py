@@ -90,8 +90,8 @@ async def test_kill_9_during_a_burst_loses_nothing_and_says_nothing_twice(
                 "SLACK_APP_TOKEN": "xapp-crash-token",
                 "SLACK_STAFF_CHANNEL": STAFF_CHANNEL,
                 "SLACK_API_URL": fake.base_url + "api/",
-                # the fake has no per-channel limit; Slack's 1/s would make this test slow
-                "SLACK_POSTS_PER_SECOND": "100",
+                # the fake has no rate limits; Slack's would make this test slow
+                "SLACK_RATE_SCALE": "100",
             }
         )
         run = CrashRun(fake, env, tmp_path, customers, rng)

@@ -66,7 +66,7 @@ class Fleet:
             "SLACK_BOT_TOKEN": f"xoxb-worker-{i}",
             "SLACK_STAFF_CHANNEL": STAFF_CHANNEL,
             "SLACK_API_URL": self.fake.base_url + "api/",
-            "SLACK_POSTS_PER_SECOND": "100",  # the fake has no per-channel limit
+            "SLACK_RATE_SCALE": "100",  # the fake has no rate limits
         }
         if self.mode == "socket":
             env["SLACK_APP_TOKEN"] = f"xapp-worker-{i}"
