@@ -48,7 +48,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bench.pg import POSTGRES, fresh_postgres
-from tests.adapters.fake_slack import APP_ID, TEAM, Call, FakeSlack, running_fake_slack
+from tests.adapters.fake_slack import Call, FakeSlack, dm_envelope, running_fake_slack
 from tests.support.bot_process import BotProcess, base_env
 
 CUSTOMERS = 300
@@ -135,29 +135,9 @@ class Figures:
 
 
 def _event(customer: int, attempt: int, envelope: str, ts: str) -> dict[str, Any]:
-    return {
-        "envelope_id": envelope,
-        "type": "events_api",
-        "accepts_response_payload": False,
-        "retry_attempt": attempt,
-        "retry_reason": "timeout" if attempt else "",
-        "payload": {
-            "type": "event_callback",
-            "team_id": TEAM,
-            "api_app_id": APP_ID,
-            "event_id": f"Ev0BURST{customer:05d}",
-            "event_time": int(float(ts)),
-            "event": {
-                "type": "message",
-                "channel": _dm(customer),
-                "channel_type": "im",
-                "user": f"UCUST{customer:05d}",
-                "text": f"Order {1000 + customer} has not arrived. Could you check the tracking?",
-                "ts": ts,
-                "event_ts": ts,
-            },
-        },
-    }
+    text = f"Order {1000 + customer} has not arrived. Could you check the tracking?"
+    user = f"UCUST{customer:05d}"
+    return dm_envelope(envelope, f"Ev0BURST{customer:05d}", _dm(customer), user, text, ts, attempt)
 
 
 def _dm(customer: int) -> str:

@@ -371,6 +371,36 @@ class FakeSlack:
             await ws.close()
 
 
+def dm_envelope(
+    envelope_id: str, event_id: str, channel: str, user: str, text: str, ts: str, attempt: int = 0
+) -> dict[str, Any]:
+    """A Socket Mode envelope carrying a customer's DM, as Slack sends it (`attempt` > 0: a
+    redelivery of an envelope that was not acknowledged in time)."""
+    return {
+        "envelope_id": envelope_id,
+        "type": "events_api",
+        "accepts_response_payload": False,
+        "retry_attempt": attempt,
+        "retry_reason": "timeout" if attempt else "",
+        "payload": {
+            "type": "event_callback",
+            "team_id": TEAM,
+            "api_app_id": APP_ID,
+            "event_id": event_id,
+            "event_time": int(float(ts)),
+            "event": {
+                "type": "message",
+                "channel": channel,
+                "channel_type": "im",
+                "user": user,
+                "text": text,
+                "ts": ts,
+                "event_ts": ts,
+            },
+        },
+    }
+
+
 def _cut(request: web.Request) -> web.StreamResponse:
     """Close the connection under the request, so that no answer ever reaches the client."""
     assert request.transport is not None

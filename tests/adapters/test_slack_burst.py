@@ -20,7 +20,7 @@ import pytest
 
 from bot.clock import FrozenClock
 from bot.delivery.pacing import Pacer
-from tests.adapters.fake_slack import TEAM, FakeSlack, running_fake_slack
+from tests.adapters.fake_slack import FakeSlack, dm_envelope, running_fake_slack
 from tests.adapters.slack_harness import STAFF_CHANNEL, SlackDesk, start, stop
 from tests.adapters.test_slack_durability import tie_ts_to_clock
 from tests.support.virtual_time import RunningClock
@@ -59,28 +59,7 @@ def dm(i: int) -> str:
 
 def envelope(fake: FakeSlack, i: int, text: str) -> dict[str, Any]:
     ts = fake.next_ts()
-    event = {
-        "type": "message",
-        "channel": dm(i),
-        "channel_type": "im",
-        "user": user(i),
-        "text": text,
-        "ts": ts,
-        "event_ts": ts,
-    }
-    return {
-        "envelope_id": f"burst-{i}-{ts}",
-        "type": "events_api",
-        "accepts_response_payload": False,
-        "payload": {
-            "type": "event_callback",
-            "team_id": TEAM,
-            "api_app_id": "A0001",
-            "event_id": f"EvBURST{i:04d}{ts}",
-            "event_time": 1700000000,
-            "event": event,
-        },
-    }
+    return dm_envelope(f"burst-{i}-{ts}", f"EvBURST{i:04d}{ts}", dm(i), user(i), text, ts)
 
 
 async def test_a_burst_of_300_customers_is_answered_and_paced_without_refusals(

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.adapters.fake_slack import APP_ID, TEAM, FakeSlack
+from tests.adapters.fake_slack import FakeSlack, dm_envelope
 from tests.support.bot_process import BotProcess
 
 __all__ = ["Burst", "CrashRun", "Customer", "audit", "make_customers"]
@@ -188,29 +188,16 @@ class Burst:
         message.envelopes.append(envelope_id)
         self.envelopes += 1
         self.redeliveries += attempt > 0
-        envelope = {
-            "envelope_id": envelope_id,
-            "type": "events_api",
-            "accepts_response_payload": False,
-            "retry_attempt": attempt,
-            "retry_reason": "timeout" if attempt else "",
-            "payload": {
-                "type": "event_callback",
-                "team_id": TEAM,
-                "api_app_id": APP_ID,
-                "event_id": message.event_id,
-                "event_time": int(float(message.ts)),
-                "event": {
-                    "type": "message",
-                    "channel": message.customer.channel,
-                    "channel_type": "im",
-                    "user": message.customer.user,
-                    "text": message.text,
-                    "ts": message.ts,
-                    "event_ts": message.ts,
-                },
-            },
-        }
+        customer = message.customer
+        envelope = dm_envelope(
+            envelope_id,
+            message.event_id,
+            customer.channel,
+            customer.user,
+            message.text,
+            message.ts,
+            attempt,
+        )
         send = asyncio.ensure_future(self.fake.send_envelope(envelope, timeout=ACK_TIMEOUT))
         gone = asyncio.ensure_future(down.wait())
         try:
