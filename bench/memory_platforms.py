@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.adapters.fake_discord import FORUM, GUILD, STAFF_ROLE, running_fake_discord
+from tests.adapters.fake_discord import FORUM, bot_env, running_fake_discord
 from tests.adapters.fake_slack import running_fake_slack
 
 TARGET_MB = 150.0
@@ -33,12 +33,8 @@ async def main() -> bool:
                 "SLACK_APP_TOKEN": "xapp-test-token",
                 "SLACK_STAFF_CHANNEL": "CSTAFF0001",
                 "SLACK_API_URL": slack.base_url + "api/",
-                "DISCORD_BOT_TOKEN": "fake-token",
-                "DISCORD_GUILD_ID": str(GUILD),
-                "DISCORD_STAFF_CHANNEL": str(FORUM),
-                "DISCORD_STAFF_ROLE": str(STAFF_ROLE),
-                "DISCORD_API_URL": discord.base_url + "/api/v10",
-                "DISCORD_GATEWAY_URL": discord.base_url.replace("http", "ws") + "/gateway/",
+                "SLACK_RATE_SCALE": "100",  # the fake has no rate limits; memory is measured
+                **bot_env(discord),
             }
             supportbot = str(Path(sys.executable).with_name("supportbot"))
             proc = await asyncio.create_subprocess_exec(

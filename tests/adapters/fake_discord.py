@@ -520,6 +520,18 @@ class FakeDiscord(RestSide):
         return dict(calls[-1].body)
 
 
+def bot_env(fake: FakeDiscord) -> dict[str, str]:
+    """The DISCORD_* variables that point a `supportbot run` at this fake's server."""
+    return {
+        "DISCORD_BOT_TOKEN": "fake-token",
+        "DISCORD_GUILD_ID": str(GUILD),
+        "DISCORD_STAFF_CHANNEL": str(FORUM),
+        "DISCORD_STAFF_ROLE": str(STAFF_ROLE),
+        "DISCORD_API_URL": fake.base_url + "/api/v10",
+        "DISCORD_GATEWAY_URL": fake.base_url.replace("http", "ws") + "/gateway/",
+    }
+
+
 @asynccontextmanager
 async def running_fake_discord(**options: Any) -> AsyncIterator[FakeDiscord]:
     """The fake on a free port; options are FakeDiscord's fields (clock, latency, ...)."""

@@ -38,8 +38,8 @@ CRASH_FALLBACK = 2.0  # a crash point waiting for work that does not come kills 
 METADATA_TYPE = "supportbot_outbox"
 STAFF_CHANNEL = "CSTAFF0001"
 
-_CARD_NUMBER = re.compile(r"^\*#(\d+) ")
-_ACK_NUMBER = re.compile(r"ticket #(\d+)")
+CARD_NUMBER = re.compile(r"^\*#(\d+) ")
+ACK_NUMBER = re.compile(r"ticket #(\d+)")
 _TOKEN = re.compile(r"crash c\d{3} m\d")
 
 
@@ -337,7 +337,7 @@ class CrashRun:
 
 
 def _cards(fake: FakeSlack) -> list[dict[str, Any]]:
-    return [m for m in fake.messages(STAFF_CHANNEL) if _CARD_NUMBER.match(m["text"])]
+    return [m for m in fake.messages(STAFF_CHANNEL) if CARD_NUMBER.match(m["text"])]
 
 
 def _card_of(cards: list[dict[str, Any]], customer: Customer) -> list[dict[str, Any]]:
@@ -393,7 +393,7 @@ def audit(fake: FakeSlack, customers: list[Customer]) -> list[str]:
     for message in top:
         if message not in cards:
             problems.append(f"staff channel: not a card: {message['text'][:80]!r}")
-    numbers = Counter(int(_CARD_NUMBER.match(c["text"]).group(1)) for c in cards)  # type: ignore[union-attr]
+    numbers = Counter(int(CARD_NUMBER.match(c["text"]).group(1)) for c in cards)  # type: ignore[union-attr]
     for number, count in sorted(numbers.items()):
         if count > 1:
             problems.append(f"ticket #{number} has {count} cards")
@@ -418,12 +418,12 @@ def audit(fake: FakeSlack, customers: list[Customer]) -> list[str]:
         if len(own) != 1:
             problems.append(f"{name}: {len(own)} cards")
         dms = fake.messages(customer.channel)
-        ack_numbers = [_ACK_NUMBER.search(m["text"]) for m in dms]
+        ack_numbers = [ACK_NUMBER.search(m["text"]) for m in dms]
         if len(dms) != 1 or ack_numbers[0] is None:
             problems.append(f"{name}: {len(dms)} DMs, expected one ack: {[m['text'] for m in dms]}")
         if not own:
             continue
-        number = int(_CARD_NUMBER.match(own[0]["text"]).group(1))  # type: ignore[union-attr]
+        number = int(CARD_NUMBER.match(own[0]["text"]).group(1))  # type: ignore[union-attr]
         if dms and ack_numbers[0] is not None and int(ack_numbers[0].group(1)) != number:
             problems.append(f"{name}: acknowledged as #{ack_numbers[0].group(1)}, card #{number}")
         replies = fake.replies(STAFF_CHANNEL, own[0]["ts"])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.adapters.fake_discord import FORUM, GUILD, STAFF_ROLE, FakeDiscord, running_fake_discord
+from tests.adapters.fake_discord import FORUM, FakeDiscord, bot_env, running_fake_discord
 from tests.support.bot_process import SUPPORTBOT, BotProcess, base_env
 from tests.support.pg import required_database
 
@@ -26,17 +26,7 @@ async def pg_url() -> AsyncIterator[str]:
 
 
 def discord_env(fake: FakeDiscord, url: str) -> dict[str, str]:
-    return base_env(
-        {
-            "DATABASE_URL": url,
-            "DISCORD_BOT_TOKEN": "fake-token",
-            "DISCORD_GUILD_ID": str(GUILD),
-            "DISCORD_STAFF_CHANNEL": str(FORUM),
-            "DISCORD_STAFF_ROLE": str(STAFF_ROLE),
-            "DISCORD_API_URL": fake.base_url + "/api/v10",
-            "DISCORD_GATEWAY_URL": fake.base_url.replace("http", "ws") + "/gateway/",
-        }
-    )
+    return base_env({"DATABASE_URL": url, **bot_env(fake)})
 
 
 async def check(env: dict[str, str]) -> str:

@@ -25,15 +25,13 @@ from typing import TYPE_CHECKING
 
 from tests.adapters.fake_slack import FakeSlack
 from tests.adapters.fake_slack_store import parse_json
-from tests.e2e.crash_driver import METADATA_TYPE, STAFF_CHANNEL
+from tests.e2e.crash_driver import ACK_NUMBER, CARD_NUMBER, METADATA_TYPE, STAFF_CHANNEL
 
 if TYPE_CHECKING:
     from tests.e2e.workers_traffic import Inbound, Plan
 
 __all__ = ["Post", "PostLog", "Problem", "audit", "summary"]
 
-_CARD_NUMBER = re.compile(r"^\*#(\d+) ")
-_ACK_NUMBER = re.compile(r"ticket #(\d+)")
 _CUSTOMER_TOKEN = re.compile(r"crash c(\d{3}) m(\d)")
 _REPLY_TOKEN = re.compile(r"reply c(\d{3}) r(\d)")
 
@@ -89,7 +87,7 @@ class PostLog:
                 self.workers.get(call.token, call.token),
             )
             new.append(post)
-            if post.channel == STAFF_CHANNEL and not post.thread and _CARD_NUMBER.match(post.text):
+            if post.channel == STAFF_CHANNEL and not post.thread and CARD_NUMBER.match(post.text):
                 first = _CUSTOMER_TOKEN.search(post.text)
                 if first and first.group(2) == "1":
                     self.cards[int(first.group(1))].append(post)
@@ -163,7 +161,7 @@ def audit(log: PostLog, plan: Plan, unacknowledged: list[Inbound] | None = None)
     top = [p for p in log.in_channel(STAFF_CHANNEL) if not p.thread]
     numbers: Counter[int] = Counter()
     for post in top:
-        found = _CARD_NUMBER.match(post.text)
+        found = CARD_NUMBER.match(post.text)
         if found is None:
             problems.append(Problem("staff channel: not a card", post.text[:80]))
         else:
@@ -194,15 +192,15 @@ def audit(log: PostLog, plan: Plan, unacknowledged: list[Inbound] | None = None)
             )
         # the DM: one acknowledgement, the agent's replies once each, in order
         dms = log.in_channel(customer.channel)
-        acks = [p for p in dms if _ACK_NUMBER.search(p.text)]
+        acks = [p for p in dms if ACK_NUMBER.search(p.text)]
         if len(acks) != 1:
             where = ", ".join(p.where for p in acks)
             problems.append(
                 Problem("customer not acknowledged once", f"{name}: {len(acks)} ({where})")
             )
         elif cards:
-            number = _CARD_NUMBER.match(cards[0].text).group(1)  # type: ignore[union-attr]
-            said = _ACK_NUMBER.search(acks[0].text).group(1)  # type: ignore[union-attr]
+            number = CARD_NUMBER.match(cards[0].text).group(1)  # type: ignore[union-attr]
+            said = ACK_NUMBER.search(acks[0].text).group(1)  # type: ignore[union-attr]
             if said != number:
                 problems.append(
                     Problem("ack names another ticket", f"{name}: #{said}, card #{number}")
