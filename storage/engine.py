@@ -1,10 +1,10 @@
 """The database behind DATABASE_URL, with one small async interface for both backends.
 
 PostgreSQL goes through SQLAlchemy's asyncio engine on asyncpg; SQLite through SQLAlchemy's
-own engine on worker threads (see sqlite_thread). No statement runs on the event loop, so a
-database that waits (SQLite's write lock held by `supportbot tick`, a slow digest, a PostgreSQL
-failover) delays only the work that needs it: Slack's acknowledgements, Discord's heartbeats
-and other customers go on.
+own engine, with what can wait on worker threads (see storage.sqlite). No wait happens on the
+event loop, so a database that waits (SQLite's write lock held by `supportbot tick`, a slow
+digest, a PostgreSQL failover) delays only the work that needs it: Slack's acknowledgements,
+Discord's heartbeats and other customers go on.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool, StaticPool
 
 from storage.jsontext import dumps, loads
-from storage.sqlite_thread import ThreadedEngine
+from storage.sqlite import SqliteEngine
 
 T = TypeVar("T")
 
@@ -52,7 +52,7 @@ class Rows(Protocol):
 
 class Conn(Protocol):
     """What repositories and migrations use of a connection (SQLAlchemy's AsyncConnection on
-    PostgreSQL, a ThreadedConnection on SQLite)."""
+    PostgreSQL, a SqliteConnection on SQLite)."""
 
     async def execute(self, statement: Executable, parameters: Any = None) -> Rows: ...
     async def commit(self) -> None: ...
@@ -61,6 +61,10 @@ class Conn(Protocol):
     async def invalidate(self) -> None: ...
     def in_transaction(self) -> bool: ...
     async def run_sync(self, fn: Callable[[Connection], T]) -> T: ...
+
+
+# seconds a transaction waits for another process's SQLite write lock, unless ?timeout= says
+LOCK_WAIT = 10.0
 
 
 class StorageUnavailable(Exception):
@@ -83,7 +87,7 @@ class Database:
         self.url = resolve_url(url)
         self.dialect_name = self.url.get_backend_name()
         json: dict[str, Any] = {"json_serializer": dumps, "json_deserializer": loads}
-        self._threaded: ThreadedEngine | None = None
+        self._sqlite: SqliteEngine | None = None
         self._async: AsyncEngine | None = None
         if self.dialect_name == "sqlite":
             check_sqlite_path(self.url)
@@ -96,12 +100,20 @@ class Database:
                 engine_args |= {"poolclass": StaticPool}
                 connections = 1
             else:
-                engine_args |= {"poolclass": QueuePool, "pool_size": 5, "max_overflow": 10}
+                # kept open, not closed as overflow: a connection's pragmas cost more than a
+                # ticket's statements, and a burst would open and close them over and over
                 connections = 15
-            sync = create_engine(self.url, **json, **engine_args)
+                engine_args |= {
+                    "poolclass": QueuePool,
+                    "pool_size": connections,
+                    "max_overflow": 0,
+                }
             # ?timeout=SECONDS in the URL (sqlite3's own) says how long to wait for a lock
-            _tune_sqlite(sync, wait_for_locks="timeout" not in self.url.query)
-            self._threaded = ThreadedEngine(sync, connections)
+            lock_wait = float(str(self.url.query.get("timeout", LOCK_WAIT)))
+            sync = create_engine(self.url, **json, **engine_args)
+            _tune_sqlite(sync, in_memory=_in_memory(self.url))
+            path = "" if _in_memory(self.url) else str(self.url.database)
+            self._sqlite = SqliteEngine(sync, connections, lock_wait, path)
         else:
             engine_args.setdefault("pool_pre_ping", True)
             # asyncpg takes session settings as connect_args["server_settings"]; a name put
@@ -118,8 +130,8 @@ class Database:
         return self.url.render_as_string(hide_password=True)
 
     async def connect(self) -> Conn:
-        if self._threaded is not None:
-            return await self._threaded.connect()
+        if self._sqlite is not None:
+            return await self._sqlite.connect()
         assert self._async is not None
         return await self._async.connect()
 
@@ -147,8 +159,8 @@ class Database:
             ) from error
 
     async def dispose(self) -> None:
-        if self._threaded is not None:
-            await self._threaded.dispose()
+        if self._sqlite is not None:
+            await self._sqlite.dispose()
         if self._async is not None:
             await self._async.dispose()
 
@@ -211,20 +223,21 @@ def check_sqlite_path(url: URL) -> None:
         )
 
 
-def _tune_sqlite(engine: Engine, wait_for_locks: bool) -> None:
-    # first, so that even the pragmas below wait for another process's lock (on a worker
-    # thread, never on the event loop)
-    waiting = ["busy_timeout=10000"] if wait_for_locks else []
-
+def _tune_sqlite(engine: Engine, in_memory: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # let SQLAlchemy, not the driver, decide when transactions begin
         dbapi_connection.isolation_level = None
         for pragma in (
-            *waiting,
+            # never wait inside SQLite: a wait for another process's lock is a worker's
+            # (storage.sqlite), so that it never holds up the event loop
+            "busy_timeout=0",
             "journal_mode=WAL",
             "synchronous=NORMAL",
             "foreign_keys=ON",
+            # a checkpoint (with its fsync) is a worker's every so many commits, not part
+            # of whichever commit happens to fill the WAL
+            *(() if in_memory else ("wal_autocheckpoint=0",)),
         ):
             dbapi_connection.execute(f"PRAGMA {pragma}")
 

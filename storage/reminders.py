@@ -17,6 +17,7 @@ from bot.model import Reminder, ReminderKind, ReminderStatus
 from storage import tables as t
 from storage.engine import Conn, new_id
 from storage.rows import person_from
+from storage.sqlite import quick
 
 _r = t.reminders.c
 _tk = t.tickets.c
@@ -33,8 +34,8 @@ _DUE = (
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
-_BY_ID = select(t.reminders).where(_r.id == bindparam("id"))
-_BY_KEY = select(t.reminders).where(_r.key == bindparam("key"))
+_BY_ID = quick(select(t.reminders).where(_r.id == bindparam("id")))
+_BY_KEY = quick(select(t.reminders).where(_r.key == bindparam("key")))
 _FOR_TICKET = (
     select(t.reminders)
     .where(_r.ticket_id == bindparam("ticket_id"), _r.status.in_(_OPEN))

@@ -19,6 +19,7 @@ from storage.engine import Conn, new_id
 from storage.outbox import SqlOutbox
 from storage.reminders import SqlReminders
 from storage.rows import attachments_json, person_from
+from storage.sqlite import quick
 from storage.tickets import SqlTickets
 
 __all__ = [
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 _ident = t.customer_identities.c
-_FIND_CUSTOMER = (
+_FIND_CUSTOMER = quick(
     select(t.customers)
     .join(t.customer_identities, _ident.customer_id == t.customers.c.id)
     .where(_ident.platform == bindparam("platform"), _ident.user_id == bindparam("user_id"))

@@ -12,6 +12,7 @@ from bot.ports import ConcurrencyConflict
 from storage import tables as t
 from storage.engine import Conn, new_id
 from storage.rows import ticket_from, ticket_values
+from storage.sqlite import quick
 
 _tk = t.tickets.c
 _NEXT_NUMBER = (
@@ -25,13 +26,16 @@ _SAVE_TICKET = update(t.tickets).where(
     _tk.id == bindparam("b_id"), _tk.version == bindparam("b_version")
 )
 _STAFF_REFS = {"staff_channel", "staff_thread", "card_message_id"}
-_BY_NUMBER = select(t.tickets).where(_tk.number == bindparam("number"))
-_BY_ID = select(t.tickets).where(_tk.id == bindparam("id"))
-_BY_IDS = select(t.tickets).where(_tk.id.in_(bindparam("ids", expanding=True)))
-_BY_STAFF_THREAD = select(t.tickets).where(
-    _tk.source_platform == bindparam("platform"), _tk.staff_thread == bindparam("thread")
+# lookups by an indexed key: quick enough for SQLite to run them on the event loop
+_BY_NUMBER = quick(select(t.tickets).where(_tk.number == bindparam("number")))
+_BY_ID = quick(select(t.tickets).where(_tk.id == bindparam("id")))
+_BY_IDS = quick(select(t.tickets).where(_tk.id.in_(bindparam("ids", expanding=True))))
+_BY_STAFF_THREAD = quick(
+    select(t.tickets).where(
+        _tk.source_platform == bindparam("platform"), _tk.staff_thread == bindparam("thread")
+    )
 )
-_BY_THREAD = (
+_BY_THREAD = quick(
     select(t.tickets)
     .where(
         _tk.source_platform == bindparam("platform"),
@@ -52,8 +56,10 @@ _LIST_UNASSIGNED = _LIST.where(_tk.assignee_ref.is_(None))
 _OPEN_FOR_CUSTOMER = _BY_THREAD.where(
     _tk.customer_id == bindparam("customer_id"), _tk.status != "closed"
 )
-_COUNT_EARLIER = select(func.count()).where(
-    _tk.customer_id == bindparam("customer_id"), _tk.id < bindparam("before_id")
+_COUNT_EARLIER = quick(
+    select(func.count()).where(
+        _tk.customer_id == bindparam("customer_id"), _tk.id < bindparam("before_id")
+    )
 )
 
 

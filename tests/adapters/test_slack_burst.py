@@ -13,6 +13,8 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ import pytest
 
 from bot.clock import FrozenClock
 from bot.delivery.pacing import Pacer
+from storage.outbox import HandOff
 from tests.adapters.fake_slack import FakeSlack, dm_envelope, running_fake_slack
 from tests.adapters.slack_harness import STAFF_CHANNEL, SlackDesk, start, stop
 from tests.adapters.test_slack_durability import tie_ts_to_clock
@@ -42,7 +45,14 @@ async def slack(tmp_path: Path) -> AsyncIterator[SlackDesk]:
         fake.limit_posts(burst=4, per_second=1.0)
         fake.users = {user(i): {"name": f"Customer {i}"} for i in range(CUSTOMERS)}
         desk = await start(fake, tmp_path, socket_mode=True, clock=clock)
-        desk.app.sender.pacer = Pacer(time)
+        sender = desk.app.sender
+        sender.pacer = Pacer(time)
+        # This clock runs ahead by a whole wait whenever a route waits, even while other work
+        # is under way, so ten minutes of the staff channel's pace pass while the envelopes
+        # are still being stored, before the test's drain renews a lease: the leases (not
+        # what this test is about) outlast the run, as in real time they are renewed.
+        sender.capacity = replace(sender.capacity, lease=timedelta(hours=1))
+        desk.app.desk.uow_factory.handoff = HandOff(sender.worker, sender.capacity.lease)
         try:
             yield desk
         finally:

@@ -1,0 +1,289 @@
+"""SQLite for an event loop: quick statements on the loop, anything that can wait on workers.
+
+SQLite lets one writer in at a time, and every transaction here begins with BEGIN IMMEDIATE,
+so transactions of this process take turns on an asyncio lock (`WriterTurns`): waiting for
+a turn happens on the event loop, never in SQLite's busy handler.
+
+Once a transaction holds the write lock, its inserts, updates and key lookups cannot wait
+for anything (in WAL mode readers never block a writer) and each takes a fraction of a
+millisecond, less than a hop to a worker thread and back; in a burst, when the loop is busy,
+such a hop costs several times the statement (the worker waits for the GIL the loop holds),
+and every other transaction of the process waits behind it for the writer turn. So they run
+on the loop. What can wait runs on worker threads, where waiting freezes nothing:
+- BEGIN IMMEDIATE while another process holds the write lock: tried on the loop without
+  waiting (busy_timeout is 0), then on a worker that waits up to the lock timeout;
+- reads that scan (the digest, lists, the outbox's claim): every SELECT not marked `quick`;
+- opening a connection (one from the pool is taken on the loop), and `run_sync`
+  (migrations);
+- checkpoints: a commit on the loop only appends to the WAL (synchronous=NORMAL), while
+  copying the WAL back into the database (and its fsync) is left to a worker every
+  CHECKPOINT_EVERY commits instead of SQLite's automatic checkpoint inside a commit.
+
+A connection is used by one unit of work at a time, so which thread runs a call is
+immaterial (`check_same_thread=False`). A unit of work waits on the loop for a pooled
+connection, so that no worker blocks in the pool while the connections it waits for need a
+worker to finish."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, Executable, Row
+from sqlalchemy.exc import InvalidRequestError, OperationalError
+from sqlalchemy.pool import QueuePool
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+# what waits: a BEGIN behind another process's lock, a scan, a checkpoint, a connect
+WORKERS = 4
+CHECKPOINT_EVERY = 200  # commits; SQLite's own automatic checkpoint comes every ~1000 pages
+QUICK = "supportbot_quick"
+
+
+def quick(statement: T) -> T:
+    """Mark a SELECT as a lookup by key, cheap enough to run on the event loop."""
+    return statement.execution_options(**{QUICK: True})  # type: ignore[attr-defined, no-any-return]
+
+
+def _on_loop(statement: Executable) -> bool:
+    if getattr(statement, "is_dml", False):
+        return True  # an insert, update or delete (by key, here): quick
+    return bool(statement.get_execution_options().get(QUICK))
+
+
+def _locked(error: OperationalError) -> bool:
+    return isinstance(error.orig, sqlite3.OperationalError) and "locked" in str(error.orig)
+
+
+class Rows:
+    """A statement's outcome, read entirely where the statement ran."""
+
+    __slots__ = ("_rows", "inserted_primary_key", "rowcount")
+
+    def __init__(self, result: Any) -> None:
+        self.rowcount: int = result.rowcount
+        self.inserted_primary_key: Any = None
+        context = result.context
+        if context.isinsert and not context.executemany:
+            # PostgreSQL reads a new key back with an implicit RETURNING (rows, and a key);
+            # an INSERT with a RETURNING of its own has rows and no key
+            with suppress(InvalidRequestError):
+                self.inserted_primary_key = result.inserted_primary_key
+        self._rows: Sequence[Row[Any]] = result.all() if result.returns_rows else ()
+
+    def first(self) -> Row[Any] | None:
+        return self._rows[0] if self._rows else None
+
+    def scalar(self) -> Any:
+        return self._rows[0][0] if self._rows else None
+
+    def scalar_one(self) -> Any:
+        if len(self._rows) != 1:
+            raise LookupError(f"expected one row, got {len(self._rows)}")
+        return self._rows[0][0]
+
+    def all(self) -> Sequence[Row[Any]]:
+        return self._rows
+
+    def scalars(self) -> Scalars:
+        return Scalars([row[0] for row in self._rows])
+
+    def __iter__(self) -> Iterator[Row[Any]]:
+        return iter(self._rows)
+
+
+class WriterTurns:
+    """One transaction of this process at a time, in the order they asked."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._holder: asyncio.Task[Any] | None = None
+
+    async def take(self) -> None:
+        task = asyncio.current_task()
+        if task is not None and task is self._holder:
+            # it would wait for itself forever: a unit of work opened inside another
+            raise RuntimeError("a second SQLite transaction in the task that holds one")
+        await self._lock.acquire()
+        self._holder = task
+
+    def give_back(self) -> None:
+        self._holder = None
+        self._lock.release()
+
+
+class Scalars:
+    """The first column of each row."""
+
+    def __init__(self, values: list[Any]) -> None:
+        self._values = values
+
+    def all(self) -> Sequence[Any]:
+        return self._values
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+
+class SqliteConnection:
+    def __init__(
+        self,
+        conn: Connection,
+        engine: SqliteEngine,
+        on_close: Callable[[], None],
+    ) -> None:
+        self._conn = conn
+        self._engine = engine
+        self._turn = False
+        self._on_close: Callable[[], None] | None = on_close
+
+    async def _call(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._engine.workers, fn)
+
+    async def _in_turn(self, fn: Callable[[], T], *, on_loop: bool) -> T:
+        """Run `fn` in this process's writer turn and a transaction, begun if need be."""
+        if not self._turn:
+            await self._engine.turns.take()
+            self._turn = True
+        try:
+            if not self._conn.in_transaction():
+                await self._begin()
+            return fn() if on_loop else await self._call(fn)
+        finally:
+            self._end_turn_if_idle()
+
+    async def _begin(self) -> None:
+        try:
+            self._conn.begin()  # BEGIN IMMEDIATE; busy_timeout is 0 here: it never waits
+        except OperationalError as error:
+            if not _locked(error):
+                raise
+            await self._call(self._begin_waiting)  # another process holds the lock
+
+    def _begin_waiting(self) -> None:
+        raw = self._conn.connection.dbapi_connection
+        assert raw is not None
+        raw.execute(f"PRAGMA busy_timeout={self._engine.lock_wait_ms}")
+        try:
+            self._conn.begin()
+        finally:
+            raw.execute("PRAGMA busy_timeout=0")
+
+    def _end_turn_if_idle(self) -> None:
+        if self._turn and not self._conn.in_transaction():
+            self._turn = False
+            self._engine.turns.give_back()
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> Rows:
+        return await self._in_turn(
+            lambda: Rows(self._conn.execute(statement, parameters)), on_loop=_on_loop(statement)
+        )
+
+    async def run_sync(self, fn: Callable[[Connection], T]) -> T:
+        return await self._in_turn(lambda: fn(self._conn), on_loop=False)
+
+    async def commit(self) -> None:
+        try:
+            if self._conn.in_transaction():
+                self._conn.commit()  # appends to the WAL: no fsync, no checkpoint here
+                self._engine.committed()
+        finally:
+            self._end_turn_if_idle()
+
+    async def rollback(self) -> None:
+        try:
+            self._conn.rollback()
+        finally:
+            self._end_turn_if_idle()
+
+    async def close(self) -> None:
+        try:
+            self._conn.close()  # back to the pool (a rollback first if one is open)
+        finally:
+            self._back_to_pool()
+
+    async def invalidate(self) -> None:
+        try:
+            self._conn.invalidate()
+        finally:
+            self._back_to_pool()
+
+    def _back_to_pool(self) -> None:
+        if self._turn:
+            self._turn = False
+            self._engine.turns.give_back()
+        if self._on_close is not None:
+            self._on_close()
+            self._on_close = None
+
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction()
+
+
+class SqliteEngine:
+    def __init__(self, engine: Engine, connections: int, lock_wait: float, path: str) -> None:
+        """`connections`: how many the engine's pool hands out at most; `lock_wait`: seconds
+        a transaction waits for another process's write lock; `path`: the database file, or
+        "" in memory (no WAL to checkpoint)."""
+        self.sync_engine = engine
+        self.workers = ThreadPoolExecutor(WORKERS, thread_name_prefix="sqlite")
+        self.turns = WriterTurns()
+        self.lock_wait_ms = int(lock_wait * 1000)
+        self._path = path
+        self._connections = asyncio.Semaphore(connections)
+        self._commits = 0
+        self._checkpointer: sqlite3.Connection | None = None
+        self._checkpoint: asyncio.Future[None] | None = None
+
+    async def connect(self) -> SqliteConnection:
+        await self._connections.acquire()
+        try:
+            pool = self.sync_engine.pool
+            if isinstance(pool, QueuePool) and pool.checkedin() > 0:
+                conn = self.sync_engine.connect()  # an open one from the pool: no I/O
+            else:  # opening a file, and its pragmas, is a worker's
+                loop = asyncio.get_running_loop()
+                conn = await loop.run_in_executor(self.workers, self.sync_engine.connect)
+        except BaseException:
+            self._connections.release()
+            raise
+        return SqliteConnection(conn, self, self._connections.release)
+
+    def committed(self) -> None:
+        self._commits += 1
+        if self._path and self._commits % CHECKPOINT_EVERY == 0 and self._checkpoint is None:
+            self._checkpoint = asyncio.get_running_loop().run_in_executor(
+                self.workers, self._copy_back
+            )
+            self._checkpoint.add_done_callback(self._checkpointed)
+
+    def _copy_back(self) -> None:
+        # PASSIVE: copies what no reader still needs, never waits, never blocks a writer
+        if self._checkpointer is None:
+            self._checkpointer = sqlite3.connect(self._path, check_same_thread=False)
+        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _checkpointed(self, done: asyncio.Future[None]) -> None:
+        self._checkpoint = None
+        if not done.cancelled() and done.exception() is not None:
+            # SQLite checkpoints by itself when the last connection closes: nothing is lost
+            log.warning("sqlite: checkpoint failed: %s", done.exception())
+
+    async def dispose(self) -> None:
+        if self._checkpoint is not None:
+            with suppress(Exception):
+                await self._checkpoint
+        await asyncio.get_running_loop().run_in_executor(self.workers, self._dispose)
+        self.workers.shutdown(wait=False)
+
+    def _dispose(self) -> None:
+        self.sync_engine.dispose()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
