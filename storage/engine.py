@@ -65,6 +65,8 @@ class Conn(Protocol):
 
 # seconds a transaction waits for another process's SQLite write lock, unless ?timeout= says
 LOCK_WAIT = 10.0
+# connections a process keeps open (transactions at once)
+CONNECTIONS = 15
 
 
 class StorageUnavailable(Exception):
@@ -102,7 +104,7 @@ class Database:
             else:
                 # kept open, not closed as overflow: a connection's pragmas cost more than a
                 # ticket's statements, and a burst would open and close them over and over
-                connections = 15
+                connections = CONNECTIONS
                 engine_args |= {
                     "poolclass": QueuePool,
                     "pool_size": connections,
@@ -116,6 +118,9 @@ class Database:
             self._sqlite = SqliteEngine(sync, connections, lock_wait, path)
         else:
             engine_args.setdefault("pool_pre_ping", True)
+            # kept open, as on SQLite: a connection's start-up costs more than a ticket
+            engine_args.setdefault("pool_size", CONNECTIONS)
+            engine_args.setdefault("max_overflow", 0)
             # asyncpg takes session settings as connect_args["server_settings"]; a name put
             # in the URL's query would reach asyncpg.connect() as an unknown argument
             connect_args = dict(engine_args.get("connect_args") or {})
@@ -123,6 +128,15 @@ class Database:
             settings.setdefault("application_name", APPLICATION_PREFIX + process_label())
             engine_args["connect_args"] = connect_args | {"server_settings": settings}
             self._async = create_async_engine(self.url, **json, **engine_args)
+
+    @property
+    def sync_engine(self) -> Engine:
+        """SQLAlchemy's engine underneath (its pool, its events), whichever the backend."""
+        engine = self._sqlite.sync_engine if self._sqlite is not None else None
+        if engine is None:
+            assert self._async is not None
+            engine = self._async.sync_engine
+        return engine
 
     @property
     def description(self) -> str:
