@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import burst, digest, intake, loop_lag, memory, memory_platforms, slack_ack
+from bench import burst, digest, loop_lag, memory, memory_platforms, slack_ack
 
 
 def main() -> int:
     results = [
-        asyncio.run(intake.main()),
         asyncio.run(slack_ack.main()),
         memory.main(),
         asyncio.run(memory_platforms.main()),

@@ -111,7 +111,7 @@ async def _noop_server(fake_url: str) -> tuple[web.AppRunner, str]:
 
 
 async def main(n: int = 300, rounds: int = 3) -> bool:
-    """Best of `rounds` (lowest p99) for each side, alternating, as intake does."""
+    """Best of `rounds` (lowest p99) for each side, alternating: a noisy machine slows both."""
     async with running_fake_slack() as fake:
         fake.staff = {AGENT}
         with tempfile.TemporaryDirectory() as tmp:
