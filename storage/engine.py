@@ -118,9 +118,10 @@ class Database:
             self._sqlite = SqliteEngine(sync, connections, lock_wait, path)
         else:
             engine_args.setdefault("pool_pre_ping", True)
-            # kept open, as on SQLite: a connection's start-up costs more than a ticket
-            engine_args.setdefault("pool_size", CONNECTIONS)
-            engine_args.setdefault("max_overflow", 0)
+            if "poolclass" not in engine_args:
+                # kept open, as on SQLite: a connection's start-up costs more than a ticket
+                engine_args.setdefault("pool_size", CONNECTIONS)
+                engine_args.setdefault("max_overflow", 0)
             # asyncpg takes session settings as connect_args["server_settings"]; a name put
             # in the URL's query would reach asyncpg.connect() as an unknown argument
             connect_args = dict(engine_args.get("connect_args") or {})
