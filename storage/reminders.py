@@ -17,7 +17,7 @@ from bot.model import Reminder, ReminderKind, ReminderStatus
 from storage import tables as t
 from storage.engine import Conn, new_id
 from storage.rows import person_from
-from storage.sqlite import quick
+from storage.sqlite import quick, scan
 
 _r = t.reminders.c
 _tk = t.tickets.c
@@ -42,7 +42,8 @@ _FOR_TICKET = (
     .order_by(_r.due_at, _r.id)
 )
 _SAVE = update(t.reminders).where(_r.id == bindparam("b_id"))
-_CANCEL = (
+# by ticket, which no index leads to: SQLite reads through the open reminders
+_CANCEL = scan(
     update(t.reminders)
     .where(
         _r.ticket_id == bindparam("b_ticket_id"),

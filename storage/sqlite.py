@@ -12,7 +12,8 @@ and every other transaction of the process waits behind it for the writer turn. 
 on the loop. What can wait runs on worker threads, where waiting freezes nothing:
 - BEGIN IMMEDIATE while another process holds the write lock: tried on the loop without
   waiting (busy_timeout is 0), then on a worker that waits up to the lock timeout;
-- reads that scan (the digest, lists, the outbox's claim): every SELECT not marked `quick`;
+- reads that scan (the digest, lists, the outbox's claim): every SELECT not marked `quick`,
+  and every update or delete marked `scan`;
 - opening a connection (one from the pool is taken on the loop), and `run_sync`
   (migrations);
 - checkpoints: a commit on the loop only appends to the WAL (synchronous=NORMAL), while
@@ -51,10 +52,15 @@ def quick(statement: T) -> T:
     return statement.execution_options(**{QUICK: True})  # type: ignore[attr-defined, no-any-return]
 
 
+def scan(statement: T) -> T:
+    """Mark an update or delete that reads more than a key's rows: a worker's."""
+    return statement.execution_options(**{QUICK: False})  # type: ignore[attr-defined, no-any-return]
+
+
 def _on_loop(statement: Executable) -> bool:
-    if getattr(statement, "is_dml", False):
-        return True  # an insert, update or delete (by key, here): quick
-    return bool(statement.get_execution_options().get(QUICK))
+    # an insert, update or delete is by key here (quick) unless marked as a scan
+    default = bool(getattr(statement, "is_dml", False))
+    return bool(statement.get_execution_options().get(QUICK, default))
 
 
 def _locked(error: OperationalError) -> bool:
