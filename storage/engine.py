@@ -113,7 +113,7 @@ class Database:
             # ?timeout=SECONDS in the URL (sqlite3's own) says how long to wait for a lock
             lock_wait = float(str(self.url.query.get("timeout", LOCK_WAIT)))
             sync = create_engine(self.url, **json, **engine_args)
-            _tune_sqlite(sync, in_memory=_in_memory(self.url))
+            _tune_sqlite(sync, lock_wait, in_memory=_in_memory(self.url))
             path = "" if _in_memory(self.url) else str(self.url.database)
             self._sqlite = SqliteEngine(sync, connections, lock_wait, path)
         else:
@@ -133,11 +133,10 @@ class Database:
     @property
     def sync_engine(self) -> Engine:
         """SQLAlchemy's engine underneath (its pool, its events), whichever the backend."""
-        engine = self._sqlite.sync_engine if self._sqlite is not None else None
-        if engine is None:
-            assert self._async is not None
-            engine = self._async.sync_engine
-        return engine
+        if self._sqlite is not None:
+            return self._sqlite.sync_engine
+        assert self._async is not None
+        return self._async.sync_engine
 
     @property
     def description(self) -> str:
@@ -238,21 +237,24 @@ def check_sqlite_path(url: URL) -> None:
         )
 
 
-def _tune_sqlite(engine: Engine, in_memory: bool) -> None:
+def _tune_sqlite(engine: Engine, lock_wait: float, in_memory: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # let SQLAlchemy, not the driver, decide when transactions begin
         dbapi_connection.isolation_level = None
         for pragma in (
-            # never wait inside SQLite: a wait for another process's lock is a worker's
-            # (storage.sqlite), so that it never holds up the event loop
-            "busy_timeout=0",
+            # connecting is a worker's: its pragmas may wait for another process's lock
+            # (the switch to WAL on a new database needs the database to itself)
+            f"busy_timeout={int(lock_wait * 1000)}",
             "journal_mode=WAL",
             "synchronous=NORMAL",
             "foreign_keys=ON",
             # a checkpoint (with its fsync) is a worker's every so many commits, not part
             # of whichever commit happens to fill the WAL
             *(() if in_memory else ("wal_autocheckpoint=0",)),
+            # then never wait inside SQLite: a wait for another process's lock is a
+            # worker's (storage.sqlite), so that it never holds up the event loop
+            "busy_timeout=0",
         ):
             dbapi_connection.execute(f"PRAGMA {pragma}")
 

@@ -104,3 +104,25 @@ async def test_quick_statements_run_on_the_loop_and_scans_on_a_worker(tmp_path: 
         assert read != loop_thread and scanned != loop_thread
     finally:
         await database.dispose()
+
+
+async def test_a_connection_waits_for_another_process_to_let_the_database_go(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "desk.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE notes (body TEXT)")  # a new database, not in WAL mode yet
+    other.execute("BEGIN EXCLUSIVE")  # nobody may even read it, let alone switch it to WAL
+    database = Database(f"sqlite:///{path}")
+    try:
+        connecting = asyncio.ensure_future(database.connect())
+        await asyncio.sleep(0.2)  # a worker is waiting in SQLite's busy handler, not failing
+        assert not connecting.done()
+        other.execute("COMMIT")
+        conn = await asyncio.wait_for(connecting, 10)
+        await conn.execute(text("INSERT INTO notes VALUES ('stored')"))
+        await conn.commit()
+        await conn.close()
+    finally:
+        other.close()
+        await database.dispose()
