@@ -8,6 +8,7 @@ from adapters.discord import settings as discord_settings
 from adapters.slack import settings as slack_settings
 from bot.clock import Clock
 from bot.config import Config
+from bot.delivery.pacing import Pacer
 from bot.desk import Desk
 from bot.ports import Deliverer
 
@@ -15,6 +16,7 @@ from bot.ports import Deliverer
 class PlatformAdapter(Protocol):
     name: str
     deliverer: Deliverer
+    pacers: tuple[Pacer, ...]  # the adapter's own, for calls that are not the outbox's
 
     async def start(self, desk: Desk) -> None: ...
     async def stop(self) -> None: ...

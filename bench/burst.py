@@ -23,6 +23,9 @@ What is printed, per database (a fresh SQLite file, and PostgreSQL when it is re
   1/s; the window is a sample of it.
 - refused: calls answered 429 / all Web API calls the fake carried out from the burst to
   the end of the measurement (every method, not only posts).
+- for information, the CPU time the bot's processes spent from the burst until the last
+  acknowledgement, per customer: a process that works that long for the burst cannot
+  acknowledge its last customers sooner, whatever the order of its work.
 
 Slack's side behaves as Slack does: an envelope not acknowledged within 3 s is delivered
 again (same event id, a new envelope, `retry_attempt` counting up), up to 3 times.
@@ -38,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 import statistics
 import tempfile
 import time
@@ -108,6 +112,7 @@ class Figures:
     envelope_acks: list[float]  # seconds until the bot acknowledged each envelope
     errors: int  # tracebacks in the bot's log
     fake_lag: float  # seconds, the worst lag of this process's loop (the fake's) meanwhile
+    bot_cpu: float | None  # CPU seconds of the bot's processes, burst to last acknowledgement
 
     @property
     def allowed(self) -> float:
@@ -218,6 +223,20 @@ async def _lag_probe(lags: list[float], tick: float = 0.01) -> None:
         lags.append(time.monotonic() - started - tick)
 
 
+def _cpu_seconds(bots: list[BotProcess]) -> float | None:
+    """User and system time of the bots' processes so far (Linux), else None."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for bot in bots:
+        try:
+            with open(f"/proc/{bot.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
 async def _burst(fake: FakeSlack, stamped: Stamped, bots: list[BotProcess], label: str) -> Figures:
     floor = await _floor(fake)
     customers = [Customer(i) for i in range(CUSTOMERS)]
@@ -225,6 +244,7 @@ async def _burst(fake: FakeSlack, stamped: Stamped, bots: list[BotProcess], labe
     acked_at: dict[int, float] = {}
     lags: list[float] = []
     probe = asyncio.create_task(_lag_probe(lags))
+    cpu_start, cpu_acked = _cpu_seconds(bots), None
     start = time.monotonic()
     writers = [asyncio.create_task(_write(fake, c)) for c in customers]
     staff_open: float | None = None
@@ -242,6 +262,8 @@ async def _burst(fake: FakeSlack, stamped: Stamped, bots: list[BotProcess], labe
         seen = len(stamped.calls)
         now = time.monotonic()
         acks_done = len(acked_at) == CUSTOMERS or now >= start + ACK_WAIT
+        if acks_done and cpu_acked is None:
+            cpu_acked = _cpu_seconds(bots)
         staff_done = (staff_open is not None and now >= staff_open + WINDOW) or (
             staff_open is None and now >= start + ACK_WAIT
         )
@@ -284,6 +306,7 @@ async def _burst(fake: FakeSlack, stamped: Stamped, bots: list[BotProcess], labe
         envelope_acks=[c.acked_at - c.sent_at for c in customers if c.acked_at is not None],
         errors=sum("Traceback" in line for bot in bots for line in bot.stderr_lines),
         fake_lag=max(lags, default=0.0),
+        bot_cpu=None if cpu_start is None or cpu_acked is None else cpu_acked - cpu_start,
     )
 
 
@@ -353,6 +376,12 @@ def report(f: Figures) -> bool:
         else ""
     )
     methods = ", ".join(f"{m} {n}" for m, n in f.refused_by_method.most_common()) or "none"
+    cpu = (
+        ""
+        if f.bot_cpu is None
+        else f"; the bot's CPU from the burst to the last acknowledgement {f.bot_cpu:.2f} s "
+        f"({f.bot_cpu / CUSTOMERS * 1000:.1f} ms per customer)"
+    )
     print(
         f"burst ({f.label}, {CUSTOMERS} customers at once, Slack latency {LATENCY * 1000:.0f} ms, "
         f"posts {BURST} at once then {PER_SECOND:g}/s per channel):\n"
@@ -370,7 +399,7 @@ def report(f: Figures) -> bool:
         f"  (information: envelopes acknowledged by the bot p95 {_seconds(envelope_p95)}, "
         f"{f.redeliveries} redelivered after {REDELIVER_AFTER:g} s; "
         f"{f.errors} tracebacks in the bot's log; the fake's event loop lagged at most "
-        f"{f.fake_lag * 1000:.0f} ms)"
+        f"{f.fake_lag * 1000:.0f} ms{cpu})"
     )
     return ack_ok and staff_ok and refused_ok
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from bot.care.engine import CareEngine
@@ -10,6 +11,7 @@ from bot.care.tick import Ticker
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.delivery.outcomes import Patience
+from bot.delivery.pacing import Pacer, SharedRates
 from bot.delivery.sender import Capacity, OutboxSender
 from bot.desk import Desk
 from bot.ports import Deliverer
@@ -17,6 +19,7 @@ from bot.rendering import Renderer
 from storage.engine import Database
 from storage.migrate import upgrade
 from storage.outbox import HandOff
+from storage.rates import shared_rates
 from storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger("supportbot")
@@ -29,7 +32,13 @@ class App:
     desk: Desk
     sender: OutboxSender
     ticker: Ticker
+    rates: SharedRates | None = None  # the platforms' limits, shared with other processes
     engine: CareEngine | None = None
+
+    def share_rates(self, pacers: Iterable[Pacer]) -> None:
+        """Adapters' own pacers (their clients' calls) take their turns with everyone's."""
+        for pacer in pacers:
+            pacer.shared = self.rates
 
     async def start_care(self) -> None:
         """Follow-ups, response targets, idle tickets and the digest start firing."""
@@ -63,6 +72,7 @@ async def build(
     clock = clock or SystemClock()
     renderer = Renderer(default_locale=config.desk.locale)
     uow_factory = SqlUnitOfWorkFactory(database)
+    rates = shared_rates(database)
     sender = OutboxSender(
         uow_factory,
         deliverers,
@@ -71,10 +81,11 @@ async def build(
         config.desk.locale,
         capacity=Capacity(concurrency=config.delivery_concurrency),
         patience=Patience(patience=config.delivery_patience),
+        pacer=Pacer(shared=rates),
     )
     # a new ticket's acknowledgement and card go to this process's sender as they are written
     uow_factory.handoff = HandOff(sender.worker, sender.capacity.lease)
     leads = tuple(name for name, d in deliverers.items() if d.has_leads_channel)
     settings = replace(config.desk, lead_platforms=leads)
     desk = Desk(uow_factory, renderer, settings, clock, on_outbox=sender.notify)
-    return App(config, database, desk, sender, Ticker(desk))
+    return App(config, database, desk, sender, Ticker(desk), rates)

@@ -115,6 +115,7 @@ async def _run_platforms(config: Config) -> int:
     if not platforms:
         return await _run_shell(config)
     app = await build(config, {a.name: a.deliverer for a in platforms}, clock=clock)
+    app.share_rates(p for a in platforms for p in a.pacers)
     started = []
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -219,3 +219,12 @@ reminders = Table(
     Column("last_error", Text, nullable=False, server_default=""),
     Index(None, "status", "due_at"),
 )
+
+# the next turn of each platform route that several processes share (PostgreSQL only;
+# see storage.rates): a route's row says when its bucket is full again
+rate_turns = Table(
+    "rate_turns",
+    metadata,
+    Column("route", String(200), primary_key=True),
+    Column("full_at", UTCDateTime(), nullable=False),
+)

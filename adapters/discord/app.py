@@ -21,6 +21,7 @@ from adapters.discord.slash import ticket_commands
 from adapters.discord.spool import Spool
 from adapters.discord.standby import GatewayLeader, SharedDeliverer
 from bot.config import ConfigError
+from bot.delivery.pacing import Pacer
 from bot.desk import Desk
 from bot.ports import Deliverer
 from storage.leadership import RoleLock, SoleLock
@@ -58,6 +59,7 @@ class DiscordAdapter:
         )
         self._delivery.retry_seconds = settings.standby_retry_seconds
         self.deliverer: Deliverer = self._delivery
+        self.pacers: tuple[Pacer, ...] = (self._delivery.pacer,)
         self.tree = discord.app_commands.CommandTree(self.client)
         self.leader = GatewayLeader(
             gateway_lock or SoleLock(),

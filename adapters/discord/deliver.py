@@ -33,7 +33,8 @@ INTERNAL = "🔒"
 _MARKS = {"note": INTERNAL, "delivered": DELIVERED}  # reactions on the agent's own message
 NO_PINGS = discord.AllowedMentions.none()
 # Discord allows a bot 50 requests per second in all
-GLOBAL = Route("discord:global", 50.0, burst=50, serial=False)
+# one bot token, whichever process calls: shared by every process on the database
+GLOBAL = Route("discord:global", 50.0, burst=50, serial=False, shared=True)
 # forum tags that show each ticket's state in the staff forum
 TAGS = ("Open", "Claimed", "Escalated", "Waiting", "Closed")
 STATUS_TAG = {

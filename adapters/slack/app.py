@@ -49,6 +49,7 @@ class SlackAdapter:
             rate_scale=settings.rate_scale,
         )
         self.deliverer: Deliverer = SlackDeliverer(self.client, settings)
+        self.pacers: tuple[Pacer, ...] = (self.client.pacer,)
         self.people = People(
             self.client,
             settings.staff_channel,

@@ -39,17 +39,28 @@ TIERS = {
 }
 
 
-def tier_route(method: str, scale: float = 1.0) -> Route | None:
+def tier_route(method: str, scale: float = 1.0, *, shared: bool = False) -> Route | None:
+    """`shared`: taken from the ledger of every process on the database too (a tier is the
+    workspace's); the client's calls are, and the outbox sender only queues by it."""
     tier = TIERS.get(method)
     if tier is None:
         return None
     per_minute = _PER_MINUTE[tier]
     # calls on a tier need not wait for each other's answers; only the rate counts
-    return Route(f"slack:{method}", per_minute * scale / 60, burst=per_minute // 6, serial=False)
+    return Route(
+        f"slack:{method}",
+        per_minute * scale / 60,
+        burst=per_minute // 6,
+        serial=False,
+        shared=shared,
+    )
 
 
 def post_route(channel: str, scale: float = 1.0) -> Route:
-    return Route(f"slack:post:{channel}", POST_PER_SECOND * scale, burst=POST_BURST)
+    # every process posts into a channel (the staff channel above all); a DM is one
+    # customer's, whose messages go from one process at a time
+    shared = not channel.startswith("D")
+    return Route(f"slack:post:{channel}", POST_PER_SECOND * scale, burst=POST_BURST, shared=shared)
 
 
 def retry_after(error: SlackApiError) -> float | None:
@@ -74,7 +85,7 @@ class PacedWebClient(AsyncWebClient):
         return self
 
     async def api_call(self, api_method: str, *args: Any, **kwargs: Any) -> AsyncSlackResponse:
-        route = tier_route(api_method, self.rate_scale)
+        route = tier_route(api_method, self.rate_scale, shared=True)
         async with self.pacer.turn(route):
             try:
                 return await super().api_call(api_method, *args, **kwargs)

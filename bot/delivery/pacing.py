@@ -6,6 +6,13 @@ message first, and, where the route has a rate, only when its token bucket has a
 A message waiting for its route holds no sending slot, so a full staff channel never holds
 up a customer's acknowledgement in their own DM. A `Retry-After` closes the route for that
 long: the platform knows best.
+
+Several processes sharing a database (PostgreSQL) also share the platform's limits: a staff
+channel allows one post a second whoever posts. Routes marked `shared` therefore also take a
+turn from the database's ledger (`SharedRates`) once their local turn comes, and wait what
+it says; a Retry-After is written there too. Routes one conversation owns (a customer's DM)
+stay local: their messages go from one process at a time already, and an acknowledgement
+should not wait for a database round trip.
 """
 
 from __future__ import annotations
@@ -13,10 +20,14 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
+
+log = logging.getLogger("bot.outbox")
 
 # a wait shorter than this is rounding, not pacing: waiting it could spin on a clock that
 # cannot tell such instants apart
@@ -33,6 +44,19 @@ class Route:
     per_second: float | None = None
     burst: int = 1
     serial: bool = True  # one call at a time (else only the rate counts)
+    shared: bool = False  # other processes use it too: paced through SharedRates as well
+
+
+class SharedRates(Protocol):
+    """A ledger of routes' turns that every process on the database shares."""
+
+    async def reserve(self, key: str, per_second: float, burst: int) -> float:
+        """Take the route's next turn; returns seconds until it comes (0: now)."""
+        ...
+
+    async def hold(self, key: str, seconds: float, burst: int, per_second: float) -> None:
+        """The platform said Retry-After: no process's turn comes before then."""
+        ...
 
 
 class PaceTime:
@@ -59,9 +83,14 @@ class _Lane:
 
 
 class Pacer:
-    def __init__(self, time_source: PaceTime | None = None) -> None:
+    def __init__(
+        self, time_source: PaceTime | None = None, shared: SharedRates | None = None
+    ) -> None:
         self.time = time_source or PaceTime()
+        self.shared = shared  # set when other processes share the platform's limits
         self._lanes: dict[str, _Lane] = {}
+        self._holding: set[asyncio.Task[None]] = set()  # Retry-Afters being written
+        self._ledger_down = False  # said once in the log, not on every call
         self._order = itertools.count()
         self.waits = 0  # how many calls waited for their route (for the operator's figures)
         self.parked = 0  # calls waiting for their turn now
@@ -96,13 +125,37 @@ class Pacer:
                 granted.cancel()
             raise
         if not route.serial:
-            self._done(route, lane)
+            try:
+                await self._shared_turn(route, lane)
+            finally:
+                self._done(route, lane)
             yield
             return
         try:
+            await self._shared_turn(route, lane)
             yield
         finally:
             self._done(route, lane)
+
+    def _ledger_paces(self, route: Route) -> bool:
+        return self.shared is not None and route.shared and not self._ledger_down
+
+    async def _shared_turn(self, route: Route, lane: _Lane) -> None:
+        """Wait for the route's turn among every process, when others use it too."""
+        if self.shared is None or not route.shared or route.per_second is None:
+            return
+        try:
+            wait = await self.shared.reserve(route.key, route.per_second, route.burst)
+        except Exception as error:  # the local pace still holds; a 429 would say the rest
+            if not self._ledger_down:  # this turn was granted as the ledger's: count it here
+                log.warning("pacing: the shared ledger is unavailable (%s); pacing locally", error)
+                self._ledger_down = True
+                lane.tokens -= 1.0
+            return
+        self._ledger_down = False
+        if wait >= _NEAR_ENOUGH:
+            self.waits += 1
+            await self.time.sleep_until(self.time.monotonic() + wait)
 
     def hold(self, route: Route | None, seconds: float) -> None:
         """The platform said Retry-After: nothing goes on this route until then."""
@@ -111,6 +164,17 @@ class Pacer:
         lane = self._lane(route)
         lane.closed_until = max(lane.closed_until, self.time.monotonic() + seconds)
         lane.tokens = 0.0
+        if self.shared is not None and route.shared and route.per_second is not None:
+            task = asyncio.create_task(self._hold_shared(route, seconds))
+            self._holding.add(task)
+            task.add_done_callback(self._holding.discard)
+
+    async def _hold_shared(self, route: Route, seconds: float) -> None:
+        assert self.shared is not None and route.per_second is not None
+        try:
+            await self.shared.hold(route.key, seconds, route.burst, route.per_second)
+        except Exception as error:  # this process holds the route still; others learn by 429
+            log.warning("pacing: could not share a Retry-After for %s: %s", route.key, error)
 
     def _lane(self, route: Route) -> _Lane:
         lane = self._lanes.get(route.key)
@@ -161,6 +225,8 @@ class Pacer:
             return 0.0
         lane.tokens = min(float(route.burst), lane.tokens + (now - lane.stamp) * route.per_second)
         lane.stamp = now
+        if self._ledger_paces(route):
+            return 0.0  # the ledger's bucket is the one: two would each add their delays
         wait = (1.0 - lane.tokens) / route.per_second
         return 0.0 if wait < _NEAR_ENOUGH else wait
 
@@ -169,7 +235,7 @@ class Pacer:
             _, _, granted = heapq.heappop(lane.waiting)
             if granted.cancelled():
                 continue
-            if route.per_second is not None:
+            if route.per_second is not None and not self._ledger_paces(route):
                 lane.tokens -= 1.0
             lane.busy = True
             self.parked -= 1

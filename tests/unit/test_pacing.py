@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from adapters.discord.deliver import GLOBAL
 from bot.clock import FrozenClock
 from bot.delivery.pacing import Pacer, Route
@@ -91,3 +93,71 @@ async def test_a_busy_channel_holds_up_no_other() -> None:
     paced.catch_up()
     await asyncio.wait_for(waiting, 1)
     assert paced.parked == 0
+
+
+class Ledger:
+    """Other processes' turns as a shared ledger would report them: each reservation waits
+    what the test scripted, and what was reserved or held is written down."""
+
+    def __init__(self, waits: list[float] | None = None, down: bool = False) -> None:
+        self.waits = waits or []
+        self.down = down
+        self.reserved: list[str] = []
+        self.held: list[tuple[str, float]] = []
+
+    async def reserve(self, key: str, per_second: float, burst: int) -> float:
+        if self.down:
+            raise ConnectionError("the database is down")
+        self.reserved.append(key)
+        return self.waits.pop(0) if self.waits else 0.0
+
+    async def hold(self, key: str, seconds: float, burst: int, per_second: float) -> None:
+        self.held.append((key, seconds))
+
+
+async def test_a_route_other_processes_use_too_waits_for_its_turn_among_them() -> None:
+    time = RunningClock(FrozenClock())
+    ledger = Ledger(waits=[0.0, 2.5, 0.0])  # another process took the second's turn
+    paced = Pacer(time, shared=ledger)
+    staff = Route("slack:post:CSTAFF", 1.0, burst=3, shared=True)
+    assert await granted_at(paced, time, staff, 3) == [0.0, 2.5, 2.5]
+    assert ledger.reserved == ["slack:post:CSTAFF"] * 3
+
+
+async def test_the_ledger_is_the_only_bucket_of_a_shared_route() -> None:
+    # the ledger counts every process's posts; a second, local bucket would only add delays
+    time = RunningClock(FrozenClock())
+    paced = Pacer(time, shared=Ledger(waits=[0.0] * 5))
+    staff = Route("slack:post:CSTAFF", 1.0, burst=3, shared=True)
+    assert await granted_at(paced, time, staff, 5) == [0.0] * 5
+
+
+async def test_a_customers_dm_never_asks_the_ledger() -> None:
+    time = RunningClock(FrozenClock())
+    ledger = Ledger(waits=[5.0])
+    paced = Pacer(time, shared=ledger)
+    dm = Route("slack:post:D1", 1.0, burst=3)
+    assert await granted_at(paced, time, dm, 1) == [0.0]
+    assert ledger.reserved == []
+
+
+async def test_a_retry_after_is_written_to_the_ledger_for_the_other_processes() -> None:
+    time = RunningClock(FrozenClock())
+    ledger = Ledger()
+    paced = Pacer(time, shared=ledger)
+    staff = Route("slack:post:CSTAFF", 1.0, burst=3, shared=True)
+    paced.hold(staff, 30)
+    assert await granted_at(paced, time, staff, 1) == [30.0]
+    assert ledger.held == [("slack:post:CSTAFF", 30)]
+
+
+async def test_without_its_ledger_a_process_still_paces_on_its_own(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    time = RunningClock(FrozenClock())
+    paced = Pacer(time, shared=Ledger(down=True))
+    staff = Route("slack:post:CSTAFF", 1.0, burst=3, shared=True)
+    assert await granted_at(paced, time, staff, 5) == [0.0, 0.0, 0.0, 1.0, 2.0]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1  # said once, not on every post
+    assert "pacing locally" in warnings[0]

@@ -1,0 +1,61 @@
+"""Processes sharing a PostgreSQL database take a route's turns from one ledger: together
+they get the route's burst and then its rate, and a Retry-After one of them heard holds
+them all. The ledger's seconds are the database's, so the figures are compared loosely."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from storage.engine import Database
+from storage.migrate import upgrade
+from storage.rates import DatabaseRates, shared_rates
+from tests.support.pg import required_database
+
+STAFF = "slack:post:CSTAFF"
+SLACK = 0.25  # seconds: the statements themselves take real time
+
+
+@pytest.fixture
+async def processes() -> AsyncIterator[tuple[DatabaseRates, DatabaseRates]]:
+    async with required_database("rates") as url:
+        first, second = Database(url), Database(url)  # each process has its own pool
+        await upgrade(first)
+        try:
+            yield DatabaseRates(first), DatabaseRates(second)
+        finally:
+            await first.dispose()
+            await second.dispose()
+
+
+async def test_two_processes_share_a_routes_burst_and_then_its_rate(
+    processes: tuple[DatabaseRates, DatabaseRates],
+) -> None:
+    first, second = processes
+    waits = [
+        await (first if turn % 2 == 0 else second).reserve(STAFF, per_second=1.0, burst=4)
+        for turn in range(8)
+    ]
+    # four at once between them, then one a second: not four each
+    assert waits[:4] == [0.0] * 4
+    for turn, wait in enumerate(waits[4:], start=1):
+        assert turn - SLACK <= wait <= turn
+    # another route is another bucket
+    assert await second.reserve("slack:post:CHELP", per_second=1.0, burst=4) == 0.0
+
+
+async def test_a_retry_after_one_process_heard_holds_the_other(
+    processes: tuple[DatabaseRates, DatabaseRates],
+) -> None:
+    first, second = processes
+    await first.hold(STAFF, 30.0, burst=4, per_second=1.0)
+    wait = await second.reserve(STAFF, per_second=1.0, burst=4)
+    assert 30.0 - SLACK <= wait <= 30.0
+    # and the turns after it keep to the rate from then on
+    assert 31.0 - SLACK <= await first.reserve(STAFF, per_second=1.0, burst=4) <= 31.0
+
+
+async def test_sqlite_has_one_process_and_no_ledger(database: Database) -> None:
+    expected = DatabaseRates if database.dialect_name == "postgresql" else type(None)
+    assert isinstance(shared_rates(database), expected)
