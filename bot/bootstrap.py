@@ -11,7 +11,7 @@ from bot.care.tick import Ticker
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.delivery.outcomes import Patience
-from bot.delivery.pacing import Pacer, SharedRates
+from bot.delivery.pacing import Pacer
 from bot.delivery.sender import Capacity, OutboxSender
 from bot.desk import Desk
 from bot.ports import Deliverer
@@ -19,7 +19,7 @@ from bot.rendering import Renderer
 from storage.engine import Database
 from storage.migrate import upgrade
 from storage.outbox import HandOff
-from storage.rates import shared_rates
+from storage.rates import DatabaseRates, shared_rates
 from storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger("supportbot")
@@ -32,7 +32,7 @@ class App:
     desk: Desk
     sender: OutboxSender
     ticker: Ticker
-    rates: SharedRates | None = None  # the platforms' limits, shared with other processes
+    rates: DatabaseRates | None = None  # the platforms' limits, shared with other processes
     engine: CareEngine | None = None
 
     def share_rates(self, pacers: Iterable[Pacer]) -> None:
@@ -48,6 +48,8 @@ class App:
     async def close(self) -> None:
         if self.engine is not None:
             self.engine.stop()
+        if self.rates is not None:
+            await self.rates.close()
         await self.database.dispose()
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from bot.delivery.pacing import SharedRates
 from storage.engine import Database
 
 _INTERVAL = "make_interval(secs => CAST(:interval AS double precision))"
@@ -35,9 +34,12 @@ _HOLD = text(
 )
 
 
-class DatabaseRates:
+class DatabaseRates:  # a SharedRates
     def __init__(self, database: Database) -> None:
         self.database = database
+
+    async def close(self) -> None:
+        await self.database.dispose()
 
     async def reserve(self, key: str, per_second: float, burst: int) -> float:
         interval = 1.0 / per_second
@@ -54,6 +56,11 @@ class DatabaseRates:
             await conn.execute(_HOLD, {"route": key, "ahead": ahead})
 
 
-def shared_rates(database: Database) -> SharedRates | None:
-    """The ledger where several processes may share the database, else None."""
-    return DatabaseRates(database) if database.dialect_name == "postgresql" else None
+def shared_rates(database: Database) -> DatabaseRates | None:
+    """The ledger where several processes may share the database, else None. It keeps a
+    connection of its own: in a burst every pooled connection is busy storing messages, and
+    a post's turn must not queue behind them (the turn it took would then come too late)."""
+    if database.dialect_name != "postgresql":
+        return None
+    url = database.url.render_as_string(hide_password=False)
+    return DatabaseRates(Database(url, pool_size=1, max_overflow=0))
