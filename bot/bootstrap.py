@@ -48,9 +48,11 @@ class App:
     async def close(self) -> None:
         if self.engine is not None:
             self.engine.stop()
-        if self.rates is not None:
-            await self.rates.close()
-        await self.database.dispose()
+        try:
+            if self.rates is not None:
+                await self.rates.close()
+        finally:
+            await self.database.dispose()
 
 
 async def build(

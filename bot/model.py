@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.kinds import EventKind, MessageKind
+
 
 class Status(enum.StrEnum):
     OPEN = "open"
@@ -185,7 +187,7 @@ class TicketEvent:
     """One line of the audit trail."""
 
     ticket_id: int
-    kind: str
+    kind: EventKind
     actor: Person
     at: datetime
     data: dict[str, Any] = field(default_factory=dict)
@@ -230,7 +232,7 @@ class OutboundMessage:
 
     platform: str
     audience: Audience
-    kind: str
+    kind: MessageKind
     body: str
     ticket_id: int | None = None
     ticket_number: int | None = None

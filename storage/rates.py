@@ -11,10 +11,14 @@ On SQLite there is one process (run_lock): nothing to share."""
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import text
 
 from storage.engine import Database
 
+# a post waits no longer than this for its turn to be told; then the process paces alone
+PATIENCE = 1.0  # seconds
 _INTERVAL = "make_interval(secs => CAST(:interval AS double precision))"
 _AHEAD = "make_interval(secs => CAST(:ahead AS double precision))"
 
@@ -35,15 +39,16 @@ _HOLD = text(
 
 
 class DatabaseRates:  # a SharedRates
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, patience: float = PATIENCE) -> None:
         self.database = database
+        self.patience = patience
 
     async def close(self) -> None:
         await self.database.dispose()
 
     async def reserve(self, key: str, per_second: float, burst: int) -> float:
         interval = 1.0 / per_second
-        async with self.database.begin() as conn:
+        async with asyncio.timeout(self.patience), self.database.begin() as conn:
             rows = await conn.execute(_RESERVE, {"route": key, "interval": interval})
             full_in = float(rows.scalar_one())
         # a turn comes when the bucket holds a token: `burst` intervals before it is full
@@ -52,7 +57,7 @@ class DatabaseRates:  # a SharedRates
     async def hold(self, key: str, seconds: float, burst: int, per_second: float) -> None:
         # the next turn comes `burst` intervals before full, one interval after this moment
         ahead = seconds + (burst - 1) / per_second
-        async with self.database.begin() as conn:
+        async with asyncio.timeout(self.patience), self.database.begin() as conn:
             await conn.execute(_HOLD, {"route": key, "ahead": ahead})
 
 
@@ -63,4 +68,9 @@ def shared_rates(database: Database) -> DatabaseRates | None:
     if database.dialect_name != "postgresql":
         return None
     url = database.url.render_as_string(hide_password=False)
-    return DatabaseRates(Database(url, pool_size=1, max_overflow=0))
+    # each statement its own transaction: one round trip, and a row lock held no longer
+    # (and no ping first: a broken connection fails the statement, and the next one reconnects)
+    own = Database(
+        url, pool_size=1, max_overflow=0, pool_pre_ping=False, isolation_level="AUTOCOMMIT"
+    )
+    return DatabaseRates(own)

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select
 
+from bot.kinds import EventKind
 from bot.model import SYSTEM, ReminderKind, ReminderStatus, Status
 from bot.reports import AgentLine, DigestFigures, PlatformLine, UnclaimedTicket
 from storage import tables as t
@@ -18,7 +19,16 @@ _tk = t.tickets.c
 _ev = t.ticket_events.c
 _r = t.reminders.c
 _NOT_CLOSED = [s.value for s in Status if s is not Status.CLOSED]
-_EVENT_KINDS = ["closed", "reopened", "escalated", "claimed", "first_response", "rated"]
+_COUNTED = (
+    EventKind.CLOSED,
+    EventKind.REOPENED,
+    EventKind.ESCALATED,
+    EventKind.CLAIMED,
+    EventKind.FIRST_RESPONSE,
+    EventKind.RATED,
+)
+_EVENT_KINDS = [str(kind) for kind in _COUNTED]
+_AGENTS_OWN = (EventKind.CLOSED, EventKind.CLAIMED, EventKind.FIRST_RESPONSE)
 OLDEST_UNCLAIMED = 5
 
 
@@ -120,31 +130,28 @@ class SqlReports:
             return found
 
         for row in await self.conn.execute(_EVENTS, window):
-            kind, actor_ref, actor_name, data, platform, assignee_ref, assignee_name = tuple(row)
+            stored, actor_ref, actor_name, data, platform, assignee_ref, assignee_name = tuple(row)
+            kind = EventKind(stored)
             # customers act too (ratings); only these kinds are an agent's own work
-            by_actor = (
-                agent(actor_ref, actor_name)
-                if kind in ("closed", "claimed", "first_response")
-                else None
-            )
-            if kind == "closed":
+            by_actor = agent(actor_ref, actor_name) if kind in _AGENTS_OWN else None
+            if kind is EventKind.CLOSED:
                 figures.closed += 1
                 line(platform).closed += 1
                 figures.resolutions.append(int(data.get("resolution_seconds", 0)))
                 if by_actor:
                     by_actor.closed += 1
-            elif kind == "reopened":
+            elif kind is EventKind.REOPENED:
                 figures.reopened += 1
-            elif kind == "escalated":
+            elif kind is EventKind.ESCALATED:
                 figures.escalated += 1
-            elif kind == "claimed" and by_actor:
+            elif kind is EventKind.CLAIMED and by_actor:
                 by_actor.claimed += 1
-            elif kind == "first_response":
+            elif kind is EventKind.FIRST_RESPONSE:
                 seconds = int(data.get("seconds", 0))
                 figures.first_responses.append(seconds)
                 if by_actor:
                     by_actor.first_responses.append(seconds)
-            elif kind == "rated":
+            elif kind is EventKind.RATED:
                 score = int(data.get("score", 0))
                 figures.ratings.append(score)
                 holder = agent(assignee_ref, assignee_name)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from bot.kinds import EventKind
 from bot.model import Attachment, Customer, Direction, TicketEvent, TicketMessage
 from storage import tables as t
 from storage.engine import Conn, new_id
@@ -90,7 +91,7 @@ class SqlEvents:
             _INSERT_TICKET_EVENTS,
             {
                 "ticket_id": event.ticket_id,
-                "kind": event.kind,
+                "kind": str(event.kind),
                 "actor_ref": event.actor.ref,
                 "actor_name": event.actor.name,
                 "at": event.at,
@@ -107,7 +108,7 @@ class SqlEvents:
         return [
             TicketEvent(
                 r.ticket_id,
-                r.kind,
+                EventKind(r.kind),
                 person_from(r.actor_ref, r.actor_name),  # type: ignore[arg-type]
                 r.at,
                 dict(r.data),

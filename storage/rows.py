@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from bot.kinds import MessageKind
 from bot.model import (
     Action,
     Attachment,
@@ -95,7 +96,7 @@ def outbound_values(msg: OutboundMessage) -> dict[str, Any]:
         "conversation": msg.conversation,
         "platform": msg.platform,
         "audience": msg.audience.value,
-        "kind": msg.kind,
+        "kind": str(msg.kind),
         "ticket_id": msg.ticket_id,
         "ticket_number": msg.ticket_number,
         "body": msg.body,
@@ -113,7 +114,7 @@ def outbound_from(row: Row[Any]) -> OutboundMessage:
     return OutboundMessage(
         platform=m["platform"],
         audience=Audience(m["audience"]),
-        kind=m["kind"],
+        kind=MessageKind(m["kind"]),
         body=m["body"],
         ticket_id=m["ticket_id"],
         ticket_number=m["ticket_number"],

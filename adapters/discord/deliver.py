@@ -20,6 +20,7 @@ from adapters.discord.views import buttons
 from adapters.text import resolve_ticket_links, split_text
 from bot.delivery.pacing import Pacer, Route
 from bot.desk.context import LEADS_GROUP, STAFF_GROUP
+from bot.kinds import MessageKind
 from bot.model import Audience, OutboundMessage, Ticket
 from bot.ports import DeliveryError, DeliveryReceipt
 
@@ -30,7 +31,10 @@ _HISTORY = 100  # a message in doubt is among the channel's latest (one page)
 LIMIT = 2000
 DELIVERED = "✅"
 INTERNAL = "🔒"
-_MARKS = {"note": INTERNAL, "delivered": DELIVERED}  # reactions on the agent's own message
+_MARKS = {
+    MessageKind.NOTE: INTERNAL,
+    MessageKind.DELIVERED: DELIVERED,
+}  # reactions on the agent's own message
 NO_PINGS = discord.AllowedMentions.none()
 # Discord allows a bot 50 requests per second in all
 # one bot token, whichever process calls: shared by every process on the database
@@ -78,7 +82,7 @@ class DiscordDeliverer:
             channel = message.channel
         elif message.audience is Audience.LEADS:
             channel = str(self.leads_channel)
-        elif message.kind == "card" or ticket is None:
+        elif message.kind == MessageKind.CARD or ticket is None:
             channel = str(self.staff_channel)
         else:
             channel = ticket.staff_thread or str(self.staff_channel)
@@ -111,12 +115,12 @@ class DiscordDeliverer:
             return await self._send(int(message.channel), message)
         if message.audience is Audience.LEADS:
             return await self._send(self.leads_channel, message)
-        if message.kind == "card":
+        if message.kind == MessageKind.CARD:
             return await self._open_post(message)
         if ticket is None or not ticket.staff_thread:
             raise DeliveryError("the ticket has no staff thread", permanent=True)
         thread = int(ticket.staff_thread)
-        if message.kind == "card_update":
+        if message.kind == MessageKind.CARD_UPDATE:
             # in a forum the card opens the post; in a text channel it sits above the thread
             starter = self.client.get_partial_messageable(
                 int(ticket.staff_channel or thread)
@@ -190,7 +194,7 @@ class DiscordDeliverer:
     async def _send(self, channel_id: int, message: OutboundMessage) -> DeliveryReceipt:
         channel = self.client.get_partial_messageable(channel_id)
         body = message.body
-        if message.kind == "note":
+        if message.kind == MessageKind.NOTE:
             body = f"{INTERNAL} **{message.author_name}** (internal): {body}"
         elif message.author_name:
             body = f"**{message.author_name}:** {body}"

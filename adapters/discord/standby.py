@@ -21,6 +21,7 @@ import discord
 
 from adapters.discord.deliver import TAGS, DiscordDeliverer
 from bot.config import ConfigError
+from bot.kinds import MessageKind
 from bot.model import OutboundMessage, Ticket
 from bot.ports import DeliveryError, DeliveryReceipt, StorageOutage
 from storage.engine import StorageUnavailable
@@ -66,13 +67,13 @@ class SharedDeliverer(DiscordDeliverer):
 
     async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
         if not self.holding:
-            if message.kind == "card" and not await self._gateway_held():
+            if message.kind == MessageKind.CARD and not await self._gateway_held():
                 raise DeliveryError(
                     "a card is posted by the process that holds the Discord gateway",
                     retry_after=self.retry_seconds,
                     in_doubt=message.in_doubt,  # whoever posts it looks for it first
                 )
-            if message.kind == "card_update":
+            if message.kind == MessageKind.CARD_UPDATE:
                 await self._learn_tags(message)
         return await super().deliver(message, ticket)
 

@@ -14,6 +14,7 @@ from bot import commands as c
 from bot.actions import UnknownAction, command_for_action
 from bot.delivery.pacing import Route
 from bot.desk import Desk, Reply
+from bot.kinds import MessageKind
 from bot.model import Audience, OutboundMessage, Person, Source, Ticket
 from bot.parser import is_command
 from bot.ports import DeliveryReceipt, StorageOutage
@@ -46,7 +47,9 @@ class ShellAdapter:
 
     async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
         message_id = f"m{next(self._ids)}"
-        if message.kind == "delivered":  # a mark on a chat platform; the shell says "sent" itself
+        if (
+            message.kind == MessageKind.DELIVERED
+        ):  # a mark on a chat platform; the shell says "sent" itself
             return DeliveryReceipt(message_id)
         number = message.ticket_number
         if message.audience is Audience.CUSTOMER:
@@ -56,15 +59,17 @@ class ShellAdapter:
             head = "[leads]"
         else:
             head = f"[staff #{number}]"
-            if message.kind == "card":
+            if message.kind == MessageKind.CARD:
                 head += " new ticket"
-            elif message.kind == "card_update":  # the full card was shown once; say what changed
+            elif (
+                message.kind == MessageKind.CARD_UPDATE
+            ):  # the full card was shown once; say what changed
                 d = message.data
                 summary = f"{d['status']} · {d['priority']} · {d['assignee'] or 'unassigned'}"
                 self.out.write(f"{head} card: {summary}\n")
                 self.out.flush()
                 return DeliveryReceipt(message_id)
-            elif message.kind == "note":
+            elif message.kind == MessageKind.NOTE:
                 head += f" (internal note) {message.author_name}:"
             elif message.author_name:
                 head += f" {message.author_name}:"

@@ -16,12 +16,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import button, message_blocks
-from adapters.slack.pacing import post_route, retry_after, tier_route
+from adapters.slack.pacing import paced_ahead, post_route, retry_after, tier_route
 from adapters.slack.settings import SlackSettings
 from adapters.slack.text import mention, mrkdwn, split
 from adapters.text import linked_numbers, resolve_ticket_links
 from bot.delivery.pacing import Route
 from bot.desk.context import LEADS_GROUP, STAFF_GROUP
+from bot.kinds import MessageKind
 from bot.model import Audience, OutboundMessage, Ticket
 from bot.ports import DeliveryError, DeliveryReceipt
 
@@ -54,7 +55,10 @@ _PERMANENT = {
 _MAYBE_POSTED = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 DELIVERED = "white_check_mark"
 INTERNAL = "lock"
-_MARKS = {"note": INTERNAL, "delivered": DELIVERED}  # reactions on the agent's own message
+_MARKS = {
+    MessageKind.NOTE: INTERNAL,
+    MessageKind.DELIVERED: DELIVERED,
+}  # reactions on the agent's own message
 
 
 class SlackDeliverer:
@@ -72,12 +76,13 @@ class SlackDeliverer:
             return post_route(message.channel, rate)
         if message.audience is Audience.LEADS:
             return post_route(self.settings.leads_channel, rate)
-        if message.kind == "card" or ticket is None:
+        if message.kind == MessageKind.CARD or ticket is None:
             return post_route(self.settings.staff_channel, rate)
-        if message.kind == "card_update":
-            return tier_route("chat.update", rate)
+        # an edit or a reaction waits for its tier's turn here, before it takes a sending slot
+        if message.kind == MessageKind.CARD_UPDATE:
+            return tier_route("chat.update", rate, shared=True)
         if message.kind in _MARKS and message.data.get("source_message_id"):
-            return None  # a reaction: the client paces its tier
+            return tier_route("reactions.add", rate, shared=True)
         return post_route(ticket.staff_channel or self.settings.staff_channel, rate)
 
     async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
@@ -95,25 +100,27 @@ class SlackDeliverer:
             return await self._post(message.channel, message.thread, message)
         if message.audience is Audience.LEADS:
             return await self._post(self.settings.leads_channel, "", message)
-        if message.kind == "card":
+        if message.kind == MessageKind.CARD:
             number = ticket.number if ticket else None
             return await self._post(self.settings.staff_channel, "", message, ticket=number)
         if ticket is None:
             raise DeliveryError("staff message without a ticket", permanent=True)
-        if message.kind == "card_update":
+        if message.kind == MessageKind.CARD_UPDATE:
             if not ticket.card_message_id:
                 raise DeliveryError("the ticket card was never posted", permanent=True)
             # idempotent: the card is set to this state, however often it is sent
-            await self.client.chat_update(
-                channel=ticket.staff_channel,
-                ts=ticket.card_message_id,
-                text=_fallback(message),
-                blocks=message_blocks(message.body, message.actions),
-            )
+            with paced_ahead("chat.update"):
+                await self.client.chat_update(
+                    channel=ticket.staff_channel,
+                    ts=ticket.card_message_id,
+                    text=_fallback(message),
+                    blocks=message_blocks(message.body, message.actions),
+                )
             return DeliveryReceipt(ticket.card_message_id, ticket.staff_channel)
         if message.kind in _MARKS and source_id:
             # the agent's own message is already in the thread; mark it internal, or delivered
-            await self._react(ticket.staff_channel, source_id, _MARKS[message.kind])
+            with paced_ahead("reactions.add"):
+                await self._react(ticket.staff_channel, source_id, _MARKS[message.kind])
             return DeliveryReceipt(source_id, ticket.staff_channel)
         return await self._post(
             ticket.staff_channel or self.settings.staff_channel, ticket.staff_thread, message
@@ -125,7 +132,7 @@ class SlackDeliverer:
         """Post `message` in parts; a card's metadata names its ticket too, so that a reply
         in its thread finds the ticket before the desk has stored where the card went."""
         body = message.body
-        if message.kind == "note":
+        if message.kind == MessageKind.NOTE:
             body = f"🔒 {message.author_name} (internal): {body}"
         elif message.author_name:
             body = f"**{message.author_name}:** {body}"

@@ -13,6 +13,9 @@ while a refused lookup loses nothing (the message goes on under the user id)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -63,6 +66,21 @@ def post_route(channel: str, scale: float = 1.0) -> Route:
     return Route(f"slack:post:{channel}", POST_PER_SECOND * scale, burst=POST_BURST, shared=shared)
 
 
+# methods whose turn the caller took already (the outbox sender, before its sending slot)
+_PACED_AHEAD: ContextVar[frozenset[str]] = ContextVar("paced_ahead", default=frozenset())
+
+
+@contextmanager
+def paced_ahead(*methods: str) -> Iterator[None]:
+    """Calls of `methods` in this block had their turn: the client does not pace them again
+    (a second turn would wait while holding the sender's slot, and count twice)."""
+    token = _PACED_AHEAD.set(frozenset(methods))
+    try:
+        yield
+    finally:
+        _PACED_AHEAD.reset(token)
+
+
 def retry_after(error: SlackApiError) -> float | None:
     response = error.response
     if response.status_code != 429 and response.get("error") != "ratelimited":
@@ -85,12 +103,13 @@ class PacedWebClient(AsyncWebClient):
         return self
 
     async def api_call(self, api_method: str, *args: Any, **kwargs: Any) -> AsyncSlackResponse:
-        route = tier_route(api_method, self.rate_scale, shared=True)
+        paced = api_method in _PACED_AHEAD.get()
+        route = None if paced else tier_route(api_method, self.rate_scale, shared=True)
         async with self.pacer.turn(route):
             try:
                 return await super().api_call(api_method, *args, **kwargs)
             except SlackApiError as error:
                 wait = retry_after(error)
-                if wait is not None:  # posts: the outbox sender holds their channel
+                if wait is not None:  # posts, and what it paced: the outbox sender holds it
                     self.pacer.hold(route, wait)
                 raise

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.care.followups import end_of_today
 from bot.desk.context import Ctx, Reply
+from bot.kinds import MessageKind
 from bot.model import SYSTEM, Priority, Reminder, ReminderKind, ReminderStatus, Status
 from bot.ports import UnitOfWork
 from bot.rendering import Renderer
@@ -78,7 +79,7 @@ async def fire(ctx: Ctx, reminder: Reminder) -> None:
     body = render(ctx.renderer, ctx.settings, found, linked=True)
     links = {str(t.number): [t.staff_channel, t.staff_thread] for t in found.oldest_unclaimed}
     for platform in ctx.settings.lead_platforms:
-        await ctx.to_leads(platform, "digest", body, links=links)
+        await ctx.to_leads(platform, MessageKind.DIGEST, body, links=links)
     if not ctx.settings.lead_platforms:
         log.warning(
             "the daily digest has nowhere to go: no running adapter has a leads channel "

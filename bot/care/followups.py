@@ -10,6 +10,7 @@ from bot import commands as c
 from bot.desk.context import LEADS_GROUP, Ctx, Reply
 from bot.desk.intake import customers_ticket, reopen_for_customer
 from bot.durations import format_duration
+from bot.kinds import EventKind, MessageKind
 from bot.model import Action, Reminder, ReminderStatus, Status, Ticket
 
 
@@ -17,14 +18,14 @@ async def fire(ctx: Ctx, reminder: Reminder, ticket: Ticket) -> None:
     """Due: post the reminder with its buttons, or send the check-in straight away."""
     if ctx.settings.follow_ups.auto_checkin:
         await send_checkin(ctx, ticket)
-        await ctx.record(ticket, "checkin_sent", automatic=True)
+        await ctx.record(ticket, EventKind.CHECKIN_SENT, automatic=True)
         await ctx.notice(ticket, "notice_checkin_auto", note=reminder.note)
         reminder.status = ReminderStatus.DONE
         return
     rid = reminder.id
     await ctx.to_staff(
         ticket,
-        "followup_due",
+        MessageKind.FOLLOWUP_DUE,
         ctx.staff_text(
             "followup_due",
             number=ticket.number,
@@ -38,7 +39,7 @@ async def fire(ctx: Ctx, reminder: Reminder, ticket: Ticket) -> None:
             Action(f"followup:done:{rid}", ctx.staff_text("button_followup_done")),
         ],
     )
-    await ctx.record(ticket, "followup_due", note=reminder.note)
+    await ctx.record(ticket, EventKind.FOLLOWUP_DUE, note=reminder.note)
     reminder.status = ReminderStatus.FIRED
 
 
@@ -47,7 +48,7 @@ async def send_checkin(ctx: Ctx, ticket: Ticket) -> None:
     n = ticket.number
     await ctx.to_customer(
         ticket,
-        "checkin",
+        MessageKind.CHECKIN,
         ctx.customer_text(ticket, "customer/checkin.md.j2"),
         actions=[
             Action(f"checkin:good:{n}", ctx.renderer.text(ticket.locale, "button_all_good")),
@@ -68,7 +69,7 @@ async def _open_follow_up(ctx: Ctx, reminder_id: int) -> tuple[Reminder, Ticket]
     return reminder, ticket
 
 
-async def _finish(ctx: Ctx, reminder: Reminder, ticket: Ticket, what: str) -> Reply:
+async def _finish(ctx: Ctx, reminder: Reminder, ticket: Ticket, what: EventKind) -> Reply:
     """The follow-up is dealt with: recorded, told in the thread and to the agent."""
     reminder.status = ReminderStatus.DONE
     await ctx.uow.reminders.save(reminder)
@@ -81,7 +82,7 @@ async def _finish(ctx: Ctx, reminder: Reminder, ticket: Ticket, what: str) -> Re
 async def check_in(ctx: Ctx, cmd: c.SendCheckIn) -> Reply:
     reminder, ticket = await _open_follow_up(ctx, cmd.reminder_id)
     await send_checkin(ctx, ticket)
-    return await _finish(ctx, reminder, ticket, "checkin_sent")
+    return await _finish(ctx, reminder, ticket, EventKind.CHECKIN_SENT)
 
 
 async def snooze(ctx: Ctx, cmd: c.SnoozeFollowUp) -> Reply:
@@ -90,7 +91,7 @@ async def snooze(ctx: Ctx, cmd: c.SnoozeFollowUp) -> Reply:
     reminder.due_at = ctx.now + cmd.delay
     await ctx.uow.reminders.save(reminder)
     when = format_duration(cmd.delay)
-    await ctx.record(ticket, "followup_snoozed", due_at=reminder.due_at.isoformat())
+    await ctx.record(ticket, EventKind.FOLLOWUP_SNOOZED, due_at=reminder.due_at.isoformat())
     await ctx.notice(ticket, "notice_followup_snoozed", agent=ctx.inv.actor.name, when=when)
     return Reply(
         ctx.staff_text("reply_followup", number=ticket.number, when=when),
@@ -100,25 +101,29 @@ async def snooze(ctx: Ctx, cmd: c.SnoozeFollowUp) -> Reply:
 
 async def complete(ctx: Ctx, cmd: c.CompleteFollowUp) -> Reply:
     reminder, ticket = await _open_follow_up(ctx, cmd.reminder_id)
-    return await _finish(ctx, reminder, ticket, "followup_done")
+    return await _finish(ctx, reminder, ticket, EventKind.FOLLOWUP_DONE)
 
 
 async def answer(ctx: Ctx, cmd: c.AnswerCheckIn) -> Ticket:
     """The customer pressed "All good" or "Still having trouble" under a check-in."""
     ticket = await customers_ticket(ctx, cmd.number)
     if cmd.all_good:
-        await ctx.record(ticket, "checkin_all_good")
+        await ctx.record(ticket, EventKind.CHECKIN_ALL_GOOD)
         await ctx.notice(ticket, "notice_checkin_all_good")
-        await ctx.to_customer(ticket, "thanks", ctx.renderer.text(ticket.locale, "thanks_checkin"))
+        await ctx.to_customer(
+            ticket, MessageKind.THANKS, ctx.renderer.text(ticket.locale, "thanks_checkin")
+        )
         return ticket
-    await ctx.record(ticket, "checkin_trouble")
+    await ctx.record(ticket, EventKind.CHECKIN_TROUBLE)
     await ctx.notice(
         ticket, "notice_checkin_trouble", mentions=ctx.who_to_ping(ticket, LEADS_GROUP)
     )
     if ticket.status is Status.CLOSED:
         await reopen_for_customer(ctx, ticket, "customer still having trouble after check-in")
     else:  # still being worked on: the team was told, nothing to reopen
-        await ctx.to_customer(ticket, "thanks", ctx.renderer.text(ticket.locale, "checkin_heard"))
+        await ctx.to_customer(
+            ticket, MessageKind.THANKS, ctx.renderer.text(ticket.locale, "checkin_heard")
+        )
     return ticket
 
 

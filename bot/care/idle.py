@@ -6,6 +6,7 @@ from bot import commands as c
 from bot.desk import staff
 from bot.desk.context import Ctx
 from bot.durations import format_duration
+from bot.kinds import EventKind, MessageKind
 from bot.model import Reminder, ReminderStatus, Status, Ticket
 
 
@@ -16,7 +17,7 @@ async def nudge(ctx: Ctx, reminder: Reminder, ticket: Ticket) -> None:
     idle = ctx.settings.idle
     await ctx.to_customer(
         ticket,
-        "idle_nudge",
+        MessageKind.IDLE_NUDGE,
         ctx.customer_text(
             ticket,
             "customer/idle_nudge.md.j2",
@@ -25,7 +26,7 @@ async def nudge(ctx: Ctx, reminder: Reminder, ticket: Ticket) -> None:
             ),
         ),
     )
-    await ctx.record(ticket, "idle_nudge")
+    await ctx.record(ticket, EventKind.IDLE_NUDGE)
     await ctx.notice(ticket, "notice_idle_nudge", waited=format_duration(idle.nudge_after))
     reminder.status = ReminderStatus.DONE
 

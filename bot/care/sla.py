@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.desk.context import LEADS_GROUP, STAFF_GROUP, Ctx
 from bot.desk.timers import response_due
+from bot.kinds import EventKind, MessageKind
 from bot.model import Reminder, ReminderStatus, Ticket
 
 
@@ -30,7 +31,7 @@ async def nudge(ctx: Ctx, reminder: Reminder, ticket: Ticket) -> None:
         tz=ctx.settings.timezone,
         mentions=ctx.who_to_ping(ticket, STAFF_GROUP),
     )
-    await ctx.record(ticket, "sla_nudge", due_at=due.isoformat())
+    await ctx.record(ticket, EventKind.SLA_NUDGE, due_at=due.isoformat())
     reminder.status = ReminderStatus.DONE
 
 
@@ -43,12 +44,12 @@ async def breach(ctx: Ctx, reminder: Reminder, ticket: Ticket) -> None:
     await ctx.uow.tickets.save(ticket)
     await ctx.card(ticket)
     target = _target_text(ctx, ticket)
-    await ctx.record(ticket, "sla_breached", target=target)
+    await ctx.record(ticket, EventKind.SLA_BREACHED, target=target)
     platform = ticket.source.platform
     if platform in ctx.settings.lead_platforms:
         await ctx.to_leads(
             platform,
-            "sla_breach",
+            MessageKind.SLA_BREACH,
             ctx.staff_text(
                 "leads_sla_breach",
                 number=ticket.number,

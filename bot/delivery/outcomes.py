@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock
+from bot.kinds import EventKind, MessageKind
 from bot.model import SYSTEM, Audience, OutboundMessage, Ticket, TicketEvent
 from bot.ports import DeliveryError, DeliveryReceipt, UnitOfWork
 from bot.rendering import Renderer
@@ -57,20 +58,20 @@ class Outcomes:
         now = self.clock.now()
         await uow.outbox.mark_sent(message.id, receipt.message_id, now)
         source = message.data.get("source_message_id")
-        if message.kind == "agent_reply" and source and message.ticket_id is not None:
+        if message.kind == MessageKind.AGENT_REPLY and source and message.ticket_id is not None:
             # the agent's own message is marked as delivered, in the staff thread's turn and at
             # the platform's pace for reactions, never holding up the customer's conversation
             mark = OutboundMessage(
                 platform=message.platform,
                 audience=Audience.STAFF,
-                kind="delivered",
+                kind=MessageKind.DELIVERED,
                 body="",
                 ticket_id=message.ticket_id,
                 ticket_number=message.ticket_number,
                 data={"source_message_id": source},
             )
             await uow.outbox.add(mark, now)
-        if message.kind == "card" and message.ticket_id is not None:
+        if message.kind == MessageKind.CARD and message.ticket_id is not None:
             thread = receipt.thread or receipt.message_id
             await uow.tickets.set_staff_refs(
                 message.ticket_id, receipt.channel, thread, receipt.message_id
@@ -144,7 +145,9 @@ class Outcomes:
             waited=self.renderer.duration(self.staff_locale, waited, business=False),
             left=self.renderer.duration(self.staff_locale, left, business=False),
         )
-        await uow.outbox.add(self._staff_notice(ticket, "delivery_waiting", body), self.clock.now())
+        await uow.outbox.add(
+            self._staff_notice(ticket, MessageKind.DELIVERY_WAITING, body), self.clock.now()
+        )
 
     async def _failed(
         self, uow: UnitOfWork, message: OutboundMessage, ticket: Ticket | None, reason: str
@@ -165,7 +168,7 @@ class Outcomes:
         await uow.events.add(
             TicketEvent(
                 ticket.id,
-                "delivery_failed",
+                EventKind.DELIVERY_FAILED,
                 SYSTEM,
                 now,
                 {"outbox_id": message.id, "kind": message.kind, "reason": reason},
@@ -175,9 +178,9 @@ class Outcomes:
             body = self.renderer.text(
                 self.staff_locale, "notice_delivery_failed", number=ticket.number, reason=reason
             )
-            await uow.outbox.add(self._staff_notice(ticket, "delivery_failed", body), now)
+            await uow.outbox.add(self._staff_notice(ticket, MessageKind.DELIVERY_FAILED, body), now)
 
-    def _staff_notice(self, ticket: Ticket, kind: str, body: str) -> OutboundMessage:
+    def _staff_notice(self, ticket: Ticket, kind: MessageKind, body: str) -> OutboundMessage:
         return OutboundMessage(
             platform=ticket.source.platform,
             audience=Audience.STAFF,

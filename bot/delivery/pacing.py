@@ -32,6 +32,7 @@ log = logging.getLogger("bot.outbox")
 # a wait shorter than this is rounding, not pacing: waiting it could spin on a clock that
 # cannot tell such instants apart
 _NEAR_ENOUGH = 0.001
+LEDGER_RETRY = 10.0  # seconds of pacing alone before a ledger that failed is asked again
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class _Lane:
     route: Route
     tokens: float
     stamp: float
-    waiting: list[tuple[int, int, asyncio.Future[None]]] = field(default_factory=list)
+    waiting: list[tuple[int, int, asyncio.Future[bool]]] = field(default_factory=list)
     busy: bool = False
     closed_until: float = 0.0
     pump: asyncio.Task[None] | None = None
@@ -90,7 +91,7 @@ class Pacer:
         self.shared = shared  # set when other processes share the platform's limits
         self._lanes: dict[str, _Lane] = {}
         self._holding: set[asyncio.Task[None]] = set()  # Retry-Afters being written
-        self._ledger_down = False  # said once in the log, not on every call
+        self._ledger_back_at: float | None = None  # the ledger failed: ask it again then
         self._order = itertools.count()
         self.waits = 0  # how many calls waited for their route (for the operator's figures)
         self.parked = 0  # calls waiting for their turn now
@@ -111,12 +112,13 @@ class Pacer:
             yield
             return
         lane = self._lane(route)
-        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # the turn's result: whether the local bucket counted it (else the ledger is to)
+        granted: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         heapq.heappush(lane.waiting, (priority, next(self._order), granted))
         self.parked += 1
         self._kick(route, lane)
         try:
-            await granted
+            counted = await granted
         except asyncio.CancelledError:
             if granted.done() and not granted.cancelled():
                 self._done(route, lane)  # granted as we were cancelled: pass it on
@@ -126,33 +128,40 @@ class Pacer:
             raise
         if not route.serial:
             try:
-                await self._shared_turn(route, lane)
+                await self._shared_turn(route, lane, counted)
             finally:
                 self._done(route, lane)
             yield
             return
         try:
-            await self._shared_turn(route, lane)
+            await self._shared_turn(route, lane, counted)
             yield
         finally:
             self._done(route, lane)
 
     def _ledger_paces(self, route: Route) -> bool:
-        return self.shared is not None and route.shared and not self._ledger_down
+        return self.shared is not None and route.shared and self._ledger_back_at is None
 
-    async def _shared_turn(self, route: Route, lane: _Lane) -> None:
-        """Wait for the route's turn among every process, when others use it too."""
+    async def _shared_turn(self, route: Route, lane: _Lane, counted: bool) -> None:
+        """Wait for the route's turn among every process, when others use it too. A ledger
+        that fails (or does not answer in time) leaves the process to pace alone for a
+        while: the local bucket still holds, and a 429 would say the rest."""
         if self.shared is None or not route.shared or route.per_second is None:
+            return
+        if self._ledger_back_at is not None and self.time.monotonic() < self._ledger_back_at:
             return
         try:
             wait = await self.shared.reserve(route.key, route.per_second, route.burst)
-        except Exception as error:  # the local pace still holds; a 429 would say the rest
-            if not self._ledger_down:  # this turn was granted as the ledger's: count it here
-                log.warning("pacing: the shared ledger is unavailable (%s); pacing locally", error)
-                self._ledger_down = True
+        except Exception as error:
+            if self._ledger_back_at is None:
+                log.warning("pacing: the shared ledger is unavailable (%s); pacing alone", error)
+            self._ledger_back_at = self.time.monotonic() + LEDGER_RETRY
+            if not counted:  # granted as the ledger's: the local bucket counts it after all
                 lane.tokens -= 1.0
             return
-        self._ledger_down = False
+        if self._ledger_back_at is not None:
+            log.info("pacing: the shared ledger answers again")
+            self._ledger_back_at = None
         if wait >= _NEAR_ENOUGH:
             self.waits += 1
             await self.time.sleep_until(self.time.monotonic() + wait)
@@ -235,9 +244,10 @@ class Pacer:
             _, _, granted = heapq.heappop(lane.waiting)
             if granted.cancelled():
                 continue
-            if route.per_second is not None and not self._ledger_paces(route):
+            counted = route.per_second is not None and not self._ledger_paces(route)
+            if counted:
                 lane.tokens -= 1.0
             lane.busy = True
             self.parked -= 1
-            granted.set_result(None)
+            granted.set_result(counted)
             return

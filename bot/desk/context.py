@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.commands import Invocation
+from bot.kinds import EventKind, MessageKind
 from bot.model import (
     Action,
     Audience,
@@ -70,7 +71,7 @@ class Ctx:
         return Refused(self.staff_text(key, **params))
 
     async def record(
-        self, ticket: Ticket, kind: str, actor: Person | None = None, **data: Any
+        self, ticket: Ticket, kind: EventKind, actor: Person | None = None, **data: Any
     ) -> None:
         assert ticket.id is not None
         await self.uow.events.add(
@@ -83,7 +84,7 @@ class Ctx:
     async def to_staff(
         self,
         ticket: Ticket,
-        kind: str,
+        kind: MessageKind,
         body: str,
         *,
         author: str = "",
@@ -111,7 +112,7 @@ class Ctx:
         """A line in the ticket's staff thread about what just happened."""
         await self.to_staff(
             ticket,
-            "notice",
+            MessageKind.NOTICE,
             self.staff_text(key, number=ticket.number, **params),
             mentions=mentions,
         )
@@ -119,7 +120,7 @@ class Ctx:
     async def to_customer(
         self,
         ticket: Ticket,
-        kind: str,
+        kind: MessageKind,
         body: str,
         *,
         author: str = "",
@@ -140,7 +141,7 @@ class Ctx:
             )
         )
 
-    async def to_leads(self, platform: str, kind: str, body: str, **data: Any) -> None:
+    async def to_leads(self, platform: str, kind: MessageKind, body: str, **data: Any) -> None:
         """The leads channel of one platform (digests, breach alerts)."""
         await self.send(OutboundMessage(platform, Audience.LEADS, kind, body, data=data))
 
@@ -166,14 +167,14 @@ class Ctx:
         if not first:
             self.card_changed = ticket
             return
-        await self._card(ticket, "card")
+        await self._card(ticket, MessageKind.CARD)
 
     async def flush_card(self) -> None:
         if self.card_changed is not None:
-            await self._card(self.card_changed, "card_update")
+            await self._card(self.card_changed, MessageKind.CARD_UPDATE)
             self.card_changed = None
 
-    async def _card(self, ticket: Ticket, kind: str) -> None:
+    async def _card(self, ticket: Ticket, kind: MessageKind) -> None:
         await self.to_staff(
             ticket,
             kind,
@@ -193,7 +194,7 @@ class Ctx:
 
 
 def _about(
-    ticket: Ticket, audience: Audience, kind: str, body: str, *, author: str, **fields: Any
+    ticket: Ticket, audience: Audience, kind: MessageKind, body: str, *, author: str, **fields: Any
 ) -> OutboundMessage:
     return OutboundMessage(
         platform=ticket.source.platform,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot import commands as c
 from bot.desk import timers
 from bot.desk.context import Ctx, Refused
+from bot.kinds import EventKind, MessageKind
 from bot.model import (
     Action,
     Attachment,
@@ -118,7 +119,7 @@ async def open_ticket(
     assert ticket.id is not None
     if not new_customer:
         ticket.earlier_tickets = await ctx.uow.tickets.count_for_customer(customer.id, ticket.id)
-    await ctx.record(ticket, "opened", person, priority=priority.value, keyword=keyword)
+    await ctx.record(ticket, EventKind.OPENED, person, priority=priority.value, keyword=keyword)
     await ctx.uow.messages.add(
         TicketMessage(ticket.id, Direction.INBOUND, person, text, ctx.now, list(attachments))
     )
@@ -128,7 +129,7 @@ async def open_ticket(
     target = ctx.settings.first_response_targets[priority]
     await ctx.to_customer(
         ticket,
-        "ack",
+        MessageKind.ACK,
         ctx.customer_text(
             ticket, "customer/ack.md.j2", expected=ctx.renderer.duration(ticket.locale, target)
         ),
@@ -143,7 +144,7 @@ async def _continue(
     before = ticket.status
     if ticket.is_closed:  # the customer wrote again in the closed ticket's own thread
         ticket.reopen()
-        await ctx.record(ticket, "reopened", person, reason="customer wrote again")
+        await ctx.record(ticket, EventKind.REOPENED, person, reason="customer wrote again")
         await timers.after_reopen(ctx, ticket)
         await ctx.notice(
             ticket,
@@ -160,7 +161,9 @@ async def _continue(
     )
     await _relay_to_staff(ctx, ticket, person, text, attachments)
     if ticket.status is not before:
-        await ctx.record(ticket, "status", person, before=before.value, after=ticket.status.value)
+        await ctx.record(
+            ticket, EventKind.STATUS, person, before=before.value, after=ticket.status.value
+        )
         await ctx.card(ticket)
 
 
@@ -168,7 +171,7 @@ async def _relay_to_staff(
     ctx: Ctx, ticket: Ticket, person: Person, text: str, attachments: tuple[Attachment, ...]
 ) -> None:
     body = ctx.renderer.render(ctx.staff_locale, "relay.md.j2", text=text, attachments=attachments)
-    await ctx.to_staff(ticket, "customer_message", body, author=person.name)
+    await ctx.to_staff(ticket, MessageKind.CUSTOMER_MESSAGE, body, author=person.name)
 
 
 async def customers_ticket(ctx: Ctx, number: int) -> Ticket:
@@ -185,11 +188,13 @@ async def reopen_for_customer(ctx: Ctx, ticket: Ticket, reason: str) -> None:
     ticket.reopen()
     ticket.updated_at = ctx.now
     await ctx.uow.tickets.save(ticket)
-    await ctx.record(ticket, "reopened", reason=reason)
+    await ctx.record(ticket, EventKind.REOPENED, reason=reason)
     await timers.after_reopen(ctx, ticket)
     await ctx.card(ticket)
     await ctx.to_customer(
-        ticket, "reopened", ctx.customer_text(ticket, "customer/reopened.md.j2", reason="")
+        ticket,
+        MessageKind.REOPENED,
+        ctx.customer_text(ticket, "customer/reopened.md.j2", reason=""),
     )
 
 
@@ -206,9 +211,11 @@ async def rate(ctx: Ctx, cmd: c.RateTicket) -> Ticket:
         return ticket
     if not 1 <= cmd.score <= 5:
         raise Refused(ctx.renderer.text(ticket.locale, "bad_rating"))
-    await ctx.record(ticket, "rated", score=cmd.score)
+    await ctx.record(ticket, EventKind.RATED, score=cmd.score)
     await ctx.notice(ticket, "notice_rated", score=cmd.score)
-    await ctx.to_customer(ticket, "thanks", ctx.renderer.text(ticket.locale, "thanks_rating"))
+    await ctx.to_customer(
+        ticket, MessageKind.THANKS, ctx.renderer.text(ticket.locale, "thanks_rating")
+    )
     return ticket
 
 

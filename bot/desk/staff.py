@@ -8,6 +8,7 @@ from bot.desk import timers
 from bot.desk.context import Ctx, Reply
 from bot.desk.intake import clean_text, csat_actions
 from bot.durations import format_duration
+from bot.kinds import EventKind, MessageKind
 from bot.model import Direction, Reminder, ReminderKind, Ticket, TicketMessage
 
 
@@ -30,7 +31,7 @@ async def _save(ctx: Ctx, ticket: Ticket) -> None:
 async def claim(ctx: Ctx, ticket: Ticket, cmd: c.ClaimTicket) -> Reply:
     ticket.claim(ctx.inv.actor)
     await _save(ctx, ticket)
-    await ctx.record(ticket, "claimed")
+    await ctx.record(ticket, EventKind.CLAIMED)
     await ctx.notice(ticket, "notice_claimed", agent=ctx.inv.actor.name)
     return Reply(ctx.staff_text("reply_claimed", number=ticket.number))
 
@@ -41,7 +42,7 @@ async def assign(ctx: Ctx, ticket: Ticket, cmd: c.AssignTicket) -> Reply:
         raise ctx.refuse("unknown_agent", agent=cmd.agent)
     ticket.assign(agent)
     await _save(ctx, ticket)
-    await ctx.record(ticket, "assigned", agent=agent.name, agent_ref=agent.ref)
+    await ctx.record(ticket, EventKind.ASSIGNED, agent=agent.name, agent_ref=agent.ref)
     await ctx.notice(
         ticket, "notice_assigned", agent=agent.name, by=ctx.inv.actor.name, mentions=[agent.user_id]
     )
@@ -56,7 +57,7 @@ async def escalate(ctx: Ctx, ticket: Ticket, cmd: c.EscalateTicket) -> Reply:
     await _save(ctx, ticket)
     await ctx.record(
         ticket,
-        "escalated",
+        EventKind.ESCALATED,
         team=cmd.team,
         reason=cmd.reason,
         level=ticket.escalation_level,
@@ -77,7 +78,9 @@ async def close(ctx: Ctx, ticket: Ticket, cmd: c.CloseTicket) -> Reply:
     ticket.close(cmd.resolution, ctx.now)
     await _save(ctx, ticket)
     seconds = int((ctx.now - ticket.created_at).total_seconds())
-    await ctx.record(ticket, "closed", resolution=cmd.resolution, resolution_seconds=seconds)
+    await ctx.record(
+        ticket, EventKind.CLOSED, resolution=cmd.resolution, resolution_seconds=seconds
+    )
     follow_up = await timers.after_close(ctx, ticket, cmd.follow_up)
     when = format_duration(follow_up) if follow_up else ""
     await ctx.notice(
@@ -89,13 +92,13 @@ async def close(ctx: Ctx, ticket: Ticket, cmd: c.CloseTicket) -> Reply:
     )
     await ctx.to_customer(
         ticket,
-        "farewell",
+        MessageKind.FAREWELL,
         ctx.customer_text(ticket, "customer/farewell.md.j2", resolution=cmd.resolution),
     )
     still_need_help = ctx.renderer.text(ticket.locale, "button_still_need_help")
     await ctx.to_customer(
         ticket,
-        "csat",
+        MessageKind.CSAT,
         ctx.customer_text(ticket, "customer/csat.md.j2"),
         actions=csat_actions(ticket.number, still_need_help),
     )
@@ -105,7 +108,7 @@ async def close(ctx: Ctx, ticket: Ticket, cmd: c.CloseTicket) -> Reply:
 async def reopen(ctx: Ctx, ticket: Ticket, cmd: c.ReopenTicket) -> Reply:
     ticket.reopen()
     await _save(ctx, ticket)
-    await ctx.record(ticket, "reopened", reason=cmd.reason)
+    await ctx.record(ticket, EventKind.REOPENED, reason=cmd.reason)
     await timers.after_reopen(ctx, ticket)
     await ctx.notice(
         ticket,
@@ -115,7 +118,9 @@ async def reopen(ctx: Ctx, ticket: Ticket, cmd: c.ReopenTicket) -> Reply:
         mentions=[ticket.assignee.user_id] if ticket.assignee else [],
     )
     await ctx.to_customer(
-        ticket, "reopened", ctx.customer_text(ticket, "customer/reopened.md.j2", reason=cmd.reason)
+        ticket,
+        MessageKind.REOPENED,
+        ctx.customer_text(ticket, "customer/reopened.md.j2", reason=cmd.reason),
     )
     return Reply(ctx.staff_text("reply_reopened", number=ticket.number))
 
@@ -124,7 +129,7 @@ async def set_priority(ctx: Ctx, ticket: Ticket, cmd: c.SetPriority) -> Reply:
     before = ticket.priority
     ticket.set_priority(cmd.priority)
     await _save(ctx, ticket)
-    await ctx.record(ticket, "priority", before=before.value, after=cmd.priority.value)
+    await ctx.record(ticket, EventKind.PRIORITY, before=before.value, after=cmd.priority.value)
     await timers.watch_first_response(ctx, ticket)  # the target follows the priority
     label = ctx.staff_text(f"priority_{cmd.priority.value}")
     await ctx.notice(ticket, "notice_priority", agent=ctx.inv.actor.name, priority=label)
@@ -139,9 +144,13 @@ async def add_note(ctx: Ctx, ticket: Ticket, cmd: c.AddNote, source_message_id: 
     await ctx.uow.messages.add(
         TicketMessage(ticket.id, Direction.NOTE, ctx.inv.actor, text, ctx.now)
     )
-    await ctx.record(ticket, "note")
+    await ctx.record(ticket, EventKind.NOTE)
     await ctx.to_staff(
-        ticket, "note", text, author=ctx.inv.actor.name, source_message_id=source_message_id
+        ticket,
+        MessageKind.NOTE,
+        text,
+        author=ctx.inv.actor.name,
+        source_message_id=source_message_id,
     )
     return Reply(ctx.staff_text("reply_note", number=ticket.number))
 
@@ -152,7 +161,7 @@ async def schedule_follow_up(ctx: Ctx, ticket: Ticket, cmd: c.ScheduleFollowUp) 
     await ctx.uow.reminders.add(
         Reminder(ticket.id, ReminderKind.FOLLOW_UP, due, ctx.inv.actor, ctx.now, note=cmd.note)
     )
-    await ctx.record(ticket, "followup_scheduled", due_at=due.isoformat(), note=cmd.note)
+    await ctx.record(ticket, EventKind.FOLLOWUP_SCHEDULED, due_at=due.isoformat(), note=cmd.note)
     when = format_duration(cmd.delay)
     await ctx.notice(ticket, "notice_followup", agent=ctx.inv.actor.name, when=when, note=cmd.note)
     return Reply(ctx.staff_text("reply_followup", number=ticket.number, when=when))
@@ -175,7 +184,7 @@ async def agent_message(ctx: Ctx, ticket: Ticket, cmd: c.RelayAgentMessage) -> R
         await ctx.uow.messages.add(
             TicketMessage(ticket.id, Direction.NOTE, agent, text, ctx.now, list(cmd.attachments))
         )
-        await ctx.record(ticket, "reply_not_sent")
+        await ctx.record(ticket, EventKind.REPLY_NOT_SENT)
         raise ctx.refuse("reply_to_closed", number=ticket.number)
     before, first = ticket.status, ticket.first_response_at is None
     claimed = ticket.record_agent_reply(agent, ctx.now)
@@ -184,16 +193,20 @@ async def agent_message(ctx: Ctx, ticket: Ticket, cmd: c.RelayAgentMessage) -> R
         TicketMessage(ticket.id, Direction.OUTBOUND, agent, text, ctx.now, list(cmd.attachments))
     )
     if claimed:
-        await ctx.record(ticket, "claimed")
+        await ctx.record(ticket, EventKind.CLAIMED)
     if first:
         seconds = int((ctx.now - ticket.created_at).total_seconds())
-        await ctx.record(ticket, "first_response", seconds=seconds)
+        await ctx.record(ticket, EventKind.FIRST_RESPONSE, seconds=seconds)
         await timers.first_response_given(ctx, ticket)
     await timers.start_idle_clock(ctx, ticket)
     if ticket.status is not before:
-        await ctx.record(ticket, "status", before=before.value, after=ticket.status.value)
+        await ctx.record(ticket, EventKind.STATUS, before=before.value, after=ticket.status.value)
     body = ctx.renderer.render(ticket.locale, "relay.md.j2", text=text, attachments=cmd.attachments)
     await ctx.to_customer(
-        ticket, "agent_reply", body, author=agent.name, source_message_id=cmd.source_message_id
+        ticket,
+        MessageKind.AGENT_REPLY,
+        body,
+        author=agent.name,
+        source_message_id=cmd.source_message_id,
     )
     return Reply(ctx.staff_text("reply_sent", number=ticket.number))

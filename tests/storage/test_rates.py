@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import text
 
 from storage.engine import Database
 from storage.migrate import upgrade
@@ -20,13 +21,17 @@ SLACK = 0.25  # seconds: the statements themselves take real time
 @pytest.fixture
 async def processes() -> AsyncIterator[tuple[DatabaseRates, DatabaseRates]]:
     async with required_database("rates") as url:
-        first, second = Database(url), Database(url)  # each process has its own pool
-        await upgrade(first)
+        database = Database(url)
+        await upgrade(database)
+        # each process has a ledger of its own (its own connection), as `supportbot run` makes it
+        first, second = shared_rates(database), shared_rates(database)
+        assert first is not None and second is not None
         try:
-            yield DatabaseRates(first), DatabaseRates(second)
+            yield first, second
         finally:
-            await first.dispose()
-            await second.dispose()
+            await first.close()
+            await second.close()
+            await database.dispose()
 
 
 async def test_two_processes_share_a_routes_burst_and_then_its_rate(
@@ -59,3 +64,24 @@ async def test_a_retry_after_one_process_heard_holds_the_other(
 async def test_sqlite_has_one_process_and_no_ledger(database: Database) -> None:
     expected = DatabaseRates if database.dialect_name == "postgresql" else type(None)
     assert isinstance(shared_rates(database), expected)
+
+
+async def test_a_ledger_that_cannot_answer_in_time_gives_up_and_answers_again_later(
+    processes: tuple[DatabaseRates, DatabaseRates],
+) -> None:
+    first, _ = processes
+    first.patience = 0.2  # seconds; the pacer then paces alone for a while
+    await first.reserve(STAFF, per_second=1.0, burst=4)
+    # another process, stuck while it holds the route's row
+    holder = Database(first.database.url.render_as_string(hide_password=False))
+    try:
+        async with holder.begin() as conn:
+            await conn.execute(
+                text("SELECT full_at FROM rate_turns WHERE route = :route FOR UPDATE"),
+                {"route": STAFF},
+            )
+            with pytest.raises(TimeoutError):
+                await first.reserve(STAFF, per_second=1.0, burst=4)
+    finally:
+        await holder.dispose()
+    assert await first.reserve(STAFF, per_second=1.0, burst=4) == 0.0

@@ -4,13 +4,20 @@ closes it; time is the test's clock, moved by the waits themselves."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import logging
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.discord.deliver import GLOBAL
+from adapters.slack.deliver import SlackDeliverer
+from adapters.slack.pacing import PacedWebClient, paced_ahead, post_route
+from adapters.slack.settings import SlackSettings
 from bot.clock import FrozenClock
-from bot.delivery.pacing import Pacer, Route
+from bot.delivery.pacing import LEDGER_RETRY, Pacer, Route
+from bot.kinds import MessageKind
+from bot.model import Audience, OutboundMessage, Source, Ticket
 from tests.support.virtual_time import FollowClock, RunningClock
 
 
@@ -102,10 +109,12 @@ class Ledger:
     def __init__(self, waits: list[float] | None = None, down: bool = False) -> None:
         self.waits = waits or []
         self.down = down
+        self.asked = 0
         self.reserved: list[str] = []
         self.held: list[tuple[str, float]] = []
 
     async def reserve(self, key: str, per_second: float, burst: int) -> float:
+        self.asked += 1
         if self.down:
             raise ConnectionError("the database is down")
         self.reserved.append(key)
@@ -132,13 +141,64 @@ async def test_the_ledger_is_the_only_bucket_of_a_shared_route() -> None:
     assert await granted_at(paced, time, staff, 5) == [0.0] * 5
 
 
-async def test_a_customers_dm_never_asks_the_ledger() -> None:
+async def test_a_customers_dm_never_asks_the_ledger_and_the_staff_channel_does() -> None:
     time = RunningClock(FrozenClock())
     ledger = Ledger(waits=[5.0])
     paced = Pacer(time, shared=ledger)
-    dm = Route("slack:post:D1", 1.0, burst=3)
-    assert await granted_at(paced, time, dm, 1) == [0.0]
+    assert await granted_at(paced, time, post_route("D1"), 1) == [0.0]
     assert ledger.reserved == []
+    assert await granted_at(paced, time, post_route("CSTAFF"), 1) == [5.0]
+    assert ledger.reserved == ["slack:post:CSTAFF"]
+
+
+async def test_discords_global_limit_is_shared_too() -> None:
+    time = RunningClock(FrozenClock())
+    ledger = Ledger(waits=[0.0, 0.0, 0.5])
+    paced = Pacer(time, shared=ledger)
+    assert await granted_at(paced, time, GLOBAL, 3) == [0.0, 0.0, 0.5]
+    assert ledger.reserved == ["discord:global"] * 3
+
+
+async def test_a_card_update_waits_for_its_turn_before_it_takes_a_sending_slot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the outbox paces the edit (shared), before a sending slot; the client then does not
+    # pace it a second time (a wait there would hold the slot, and count twice)
+    client = PacedWebClient(token="xoxb-1", pacer=Pacer(shared=(ledger := Ledger())))
+    deliverer = SlackDeliverer(client, SlackSettings(bot_token="xoxb-1", staff_channel="CS"))
+    ticket = Ticket(1, 1, "Parcel", 1, "Alice", "en", Source("slack", "T", "D1"), datetime.now(UTC))
+    update = OutboundMessage("slack", Audience.STAFF, MessageKind.CARD_UPDATE, "", ticket_id=1)
+    route = deliverer.route(update, ticket)
+    assert route is not None and route.shared and route.key == "slack:chat.update"
+    calls: list[str] = []
+
+    async def answered(self: AsyncWebClient, api_method: str, **kwargs: object) -> None:
+        calls.append(api_method)
+
+    monkeypatch.setattr(AsyncWebClient, "api_call", answered)
+    with paced_ahead("chat.update"):
+        await client.api_call("chat.update")
+    assert ledger.reserved == []
+    await client.api_call("chat.update")  # anyone else's edit: the client paces it
+    assert calls == ["chat.update", "chat.update"]
+    assert ledger.reserved == ["slack:chat.update"]
+
+
+async def test_a_failed_ledger_is_left_alone_for_a_while_then_asked_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.outbox")
+    time = RunningClock(FrozenClock())
+    ledger = Ledger(down=True)
+    paced = Pacer(time, shared=ledger)
+    staff = Route("slack:post:CSTAFF", 1.0, burst=3, shared=True)
+    await granted_at(paced, time, staff, 2)
+    assert ledger.asked == 1  # the second post did not wait for a ledger known to be down
+    ledger.down = False
+    time.clock.advance(timedelta(seconds=LEDGER_RETRY))
+    await granted_at(paced, time, staff, 1)
+    assert ledger.reserved == ["slack:post:CSTAFF"]  # asked again, and it answered
+    assert [r.levelname for r in caplog.records] == ["WARNING", "INFO"]
 
 
 async def test_a_retry_after_is_written_to_the_ledger_for_the_other_processes() -> None:
@@ -160,4 +220,4 @@ async def test_without_its_ledger_a_process_still_paces_on_its_own(
     assert await granted_at(paced, time, staff, 5) == [0.0, 0.0, 0.0, 1.0, 2.0]
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 1  # said once, not on every post
-    assert "pacing locally" in warnings[0]
+    assert "pacing alone" in warnings[0]

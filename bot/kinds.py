@@ -1,0 +1,77 @@
+"""The desk's two vocabularies: what a ticket's audit trail says happened (`EventKind`) and
+what an outbox message is (`MessageKind`, which decides how a platform shows it).
+
+Both are stored as their string values. A value this version does not know (written by a
+newer version during a rolling deploy, say) reads back as a kind of its own that equals no
+known member, rather than failing every read of the row."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Self
+
+
+class _Open(enum.StrEnum):
+    @classmethod
+    def _missing_(cls, value: Any) -> Self | None:
+        if not isinstance(value, str):
+            return None
+        unknown = str.__new__(cls, value)
+        unknown._name_ = f"UNKNOWN_{value.upper()}"
+        unknown._value_ = value
+        return unknown
+
+
+class EventKind(_Open):
+    """A line of a ticket's audit trail."""
+
+    OPENED = "opened"
+    REOPENED = "reopened"
+    STATUS = "status"  # data: before, after
+    CLAIMED = "claimed"
+    ASSIGNED = "assigned"  # data: agent, agent_ref
+    ESCALATED = "escalated"  # data: team, tier, reason
+    PRIORITY = "priority"  # data: before, after
+    NOTE = "note"
+    FIRST_RESPONSE = "first_response"  # data: seconds
+    REPLY_NOT_SENT = "reply_not_sent"  # an agent wrote to a closed ticket
+    CLOSED = "closed"  # data: resolution, resolution_seconds
+    RATED = "rated"  # data: score
+    FOLLOWUP_SCHEDULED = "followup_scheduled"  # data: due_at, note
+    FOLLOWUP_DUE = "followup_due"  # data: note
+    FOLLOWUP_SNOOZED = "followup_snoozed"  # data: due_at
+    FOLLOWUP_DONE = "followup_done"
+    CHECKIN_SENT = "checkin_sent"
+    CHECKIN_ALL_GOOD = "checkin_all_good"
+    CHECKIN_TROUBLE = "checkin_trouble"
+    IDLE_NUDGE = "idle_nudge"
+    SLA_NUDGE = "sla_nudge"  # data: due_at
+    SLA_BREACHED = "sla_breached"  # data: target
+    DELIVERY_FAILED = "delivery_failed"  # data: outbox_id, kind, reason
+
+
+class MessageKind(_Open):
+    """An outbox message."""
+
+    # to the customer
+    ACK = "ack"  # a new ticket is open
+    AGENT_REPLY = "agent_reply"
+    REOPENED = "reopened"
+    FAREWELL = "farewell"  # the ticket is closed
+    CSAT = "csat"  # how did we do? (rating buttons)
+    CHECKIN = "checkin"  # after-care: is all well? (buttons)
+    THANKS = "thanks"
+    IDLE_NUDGE = "idle_nudge"
+    # to staff, in the ticket's thread
+    CARD = "card"
+    CARD_UPDATE = "card_update"  # the card edited in place
+    CUSTOMER_MESSAGE = "customer_message"
+    NOTE = "note"  # internal: marked on the agent's own message where the platform can
+    DELIVERED = "delivered"  # a mark on the agent's message: the customer has it
+    NOTICE = "notice"
+    FOLLOWUP_DUE = "followup_due"
+    DELIVERY_WAITING = "delivery_waiting"
+    DELIVERY_FAILED = "delivery_failed"
+    # to the leads
+    DIGEST = "digest"
+    SLA_BREACH = "sla_breach"
