@@ -30,12 +30,21 @@ class Priority(enum.StrEnum):
         return list(Priority).index(self)
 
 
-class TransitionRefused(Exception):
-    """A ticket cannot make this move; the message says why and what to do instead."""
+class Refusal(Exception):
+    """A command that is not carried out. `key` names the text that says why and what to do
+    instead (filled in with `params`), in `locale` (None: the desk's staff language).
 
-    def __init__(self, key: str, **params: Any) -> None:
+    `keep`: what the command wrote before it was refused stays (its event id, so that a
+    redelivery is known; a note that an agent's reply was not sent); otherwise it is all
+    rolled back, as when a ticket cannot make the move asked of it."""
+
+    def __init__(
+        self, key: str, *, locale: str | None = None, keep: bool = False, **params: Any
+    ) -> None:
         super().__init__(key)
         self.key = key
+        self.locale = locale
+        self.keep = keep
         self.params = params
 
 
@@ -117,8 +126,8 @@ class Ticket:
         self._refuse_if_closed("claim")
         if self.assignee is not None:
             if self.assignee.ref == agent.ref:
-                raise TransitionRefused("already_yours", number=self.number)
-            raise TransitionRefused("held_by", number=self.number, holder=self.assignee.name)
+                raise Refusal("already_yours", number=self.number)
+            raise Refusal("held_by", number=self.number, holder=self.assignee.name)
         self.assignee = agent
         if self.status in (Status.OPEN, Status.ESCALATED, Status.REOPENED):
             self.status = Status.CLAIMED
@@ -126,7 +135,7 @@ class Ticket:
     def assign(self, agent: Person) -> None:
         self._refuse_if_closed("assign")
         if self.assignee is not None and self.assignee.ref == agent.ref:
-            raise TransitionRefused("already_assigned", number=self.number, agent=agent.name)
+            raise Refusal("already_assigned", number=self.number, agent=agent.name)
         self.assignee = agent
         if self.status in (Status.OPEN, Status.ESCALATED, Status.REOPENED):
             self.status = Status.CLAIMED
@@ -134,7 +143,7 @@ class Ticket:
     def escalate(self, team: str) -> None:
         self._refuse_if_closed("escalate")
         if self.status is Status.ESCALATED and self.team == team and self.assignee is None:
-            raise TransitionRefused("already_escalated", number=self.number, team=team)
+            raise Refusal("already_escalated", number=self.number, team=team)
         self.team = team
         self.escalation_level += 1
         # the receiving team picks it up, so the current holder lets go
@@ -144,7 +153,7 @@ class Ticket:
     def record_agent_reply(self, agent: Person, at: datetime) -> bool:
         """An agent's message went to the customer; returns True if this claimed the ticket."""
         if self.is_closed:
-            raise TransitionRefused("reply_to_closed", number=self.number)
+            raise Refusal("reply_to_closed", number=self.number)
         claimed = False
         if self.assignee is None:
             self.assignee = agent
@@ -160,26 +169,26 @@ class Ticket:
 
     def close(self, resolution: str, at: datetime) -> None:
         if self.is_closed:
-            raise TransitionRefused("already_closed", number=self.number)
+            raise Refusal("already_closed", number=self.number)
         self.status = Status.CLOSED
         self.resolution = resolution
         self.closed_at = at
 
     def reopen(self) -> None:
         if not self.is_closed:
-            raise TransitionRefused("not_closed", number=self.number, status=self.status.value)
+            raise Refusal("not_closed", number=self.number, status=self.status.value)
         self.status = Status.REOPENED
         self.closed_at = None
 
     def set_priority(self, priority: Priority) -> None:
         self._refuse_if_closed("priority")
         if priority is self.priority:
-            raise TransitionRefused("same_priority", number=self.number, priority=priority.value)
+            raise Refusal("same_priority", number=self.number, priority=priority.value)
         self.priority = priority
 
     def _refuse_if_closed(self, action: str) -> None:
         if self.is_closed:
-            raise TransitionRefused("closed_action", number=self.number, action=action)
+            raise Refusal("closed_action", number=self.number, action=action)
 
 
 @dataclass

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from bot import commands as c
 from bot.durations import BadDuration, parse_duration
-from bot.model import Priority
+from bot.model import Priority, Refusal
 
 USAGE: dict[str, str] = {
     "claim": "/ticket claim [#N]",
@@ -28,14 +29,12 @@ _NUMBER = re.compile(r"^#(\d{1,9})$")
 _PREFIX = re.compile(r"^\s*/?ticket\b", re.IGNORECASE)
 
 
-class UsageError(Exception):
-    """The text is not a valid command; `key` names the message, `usage` shows the fix."""
+class UsageError(Refusal):
+    """The text is not a valid command: a refusal whose text shows the command's usage."""
 
-    def __init__(self, key: str, usage: str = "", **params: str) -> None:
-        super().__init__(key)
-        self.key = key
+    def __init__(self, key: str, usage: str = "", **params: Any) -> None:
+        super().__init__(key, usage=usage, **params)
         self.usage = usage
-        self.params = params
 
 
 def is_command(text: str) -> bool:

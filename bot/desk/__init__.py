@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -16,10 +17,10 @@ from bot import commands as c
 from bot.care import digest, followups
 from bot.clock import Clock, SystemClock
 from bot.desk import intake, queries, staff
-from bot.desk.context import Ctx, Refused, Reply
+from bot.desk.context import Ctx, Reply
 from bot.desk.in_order import InOrder, conversation_of
-from bot.model import OutboundMessage, Ticket, TransitionRefused
-from bot.parser import USAGE, UsageError, parse
+from bot.model import OutboundMessage, Refusal, Ticket
+from bot.parser import USAGE, parse
 from bot.ports import ConcurrencyConflict, StorageOutage, UnitOfWork, UnitOfWorkFactory
 from bot.rendering import Renderer
 from bot.settings import DeskSettings
@@ -32,16 +33,78 @@ __all__ = ["Desk", "Reply"]
 
 _ATTEMPTS = 5  # optimistic-lock retries before we give up on a hot ticket
 
-_STAFF_ACTIONS: dict[type, tuple[str, Callable[..., Awaitable[Reply]]]] = {
-    c.ClaimTicket: ("claim", staff.claim),
-    c.AssignTicket: ("assign", staff.assign),
-    c.EscalateTicket: ("escalate", staff.escalate),
-    c.CloseTicket: ("close", staff.close),
-    c.ReopenTicket: ("reopen", staff.reopen),
-    c.AddNote: ("note", staff.add_note),
-    c.SetPriority: ("priority", staff.set_priority),
-    c.ScheduleFollowUp: ("followup", staff.schedule_follow_up),
-}
+# every command's handler has one shape: the open transaction's context and the command
+Handler = Callable[[Ctx, Any], Awaitable[Reply]]
+
+
+def _on_ticket(verb: str, action: Callable[..., Awaitable[Reply]]) -> Handler:
+    """A staff action on the ticket the command names (or the thread it was given in)."""
+
+    async def handler(ctx: Ctx, command: Any) -> Reply:
+        ticket = await staff.ticket_for(ctx, command.number, USAGE[verb])
+        reply = await action(ctx, ticket, command)
+        reply.ticket_number = ticket.number
+        return reply
+
+    return handler
+
+
+def _on_customers_ticket(work: Callable[[Ctx, Any], Awaitable[Ticket]]) -> Handler:
+    """A customer's message or answer: nothing to say back beyond the ticket's number."""
+
+    async def handler(ctx: Ctx, command: Any) -> Reply:
+        ticket = await work(ctx, command)
+        return Reply("", ticket_number=ticket.number)
+
+    return handler
+
+
+async def _open_ticket(ctx: Ctx, command: c.OpenTicket) -> Reply:
+    ticket = await intake.open_explicit(ctx, command)
+    return Reply(ctx.staff_text("reply_opened", number=ticket.number), ticket_number=ticket.number)
+
+
+async def _show_ticket(ctx: Ctx, command: c.ShowTicket) -> Reply:
+    ticket = await staff.ticket_for(ctx, command.number, USAGE["show"])
+    return await queries.show_ticket(ctx, ticket)
+
+
+async def _help(ctx: Ctx, command: c.Help) -> Reply:
+    return queries.help_text(ctx)
+
+
+@functools.cache
+def handlers() -> dict[type[c.Command], Handler]:
+    """Built on first use: bot.care builds on the desk's submodules, so its modules are only
+    half imported while this package is."""
+    return {
+        # customers' own
+        c.RelayCustomerMessage: _on_customers_ticket(intake.relay_customer_message),
+        c.RateTicket: _on_customers_ticket(intake.rate),
+        c.AnswerCheckIn: _on_customers_ticket(followups.answer),
+        c.OpenTicket: _open_ticket,  # a shortcut opens a ticket for a customer's message
+        # staff only, from here on
+        c.RelayAgentMessage: _on_ticket("note", staff.agent_message),
+        c.ClaimTicket: _on_ticket("claim", staff.claim),
+        c.AssignTicket: _on_ticket("assign", staff.assign),
+        c.EscalateTicket: _on_ticket("escalate", staff.escalate),
+        c.CloseTicket: _on_ticket("close", staff.close),
+        c.ReopenTicket: _on_ticket("reopen", staff.reopen),
+        c.AddNote: _on_ticket("note", staff.add_note),
+        c.SetPriority: _on_ticket("priority", staff.set_priority),
+        c.ScheduleFollowUp: _on_ticket("followup", staff.schedule_follow_up),
+        c.ShowTicket: _show_ticket,
+        c.ListTickets: queries.list_tickets,
+        c.Help: _help,
+        c.SendCheckIn: followups.check_in,
+        c.SnoozeFollowUp: followups.snooze,
+        c.CompleteFollowUp: followups.complete,
+        c.ListFollowUps: lambda ctx, command: followups.list_follow_ups(ctx),
+        c.ShowDigest: lambda ctx, command: digest.show(ctx),
+    }
+
+
+FOR_ANYONE = (c.RelayCustomerMessage, c.RateTicket, c.AnswerCheckIn, c.OpenTicket)
 
 
 class Desk:
@@ -130,11 +193,9 @@ class Desk:
             return Reply(self.renderer.text(self.settings.locale, "not_staff"), ok=False)
         try:
             command = parse(text)
-        except UsageError as error:
-            text = self.renderer.text(
-                self.settings.locale, error.key, usage=error.usage, **error.params
-            )
-            return Reply(text, ok=False)
+        except Refusal as refusal:
+            locale = refusal.locale or self.settings.locale
+            return Reply(self.renderer.text(locale, refusal.key, **refusal.params), ok=False)
         return await self.handle(command, inv)
 
     async def _run_once(
@@ -162,64 +223,15 @@ class Desk:
         if inv.seen is not None:
             await uow.cursors.advance(inv.actor.platform, *inv.seen, ctx.now)
         try:
-            reply = await self._dispatch(ctx, command)
-        except Refused as refused:
-            await ctx.flush_card()  # a refusal may still keep what was said (and the event id)
-            return Reply(refused.text, ok=False), True
-        except TransitionRefused as refused:
-            return Reply(ctx.staff_text(refused.key, **refused.params), ok=False), False
-        except UsageError as error:
-            return Reply(usage_text(ctx, error), ok=False), False
+            if not ctx.inv.is_staff and not isinstance(command, FOR_ANYONE):
+                raise ctx.refuse("not_staff")
+            reply = await handlers()[type(command)](ctx, command)
+        except Refusal as refusal:
+            if refusal.keep:  # what was said (and the event id) stays, with the card's news
+                await ctx.flush_card()
+            return Reply(ctx.refusal_text(refusal), ok=False), refusal.keep
         await ctx.flush_card()
         return reply, True
-
-    async def _dispatch(self, ctx: Ctx, command: c.Command) -> Reply:
-        if isinstance(command, c.RelayCustomerMessage):
-            ticket = await intake.relay_customer_message(ctx, command)
-            return Reply("", ticket_number=ticket.number)
-        if isinstance(command, c.OpenTicket):
-            ticket = await intake.open_explicit(ctx, command)
-            return Reply(
-                ctx.staff_text("reply_opened", number=ticket.number), ticket_number=ticket.number
-            )
-        if isinstance(command, c.RateTicket):
-            ticket = await intake.rate(ctx, command)
-            return Reply("", ticket_number=ticket.number)
-        if isinstance(command, c.AnswerCheckIn):
-            ticket = await followups.answer(ctx, command)
-            return Reply("", ticket_number=ticket.number)
-        if not ctx.inv.is_staff:
-            raise ctx.refuse("not_staff")
-        if isinstance(command, c.Help):
-            return queries.help_text(ctx)
-        if isinstance(command, c.SendCheckIn):
-            return await followups.check_in(ctx, command)
-        if isinstance(command, c.SnoozeFollowUp):
-            return await followups.snooze(ctx, command)
-        if isinstance(command, c.CompleteFollowUp):
-            return await followups.complete(ctx, command)
-        if isinstance(command, c.ListFollowUps):
-            return await followups.list_follow_ups(ctx)
-        if isinstance(command, c.ShowDigest):
-            return await digest.show(ctx)
-        if isinstance(command, c.ListTickets):
-            return await queries.list_tickets(ctx, command)
-        if isinstance(command, c.ShowTicket):
-            ticket = await staff.ticket_for(ctx, command.number, USAGE["show"])
-            return await queries.show_ticket(ctx, ticket)
-        if isinstance(command, c.RelayAgentMessage):
-            ticket = await staff.ticket_for(ctx, command.number, USAGE["note"])
-            reply = await staff.agent_message(ctx, ticket, command)
-        else:
-            verb, action = _STAFF_ACTIONS[type(command)]
-            ticket = await staff.ticket_for(ctx, command.number, USAGE[verb])
-            reply = await action(ctx, ticket, command)
-        reply.ticket_number = ticket.number
-        return reply
-
-
-def usage_text(ctx: Ctx, error: UsageError) -> str:
-    return ctx.staff_text(error.key, usage=error.usage, **error.params)
 
 
 def _payload(command: c.Command, inv: c.Invocation) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from bot.model import (
     Audience,
     OutboundMessage,
     Person,
+    Refusal,
     Status,
     Ticket,
     TicketEvent,
@@ -41,14 +42,6 @@ class Reply:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-class Refused(Exception):
-    """A command cannot be carried out; the text tells the person why and what to do."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.text = text
-
-
 @dataclass
 class Ctx:
     uow: UnitOfWork
@@ -67,8 +60,14 @@ class Ctx:
     def staff_text(self, key: str, **params: Any) -> str:
         return self.renderer.text(self.staff_locale, key, **params)
 
-    def refuse(self, key: str, **params: Any) -> Refused:
-        return Refused(self.staff_text(key, **params))
+    def refuse(self, key: str, **params: Any) -> Refusal:
+        """Refused in the staff's language, keeping what was written (the event id)."""
+        return Refusal(key, keep=True, **params)
+
+    def refusal_text(self, refusal: Refusal) -> str:
+        return self.renderer.text(
+            refusal.locale or self.staff_locale, refusal.key, **refusal.params
+        )
 
     async def record(
         self, ticket: Ticket, kind: EventKind, actor: Person | None = None, **data: Any

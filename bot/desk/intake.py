@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import commands as c
 from bot.desk import timers
-from bot.desk.context import Ctx, Refused
+from bot.desk.context import Ctx
 from bot.kinds import EventKind, MessageKind
 from bot.model import (
     Action,
@@ -12,6 +12,7 @@ from bot.model import (
     Customer,
     Direction,
     Person,
+    Refusal,
     Source,
     Status,
     Ticket,
@@ -87,7 +88,7 @@ async def open_explicit(ctx: Ctx, cmd: c.OpenTicket) -> Ticket:
 def _require_content(ctx: Ctx, text: str, attachments: tuple[Attachment, ...], locale: str) -> str:
     cleaned = clean_text(text)
     if not cleaned and not attachments:
-        raise Refused(ctx.renderer.text(locale or ctx.settings.locale, "empty_message"))
+        raise Refusal("empty_message", locale=locale or None, keep=True)
     return cleaned
 
 
@@ -179,7 +180,7 @@ async def customers_ticket(ctx: Ctx, number: int) -> Ticket:
     ticket = await ctx.uow.tickets.by_number(number)
     customer = await ctx.uow.customers.find(ctx.inv.actor.platform, ctx.inv.actor.user_id)
     if ticket is None or customer is None or customer.id != ticket.customer_id:
-        raise Refused(ctx.renderer.text(ctx.settings.locale, "unknown_ticket", number=number))
+        raise ctx.refuse("unknown_ticket", number=number)
     return ticket
 
 
@@ -210,7 +211,7 @@ async def rate(ctx: Ctx, cmd: c.RateTicket) -> Ticket:
             await reopen_for_customer(ctx, ticket, "customer still needs help")
         return ticket
     if not 1 <= cmd.score <= 5:
-        raise Refused(ctx.renderer.text(ticket.locale, "bad_rating"))
+        raise Refusal("bad_rating", locale=ticket.locale, keep=True)
     await ctx.record(ticket, EventKind.RATED, score=cmd.score)
     await ctx.notice(ticket, "notice_rated", score=cmd.score)
     await ctx.to_customer(

@@ -394,3 +394,11 @@ async def test_adapters_find_the_ticket_behind_a_staff_thread(world: World) -> N
     ticket = next(iter(world.store.tickets.values()))
     assert await world.desk.ticket_in_thread("test", f"th{ticket.id}") == 1
     assert await world.desk.ticket_in_thread("other", f"th{ticket.id}") is None
+
+
+def test_every_command_has_one_handler() -> None:
+    from typing import get_args
+
+    from bot.desk import handlers
+
+    assert set(handlers()) == set(get_args(c.Command))
