@@ -16,7 +16,7 @@ import aiohttp
 
 from adapters.slack.app import SlackAdapter
 from adapters.slack.settings import SlackSettings
-from bot.bootstrap import App, build
+from bot.app.bootstrap import App, build
 from bot.clock import FrozenClock
 from bot.config import Config
 from bot.delivery.pacing import Pacer

@@ -13,7 +13,7 @@ import pytest
 
 from adapters.discord.app import DiscordAdapter
 from adapters.discord.settings import DiscordSettings
-from bot.bootstrap import App, build
+from bot.app.bootstrap import App, build
 from bot.clock import FrozenClock
 from bot.config import Config
 from tests.adapters.fake_discord import (

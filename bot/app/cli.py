@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.bootstrap import build
+from bot.app.bootstrap import build
 from bot.clock import SystemClock
 from bot.commands import Invocation, ListTickets, ShowDigest, ShowTicket
 from bot.config import Config, ConfigError, load_config
@@ -25,7 +25,7 @@ from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger("supportbot")
 OPERATOR = Person("cli", "operator", "operator")
-MANIFEST = Path(__file__).resolve().parent.parent / "adapters" / "slack" / "manifest.yaml"
+MANIFEST = Path(__file__).resolve().parents[2] / "adapters" / "slack" / "manifest.yaml"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -108,7 +108,7 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _run_platforms(config: Config) -> int:
-    from adapters.registry import configured
+    from bot.app.registry import configured
 
     clock = SystemClock()
     platforms = configured(config, clock)
@@ -217,7 +217,7 @@ async def _check(config: Config, args: argparse.Namespace) -> int:
         print(f"digest: daily at {at} {config.desk.timezone}; next {local:%Y-%m-%d %H:%M}")
     else:
         print(f"digest: daily at {at} {config.desk.timezone} (scheduled when the bot starts)")
-    from adapters.registry import configured
+    from bot.app.registry import configured
 
     names = [a.name for a in configured(config, SystemClock())] or ["shell"]
     print(f"adapters: {', '.join(names)}")
@@ -263,7 +263,7 @@ async def _digest(config: Config, args: argparse.Namespace) -> int:
 
 async def _tick(config: Config, args: argparse.Namespace) -> int:
     """Fire what is due, for operators and for cron-driven deployments; safe beside `run`."""
-    from adapters.registry import configured
+    from bot.app.registry import configured
 
     clock = SystemClock()
     platforms = configured(config, clock)
