@@ -55,7 +55,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bench.pg import POSTGRES, fresh_postgres
 from tests.adapters.fake_slack import Call, FakeSlack, dm_envelope, running_fake_slack
-from tests.support.bot_process import BotProcess, base_env
+from tests.support.bot_process import BotProcess, slack_env
 
 CUSTOMERS = 300
 LATENCY = 0.1  # seconds added to every Web API call
@@ -319,15 +319,8 @@ async def measure(database_url: str, label: str, workers: int = 1) -> Figures:
         stamped = Stamped()
         stamped.install(fake)
         with tempfile.TemporaryDirectory() as tmp:
-            env = base_env(
-                {
-                    "DATABASE_URL": database_url or f"sqlite:///{Path(tmp) / 'desk.db'}",
-                    "SLACK_BOT_TOKEN": TOKEN,
-                    "SLACK_APP_TOKEN": "xapp-test-token",
-                    "SLACK_STAFF_CHANNEL": STAFF_CHANNEL,
-                    "SLACK_API_URL": fake.base_url + "api/",
-                }
-            )
+            url = database_url or f"sqlite:///{Path(tmp) / 'desk.db'}"
+            env = slack_env(fake.base_url + "api/", url, STAFF_CHANNEL)
             async with contextlib.AsyncExitStack() as stack:
                 bots = []
                 for number in range(workers):

@@ -31,10 +31,8 @@ _HISTORY = 100  # a message in doubt is among the channel's latest (one page)
 LIMIT = 2000
 DELIVERED = "✅"
 INTERNAL = "🔒"
-_MARKS = {
-    MessageKind.NOTE: INTERNAL,
-    MessageKind.DELIVERED: DELIVERED,
-}  # reactions on the agent's own message
+# reactions on the agent's own message
+_MARKS = {MessageKind.NOTE: INTERNAL, MessageKind.DELIVERED: DELIVERED}
 NO_PINGS = discord.AllowedMentions.none()
 # Discord allows a bot 50 requests per second in all
 # one bot token, whichever process calls: shared by every process on the database

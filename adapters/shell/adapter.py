@@ -47,9 +47,8 @@ class ShellAdapter:
 
     async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
         message_id = f"m{next(self._ids)}"
-        if (
-            message.kind == MessageKind.DELIVERED
-        ):  # a mark on a chat platform; the shell says "sent" itself
+        # a mark on a chat platform; the shell says "sent" itself
+        if message.kind == MessageKind.DELIVERED:
             return DeliveryReceipt(message_id)
         number = message.ticket_number
         if message.audience is Audience.CUSTOMER:
@@ -61,9 +60,8 @@ class ShellAdapter:
             head = f"[staff #{number}]"
             if message.kind == MessageKind.CARD:
                 head += " new ticket"
-            elif (
-                message.kind == MessageKind.CARD_UPDATE
-            ):  # the full card was shown once; say what changed
+            # the full card was shown once: say what changed
+            elif message.kind == MessageKind.CARD_UPDATE:
                 d = message.data
                 summary = f"{d['status']} · {d['priority']} · {d['assignee'] or 'unassigned'}"
                 self.out.write(f"{head} card: {summary}\n")

@@ -55,10 +55,8 @@ _PERMANENT = {
 _MAYBE_POSTED = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 DELIVERED = "white_check_mark"
 INTERNAL = "lock"
-_MARKS = {
-    MessageKind.NOTE: INTERNAL,
-    MessageKind.DELIVERED: DELIVERED,
-}  # reactions on the agent's own message
+# reactions on the agent's own message
+_MARKS = {MessageKind.NOTE: INTERNAL, MessageKind.DELIVERED: DELIVERED}
 
 
 class SlackDeliverer:

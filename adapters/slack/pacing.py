@@ -43,8 +43,8 @@ TIERS = {
 
 
 def tier_route(method: str, scale: float = 1.0, *, shared: bool = False) -> Route | None:
-    """`shared`: taken from the ledger of every process on the database too (a tier is the
-    workspace's); the client's calls are, and the outbox sender only queues by it."""
+    """`shared`: also taken from the ledger that every process on the database shares (a
+    tier is the workspace's, whichever process calls)."""
     tier = TIERS.get(method)
     if tier is None:
         return None

@@ -33,7 +33,7 @@ from tests.e2e.crash_driver import (
     audit,
     make_customers,
 )
-from tests.support.bot_process import SUPPORTBOT, base_env
+from tests.support.bot_process import SUPPORTBOT, slack_env
 from tests.support.pg import postgres_available, temporary_database
 
 KILLS = 21
@@ -83,17 +83,8 @@ async def test_kill_9_during_a_burst_loses_nothing_and_says_nothing_twice(
     async with running_fake_slack() as fake:
         fake.staff = {"UAGENT0001"}
         fake.latency = 0.005  # a post in flight when the kill comes still lands
-        env = base_env(
-            {
-                "DATABASE_URL": desk_url,
-                "SLACK_BOT_TOKEN": "xoxb-crash-token",
-                "SLACK_APP_TOKEN": "xapp-crash-token",
-                "SLACK_STAFF_CHANNEL": STAFF_CHANNEL,
-                "SLACK_API_URL": fake.base_url + "api/",
-                # the fake has no rate limits; Slack's would make this test slow
-                "SLACK_RATE_SCALE": "100",
-            }
-        )
+        # the fake has no rate limits; Slack's would make this test slow
+        env = slack_env(fake.base_url + "api/", desk_url, STAFF_CHANNEL, SLACK_RATE_SCALE="100")
         run = CrashRun(fake, env, tmp_path, customers, rng)
         try:
             async with asyncio.timeout(240):

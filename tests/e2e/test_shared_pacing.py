@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.adapters.fake_slack import dm_envelope, running_fake_slack
-from tests.support.bot_process import BotProcess, base_env
+from tests.support.bot_process import BotProcess, slack_env
 from tests.support.pg import required_database
 
 CUSTOMERS = 40  # half through each process's Socket Mode connection
@@ -36,16 +36,7 @@ async def test_two_processes_keep_together_to_the_staff_channels_rate(
 ) -> None:
     async with running_fake_slack() as fake, contextlib.AsyncExitStack() as stack:
         fake.limit_posts(burst=4, per_second=1.0 * SCALE)
-        env = base_env(
-            {
-                "DATABASE_URL": pg_url,
-                "SLACK_BOT_TOKEN": "xoxb-test-token",
-                "SLACK_APP_TOKEN": "xapp-test-token",
-                "SLACK_STAFF_CHANNEL": STAFF_CHANNEL,
-                "SLACK_API_URL": fake.base_url + "api/",
-                "SLACK_RATE_SCALE": str(SCALE),
-            }
-        )
+        env = slack_env(fake.base_url + "api/", pg_url, STAFF_CHANNEL, SLACK_RATE_SCALE=str(SCALE))
         for number in range(2):
             folder = tmp_path / f"worker{number}"
             folder.mkdir()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
 
 from tests.adapters.fake_slack import running_fake_slack
+from tests.support.bot_process import slack_env
 
 SUPPORTBOT = str(Path(sys.executable).with_name("supportbot"))
 
@@ -16,14 +16,7 @@ SUPPORTBOT = str(Path(sys.executable).with_name("supportbot"))
 async def test_run_connects_over_socket_mode_and_works_a_dm(tmp_path: Path) -> None:
     async with running_fake_slack() as fake:
         fake.staff = {"UAGENT0001"}
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SUPPORTBOT_"))}
-        env |= {
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'desk.db'}",
-            "SLACK_BOT_TOKEN": "xoxb-test-token",
-            "SLACK_APP_TOKEN": "xapp-test-token",
-            "SLACK_STAFF_CHANNEL": "CSTAFF0001",
-            "SLACK_API_URL": fake.base_url + "api/",
-        }
+        env = slack_env(fake.base_url + "api/", f"sqlite:///{tmp_path / 'desk.db'}", "CSTAFF0001")
         proc = await asyncio.create_subprocess_exec(
             SUPPORTBOT,
             "run",

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["SUPPORTBOT", "BotProcess", "base_env"]
+__all__ = ["SUPPORTBOT", "BotProcess", "base_env", "slack_env"]
 
 SUPPORTBOT = str(Path(sys.executable).with_name("supportbot"))
 
@@ -44,6 +44,20 @@ def base_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     }
     env.update(extra or {})
     return env
+
+
+def slack_env(api_url: str, database_url: str, staff_channel: str, **extra: str) -> dict[str, str]:
+    """`base_env` for a `supportbot run` on Slack (Socket Mode) against a fake at `api_url`."""
+    return base_env(
+        {
+            "DATABASE_URL": database_url,
+            "SLACK_BOT_TOKEN": "xoxb-test-token",
+            "SLACK_APP_TOKEN": "xapp-test-token",
+            "SLACK_STAFF_CHANNEL": staff_channel,
+            "SLACK_API_URL": api_url,
+            **extra,
+        }
+    )
 
 
 # Every child started and not yet waited for. Each also leads its own process group.
