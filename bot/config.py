@@ -1,5 +1,8 @@
 """Configuration: environment variables (a .env file is read too) plus an optional TOML file
-for structured settings. Every problem names the variable and says what is wrong."""
+for structured settings. Every problem is one ConfigError that names the variable (or the
+file and the setting) and says what to write instead. Defaults live in the settings'
+dataclasses (`Config` here, `DeskSettings` and its policies in bot.settings): a setting left
+out keeps the dataclass's value."""
 
 from __future__ import annotations
 
@@ -15,12 +18,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from bot.business_hours import BusinessHours
-from bot.config_care import CareConfigError, digest_time, follow_up_policy, idle_policy
-from bot.durations import BadDuration, parse_duration
+from bot.durations import BadDuration, format_duration, parse_duration
 from bot.model import Priority
 from bot.rendering import available_locales
-from bot.settings import DEFAULT_TARGETS, DeskSettings
-from bot.triage import DEFAULT_KEYWORDS
+from bot.settings import DeskSettings, FollowUpPolicy, IdlePolicy
 
 DEFAULT_DATABASE_URL = "sqlite:///supportbot.db"
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -46,22 +47,26 @@ class Config:
     env: Mapping[str, str] = field(default_factory=dict)  # adapters read their own variables
 
 
+_CONFIG = Config()
+_DESK = DeskSettings()
+
+
 def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Config:
     values: dict[str, str] = {}
     if dotenv is not None and dotenv.is_file():
         values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
     values.update(os.environ if env is None else env)
 
-    def get(name: str, default: str) -> str:
+    def get(name: str, default: str = "") -> str:
         return values.get(name, "").strip() or default
 
-    locale = get("SUPPORTBOT_LOCALE", "en")
+    locale = get("SUPPORTBOT_LOCALE", _DESK.locale)
     if locale not in available_locales():
         raise ConfigError(
             "SUPPORTBOT_LOCALE",
             f"{locale!r} has no templates; use one of {', '.join(available_locales())}",
         )
-    timezone = get("SUPPORTBOT_TIMEZONE", "UTC")
+    timezone = get("SUPPORTBOT_TIMEZONE", _DESK.timezone)
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -70,18 +75,16 @@ def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path
             f"{timezone!r} is not a known time zone; use a name like "
             "Europe/Berlin, Asia/Tokyo or UTC",
         ) from None
-    level = get("SUPPORTBOT_LOG_LEVEL", "INFO").upper()
+    level = get("SUPPORTBOT_LOG_LEVEL", _CONFIG.log_level).upper()
     if level not in _LOG_LEVELS:
         raise ConfigError(
             "SUPPORTBOT_LOG_LEVEL", f"{level!r} is not one of {', '.join(_LOG_LEVELS)}"
         )
-    structured = _read_toml(get("SUPPORTBOT_CONFIG", ""))
-    desk = _desk_settings(structured, locale, timezone, get("SUPPORTBOT_CONFIG", ""))
-    try:
-        desk = replace(desk, digest_time=digest_time(get("DIGEST_TIME", "09:00")))
-    except CareConfigError as error:
-        raise ConfigError("DIGEST_TIME", str(error)) from None
-    tick = get("SUPPORTBOT_TICK_SECONDS", "15")
+    structured = _read_toml(get("SUPPORTBOT_CONFIG"))
+    desk = _desk_settings(structured, locale, timezone, get("SUPPORTBOT_CONFIG"))
+    if text := get("DIGEST_TIME"):
+        desk = replace(desk, digest_time=_digest_time(text))
+    tick = get("SUPPORTBOT_TICK_SECONDS", f"{_CONFIG.tick_seconds:g}")
     try:
         tick_seconds = float(tick)
         if not 1 <= tick_seconds <= 3600:
@@ -90,7 +93,7 @@ def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path
         raise ConfigError(
             "SUPPORTBOT_TICK_SECONDS", f"{tick!r} must be a number of seconds from 1 to 3600"
         ) from None
-    patience = get("SUPPORTBOT_DELIVERY_PATIENCE", "1d")
+    patience = get("SUPPORTBOT_DELIVERY_PATIENCE", format_duration(_CONFIG.delivery_patience))
     try:
         delivery_patience = parse_duration(patience)
         if delivery_patience < timedelta(minutes=10):
@@ -100,14 +103,14 @@ def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path
             "SUPPORTBOT_DELIVERY_PATIENCE",
             f"{patience!r} must be a duration of at least 10 minutes, like 6h, 1d or 3d",
         ) from None
-    concurrency = get("SUPPORTBOT_DELIVERY_CONCURRENCY", "64")
+    concurrency = get("SUPPORTBOT_DELIVERY_CONCURRENCY", str(_CONFIG.delivery_concurrency))
     if not concurrency.strip().isdigit() or not 1 <= int(concurrency) <= 1000:
         raise ConfigError(
             "SUPPORTBOT_DELIVERY_CONCURRENCY",
             f"{concurrency!r} must be a whole number from 1 to 1000 (sends under way at once)",
         )
     staff = tuple(
-        n.strip().lstrip("@") for n in get("SUPPORTBOT_SHELL_STAFF", "").split(",") if n.strip()
+        n.strip().lstrip("@") for n in get("SUPPORTBOT_SHELL_STAFF").split(",") if n.strip()
     )
     return Config(
         database_url=get("DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -151,14 +154,14 @@ def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) 
         raise ConfigError(
             where, f"unknown setting {unknown[0]!r}; known: {', '.join(sorted(known))}"
         )
-    teams = _names(data.get("teams", ["tier2", "billing", "engineering"]), where, "teams")
-    prefixes = _names(data.get("note_prefixes", ["//", "note:"]), where, "note_prefixes")
-    keywords = dict(DEFAULT_KEYWORDS)
+    teams = _names(data.get("teams", list(_DESK.teams)), where, "teams")
+    prefixes = _names(data.get("note_prefixes", list(_DESK.note_prefixes)), where, "note_prefixes")
+    keywords = dict(_DESK.keywords)
     for name, words in _table(data, "keywords", where).items():
         keywords[_priority(name, where, "keywords")] = tuple(
             _names(words, where, f"keywords.{name}")
         )
-    targets = dict(DEFAULT_TARGETS)
+    targets = dict(_DESK.first_response_targets)
     for name, text in _table(data, "first_response_targets", where).items():
         try:
             targets[_priority(name, where, "first_response_targets")] = parse_duration(str(text))
@@ -168,11 +171,8 @@ def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) 
                 f"first_response_targets.{name} = {text!r} is not a duration like 15m, 4h or 1d",
             ) from None
     business = _business_hours(_table(data, "business_hours", where), timezone, where)
-    try:
-        follow_ups = follow_up_policy(_table(data, "followups", where))
-        idle = idle_policy(_table(data, "idle", where))
-    except CareConfigError as error:
-        raise ConfigError(where, str(error)) from None
+    follow_ups = _follow_up_policy(_table(data, "followups", where), where)
+    idle = _idle_policy(_table(data, "idle", where), where)
     return DeskSettings(
         locale=locale,
         timezone=timezone,
@@ -258,3 +258,90 @@ def _clock(value: Any, where: str, key: str) -> time:
         raise ConfigError(
             where, f"business_hours.{key}: {value!r} is not a time like 09:00"
         ) from None
+
+
+# --- the time-driven half: [followups], [idle] and DIGEST_TIME -------------------------
+
+
+def _duration(value: Any, where: str, key: str) -> timedelta:
+    try:
+        return parse_duration(str(value))
+    except BadDuration:
+        raise ConfigError(where, f"{key} = {value!r} is not a duration like 4h, 3d or 1w") from None
+
+
+def _flag(value: Any, where: str, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(where, f"{key} must be true or false, not {value!r}")
+    return value
+
+
+def _only(data: dict[str, Any], where: str, table: str, known: set[str]) -> None:
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            where, f"{table}.{unknown[0]} is not a setting; use {', '.join(sorted(known))}"
+        )
+
+
+def _follow_up_policy(data: dict[str, Any], where: str) -> FollowUpPolicy:
+    """[followups] enabled, after_close, auto_checkin, and [followups.by_priority]."""
+    default = FollowUpPolicy()
+    if not data:
+        return default
+    _only(data, where, "followups", {"enabled", "after_close", "auto_checkin", "by_priority"})
+    overrides: dict[Priority, timedelta] = {}
+    by_priority = data.get("by_priority", {})
+    if not isinstance(by_priority, dict):
+        raise ConfigError(
+            where, "followups.by_priority must be a table, like [followups.by_priority]"
+        )
+    for name, value in by_priority.items():
+        priority = _priority(name, where, "followups.by_priority")
+        overrides[priority] = _duration(value, where, f"followups.by_priority.{name}")
+    after_close = data.get("after_close")
+    return FollowUpPolicy(
+        enabled=_flag(data.get("enabled", default.enabled), where, "followups.enabled"),
+        after_close=(
+            default.after_close
+            if after_close is None
+            else _duration(after_close, where, "followups.after_close")
+        ),
+        per_priority=overrides,
+        auto_checkin=_flag(
+            data.get("auto_checkin", default.auto_checkin), where, "followups.auto_checkin"
+        ),
+    )
+
+
+def _idle_policy(data: dict[str, Any], where: str) -> IdlePolicy:
+    """[idle] enabled, nudge_after, close_after."""
+    default = IdlePolicy()
+    if not data:
+        return default
+    _only(data, where, "idle", {"enabled", "nudge_after", "close_after"})
+    nudge_text = str(data.get("nudge_after", format_duration(default.nudge_after)))
+    close_text = str(data.get("close_after", format_duration(default.close_after)))
+    nudge = _duration(nudge_text, where, "idle.nudge_after")
+    close = _duration(close_text, where, "idle.close_after")
+    if close <= nudge:
+        raise ConfigError(
+            where,
+            f"idle.close_after ({close_text}) must be longer than "
+            f"idle.nudge_after ({nudge_text}): the nudge comes first",
+        )
+    return IdlePolicy(
+        _flag(data.get("enabled", default.enabled), where, "idle.enabled"), nudge, close
+    )
+
+
+def _digest_time(text: str) -> time:
+    """DIGEST_TIME: HH:MM on a 24-hour clock, in the desk's time zone."""
+    problem = f"{text!r} is not a time; write it like 09:00 or 17:30"
+    try:
+        parsed = time.fromisoformat(text)
+    except ValueError:
+        raise ConfigError("DIGEST_TIME", problem) from None
+    if len(text) != 5 or parsed.second or parsed.tzinfo:
+        raise ConfigError("DIGEST_TIME", problem)
+    return parsed
