@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
+from bot.reports import digest_figures
 from storage.engine import Database
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWork
@@ -122,5 +123,5 @@ async def seeded_desk(database: Database, tickets: int, reminders: int) -> float
 async def yesterdays_digest(database: Database, tickets: int) -> None:
     """The digest a lead reads in the morning, checked to have read the seeded desk."""
     async with SqlUnitOfWork(database) as uow:
-        found = await uow.reports.digest(NOW - timedelta(days=1), NOW, NOW)
+        found = digest_figures(await uow.reports.digest_view(NOW - timedelta(days=1), NOW, NOW))
     assert found.new > 1000 and found.backlog_total > tickets * 9 // 100  # a tenth is open

@@ -19,7 +19,7 @@ from bot.model import (
     TicketEvent,
     TicketMessage,
 )
-from bot.reports import DigestFigures
+from bot.reports import DigestView
 
 
 class ConcurrencyConflict(Exception):
@@ -172,8 +172,10 @@ class ReminderRepository(Protocol):
 
 
 class ReportRepository(Protocol):
-    async def digest(self, since: datetime, until: datetime, today_end: datetime) -> DigestFigures:
-        """Every figure of the leads' digest for the window [since, until)."""
+    async def digest_view(
+        self, since: datetime, until: datetime, today_end: datetime
+    ) -> DigestView:
+        """What the leads' digest reads for the window [since, until); bot.reports counts."""
         ...
 
 

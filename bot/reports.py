@@ -1,4 +1,6 @@
-"""What the leads' digest reports, as plain figures that storage fills in."""
+"""What the leads' digest reports, and its rules: storage answers plain queries about the
+window (a `DigestView`), and `digest_figures` decides what counts (whose work an event is,
+whose rating a rating is)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,10 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
+
+from bot.kinds import EventKind
+from bot.model import SYSTEM
 
 
 @dataclass
@@ -88,3 +94,110 @@ class DigestFigures:
 def median_duration(seconds: Iterable[int]) -> timedelta | None:
     values = list(seconds)
     return timedelta(seconds=statistics.median(values)) if values else None
+
+
+@dataclass
+class AuditLine:
+    """One audit event of the window, with its ticket's platform and assignee."""
+
+    kind: EventKind
+    actor_ref: str | None
+    actor_name: str | None
+    data: dict[str, Any]
+    platform: str
+    assignee_ref: str | None
+    assignee_name: str | None
+
+
+# the events the digest counts; only the first three are an agent's own work (customers
+# act too: a rating is the customer's, and counts for the ticket's assignee)
+COUNTED = (
+    EventKind.CLOSED,
+    EventKind.REOPENED,
+    EventKind.ESCALATED,
+    EventKind.CLAIMED,
+    EventKind.FIRST_RESPONSE,
+    EventKind.RATED,
+)
+_AGENTS_OWN = (EventKind.CLOSED, EventKind.CLAIMED, EventKind.FIRST_RESPONSE)
+
+
+@dataclass
+class DigestView:
+    """What storage reads for the window [since, until): plain rows, no rules."""
+
+    since: datetime
+    until: datetime
+    new_by_platform: dict[str, int] = field(default_factory=dict)
+    events: list[AuditLine] = field(default_factory=list)  # of the COUNTED kinds
+    backlog: list[tuple[str, str, str, int]] = field(default_factory=list)  # status, priority,
+    # platform, tickets (those not closed)
+    oldest_unclaimed: list[UnclaimedTicket] = field(default_factory=list)
+    responded: dict[int, datetime | None] = field(default_factory=dict)  # ticket -> breached at
+    breached: set[int] = field(default_factory=set)  # tickets whose target passed in the window
+    follow_ups_due_today: int = 0
+
+
+def digest_figures(view: DigestView) -> DigestFigures:
+    figures = DigestFigures(view.since, view.until)
+    platforms: dict[str, PlatformLine] = {}
+
+    def line(platform: str) -> PlatformLine:
+        return platforms.setdefault(platform, PlatformLine(platform))
+
+    for platform, count in view.new_by_platform.items():
+        line(platform).new = count
+        figures.new += count
+    figures.agents = _count_events(figures, view.events, line)
+    for status, priority, platform, count in view.backlog:
+        by_priority = figures.backlog.setdefault(status, {})
+        by_priority[priority] = by_priority.get(priority, 0) + count
+        line(platform).backlog += count
+    figures.oldest_unclaimed = list(view.oldest_unclaimed)
+    figures.targets_decided = len(view.responded.keys() | view.breached)
+    figures.targets_met = sum(1 for at in view.responded.values() if at is None)
+    figures.breaches = len(view.breached)
+    figures.follow_ups_due_today = view.follow_ups_due_today
+    figures.platforms = sorted(platforms.values(), key=lambda p: p.platform)
+    return figures
+
+
+def _count_events(
+    figures: DigestFigures, events: Iterable[AuditLine], line: Any
+) -> list[AgentLine]:
+    agents: dict[str, AgentLine] = {}
+
+    def agent(ref: str | None, name: str | None) -> AgentLine | None:
+        if not ref or ref == SYSTEM.ref:  # the bot's own closes are not an agent's work
+            return None
+        found = agents.setdefault(ref, AgentLine(name or ref))
+        found.name = name or found.name
+        return found
+
+    for event in events:
+        kind, data = event.kind, event.data
+        by_actor = agent(event.actor_ref, event.actor_name) if kind in _AGENTS_OWN else None
+        if kind is EventKind.CLOSED:
+            figures.closed += 1
+            line(event.platform).closed += 1
+            figures.resolutions.append(int(data.get("resolution_seconds", 0)))
+            if by_actor:
+                by_actor.closed += 1
+        elif kind is EventKind.REOPENED:
+            figures.reopened += 1
+        elif kind is EventKind.ESCALATED:
+            figures.escalated += 1
+        elif kind is EventKind.CLAIMED and by_actor:
+            by_actor.claimed += 1
+        elif kind is EventKind.FIRST_RESPONSE:
+            seconds = int(data.get("seconds", 0))
+            figures.first_responses.append(seconds)
+            if by_actor:
+                by_actor.first_responses.append(seconds)
+        elif kind is EventKind.RATED:
+            score = int(data.get("score", 0))
+            figures.ratings.append(score)
+            holder = agent(event.assignee_ref, event.assignee_name)
+            if holder:
+                holder.ratings.append(score)
+    return sorted(agents.values(), key=lambda a: a.name.lower())

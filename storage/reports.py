@@ -1,6 +1,7 @@
-"""The leads' digest in a handful of indexed queries. Only the last day's rows are read
-(by the created_at / closed_at / first_response_at / sla_breached_at and event (kind, at)
-indexes); the backlog reads the tickets that are not closed."""
+"""What the leads' digest reads, in a handful of indexed queries; what counts is the core's
+rule (bot.reports). Only the last day's rows are read (by the created_at / closed_at /
+first_response_at / sla_breached_at and event (kind, at) indexes); the backlog reads the
+tickets that are not closed."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 
 from bot.kinds import EventKind
-from bot.model import SYSTEM, ReminderKind, ReminderStatus, Status
-from bot.reports import AgentLine, DigestFigures, PlatformLine, UnclaimedTicket
+from bot.model import ReminderKind, ReminderStatus, Status
+from bot.reports import COUNTED, AuditLine, DigestView, UnclaimedTicket
 from storage import tables as t
 from storage.engine import Conn
 
@@ -19,16 +20,7 @@ _tk = t.tickets.c
 _ev = t.ticket_events.c
 _r = t.reminders.c
 _NOT_CLOSED = [s.value for s in Status if s is not Status.CLOSED]
-_COUNTED = (
-    EventKind.CLOSED,
-    EventKind.REOPENED,
-    EventKind.ESCALATED,
-    EventKind.CLAIMED,
-    EventKind.FIRST_RESPONSE,
-    EventKind.RATED,
-)
-_EVENT_KINDS = [str(kind) for kind in _COUNTED]
-_AGENTS_OWN = (EventKind.CLOSED, EventKind.CLAIMED, EventKind.FIRST_RESPONSE)
+_EVENT_KINDS = [str(kind) for kind in COUNTED]
 OLDEST_UNCLAIMED = 5
 
 
@@ -86,75 +78,26 @@ class SqlReports:
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
-    async def digest(self, since: datetime, until: datetime, today_end: datetime) -> DigestFigures:
+    async def digest_view(
+        self, since: datetime, until: datetime, today_end: datetime
+    ) -> DigestView:
         window = {"since": since, "until": until}
-        figures = DigestFigures(since, until)
-        platforms: dict[str, PlatformLine] = {}
-
-        def line(platform: str) -> PlatformLine:
-            return platforms.setdefault(platform, PlatformLine(platform))
-
+        view = DigestView(since, until)
         for row in await self.conn.execute(_NEW, window):
             platform, count = tuple(row)
-            line(platform).new = count
-            figures.new += count
-        await self._events(figures, window, line)
-        for row in await self.conn.execute(_BACKLOG):
-            status, priority, platform, count = tuple(row)
-            by_priority = figures.backlog.setdefault(status, {})
-            by_priority[priority] = by_priority.get(priority, 0) + count
-            line(platform).backlog += count
-        figures.oldest_unclaimed = [
+            view.new_by_platform[platform] = count
+        view.events = [
+            AuditLine(EventKind(kind), *rest)
+            for kind, *rest in (tuple(row) for row in await self.conn.execute(_EVENTS, window))
+        ]
+        view.backlog = [tuple(row) for row in await self.conn.execute(_BACKLOG)]
+        view.oldest_unclaimed = [
             UnclaimedTicket(*tuple(row)) for row in await self.conn.execute(_UNCLAIMED)
         ]
-        responded = {
+        view.responded = {
             row.id: row.sla_breached_at for row in await self.conn.execute(_RESPONDED, window)
         }
-        breached = {row.id for row in await self.conn.execute(_BREACHED, window)}
-        figures.targets_decided = len(responded.keys() | breached)
-        figures.targets_met = sum(1 for at in responded.values() if at is None)
-        figures.breaches = len(breached)
+        view.breached = {row.id for row in await self.conn.execute(_BREACHED, window)}
         due = await self.conn.execute(_FOLLOW_UPS_DUE, {"today_end": today_end})
-        figures.follow_ups_due_today = int(due.scalar_one())
-        figures.platforms = sorted(platforms.values(), key=lambda p: p.platform)
-        return figures
-
-    async def _events(self, figures: DigestFigures, window: dict[str, Any], line: Any) -> None:
-        agents: dict[str, AgentLine] = {}
-
-        def agent(ref: str | None, name: str | None) -> AgentLine | None:
-            if not ref or ref == SYSTEM.ref:  # the bot's own closes are not an agent's work
-                return None
-            found = agents.setdefault(ref, AgentLine(name or ref))
-            found.name = name or found.name
-            return found
-
-        for row in await self.conn.execute(_EVENTS, window):
-            stored, actor_ref, actor_name, data, platform, assignee_ref, assignee_name = tuple(row)
-            kind = EventKind(stored)
-            # customers act too (ratings); only these kinds are an agent's own work
-            by_actor = agent(actor_ref, actor_name) if kind in _AGENTS_OWN else None
-            if kind is EventKind.CLOSED:
-                figures.closed += 1
-                line(platform).closed += 1
-                figures.resolutions.append(int(data.get("resolution_seconds", 0)))
-                if by_actor:
-                    by_actor.closed += 1
-            elif kind is EventKind.REOPENED:
-                figures.reopened += 1
-            elif kind is EventKind.ESCALATED:
-                figures.escalated += 1
-            elif kind is EventKind.CLAIMED and by_actor:
-                by_actor.claimed += 1
-            elif kind is EventKind.FIRST_RESPONSE:
-                seconds = int(data.get("seconds", 0))
-                figures.first_responses.append(seconds)
-                if by_actor:
-                    by_actor.first_responses.append(seconds)
-            elif kind is EventKind.RATED:
-                score = int(data.get("score", 0))
-                figures.ratings.append(score)
-                holder = agent(assignee_ref, assignee_name)
-                if holder:
-                    holder.ratings.append(score)
-        figures.agents = sorted(agents.values(), key=lambda a: a.name.lower())
+        view.follow_ups_due_today = int(due.scalar_one())
+        return view

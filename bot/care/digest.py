@@ -13,7 +13,7 @@ from bot.kinds import MessageKind
 from bot.model import SYSTEM, Priority, Reminder, ReminderKind, ReminderStatus, Status
 from bot.ports import UnitOfWork
 from bot.rendering import Renderer
-from bot.reports import DigestFigures
+from bot.reports import DigestFigures, digest_figures
 from bot.settings import DeskSettings
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,8 @@ async def schedule(uow: UnitOfWork, settings: DeskSettings, now: datetime) -> Re
 
 
 async def figures(uow: UnitOfWork, settings: DeskSettings, now: datetime) -> DigestFigures:
-    return await uow.reports.digest(now - WINDOW, now, end_of_today(now, settings.timezone))
+    today_end = end_of_today(now, settings.timezone)
+    return digest_figures(await uow.reports.digest_view(now - WINDOW, now, today_end))
 
 
 def render(

@@ -30,6 +30,7 @@ from bot.model import (
     TicketEvent,
 )
 from bot.rendering import Renderer
+from bot.reports import digest_figures
 from bot.settings import DeskSettings
 from storage import tables as t
 from storage.engine import Database
@@ -123,7 +124,7 @@ async def test_every_figure_matches_an_independent_count(database: Database) -> 
     tickets, events, reminders = seeded = _seed()
     await _store(database, seeded)
     async with SqlUnitOfWork(database) as uow:
-        found = await uow.reports.digest(SINCE, NOW, NOW + timedelta(hours=15))
+        found = digest_figures(await uow.reports.digest_view(SINCE, NOW, NOW + timedelta(hours=15)))
 
     recent = [e for e in events if _within(e.at)]
     by_id = {tk.id: tk for tk in tickets}

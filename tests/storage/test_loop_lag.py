@@ -17,6 +17,7 @@ from bot import commands as c
 from bot.desk import Desk, Reply
 from bot.model import Person, Source
 from bot.rendering import Renderer
+from bot.reports import digest_figures
 from storage.engine import Database
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
@@ -77,7 +78,7 @@ async def test_loop_runs_while_the_digest_reads_a_large_desk(database: Database)
 
     async def digest() -> None:
         async with SqlUnitOfWork(database) as uow:
-            found = await uow.reports.digest(NOW - timedelta(days=1), NOW, NOW)
+            found = digest_figures(await uow.reports.digest_view(NOW - timedelta(days=1), NOW, NOW))
         assert found.new > 1000 and found.backlog_total > 4_000
 
     await digest()  # the pool and the database's caches, as on a desk that has been running
