@@ -1,13 +1,15 @@
-"""What the core needs from storage and from chat platforms, as protocols."""
+"""What the core needs from storage and from chat platforms, and what a platform adapter
+may ask of the desk (`DeskPort`), as protocols."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from bot.commands import Command, Invocation
 from bot.delivery.pacing import Route
 from bot.model import (
     Customer,
@@ -256,3 +258,41 @@ class Deliverer(Protocol):
         ...
 
     async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt: ...
+
+
+# mention tokens: the adapter turns them into its staff or leads group (role, user group)
+STAFF_GROUP = "@staff"
+LEADS_GROUP = "@leads"
+
+
+@dataclass
+class Reply:
+    """What the person who gave the command sees (ephemerally, where the platform can)."""
+
+    text: str
+    ok: bool = True
+    ticket_number: int | None = None
+    duplicate: bool = False  # the inbound event was processed before; nothing changed
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class DeskPort(Protocol):
+    """What a platform adapter asks of the desk: commands to run, texts to show, and the
+    few settings a platform's forms need; never its storage or its internals."""
+
+    async def handle(self, command: Command, inv: Invocation) -> Reply: ...
+
+    async def handle_text(self, text: str, inv: Invocation) -> Reply: ...
+
+    async def ticket_in_thread(self, platform: str, thread: str) -> int | None: ...
+
+    async def channels_heard_since(self, platform: str, days: int) -> dict[str, str]:
+        """Channel id -> the last message read there, for channels heard from lately."""
+        ...
+
+    def text(self, key: str, locale: str = "", **params: Any) -> str:
+        """A message in `locale` (the staff's language when empty)."""
+        ...
+
+    @property
+    def teams(self) -> tuple[str, ...]: ...

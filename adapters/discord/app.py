@@ -22,8 +22,7 @@ from adapters.discord.spool import Spool
 from adapters.discord.standby import GatewayLeader, SharedDeliverer
 from bot.config import ConfigError
 from bot.delivery.pacing import Pacer
-from bot.desk import Desk
-from bot.ports import Deliverer
+from bot.ports import Deliverer, DeskPort
 from storage.leadership import RoleLock, SoleLock
 
 log = logging.getLogger(__name__)
@@ -76,14 +75,14 @@ class DiscordAdapter:
         """This process's part, for the log line at start."""
         return f"discord gateway: {self.leader.role}"
 
-    async def start(self, desk: Desk) -> None:
+    async def start(self, desk: DeskPort) -> None:
         try:
             await self._start(desk)
         except BaseException:
             await self.stop()  # no half-open connection or session left behind
             raise
 
-    async def _start(self, desk: Desk) -> None:
+    async def _start(self, desk: DeskPort) -> None:
         spool = Spool(Path(self.settings.spool_file))
         try:
             spool.check_writable()

@@ -19,10 +19,9 @@ import discord
 from adapters.discord.views import buttons
 from adapters.text import resolve_ticket_links, split_text
 from bot.delivery.pacing import Pacer, Route
-from bot.desk.context import LEADS_GROUP, STAFF_GROUP
 from bot.kinds import MessageKind
 from bot.model import Audience, OutboundMessage, Ticket
-from bot.ports import DeliveryError, DeliveryReceipt
+from bot.ports import LEADS_GROUP, STAFF_GROUP, DeliveryError, DeliveryReceipt
 
 log = logging.getLogger(__name__)
 PLATFORM = "discord"

@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 
 import discord
 
 from adapters.discord.deliver import PLATFORM
 from adapters.discord.spool import Arrival, Spool
 from bot import commands as c
-from bot.desk import Desk
 from bot.model import Attachment, Person, Source
-from bot.ports import StorageOutage
+from bot.ports import DeskPort, StorageOutage
 
 log = logging.getLogger(__name__)
 CATCH_UP_DAYS = 7  # channels quiet for longer are not read back
@@ -34,7 +32,7 @@ _PAGE = 100
 class DiscordIntake:
     def __init__(
         self,
-        desk: Desk,
+        desk: DeskPort,
         client: discord.Client,
         spool: Spool,
         *,
@@ -231,9 +229,7 @@ class DiscordIntake:
         self._catching_up = asyncio.create_task(self._catch_up(positions))
 
     async def _stored_positions(self) -> dict[str, str]:
-        since = self.desk.clock.now() - timedelta(days=CATCH_UP_DAYS)
-        async with self.desk.uow_factory() as uow:
-            return await uow.cursors.channels(PLATFORM, since)
+        return await self.desk.channels_heard_since(PLATFORM, CATCH_UP_DAYS)
 
     async def _catch_up(self, positions: dict[str, str]) -> None:
         try:

@@ -13,9 +13,9 @@ import discord
 from adapters.discord.deliver import PLATFORM
 from bot import commands as c
 from bot.actions import UnknownAction, command_for_action
-from bot.desk import Desk, Reply
 from bot.durations import BadDuration, parse_duration
 from bot.model import Person, Source
+from bot.ports import DeskPort, Reply
 
 log = logging.getLogger(__name__)
 ESCALATE_FORM = "ticket_escalate"
@@ -26,7 +26,7 @@ CLOSE_FORM = "ticket_close"
 
 class Interactions:
     def __init__(
-        self, desk: Desk, staff_role: int, lead_role: int, defer_after: float = 2.0
+        self, desk: DeskPort, staff_role: int, lead_role: int, defer_after: float = 2.0
     ) -> None:
         self.defer_after = defer_after
         self.desk = desk
@@ -56,9 +56,7 @@ class Interactions:
         inv = self.invocation(interaction)
         verb, _, number = rest.partition(":")
         if not inv.is_staff:
-            await self.tell(
-                interaction, self.desk.renderer.text(self.desk.settings.locale, "not_staff")
-            )
+            await self.tell(interaction, self.desk.text("not_staff"))
             return
         if kind == "ticket" and verb in ("escalate", "close") and number.isdigit():
             await interaction.response.send_modal(_modal(verb, int(number), self.desk))
@@ -124,7 +122,7 @@ class Interactions:
         )
 
         text = (
-            self.desk.renderer.text(locale, "panel_opened", number=reply.ticket_number)
+            self.desk.text("panel_opened", locale, number=reply.ticket_number)
             if reply.ok
             else reply.text
         )
@@ -163,16 +161,14 @@ class Interactions:
         )
 
 
-def _modal(verb: str, number: int, desk: Desk) -> discord.ui.Modal:
+def _modal(verb: str, number: int, desk: DeskPort) -> discord.ui.Modal:
     form = ESCALATE_FORM if verb == "escalate" else CLOSE_FORM
     modal = discord.ui.Modal(
         title=f"{verb.capitalize()} ticket #{number}", custom_id=f"{form}:{number}"
     )
     if form == ESCALATE_FORM:
         modal.add_item(
-            discord.ui.TextInput(
-                label="Team", custom_id="team", placeholder=", ".join(desk.settings.teams)
-            )
+            discord.ui.TextInput(label="Team", custom_id="team", placeholder=", ".join(desk.teams))
         )
         modal.add_item(
             discord.ui.TextInput(
@@ -199,8 +195,8 @@ def _modal(verb: str, number: int, desk: Desk) -> discord.ui.Modal:
     return modal
 
 
-def _panel_form(desk: Desk, interaction: discord.Interaction) -> discord.ui.Modal:
-    title = desk.renderer.text(str(interaction.locale.value), "button_open_ticket")
+def _panel_form(desk: DeskPort, interaction: discord.Interaction) -> discord.ui.Modal:
+    title = desk.text("button_open_ticket", str(interaction.locale.value))
     modal = discord.ui.Modal(title=title[:45], custom_id=PANEL_FORM)
     modal.add_item(discord.ui.TextInput(label="Subject", custom_id="subject", max_length=80))
     modal.add_item(

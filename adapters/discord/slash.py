@@ -15,13 +15,15 @@ from adapters.discord.deliver import PLATFORM
 from adapters.discord.interactions import PANEL_BUTTON, Interactions
 from adapters.discord.views import buttons
 from bot import commands as c
-from bot.desk import Desk
 from bot.model import Action, Person
+from bot.ports import DeskPort
 
 Number = app_commands.Range[int, 1]
 
 
-def ticket_commands(desk: Desk, interactions: Interactions, staff_forum: int) -> app_commands.Group:
+def ticket_commands(
+    desk: DeskPort, interactions: Interactions, staff_forum: int
+) -> app_commands.Group:
     group = app_commands.Group(name="ticket", description="Work support tickets")
 
     async def run(
@@ -132,21 +134,18 @@ def ticket_commands(desk: Desk, interactions: Interactions, staff_forum: int) ->
     @group.command(description="Post an 'Open a ticket' button in this channel (staff)")
     async def panel(interaction: discord.Interaction) -> None:
         inv = interactions.invocation(interaction)
-        locale = desk.settings.locale
         if not inv.is_staff:
-            text = desk.renderer.text(locale, "not_staff")
+            text = desk.text("not_staff")
         elif not isinstance(interaction.channel, discord.abc.Messageable):
             text = "This channel cannot hold a panel."
         else:
-            button = Action(
-                PANEL_BUTTON, desk.renderer.text(locale, "button_open_ticket"), "primary"
-            )
+            button = Action(PANEL_BUTTON, desk.text("button_open_ticket"), "primary")
             await interaction.channel.send(
-                desk.renderer.text(locale, "panel_text"),
+                desk.text("panel_text"),
                 view=buttons([button]),
                 allowed_mentions=discord.AllowedMentions.none(),
             )
-            text = desk.renderer.text(locale, "panel_posted")
+            text = desk.text("panel_posted")
         await interaction.response.send_message(text, ephemeral=True)
 
     @group.command(name="help", description="Every ticket command")

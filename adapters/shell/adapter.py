@@ -13,11 +13,10 @@ from adapters.text import resolve_ticket_links
 from bot import commands as c
 from bot.actions import UnknownAction, command_for_action
 from bot.delivery.pacing import Route
-from bot.desk import Desk, Reply
 from bot.kinds import MessageKind
 from bot.model import Audience, OutboundMessage, Person, Source, Ticket
 from bot.parser import is_command
-from bot.ports import DeliveryReceipt, StorageOutage
+from bot.ports import DeliveryReceipt, DeskPort, Reply, StorageOutage
 
 PLATFORM = "shell"
 HELP = """\
@@ -84,7 +83,7 @@ class ShellAdapter:
 
     async def run(
         self,
-        desk: Desk,
+        desk: DeskPort,
         read_line: Callable[[], str],
         after_line: Callable[[], object],
         interactive: bool = False,
@@ -106,7 +105,7 @@ class ShellAdapter:
             if asyncio.iscoroutine(result):
                 await result
 
-    async def handle_line(self, desk: Desk, raw: str) -> bool:
+    async def handle_line(self, desk: DeskPort, raw: str) -> bool:
         line = parse_line(raw)
         if line.kind == "skip":
             return True
@@ -137,7 +136,7 @@ class ShellAdapter:
             self._print(f"[reply to {'@' if line.kind == 'agent' else ''}{line.name}]", reply.text)
         return True
 
-    async def _customer(self, desk: Desk, line: Line) -> Reply:
+    async def _customer(self, desk: DeskPort, line: Line) -> Reply:
         person = Person(PLATFORM, line.name, line.name)
         inv = c.Invocation(person)
         if line.text.startswith("!"):
@@ -149,7 +148,7 @@ class ShellAdapter:
             c.RelayCustomerMessage(person, source, line.text, locale=line.locale), inv
         )
 
-    async def _agent(self, desk: Desk, line: Line) -> Reply:
+    async def _agent(self, desk: DeskPort, line: Line) -> Reply:
         person = Person(PLATFORM, line.name, line.name)
         number = line.number if line.number is not None else self.current
         if line.number is not None:
@@ -169,7 +168,7 @@ class ShellAdapter:
             return Reply("No current ticket: name one like '@bob #3> text'.", ok=False)
         return await desk.handle(c.RelayAgentMessage(number, line.text), inv)
 
-    async def _press(self, desk: Desk, action_id: str, inv: c.Invocation) -> Reply:
+    async def _press(self, desk: DeskPort, action_id: str, inv: c.Invocation) -> Reply:
         try:
             command = command_for_action(action_id)
         except UnknownAction:

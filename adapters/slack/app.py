@@ -28,8 +28,7 @@ from adapters.slack.settings import SlackSettings
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError
 from bot.delivery.pacing import Pacer
-from bot.desk import Desk
-from bot.ports import Deliverer
+from bot.ports import Deliverer, DeskPort
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +75,7 @@ class SlackAdapter:
             ) from None
         return f"{who.get('user', 'bot')} in {who.get('team', 'workspace')}"
 
-    def bolt_app(self, desk: Desk) -> AsyncApp:
+    def bolt_app(self, desk: DeskPort) -> AsyncApp:
         app = AsyncApp(
             client=self.client,
             signing_secret=self.settings.signing_secret or None,
@@ -100,7 +99,7 @@ class SlackAdapter:
         self.listeners.register(app)
         return app
 
-    async def start(self, desk: Desk) -> None:
+    async def start(self, desk: DeskPort) -> None:
         # one session for every Web API call: without it slack_sdk opens a session and a
         # connection (a TLS handshake, against Slack) per call
         self.client.session = aiohttp.ClientSession(
@@ -112,7 +111,7 @@ class SlackAdapter:
             await self.client.session.close()
             raise
 
-    async def _start(self, desk: Desk) -> None:
+    async def _start(self, desk: DeskPort) -> None:
         who = await self.check()
         app = self.bolt_app(desk)
         if self.settings.socket_mode:

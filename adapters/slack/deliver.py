@@ -21,10 +21,9 @@ from adapters.slack.settings import SlackSettings
 from adapters.slack.text import mention, mrkdwn, split
 from adapters.text import linked_numbers, resolve_ticket_links
 from bot.delivery.pacing import Route
-from bot.desk.context import LEADS_GROUP, STAFF_GROUP
 from bot.kinds import MessageKind
 from bot.model import Audience, OutboundMessage, Ticket
-from bot.ports import DeliveryError, DeliveryReceipt
+from bot.ports import LEADS_GROUP, STAFF_GROUP, DeliveryError, DeliveryReceipt
 
 log = logging.getLogger(__name__)
 

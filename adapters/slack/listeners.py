@@ -27,10 +27,9 @@ from adapters.slack.settings import SlackSettings
 from adapters.slack.text import mrkdwn
 from bot import commands as c
 from bot.actions import command_for_action
-from bot.desk import Desk, Reply
 from bot.durations import BadDuration, parse_duration
 from bot.model import Attachment, Person, Source
-from bot.ports import StorageOutage
+from bot.ports import DeskPort, Reply, StorageOutage
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ class NotTakenYet(Exception):
 
 
 class Listeners:
-    def __init__(self, desk: Desk, settings: SlackSettings, people: People) -> None:
+    def __init__(self, desk: DeskPort, settings: SlackSettings, people: People) -> None:
         self.desk = desk
         self.settings = settings
         self.people = people
@@ -222,11 +221,11 @@ class Listeners:
     ) -> None:
         _, verb, number = action["action_id"].split(":")
         if not await self.people.is_staff(body["user"]["id"]):
-            refusal = self.desk.renderer.text(self.desk.settings.locale, "not_staff")
+            refusal = self.desk.text("not_staff")
             await respond(text=refusal, response_type="ephemeral", replace_original=False)
             return
         form = (
-            escalate_form(int(number), self.desk.settings.teams, f"Escalate #{number}")
+            escalate_form(int(number), self.desk.teams, f"Escalate #{number}")
             if verb == "escalate"
             else close_form(int(number), f"Close #{number}")
         )
@@ -273,7 +272,7 @@ class Listeners:
         except StorageOutage as outage:
             log.warning("slack: a customer's button press was not recorded: %s", outage)
             locale = await self.people.locale(user)
-            text = self.desk.renderer.text(locale or self.desk.settings.locale, "press_again")
+            text = self.desk.text("press_again", locale)
             await respond(text=text, response_type="ephemeral", replace_original=False)
 
     async def _create_ticket(self, shortcut: dict[str, Any], client: AsyncWebClient) -> None:
@@ -289,7 +288,7 @@ class Listeners:
             False,
         )
         if not inv.is_staff:
-            reply = Reply(self.desk.renderer.text(self.desk.settings.locale, "not_staff"), False)
+            reply = Reply(self.desk.text("not_staff"), False)
         else:
             reply = await self._kept_or_retry(
                 self.desk.handle(
@@ -316,7 +315,7 @@ class Listeners:
             return await work
         except StorageOutage as outage:
             log.warning("slack: an agent's command was not carried out: %s", outage)
-            return Reply(self.desk.renderer.text(self.desk.settings.locale, "try_again"), False)
+            return Reply(self.desk.text("try_again"), False)
 
     async def _invocation(
         self, user: str, number: int | None, text: str = "", event_id: str = ""

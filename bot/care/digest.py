@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.care.followups import end_of_today
-from bot.desk.context import Ctx, Reply
+from bot.desk.context import Ctx
 from bot.kinds import MessageKind
 from bot.model import SYSTEM, Priority, Reminder, ReminderKind, ReminderStatus, Status
-from bot.ports import UnitOfWork
+from bot.ports import Reply, UnitOfWork
 from bot.rendering import Renderer
 from bot.reports import DigestFigures, digest_figures
 from bot.settings import DeskSettings

@@ -7,11 +7,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import commands as c
-from bot.desk.context import LEADS_GROUP, Ctx, Reply
+from bot.desk.context import Ctx
 from bot.desk.intake import customers_ticket, reopen_for_customer
 from bot.durations import format_duration
 from bot.kinds import EventKind, MessageKind
 from bot.model import Action, Reminder, ReminderStatus, Status, Ticket
+from bot.ports import LEADS_GROUP, Reply
 
 
 async def fire(ctx: Ctx, reminder: Reminder, ticket: Ticket) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from bot.desk.context import LEADS_GROUP, STAFF_GROUP, Ctx
+from bot.desk.context import Ctx
 from bot.desk.timers import response_due
 from bot.kinds import EventKind, MessageKind
 from bot.model import Reminder, ReminderStatus, Ticket
+from bot.ports import LEADS_GROUP, STAFF_GROUP
 
 
 def _still_unanswered(ticket: Ticket) -> bool:

@@ -17,11 +17,11 @@ from bot import commands as c
 from bot.care import digest, followups
 from bot.clock import Clock, SystemClock
 from bot.desk import intake, queries, staff
-from bot.desk.context import Ctx, Reply
+from bot.desk.context import Ctx
 from bot.desk.in_order import InOrder, conversation_of
 from bot.model import OutboundMessage, Refusal, Ticket
 from bot.parser import USAGE, parse
-from bot.ports import ConcurrencyConflict, StorageOutage, UnitOfWork, UnitOfWorkFactory
+from bot.ports import ConcurrencyConflict, Reply, StorageOutage, UnitOfWork, UnitOfWorkFactory
 from bot.rendering import Renderer
 from bot.settings import DeskSettings
 from bot.storable import storable
@@ -180,6 +180,18 @@ class Desk:
         except Exception as second:
             raise StorageOutage(f"could not keep failed event {ref}: {second}") from error
         return Reply(self.renderer.text(self.settings.locale, "internal_error", ref=ref), ok=False)
+
+    def text(self, key: str, locale: str = "", **params: Any) -> str:
+        return self.renderer.text(locale or self.settings.locale, key, **params)
+
+    @property
+    def teams(self) -> tuple[str, ...]:
+        return self.settings.teams
+
+    async def channels_heard_since(self, platform: str, days: int) -> dict[str, str]:
+        since = self.clock.now() - timedelta(days=days)
+        async with self.uow_factory() as uow:
+            return await uow.cursors.channels(platform, since)
 
     async def ticket_in_thread(self, platform: str, thread: str) -> int | None:
         """The number of the ticket whose staff thread this is, for adapters."""

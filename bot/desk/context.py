@@ -4,7 +4,7 @@ write the audit trail and the outbox in the same transaction as the change."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,21 +25,6 @@ from bot.ports import UnitOfWork
 from bot.rendering import Renderer
 from bot.settings import DeskSettings
 from bot.triage import Triage
-
-# mention tokens: the adapter turns them into its staff or leads group (role, user group)
-STAFF_GROUP = "@staff"
-LEADS_GROUP = "@leads"
-
-
-@dataclass
-class Reply:
-    """What the person who gave the command sees (ephemerally, where the platform can)."""
-
-    text: str
-    ok: bool = True
-    ticket_number: int | None = None
-    duplicate: bool = False  # the inbound event was processed before; nothing changed
-    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

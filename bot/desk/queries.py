@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from bot import commands as c
-from bot.desk.context import Ctx, Reply
+from bot.desk.context import Ctx
 from bot.model import Status, Ticket
 from bot.parser import USAGE
+from bot.ports import Reply
 
 _NOT_CLOSED = [s.value for s in Status if s is not Status.CLOSED]
 

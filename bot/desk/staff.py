@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from bot import commands as c
 from bot.desk import timers
-from bot.desk.context import Ctx, Reply
+from bot.desk.context import Ctx
 from bot.desk.intake import clean_text, csat_actions
 from bot.durations import format_duration
 from bot.kinds import EventKind, MessageKind
 from bot.model import Direction, Reminder, ReminderKind, Ticket, TicketMessage
+from bot.ports import Reply
 
 
 async def ticket_for(ctx: Ctx, number: int | None, usage: str) -> Ticket:
