@@ -12,7 +12,7 @@ import discord
 
 from adapters.discord.deliver import PLATFORM
 from bot import commands as c
-from bot.actions import UnknownAction, command_for_action
+from bot.buttons import UnknownButton, command_for_button
 from bot.durations import BadDuration, parse_duration
 from bot.model import Person, Source
 from bot.ports import DeskPort, Reply
@@ -47,7 +47,7 @@ class Interactions:
             await interaction.response.send_modal(_panel_form(self.desk, interaction))
             return
         if kind in ("csat", "checkin"):  # the customer's own buttons, in their DMs
-            command = command_for_action(custom_id)
+            command = command_for_button(custom_id)
             await interaction.response.defer()  # the thanks arrive as a DM of their own
             await self.desk.handle(command, c.Invocation(_person(interaction.user)))
             return
@@ -62,8 +62,8 @@ class Interactions:
             await interaction.response.send_modal(_modal(verb, int(number), self.desk))
             return
         try:
-            command = command_for_action(custom_id)
-        except UnknownAction:
+            command = command_for_button(custom_id)
+        except UnknownButton:
             return
         reply = await self.timely(interaction, self.desk.handle(command, inv))
         await self.tell(interaction, reply.text)

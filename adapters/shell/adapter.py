@@ -11,7 +11,7 @@ from typing import IO
 from adapters.shell.syntax import MENTION, Line, parse_line
 from adapters.text import resolve_ticket_links
 from bot import commands as c
-from bot.actions import UnknownAction, command_for_action
+from bot.buttons import UnknownButton, command_for_button
 from bot.delivery.pacing import Route
 from bot.kinds import MessageKind
 from bot.model import Audience, OutboundMessage, Person, Source, Ticket
@@ -170,8 +170,8 @@ class ShellAdapter:
 
     async def _press(self, desk: DeskPort, action_id: str, inv: c.Invocation) -> Reply:
         try:
-            command = command_for_action(action_id)
-        except UnknownAction:
+            command = command_for_button(action_id)
+        except UnknownButton:
             if action_id.startswith("ticket:escalate:"):
                 number = action_id.rsplit(":", 1)[-1]
                 return Reply(

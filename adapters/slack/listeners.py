@@ -26,7 +26,7 @@ from adapters.slack.people import PLATFORM, People
 from adapters.slack.settings import SlackSettings
 from adapters.slack.text import mrkdwn
 from bot import commands as c
-from bot.actions import command_for_action
+from bot.buttons import command_for_button
 from bot.durations import BadDuration, parse_duration
 from bot.model import Attachment, Person, Source
 from bot.ports import DeskPort, Reply, StorageOutage
@@ -209,7 +209,7 @@ class Listeners:
     ) -> None:
         inv = await self._invocation(body["user"]["id"], None)
         reply = await self._kept_or_retry(
-            self.desk.handle(command_for_action(action["action_id"]), inv)
+            self.desk.handle(command_for_button(action["action_id"]), inv)
         )
         if reply.text:
             await respond(
@@ -266,7 +266,7 @@ class Listeners:
     async def _rating(self, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
         user = body["user"]["id"]
         customer = await self.people.person(user)
-        command = command_for_action(action["action_id"])
+        command = command_for_button(action["action_id"])
         try:
             await self.desk.handle(command, c.Invocation(customer))
         except StorageOutage as outage:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.desk.context import Ctx
-from bot.desk.timers import response_due
+from bot.desk.ticket_clocks import response_due
 from bot.kinds import EventKind, MessageKind
 from bot.model import Reminder, ReminderStatus, Ticket
 from bot.ports import LEADS_GROUP, STAFF_GROUP

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import commands as c
-from bot.desk import timers
+from bot.desk import ticket_clocks
 from bot.desk.context import Ctx
 from bot.kinds import EventKind, MessageKind
 from bot.model import (
@@ -126,7 +126,7 @@ async def open_ticket(
     )
     await ctx.card(ticket, first=True)
     await _relay_to_staff(ctx, ticket, person, text, attachments)
-    await timers.watch_first_response(ctx, ticket, fresh=True)
+    await ticket_clocks.watch_first_response(ctx, ticket, fresh=True)
     target = ctx.settings.first_response_targets[priority]
     await ctx.to_customer(
         ticket,
@@ -146,14 +146,14 @@ async def _continue(
     if ticket.is_closed:  # the customer wrote again in the closed ticket's own thread
         ticket.reopen()
         await ctx.record(ticket, EventKind.REOPENED, person, reason="customer wrote again")
-        await timers.after_reopen(ctx, ticket)
+        await ticket_clocks.after_reopen(ctx, ticket)
         await ctx.notice(
             ticket,
             "notice_reopened_by_customer",
             mentions=[ticket.assignee.user_id] if ticket.assignee else [],
         )
     if before is Status.WAITING:  # the customer answered: the idle clock stops
-        await timers.stop_idle_clock(ctx, ticket)
+        await ticket_clocks.stop_idle_clock(ctx, ticket)
     ticket.record_customer_message()
     ticket.updated_at = ctx.now
     await ctx.uow.tickets.save(ticket)
@@ -190,7 +190,7 @@ async def reopen_for_customer(ctx: Ctx, ticket: Ticket, reason: str) -> None:
     ticket.updated_at = ctx.now
     await ctx.uow.tickets.save(ticket)
     await ctx.record(ticket, EventKind.REOPENED, reason=reason)
-    await timers.after_reopen(ctx, ticket)
+    await ticket_clocks.after_reopen(ctx, ticket)
     await ctx.card(ticket)
     await ctx.to_customer(
         ticket,

@@ -4,7 +4,7 @@ and replies in the ticket thread."""
 from __future__ import annotations
 
 from bot import commands as c
-from bot.desk import timers
+from bot.desk import ticket_clocks
 from bot.desk.context import Ctx
 from bot.desk.intake import clean_text, csat_actions
 from bot.durations import format_duration
@@ -82,7 +82,7 @@ async def close(ctx: Ctx, ticket: Ticket, cmd: c.CloseTicket) -> Reply:
     await ctx.record(
         ticket, EventKind.CLOSED, resolution=cmd.resolution, resolution_seconds=seconds
     )
-    follow_up = await timers.after_close(ctx, ticket, cmd.follow_up)
+    follow_up = await ticket_clocks.after_close(ctx, ticket, cmd.follow_up)
     when = format_duration(follow_up) if follow_up else ""
     await ctx.notice(
         ticket,
@@ -110,7 +110,7 @@ async def reopen(ctx: Ctx, ticket: Ticket, cmd: c.ReopenTicket) -> Reply:
     ticket.reopen()
     await _save(ctx, ticket)
     await ctx.record(ticket, EventKind.REOPENED, reason=cmd.reason)
-    await timers.after_reopen(ctx, ticket)
+    await ticket_clocks.after_reopen(ctx, ticket)
     await ctx.notice(
         ticket,
         "notice_reopened",
@@ -131,7 +131,7 @@ async def set_priority(ctx: Ctx, ticket: Ticket, cmd: c.SetPriority) -> Reply:
     ticket.set_priority(cmd.priority)
     await _save(ctx, ticket)
     await ctx.record(ticket, EventKind.PRIORITY, before=before.value, after=cmd.priority.value)
-    await timers.watch_first_response(ctx, ticket)  # the target follows the priority
+    await ticket_clocks.watch_first_response(ctx, ticket)  # the target follows the priority
     label = ctx.staff_text(f"priority_{cmd.priority.value}")
     await ctx.notice(ticket, "notice_priority", agent=ctx.inv.actor.name, priority=label)
     return Reply(ctx.staff_text("reply_priority", number=ticket.number, priority=label))
@@ -198,8 +198,8 @@ async def agent_message(ctx: Ctx, ticket: Ticket, cmd: c.RelayAgentMessage) -> R
     if first:
         seconds = int((ctx.now - ticket.created_at).total_seconds())
         await ctx.record(ticket, EventKind.FIRST_RESPONSE, seconds=seconds)
-        await timers.first_response_given(ctx, ticket)
-    await timers.start_idle_clock(ctx, ticket)
+        await ticket_clocks.first_response_given(ctx, ticket)
+    await ticket_clocks.start_idle_clock(ctx, ticket)
     if ticket.status is not before:
         await ctx.record(ticket, EventKind.STATUS, before=before.value, after=ticket.status.value)
     body = ctx.renderer.render(ticket.locale, "relay.md.j2", text=text, attachments=cmd.attachments)

@@ -29,9 +29,9 @@ def _ticket(world: World, number: int):  # type: ignore[no-untyped-def]
 
 
 async def _press(world: World, action_id: str, who: str = "bob") -> c.Command:
-    from bot.actions import command_for_action
+    from bot.buttons import command_for_button
 
-    return await world.desk.handle(command_for_action(action_id), staff(who))
+    return await world.desk.handle(command_for_button(action_id), staff(who))
 
 
 async def test_close_schedules_the_policy_follow_up_and_it_reminds_the_assignee(

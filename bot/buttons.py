@@ -6,16 +6,16 @@ from __future__ import annotations
 from bot import commands as c
 
 
-class UnknownAction(ValueError):
+class UnknownButton(ValueError):
     pass
 
 
-def command_for_action(action_id: str) -> c.Command:
+def command_for_button(button_id: str) -> c.Command:
     """The command a button press means. Escalate needs a team, so adapters open a form first."""
-    kind, _, rest = action_id.partition(":")
+    kind, _, rest = button_id.partition(":")
     verb, _, number_text = rest.partition(":")
     if not number_text.isdigit():
-        raise UnknownAction(action_id)
+        raise UnknownButton(button_id)
     number = int(number_text)
     if kind == "ticket":
         if verb == "claim":
@@ -38,4 +38,4 @@ def command_for_action(action_id: str) -> c.Command:
             return c.RateTicket(number, None)
         if verb.isdigit():
             return c.RateTicket(number, int(verb))
-    raise UnknownAction(action_id)
+    raise UnknownButton(button_id)
