@@ -5,7 +5,7 @@ whose rating a rating is)."""
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -163,7 +163,7 @@ def digest_figures(view: DigestView) -> DigestFigures:
 
 
 def _count_events(
-    figures: DigestFigures, events: Iterable[AuditLine], line: Any
+    figures: DigestFigures, events: Iterable[AuditLine], line: Callable[[str], PlatformLine]
 ) -> list[AgentLine]:
     agents: dict[str, AgentLine] = {}
 

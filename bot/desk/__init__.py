@@ -151,7 +151,7 @@ class Desk:
             if not reply.duplicate:
                 self.wake_outbox(handed)
             return reply
-        return Reply(self.renderer.text(self.settings.locale, "busy"), ok=False)
+        return Reply(self.text("busy"), ok=False)
 
     def wake_outbox(self, handed: Sequence[tuple[OutboundMessage, Ticket]] = ()) -> None:
         """After a commit: new outbox rows are due, and `handed` are the sender's already."""
@@ -179,7 +179,7 @@ class Desk:
                 await uow.commit()
         except Exception as second:
             raise StorageOutage(f"could not keep failed event {ref}: {second}") from error
-        return Reply(self.renderer.text(self.settings.locale, "internal_error", ref=ref), ok=False)
+        return Reply(self.text("internal_error", ref=ref), ok=False)
 
     def text(self, key: str, locale: str = "", **params: Any) -> str:
         return self.renderer.text(locale or self.settings.locale, key, **params)
@@ -202,12 +202,11 @@ class Desk:
     async def handle_text(self, text: str, inv: c.Invocation) -> Reply:
         """Parse `/ticket ...` text and run it; usage errors come back as a Reply."""
         if not inv.is_staff:
-            return Reply(self.renderer.text(self.settings.locale, "not_staff"), ok=False)
+            return Reply(self.text("not_staff"), ok=False)
         try:
             command = parse(text)
         except Refusal as refusal:
-            locale = refusal.locale or self.settings.locale
-            return Reply(self.renderer.text(locale, refusal.key, **refusal.params), ok=False)
+            return Reply(self.text(refusal.key, refusal.locale or "", **refusal.params), ok=False)
         return await self.handle(command, inv)
 
     async def _run_once(
