@@ -36,11 +36,11 @@ DIGESTS = 10  # about 2 s of ticks: enough for a p99 that is not simply the max
 BENCH_DB = "supportbot_bench_lag"
 
 
-def _message(i: int) -> tuple[c.RelayCustomerMessage, c.Invocation]:
+def _message(i: int) -> tuple[c.RelayCustomerMessage, c.Caller]:
     person = Person("bench", f"U{i}", f"Customer {i}")
     text = f"Order {i} has not arrived\nPlease check the tracking."
     command = c.RelayCustomerMessage(person, Source("bench", "W", f"D{i}"), text)
-    return command, c.Invocation(person, event_id=f"E{i}")
+    return command, c.Caller(person, event_id=f"E{i}")
 
 
 def _report(situation: str, lag: LagStats, floor: LagStats, extra: str) -> bool:

@@ -9,7 +9,7 @@ from bot.model import Attachment, Person, Priority, Source
 
 
 @dataclass(frozen=True)
-class Invocation:
+class Caller:
     """Who is asking, from where, and which inbound event carried it.
 
     The adapter decides who is staff (a role, a channel membership) and resolves

@@ -9,7 +9,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from bot.commands import Command, Invocation
+from bot.commands import Caller, Command
 from bot.delivery.pacing import Route
 from bot.model import (
     Customer,
@@ -266,23 +266,24 @@ LEADS_GROUP = "@leads"
 
 
 @dataclass
-class Reply:
-    """What the person who gave the command sees (ephemerally, where the platform can)."""
+class Outcome:
+    """How a command ended, for the person who gave it: the text they see (ephemerally,
+    where the platform can), whether it was done, and what it was about."""
 
     text: str
     ok: bool = True
     ticket_number: int | None = None
-    duplicate: bool = False  # the inbound event was processed before; nothing changed
-    data: dict[str, Any] = field(default_factory=dict)
+    already_handled: bool = False  # the inbound event was processed before; nothing changed
+    listed: list[int] = field(default_factory=list)  # ticket numbers a listing showed
 
 
 class DeskPort(Protocol):
     """What a platform adapter asks of the desk: commands to run, texts to show, and the
     few settings a platform's forms need; never its storage or its internals."""
 
-    async def handle(self, command: Command, inv: Invocation) -> Reply: ...
+    async def handle(self, command: Command, caller: Caller) -> Outcome: ...
 
-    async def handle_text(self, text: str, inv: Invocation) -> Reply: ...
+    async def handle_text(self, text: str, caller: Caller) -> Outcome: ...
 
     async def ticket_in_thread(self, platform: str, thread: str) -> int | None: ...
 

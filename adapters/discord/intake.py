@@ -119,38 +119,38 @@ class DiscordIntake:
         seen = (arrival.channel_id, arrival.message_id)
         if arrival.kind == "customer":
             source = Source(PLATFORM, arrival.guild_id, arrival.reply_channel, "", True)
-            reply = await self.desk.handle(
+            outcome = await self.desk.handle(
                 c.RelayCustomerMessage(
                     arrival.author, source, arrival.content, "", arrival.attachments
                 ),
-                c.Invocation(arrival.author, event_id=arrival.message_id, seen=seen),
+                c.Caller(arrival.author, event_id=arrival.message_id, seen=seen),
             )
         else:
             number = await self.desk.ticket_in_thread(PLATFORM, arrival.channel_id)
             if number is None:
                 return
-            inv = c.Invocation(
+            caller = c.Caller(
                 arrival.author,
                 is_staff=arrival.is_staff,
                 in_ticket=number,
                 event_id=arrival.message_id,
                 seen=seen,
             )
-            reply = await self.desk.handle(
+            outcome = await self.desk.handle(
                 c.RelayAgentMessage(
                     number, arrival.content, arrival.attachments, arrival.message_id
                 ),
-                inv,
+                caller,
             )
         self._remember(arrival)
-        if not reply.ok and reply.text:
+        if not outcome.ok and outcome.text:
             channel = self.client.get_partial_messageable(int(arrival.reply_channel))
             if arrival.kind == "agent":
                 await channel.get_partial_message(int(arrival.message_id)).reply(
-                    reply.text, mention_author=False
+                    outcome.text, mention_author=False
                 )
             else:
-                await channel.send(reply.text)
+                await channel.send(outcome.text)
 
     # --- from the spool -------------------------------------------------------------------
 

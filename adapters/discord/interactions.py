@@ -15,7 +15,7 @@ from bot import commands as c
 from bot.buttons import UnknownButton, command_for_button
 from bot.durations import BadDuration, parse_duration
 from bot.model import Person, Source
-from bot.ports import DeskPort, Reply
+from bot.ports import DeskPort, Outcome
 
 log = logging.getLogger(__name__)
 ESCALATE_FORM = "ticket_escalate"
@@ -49,13 +49,13 @@ class Interactions:
         if kind in ("csat", "checkin"):  # the customer's own buttons, in their DMs
             command = command_for_button(custom_id)
             await interaction.response.defer()  # the thanks arrive as a DM of their own
-            await self.desk.handle(command, c.Invocation(_person(interaction.user)))
+            await self.desk.handle(command, c.Caller(_person(interaction.user)))
             return
         if kind not in ("ticket", "followup"):
             return  # not ours
-        inv = self.invocation(interaction)
+        caller = self.caller(interaction)
         verb, _, number = rest.partition(":")
-        if not inv.is_staff:
+        if not caller.is_staff:
             await self.tell(interaction, self.desk.text("not_staff"))
             return
         if kind == "ticket" and verb in ("escalate", "close") and number.isdigit():
@@ -65,8 +65,8 @@ class Interactions:
             command = command_for_button(custom_id)
         except UnknownButton:
             return
-        reply = await self.timely(interaction, self.desk.handle(command, inv))
-        await self.tell(interaction, reply.text)
+        outcome = await self.timely(interaction, self.desk.handle(command, caller))
+        await self.tell(interaction, outcome.text)
 
     async def _form(
         self, interaction: discord.Interaction, custom_id: str, values: dict[str, str]
@@ -77,13 +77,13 @@ class Interactions:
         form, _, number_text = custom_id.partition(":")
         if form not in (ESCALATE_FORM, CLOSE_FORM) or not number_text.isdigit():
             return
-        number, inv = int(number_text), self.invocation(interaction)
+        number, caller = int(number_text), self.caller(interaction)
         if form == ESCALATE_FORM:
             command: c.Command = c.EscalateTicket(
                 values.get("team", "").strip().lower(), values.get("reason", ""), number
             )
-            reply = await self.timely(interaction, self.desk.handle(command, inv))
-            await self.tell(interaction, reply.text)
+            outcome = await self.timely(interaction, self.desk.handle(command, caller))
+            await self.tell(interaction, outcome.text)
             return
         followup = values.get("followup", "").strip()
         try:
@@ -96,8 +96,8 @@ class Interactions:
             )
             return
         close = c.CloseTicket(values.get("resolution", ""), number, follow_up=delay)
-        reply = await self.timely(interaction, self.desk.handle(close, inv))
-        await self.tell(interaction, reply.text)
+        outcome = await self.timely(interaction, self.desk.handle(close, caller))
+        await self.tell(interaction, outcome.text)
 
     async def _open_from_panel(
         self, interaction: discord.Interaction, values: dict[str, str]
@@ -107,7 +107,7 @@ class Interactions:
         dm = await interaction.user.create_dm()
         source = Source(PLATFORM, str(interaction.guild_id or ""), str(dm.id), "", True)
         locale = str(interaction.locale.value)
-        reply = await self.timely(
+        outcome = await self.timely(
             interaction,
             self.desk.handle(
                 c.OpenTicket(
@@ -117,23 +117,21 @@ class Interactions:
                     subject=values.get("subject", ""),
                     locale=locale,
                 ),
-                c.Invocation(customer, event_id=f"interaction:{interaction.id}"),
+                c.Caller(customer, event_id=f"interaction:{interaction.id}"),
             ),
         )
 
         text = (
-            self.desk.text("panel_opened", locale, number=reply.ticket_number)
-            if reply.ok
-            else reply.text
+            self.desk.text("panel_opened", locale, number=outcome.ticket_number)
+            if outcome.ok
+            else outcome.text
         )
         await self.tell(interaction, text)
 
-    def invocation(
-        self, interaction: discord.Interaction, in_ticket: int | None = None
-    ) -> c.Invocation:
+    def caller(self, interaction: discord.Interaction, in_ticket: int | None = None) -> c.Caller:
         member = interaction.user
         roles = {r.id for r in member.roles} if isinstance(member, discord.Member) else set()
-        return c.Invocation(
+        return c.Caller(
             _person(member),
             is_staff=self.staff_role in roles,
             is_lead=bool(self.lead_role) and self.lead_role in roles,
@@ -141,7 +139,7 @@ class Interactions:
             event_id=f"interaction:{interaction.id}",
         )
 
-    async def timely(self, interaction: discord.Interaction, work: Awaitable[Reply]) -> Reply:
+    async def timely(self, interaction: discord.Interaction, work: Awaitable[Outcome]) -> Outcome:
         """Discord wants an answer within 3 seconds: when the desk is slower than
         `defer_after`, say "thinking" first and answer when it is done."""
         task = asyncio.ensure_future(work)

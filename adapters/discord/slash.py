@@ -33,13 +33,20 @@ def ticket_commands(
         channel = interaction.channel
         if isinstance(channel, discord.Thread) and channel.parent_id == staff_forum:
             number = await desk.ticket_in_thread(PLATFORM, str(channel.id))
-        inv = interactions.invocation(interaction, in_ticket=number)
+        caller = interactions.caller(interaction, in_ticket=number)
         if mentions:
-            inv = c.Invocation(
-                inv.actor, inv.is_staff, inv.is_lead, inv.in_ticket, inv.event_id, mentions
+            caller = c.Caller(
+                caller.actor,
+                caller.is_staff,
+                caller.is_lead,
+                caller.in_ticket,
+                caller.event_id,
+                mentions,
             )
-        reply = await interactions.timely(interaction, desk.handle_text(f"/ticket {text}", inv))
-        await interactions.tell(interaction, reply.text[:2000])
+        outcome = await interactions.timely(
+            interaction, desk.handle_text(f"/ticket {text}", caller)
+        )
+        await interactions.tell(interaction, outcome.text[:2000])
 
     def num(number: int | None) -> str:
         return f"#{number} " if number else ""
@@ -47,8 +54,8 @@ def ticket_commands(
     async def open_numbers(
         interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[int]]:
-        reply = await desk.handle(c.ListTickets("open"), interactions.invocation(interaction))
-        numbers = [n for n in reply.data.get("numbers", []) if str(n).startswith(current)]
+        outcome = await desk.handle(c.ListTickets("open"), interactions.caller(interaction))
+        numbers = [n for n in outcome.listed if str(n).startswith(current)]
         return [app_commands.Choice(name=f"#{n}", value=n) for n in numbers[:25]]
 
     @group.command(description="Take the ticket")
@@ -133,8 +140,8 @@ def ticket_commands(
 
     @group.command(description="Post an 'Open a ticket' button in this channel (staff)")
     async def panel(interaction: discord.Interaction) -> None:
-        inv = interactions.invocation(interaction)
-        if not inv.is_staff:
+        caller = interactions.caller(interaction)
+        if not caller.is_staff:
             text = desk.text("not_staff")
         elif not isinstance(interaction.channel, discord.abc.Messageable):
             text = "This channel cannot hold a panel."

@@ -16,7 +16,7 @@ from bot.delivery.pacing import Route
 from bot.kinds import MessageKind
 from bot.model import Audience, OutboundMessage, Person, Source, Ticket
 from bot.parser import is_command
-from bot.ports import DeliveryReceipt, DeskPort, Reply, StorageOutage
+from bot.ports import DeliveryReceipt, DeskPort, Outcome, StorageOutage
 
 PLATFORM = "shell"
 HELP = """\
@@ -121,7 +121,7 @@ class ShellAdapter:
             )
             return True
         try:
-            reply = await (
+            outcome = await (
                 self._customer(desk, line) if line.kind == "customer" else self._agent(desk, line)
             )
         except StorageOutage as outage:  # nothing of the line was kept: say so, lose nothing
@@ -130,55 +130,57 @@ class ShellAdapter:
                 "Send it again when the database is back.\n"
             )
             return True
-        if reply.ticket_number is not None and line.kind == "customer" and reply.ok:
-            self.current = reply.ticket_number
-        if reply.text:
-            self._print(f"[reply to {'@' if line.kind == 'agent' else ''}{line.name}]", reply.text)
+        if outcome.ticket_number is not None and line.kind == "customer" and outcome.ok:
+            self.current = outcome.ticket_number
+        if outcome.text:
+            self._print(
+                f"[reply to {'@' if line.kind == 'agent' else ''}{line.name}]", outcome.text
+            )
         return True
 
-    async def _customer(self, desk: DeskPort, line: Line) -> Reply:
+    async def _customer(self, desk: DeskPort, line: Line) -> Outcome:
         person = Person(PLATFORM, line.name, line.name)
-        inv = c.Invocation(person)
+        caller = c.Caller(person)
         if line.text.startswith("!"):
-            return await self._press(desk, line.text[1:].strip(), inv)
+            return await self._press(desk, line.text[1:].strip(), caller)
         if is_command(line.text):
-            return await desk.handle_text(line.text, inv)
+            return await desk.handle_text(line.text, caller)
         source = Source(PLATFORM, "", f"dm-{line.name}", "", True)
         return await desk.handle(
-            c.RelayCustomerMessage(person, source, line.text, locale=line.locale), inv
+            c.RelayCustomerMessage(person, source, line.text, locale=line.locale), caller
         )
 
-    async def _agent(self, desk: DeskPort, line: Line) -> Reply:
+    async def _agent(self, desk: DeskPort, line: Line) -> Outcome:
         person = Person(PLATFORM, line.name, line.name)
         number = line.number if line.number is not None else self.current
         if line.number is not None:
             self.current = line.number
         mentions = {f"@{m}": Person(PLATFORM, m, m) for m in MENTION.findall(line.text)}
         staff = self._is_staff(line.name)  # one person at a terminal is staff and lead
-        inv = c.Invocation(
+        caller = c.Caller(
             person, is_staff=staff, is_lead=staff, in_ticket=number, mentions=mentions
         )
         if line.text.startswith("!"):
-            return await self._press(desk, line.text[1:].strip(), inv)
+            return await self._press(desk, line.text[1:].strip(), caller)
         if is_command(line.text):
-            return await desk.handle_text(line.text, inv)
-        if not inv.is_staff:
-            return await desk.handle_text("/ticket", inv)  # the core explains who may do this
+            return await desk.handle_text(line.text, caller)
+        if not caller.is_staff:
+            return await desk.handle_text("/ticket", caller)  # the core explains who may do this
         if number is None:
-            return Reply("No current ticket: name one like '@bob #3> text'.", ok=False)
-        return await desk.handle(c.RelayAgentMessage(number, line.text), inv)
+            return Outcome("No current ticket: name one like '@bob #3> text'.", ok=False)
+        return await desk.handle(c.RelayAgentMessage(number, line.text), caller)
 
-    async def _press(self, desk: DeskPort, action_id: str, inv: c.Invocation) -> Reply:
+    async def _press(self, desk: DeskPort, action_id: str, caller: c.Caller) -> Outcome:
         try:
             command = command_for_button(action_id)
         except UnknownButton:
             if action_id.startswith("ticket:escalate:"):
                 number = action_id.rsplit(":", 1)[-1]
-                return Reply(
+                return Outcome(
                     f"Escalating needs a team: /ticket escalate #{number} <team> [reason]", ok=False
                 )
-            return Reply(f"There is no button {action_id!r}.", ok=False)
-        return await desk.handle(command, inv)
+            return Outcome(f"There is no button {action_id!r}.", ok=False)
+        return await desk.handle(command, caller)
 
     def _is_staff(self, name: str) -> bool:
         return not self.staff or name in self.staff

@@ -29,7 +29,7 @@ from bot import commands as c
 from bot.buttons import command_for_button
 from bot.durations import BadDuration, parse_duration
 from bot.model import Attachment, Person, Source
-from bot.ports import DeskPort, Reply, StorageOutage
+from bot.ports import DeskPort, Outcome, StorageOutage
 
 log = logging.getLogger(__name__)
 
@@ -129,13 +129,16 @@ class Listeners:
             return
         customer = await self.people.person(user)
         locale = await self.people.locale(user)
-        reply = await self.desk.handle(
+        outcome = await self.desk.handle(
             c.RelayCustomerMessage(customer, source, text, locale, files),
-            c.Invocation(customer, event_id=event_id),
+            c.Caller(customer, event_id=event_id),
         )
-        if not reply.ok and reply.text:
+        if not outcome.ok and outcome.text:
             await client.chat_postEphemeral(
-                channel=channel, user=user, text=mrkdwn(reply.text), thread_ts=source.thread or None
+                channel=channel,
+                user=user,
+                text=mrkdwn(outcome.text),
+                thread_ts=source.thread or None,
             )
 
     async def _agent_wrote(
@@ -156,13 +159,13 @@ class Listeners:
             number = await self._card_ticket(client, channel, thread)
         if number is None:
             return  # staff talking in a thread of their own
-        inv = await self._invocation(user, number, event_id=event_id)
-        reply = await self.desk.handle(
-            c.RelayAgentMessage(number, text, files, source_message_id=ts), inv
+        caller = await self._caller(user, number, event_id=event_id)
+        outcome = await self.desk.handle(
+            c.RelayAgentMessage(number, text, files, source_message_id=ts), caller
         )
-        if not reply.ok:
+        if not outcome.ok:
             await client.chat_postEphemeral(
-                channel=channel, user=user, text=mrkdwn(reply.text), thread_ts=thread
+                channel=channel, user=user, text=mrkdwn(outcome.text), thread_ts=thread
             )
 
     async def _card_ticket(self, client: AsyncWebClient, channel: str, thread: str) -> int | None:
@@ -184,15 +187,15 @@ class Listeners:
         channel, thread = event["channel"], event.get("thread_ts", "")
         number = await self.desk.ticket_in_thread(PLATFORM, thread) if thread else None
         text = _MENTION.sub("", event.get("text", ""), count=1).strip()
-        inv = await self._invocation(
+        caller = await self._caller(
             event["user"], number, text, event_id=str(body.get("event_id", ""))
         )
-        reply = await self.desk.handle_text(text, inv)
-        if reply.text:
+        outcome = await self.desk.handle_text(text, caller)
+        if outcome.text:
             await client.chat_postEphemeral(
                 channel=channel,
                 user=event["user"],
-                text=mrkdwn(reply.text),
+                text=mrkdwn(outcome.text),
                 thread_ts=thread or None,
             )
 
@@ -200,20 +203,20 @@ class Listeners:
 
     async def _command(self, command: dict[str, Any], respond: Any) -> None:
         text = command.get("text", "")
-        inv = await self._invocation(command["user_id"], None, text)
-        reply = await self._kept_or_retry(self.desk.handle_text(text, inv))
-        await respond(text=mrkdwn(reply.text), response_type="ephemeral")
+        caller = await self._caller(command["user_id"], None, text)
+        outcome = await self._kept_or_retry(self.desk.handle_text(text, caller))
+        await respond(text=mrkdwn(outcome.text), response_type="ephemeral")
 
     async def _ticket_button(
         self, body: dict[str, Any], action: dict[str, Any], respond: Any
     ) -> None:
-        inv = await self._invocation(body["user"]["id"], None)
-        reply = await self._kept_or_retry(
-            self.desk.handle(command_for_button(action["action_id"]), inv)
+        caller = await self._caller(body["user"]["id"], None)
+        outcome = await self._kept_or_retry(
+            self.desk.handle(command_for_button(action["action_id"]), caller)
         )
-        if reply.text:
+        if outcome.text:
             await respond(
-                text=mrkdwn(reply.text), response_type="ephemeral", replace_original=False
+                text=mrkdwn(outcome.text), response_type="ephemeral", replace_original=False
             )
 
     async def _form_button(
@@ -234,13 +237,13 @@ class Listeners:
     async def on_escalate_form(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         number = json.loads(view["private_metadata"])["number"]
         command = c.EscalateTicket(form_value(view, "team"), form_value(view, "reason"), number)
-        inv = await self._invocation(body["user"]["id"], None)
-        reply = await self._kept_or_retry(self.desk.handle(command, inv))
+        caller = await self._caller(body["user"]["id"], None)
+        outcome = await self._kept_or_retry(self.desk.handle(command, caller))
         await ack(
             **(
                 {}
-                if reply.ok
-                else {"response_action": "errors", "errors": {"team": reply.text[:150]}}
+                if outcome.ok
+                else {"response_action": "errors", "errors": {"team": outcome.text[:150]}}
             )
         )
 
@@ -255,11 +258,11 @@ class Listeners:
                 errors={"followup": "Write a duration like 30m, 4h, 3d or 1w."},
             )
             return
-        inv = await self._invocation(body["user"]["id"], None)
+        caller = await self._caller(body["user"]["id"], None)
         close = c.CloseTicket(form_value(view, "resolution"), number, follow_up=delay)
-        reply = await self._kept_or_retry(self.desk.handle(close, inv))
-        if not reply.ok:
-            await ack(response_action="errors", errors={"resolution": reply.text[:150]})
+        outcome = await self._kept_or_retry(self.desk.handle(close, caller))
+        if not outcome.ok:
+            await ack(response_action="errors", errors={"resolution": outcome.text[:150]})
             return
         await ack()
 
@@ -268,7 +271,7 @@ class Listeners:
         customer = await self.people.person(user)
         command = command_for_button(action["action_id"])
         try:
-            await self.desk.handle(command, c.Invocation(customer))
+            await self.desk.handle(command, c.Caller(customer))
         except StorageOutage as outage:
             log.warning("slack: a customer's button press was not recorded: %s", outage)
             locale = await self.people.locale(user)
@@ -278,7 +281,7 @@ class Listeners:
     async def _create_ticket(self, shortcut: dict[str, Any], client: AsyncWebClient) -> None:
         """Message shortcut: turn any message into a ticket on behalf of its author."""
         message, channel = shortcut["message"], shortcut["channel"]["id"]
-        inv = await self._invocation(shortcut["user"]["id"], None)
+        caller = await self._caller(shortcut["user"]["id"], None)
         author = await self.people.person(message.get("user", ""))
         source = Source(
             PLATFORM,
@@ -287,10 +290,10 @@ class Listeners:
             message.get("thread_ts") or message["ts"],
             False,
         )
-        if not inv.is_staff:
-            reply = Reply(self.desk.text("not_staff"), False)
+        if not caller.is_staff:
+            outcome = Outcome(self.desk.text("not_staff"), False)
         else:
-            reply = await self._kept_or_retry(
+            outcome = await self._kept_or_retry(
                 self.desk.handle(
                     c.OpenTicket(
                         author,
@@ -299,31 +302,31 @@ class Listeners:
                         locale=await self.people.locale(author.user_id),
                         attachments=_attachments(message),
                     ),
-                    inv,
+                    caller,
                 )
             )
         await client.chat_postEphemeral(
-            channel=channel, user=inv.actor.user_id, text=mrkdwn(reply.text)
+            channel=channel, user=caller.actor.user_id, text=mrkdwn(outcome.text)
         )
 
     # --- helpers ------------------------------------------------------------------------
 
-    async def _kept_or_retry(self, work: Awaitable[Reply]) -> Reply:
+    async def _kept_or_retry(self, work: Awaitable[Outcome]) -> Outcome:
         """An agent's command, or the truth when the database could not take it: Slack does
         not redeliver commands and button presses, so the agent is asked to try again."""
         try:
             return await work
         except StorageOutage as outage:
             log.warning("slack: an agent's command was not carried out: %s", outage)
-            return Reply(self.desk.text("try_again"), False)
+            return Outcome(self.desk.text("try_again"), False)
 
-    async def _invocation(
+    async def _caller(
         self, user: str, number: int | None, text: str = "", event_id: str = ""
-    ) -> c.Invocation:
+    ) -> c.Caller:
         mentions: dict[str, Person] = {}
         for match in _MENTION.finditer(text):
             mentions[match.group(0)] = await self.people.person(match.group(1))
-        return c.Invocation(
+        return c.Caller(
             await self.people.person(user),
             is_staff=await self.people.is_staff(user),
             is_lead=await self.people.is_lead(user),

@@ -6,16 +6,16 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from bot.care.engine import CareEngine
-from bot.care.tick import Ticker
 from bot.clock import Clock, SystemClock
 from bot.config import Config
-from bot.delivery.outcomes import Patience
 from bot.delivery.pacing import Pacer
+from bot.delivery.results import Patience
 from bot.delivery.sender import Capacity, OutboxSender
 from bot.desk import Desk
 from bot.ports import Deliverer
 from bot.rendering import Renderer
+from bot.scheduling.engine import DeskScheduler
+from bot.scheduling.runner import ReminderRunner
 from storage.engine import Database
 from storage.migrate import upgrade
 from storage.outbox import HandOff
@@ -31,23 +31,23 @@ class App:
     database: Database
     desk: Desk
     sender: OutboxSender
-    ticker: Ticker
+    runner: ReminderRunner
     rates: DatabaseRates | None = None  # the platforms' limits, shared with other processes
-    engine: CareEngine | None = None
+    scheduler: DeskScheduler | None = None
 
     def share_rates(self, pacers: Iterable[Pacer]) -> None:
         """Adapters' own pacers (their clients' calls) take their turns with everyone's."""
         for pacer in pacers:
             pacer.shared = self.rates
 
-    async def start_care(self) -> None:
+    async def start_scheduler(self) -> None:
         """Follow-ups, response targets, idle tickets and the digest start firing."""
-        self.engine = CareEngine(self.ticker, self.desk.settings, self.config.tick_seconds)
-        await self.engine.start()
+        self.scheduler = DeskScheduler(self.runner, self.desk.settings, self.config.tick_seconds)
+        await self.scheduler.start()
 
     async def close(self) -> None:
-        if self.engine is not None:
-            self.engine.stop()
+        if self.scheduler is not None:
+            self.scheduler.stop()
         try:
             if self.rates is not None:
                 await self.rates.close()
@@ -92,4 +92,4 @@ async def build(
     leads = tuple(name for name, d in deliverers.items() if d.has_leads_channel)
     settings = replace(config.desk, lead_platforms=leads)
     desk = Desk(uow_factory, renderer, settings, clock, on_outbox=sender.notify)
-    return App(config, database, desk, sender, Ticker(desk), rates)
+    return App(config, database, desk, sender, ReminderRunner(desk), rates)

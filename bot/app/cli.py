@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.app.bootstrap import build
 from bot.clock import SystemClock
-from bot.commands import Invocation, ListTickets, ShowDigest, ShowTicket
+from bot.commands import Caller, ListTickets, ShowDigest, ShowTicket
 from bot.config import Config, ConfigError, load_config
 from bot.model import Person
 from bot.parser import LIST_FILTERS
@@ -125,7 +125,7 @@ async def _run_platforms(config: Config) -> int:
         for adapter in platforms:
             await adapter.start(app.desk)
             started.append(adapter)
-        await app.start_care()
+        await app.start_scheduler()
         _settle_memory()
         log.info(
             "started adapters: %s (database: %s); roles: intake, delivery, care tick%s",
@@ -155,7 +155,7 @@ async def _run_shell(config: Config) -> int:
     app = await build(config, {shell.platform: shell})
     try:
         log.info("started adapters: shell (database: %s)", app.database.description)
-        await app.start_care()
+        await app.start_scheduler()
         stop = asyncio.Event()
         background = asyncio.create_task(app.sender.run(stop))
         await shell.run(
@@ -250,11 +250,11 @@ async def _as_operator(config: Config, command: ListTickets | ShowTicket | ShowD
     """Run a read-only desk command as a lead would, without starting any adapter."""
     app = await build(config, {})
     try:
-        reply = await app.desk.handle(command, Invocation(OPERATOR, is_staff=True, is_lead=True))
+        outcome = await app.desk.handle(command, Caller(OPERATOR, is_staff=True, is_lead=True))
     finally:
         await app.close()
-    print(reply.text)
-    return 0 if reply.ok else 1
+    print(outcome.text)
+    return 0 if outcome.ok else 1
 
 
 async def _digest(config: Config, args: argparse.Namespace) -> int:
@@ -273,8 +273,8 @@ async def _tick(config: Config, args: argparse.Namespace) -> int:
     deliverers = {a.name: a.deliverer for a in platforms} or {"shell": ShellAdapter(sys.stdout)}
     app = await build(config, deliverers, clock=clock)
     try:
-        await app.ticker.start()
-        fired = await app.ticker.tick()
+        await app.runner.start()
+        fired = await app.runner.fire_due()
     finally:
         await app.close()
     print(f"fired {fired} due item(s); the running bot delivers what they wrote")

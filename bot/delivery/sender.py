@@ -25,14 +25,14 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.delivery.batched import Batched
-from bot.delivery.outcomes import Outcomes, Patience
 from bot.delivery.pacing import Pacer
+from bot.delivery.results import AttemptResults, Patience
 from bot.model import Audience, OutboundMessage, Ticket
 from bot.ports import Deliverer, DeliveryError, DeliveryReceipt, StorageOutage, UnitOfWorkFactory
 from bot.rendering import Renderer
 
 log = logging.getLogger("bot.outbox")
-Outcome = DeliveryReceipt | DeliveryError
+AttemptResult = DeliveryReceipt | DeliveryError
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class OutboxSender:
         self.capacity = capacity or Capacity()
         self.pacer = pacer or Pacer()
         self.worker = worker or worker_name()
-        self.outcomes = Outcomes(clock, renderer, staff_locale, patience or Patience())
+        self.results = AttemptResults(clock, renderer, staff_locale, patience or Patience())
         self.wake = asyncio.Event()
         self._settled = asyncio.Event()  # a delivery ended
         self._leases: dict[int, datetime] = {}  # claimed and not yet settled -> lease end
@@ -77,7 +77,9 @@ class OutboxSender:
         self._orphans: set[int] = set()  # leased but dropped (database trouble): give back
         # marks of sends under way, and what the sends came to, each written in batches
         self._start = Batched[int](self._write_starts)
-        self._settle = Batched[tuple[OutboundMessage, Ticket | None, Outcome]](self._write_outcomes)
+        self._settle = Batched[tuple[OutboundMessage, Ticket | None, AttemptResult]](
+            self._write_results
+        )
         self._renewed_at: datetime | None = None
 
     def notify(self, handed: Sequence[tuple[OutboundMessage, Ticket | None]] = ()) -> None:
@@ -193,10 +195,10 @@ class OutboxSender:
                         return  # the lease ran out unrenewed: another worker may have it
                     if not started:
                         await self._start(message.id)
-                    outcome = await self._attempt(deliverer, message, ticket)
-                if isinstance(outcome, DeliveryError) and outcome.retry_after is not None:
-                    self.pacer.hold(route, outcome.retry_after)
-            await self._settle((message, ticket, outcome))
+                    result = await self._attempt(deliverer, message, ticket)
+                if isinstance(result, DeliveryError) and result.retry_after is not None:
+                    self.pacer.hold(route, result.retry_after)
+            await self._settle((message, ticket, result))
             settled = True
         except StorageOutage as outage:
             log.warning(
@@ -212,7 +214,7 @@ class OutboxSender:
 
     async def _attempt(
         self, deliverer: Deliverer | None, message: OutboundMessage, ticket: Ticket | None
-    ) -> Outcome:
+    ) -> AttemptResult:
         if deliverer is None:  # cured by starting the adapter again
             return DeliveryError(f"no {message.platform} adapter is running")
         try:
@@ -237,12 +239,12 @@ class OutboxSender:
             await uow.outbox.start_attempts(message_ids, self.clock.now())
             await uow.commit()
 
-    async def _write_outcomes(
-        self, settled: list[tuple[OutboundMessage, Ticket | None, Outcome]]
+    async def _write_results(
+        self, settled: list[tuple[OutboundMessage, Ticket | None, AttemptResult]]
     ) -> None:
         async with self.uow_factory() as uow:
-            for message, ticket, outcome in settled:
-                await self.outcomes.record(uow, message, ticket, outcome)
+            for message, ticket, result in settled:
+                await self.results.record(uow, message, ticket, result)
             await uow.commit()
 
     async def _renew_if_due(self) -> None:

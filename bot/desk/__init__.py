@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -12,16 +11,13 @@ from enum import Enum
 from typing import Any
 
 from bot import commands as c
-
-# bot.care builds on bot.desk's submodules; the desk calls it only inside methods
-from bot.care import digest, followups
 from bot.clock import Clock, SystemClock
-from bot.desk import intake, queries, staff
-from bot.desk.context import Ctx
+from bot.desk import digest, followups, intake, queries, staff
+from bot.desk.context import CommandContext
 from bot.desk.in_order import InOrder, conversation_of
 from bot.model import OutboundMessage, Refusal, Ticket
 from bot.parser import USAGE, parse
-from bot.ports import ConcurrencyConflict, Reply, StorageOutage, UnitOfWork, UnitOfWorkFactory
+from bot.ports import ConcurrencyConflict, Outcome, StorageOutage, UnitOfWork, UnitOfWorkFactory
 from bot.rendering import Renderer
 from bot.settings import DeskSettings
 from bot.storable import storable
@@ -29,79 +25,77 @@ from bot.triage import Triage
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Desk", "Reply"]
+__all__ = ["Desk", "Outcome"]
 
 _ATTEMPTS = 5  # optimistic-lock retries before we give up on a hot ticket
 
 # every command's handler has one shape: the open transaction's context and the command
-Handler = Callable[[Ctx, Any], Awaitable[Reply]]
+Handler = Callable[[CommandContext, Any], Awaitable[Outcome]]
 
 
-def _on_ticket(verb: str, action: Callable[..., Awaitable[Reply]]) -> Handler:
+def _on_ticket(verb: str, action: Callable[..., Awaitable[Outcome]]) -> Handler:
     """A staff action on the ticket the command names (or the thread it was given in)."""
 
-    async def handler(ctx: Ctx, command: Any) -> Reply:
+    async def handler(ctx: CommandContext, command: Any) -> Outcome:
         ticket = await staff.ticket_for(ctx, command.number, USAGE[verb])
-        reply = await action(ctx, ticket, command)
-        reply.ticket_number = ticket.number
-        return reply
+        outcome = await action(ctx, ticket, command)
+        outcome.ticket_number = ticket.number
+        return outcome
 
     return handler
 
 
-def _on_customers_ticket(work: Callable[[Ctx, Any], Awaitable[Ticket]]) -> Handler:
+def _on_customers_ticket(work: Callable[[CommandContext, Any], Awaitable[Ticket]]) -> Handler:
     """A customer's message or answer: nothing to say back beyond the ticket's number."""
 
-    async def handler(ctx: Ctx, command: Any) -> Reply:
+    async def handler(ctx: CommandContext, command: Any) -> Outcome:
         ticket = await work(ctx, command)
-        return Reply("", ticket_number=ticket.number)
+        return Outcome("", ticket_number=ticket.number)
 
     return handler
 
 
-async def _open_ticket(ctx: Ctx, command: c.OpenTicket) -> Reply:
+async def _open_ticket(ctx: CommandContext, command: c.OpenTicket) -> Outcome:
     ticket = await intake.open_explicit(ctx, command)
-    return Reply(ctx.staff_text("reply_opened", number=ticket.number), ticket_number=ticket.number)
+    return Outcome(
+        ctx.staff_text("reply_opened", number=ticket.number), ticket_number=ticket.number
+    )
 
 
-async def _show_ticket(ctx: Ctx, command: c.ShowTicket) -> Reply:
+async def _show_ticket(ctx: CommandContext, command: c.ShowTicket) -> Outcome:
     ticket = await staff.ticket_for(ctx, command.number, USAGE["show"])
     return await queries.show_ticket(ctx, ticket)
 
 
-async def _help(ctx: Ctx, command: c.Help) -> Reply:
+async def _help(ctx: CommandContext, command: c.Help) -> Outcome:
     return queries.help_text(ctx)
 
 
-@functools.cache
-def handlers() -> dict[type[c.Command], Handler]:
-    """Built on first use: bot.care builds on the desk's submodules, so its modules are only
-    half imported while this package is."""
-    return {
-        # customers' own
-        c.RelayCustomerMessage: _on_customers_ticket(intake.relay_customer_message),
-        c.RateTicket: _on_customers_ticket(intake.rate),
-        c.AnswerCheckIn: _on_customers_ticket(followups.answer),
-        c.OpenTicket: _open_ticket,  # a shortcut opens a ticket for a customer's message
-        # staff only, from here on
-        c.RelayAgentMessage: _on_ticket("note", staff.agent_message),
-        c.ClaimTicket: _on_ticket("claim", staff.claim),
-        c.AssignTicket: _on_ticket("assign", staff.assign),
-        c.EscalateTicket: _on_ticket("escalate", staff.escalate),
-        c.CloseTicket: _on_ticket("close", staff.close),
-        c.ReopenTicket: _on_ticket("reopen", staff.reopen),
-        c.AddNote: _on_ticket("note", staff.add_note),
-        c.SetPriority: _on_ticket("priority", staff.set_priority),
-        c.ScheduleFollowUp: _on_ticket("followup", staff.schedule_follow_up),
-        c.ShowTicket: _show_ticket,
-        c.ListTickets: queries.list_tickets,
-        c.Help: _help,
-        c.SendCheckIn: followups.check_in,
-        c.SnoozeFollowUp: followups.snooze,
-        c.CompleteFollowUp: followups.complete,
-        c.ListFollowUps: lambda ctx, command: followups.list_follow_ups(ctx),
-        c.ShowDigest: lambda ctx, command: digest.show(ctx),
-    }
+HANDLERS: dict[type[c.Command], Handler] = {
+    # customers' own
+    c.RelayCustomerMessage: _on_customers_ticket(intake.relay_customer_message),
+    c.RateTicket: _on_customers_ticket(intake.rate),
+    c.AnswerCheckIn: _on_customers_ticket(followups.answer),
+    c.OpenTicket: _open_ticket,  # a shortcut opens a ticket for a customer's message
+    # staff only, from here on
+    c.RelayAgentMessage: _on_ticket("note", staff.agent_message),
+    c.ClaimTicket: _on_ticket("claim", staff.claim),
+    c.AssignTicket: _on_ticket("assign", staff.assign),
+    c.EscalateTicket: _on_ticket("escalate", staff.escalate),
+    c.CloseTicket: _on_ticket("close", staff.close),
+    c.ReopenTicket: _on_ticket("reopen", staff.reopen),
+    c.AddNote: _on_ticket("note", staff.add_note),
+    c.SetPriority: _on_ticket("priority", staff.set_priority),
+    c.ScheduleFollowUp: _on_ticket("followup", staff.schedule_follow_up),
+    c.ShowTicket: _show_ticket,
+    c.ListTickets: queries.list_tickets,
+    c.Help: _help,
+    c.SendCheckIn: followups.check_in,
+    c.SnoozeFollowUp: followups.snooze,
+    c.CompleteFollowUp: followups.complete,
+    c.ListFollowUps: lambda ctx, command: followups.list_follow_ups(ctx),
+    c.ShowDigest: lambda ctx, command: digest.show(ctx),
+}
 
 
 FOR_ANYONE = (c.RelayCustomerMessage, c.RateTicket, c.AnswerCheckIn, c.OpenTicket)
@@ -124,62 +118,66 @@ class Desk:
         self.triage = Triage(self.settings.keywords)
         self._in_order = InOrder()
 
-    async def handle(self, command: c.Command, inv: c.Invocation) -> Reply:
+    async def handle(self, command: c.Command, caller: c.Caller) -> Outcome:
         """Run one command in its own transaction, retried when a ticket changed under it;
-        refusals come back as a Reply with ok=False.
+        refusals come back as a Outcome with ok=False.
 
         Raises StorageOutage when the database cannot take the command: nothing of it was
         kept, so the adapter must not acknowledge it as handled (Slack redelivers what is not
         acknowledged; Discord's events go to the spool)."""
         # a lone surrogate or NUL, which platforms deliver, would fail every write below
-        command, inv = storable(command), storable(inv)
+        command, caller = storable(command), storable(caller)
         async with self._in_order.turn(conversation_of(command)):
-            return await self._handle(command, inv)
+            return await self._handle(command, caller)
 
-    async def _handle(self, command: c.Command, inv: c.Invocation) -> Reply:
+    async def _handle(self, command: c.Command, caller: c.Caller) -> Outcome:
         for attempt in range(_ATTEMPTS):
             try:
-                reply, handed = await self._run_once(command, inv)
+                outcome, handed = await self._run_once(command, caller)
             except ConcurrencyConflict:
                 log.info("ticket changed under %s, retrying (%d)", type(command).__name__, attempt)
                 continue
             except StorageOutage:
                 raise
             except Exception as error:  # a bug: keep what arrived, for an operator to replay
-                log.exception("handling %s from %s failed", type(command).__name__, inv.actor.ref)
-                return await self._kept_after_failure(command, inv, error)
-            if not reply.duplicate:
+                log.exception(
+                    "handling %s from %s failed", type(command).__name__, caller.actor.ref
+                )
+                return await self._kept_after_failure(command, caller, error)
+            if not outcome.already_handled:
                 self.wake_outbox(handed)
-            return reply
-        return Reply(self.text("busy"), ok=False)
+            return outcome
+        return Outcome(self.text("busy"), ok=False)
 
     def wake_outbox(self, handed: Sequence[tuple[OutboundMessage, Ticket]] = ()) -> None:
         """After a commit: new outbox rows are due, and `handed` are the sender's already."""
         if self._on_outbox:
             self._on_outbox(handed)
 
-    def context(self, uow: UnitOfWork, inv: c.Invocation, now: datetime) -> Ctx:
-        return Ctx(uow, self.clock, self.renderer, self.settings, inv, now, self.triage)
+    def context(self, uow: UnitOfWork, caller: c.Caller, now: datetime) -> CommandContext:
+        return CommandContext(
+            uow, self.clock, self.renderer, self.settings, caller, now, self.triage
+        )
 
     async def _kept_after_failure(
-        self, command: c.Command, inv: c.Invocation, error: Exception
-    ) -> Reply:
+        self, command: c.Command, caller: c.Caller, error: Exception
+    ) -> Outcome:
         """Store the event with its error (for an operator to replay) and say so; when even
         that cannot be stored, raise StorageOutage so that the event is not acknowledged."""
-        ref = inv.event_id or uuid.uuid4().hex[:12]
+        ref = caller.event_id or uuid.uuid4().hex[:12]
         try:
             async with self.uow_factory() as uow:
                 await uow.inbound.record_failure(
-                    inv.actor.platform,
+                    caller.actor.platform,
                     ref,
-                    _payload(command, inv),
+                    _payload(command, caller),
                     f"{type(error).__name__}: {error}",
                     self.clock.now(),
                 )
                 await uow.commit()
         except Exception as second:
             raise StorageOutage(f"could not keep failed event {ref}: {second}") from error
-        return Reply(self.text("internal_error", ref=ref), ok=False)
+        return Outcome(self.text("internal_error", ref=ref), ok=False)
 
     def text(self, key: str, locale: str = "", **params: Any) -> str:
         return self.renderer.text(locale or self.settings.locale, key, **params)
@@ -199,59 +197,59 @@ class Desk:
             ticket = await uow.tickets.by_staff_thread(platform, thread)
         return ticket.number if ticket else None
 
-    async def handle_text(self, text: str, inv: c.Invocation) -> Reply:
-        """Parse `/ticket ...` text and run it; usage errors come back as a Reply."""
-        if not inv.is_staff:
-            return Reply(self.text("not_staff"), ok=False)
+    async def handle_text(self, text: str, caller: c.Caller) -> Outcome:
+        """Parse `/ticket ...` text and run it; usage errors come back as a Outcome."""
+        if not caller.is_staff:
+            return Outcome(self.text("not_staff"), ok=False)
         try:
             command = parse(text)
         except Refusal as refusal:
-            return Reply(self.text(refusal.key, refusal.locale or "", **refusal.params), ok=False)
-        return await self.handle(command, inv)
+            return Outcome(self.text(refusal.key, refusal.locale or "", **refusal.params), ok=False)
+        return await self.handle(command, caller)
 
     async def _run_once(
-        self, command: c.Command, inv: c.Invocation
-    ) -> tuple[Reply, Sequence[tuple[OutboundMessage, Ticket]]]:
+        self, command: c.Command, caller: c.Caller
+    ) -> tuple[Outcome, Sequence[tuple[OutboundMessage, Ticket]]]:
         async with self.uow_factory() as uow:
-            reply, keep = await self._apply(uow, command, inv)
+            outcome, keep = await self._apply(uow, command, caller)
             if keep:
                 await uow.commit()
-                return reply, uow.handed_off
+                return outcome, uow.handed_off
             await uow.rollback()
-            return reply, ()
+            return outcome, ()
 
     async def _apply(
-        self, uow: UnitOfWork, command: c.Command, inv: c.Invocation
-    ) -> tuple[Reply, bool]:
+        self, uow: UnitOfWork, command: c.Command, caller: c.Caller
+    ) -> tuple[Outcome, bool]:
         """One command's work in the open transaction, and whether its writes are kept."""
         if (conversation := conversation_of(command)) is not None:
             await uow.hold_conversation(conversation)  # across processes, as InOrder within
-        ctx = self.context(uow, inv, self.clock.now())
-        if inv.event_id and not await uow.inbound.record(
-            inv.actor.platform, inv.event_id, _payload(command, inv), ctx.now
+        ctx = self.context(uow, caller, self.clock.now())
+        if caller.event_id and not await uow.inbound.record(
+            caller.actor.platform, caller.event_id, _payload(command, caller), ctx.now
         ):
-            return Reply("", duplicate=True), True
-        if inv.seen is not None:
-            await uow.cursors.advance(inv.actor.platform, *inv.seen, ctx.now)
+            return Outcome("", already_handled=True), True
+        if caller.seen is not None:
+            await uow.cursors.advance(caller.actor.platform, *caller.seen, ctx.now)
         try:
-            if not ctx.inv.is_staff and not isinstance(command, FOR_ANYONE):
+            if not ctx.caller.is_staff and not isinstance(command, FOR_ANYONE):
                 raise ctx.refuse("not_staff")
-            reply = await handlers()[type(command)](ctx, command)
+            outcome = await HANDLERS[type(command)](ctx, command)
         except Refusal as refusal:
             if refusal.keep:  # what was said (and the event id) stays, with the card's news
                 await ctx.flush_card()
-            return Reply(ctx.refusal_text(refusal), ok=False), refusal.keep
+            return Outcome(ctx.refusal_text(refusal), ok=False), refusal.keep
         await ctx.flush_card()
-        return reply, True
+        return outcome, True
 
 
-def _payload(command: c.Command, inv: c.Invocation) -> dict[str, Any]:
+def _payload(command: c.Command, caller: c.Caller) -> dict[str, Any]:
     """The inbound event as stored: enough to see and replay what arrived."""
     return {
         "command": type(command).__name__,
         "fields": _jsonable(command),
-        "actor": _jsonable(inv.actor),
-        "in_ticket": inv.in_ticket,
+        "actor": _jsonable(caller.actor),
+        "in_ticket": caller.in_ticket,
     }
 
 

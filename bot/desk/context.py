@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.clock import Clock
-from bot.commands import Invocation
+from bot.commands import Caller
 from bot.kinds import EventKind, MessageKind
 from bot.model import (
     Action,
@@ -28,12 +28,12 @@ from bot.triage import Triage
 
 
 @dataclass
-class Ctx:
+class CommandContext:
     uow: UnitOfWork
     clock: Clock
     renderer: Renderer
     settings: DeskSettings
-    inv: Invocation
+    caller: Caller
     now: datetime
     triage: Triage
     card_changed: Ticket | None = None
@@ -59,7 +59,7 @@ class Ctx:
     ) -> None:
         assert ticket.id is not None
         await self.uow.events.add(
-            TicketEvent(ticket.id, kind, actor or self.inv.actor, self.now, data)
+            TicketEvent(ticket.id, kind, actor or self.caller.actor, self.now, data)
         )
 
     async def send(self, message: OutboundMessage) -> None:

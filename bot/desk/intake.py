@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import commands as c
 from bot.desk import ticket_clocks
-from bot.desk.context import Ctx
+from bot.desk.context import CommandContext
 from bot.kinds import EventKind, MessageKind
 from bot.model import (
     Action,
@@ -36,7 +36,7 @@ def subject_of(text: str, attachments: tuple[Attachment, ...], limit: int) -> st
     return first_line or "(no subject)"
 
 
-async def customer_for(ctx: Ctx, person: Person, locale: str) -> tuple[Customer, bool]:
+async def customer_for(ctx: CommandContext, person: Person, locale: str) -> tuple[Customer, bool]:
     """The customer behind this platform identity, and whether they are new."""
     customer = await ctx.uow.customers.find(person.platform, person.user_id)
     wanted = ctx.renderer.pick_locale(locale) if locale else ""
@@ -53,7 +53,7 @@ async def customer_for(ctx: Ctx, person: Person, locale: str) -> tuple[Customer,
     return customer, False
 
 
-async def relay_customer_message(ctx: Ctx, cmd: c.RelayCustomerMessage) -> Ticket:
+async def relay_customer_message(ctx: CommandContext, cmd: c.RelayCustomerMessage) -> Ticket:
     text = _require_content(ctx, cmd.text, cmd.attachments, cmd.locale)
     customer, new = await customer_for(ctx, cmd.customer, cmd.locale)
     assert customer.id is not None
@@ -70,7 +70,7 @@ async def relay_customer_message(ctx: Ctx, cmd: c.RelayCustomerMessage) -> Ticke
     return ticket
 
 
-async def open_explicit(ctx: Ctx, cmd: c.OpenTicket) -> Ticket:
+async def open_explicit(ctx: CommandContext, cmd: c.OpenTicket) -> Ticket:
     text = _require_content(ctx, cmd.text, cmd.attachments, cmd.locale)
     customer, new = await customer_for(ctx, cmd.customer, cmd.locale)
     return await open_ticket(
@@ -85,7 +85,9 @@ async def open_explicit(ctx: Ctx, cmd: c.OpenTicket) -> Ticket:
     )
 
 
-def _require_content(ctx: Ctx, text: str, attachments: tuple[Attachment, ...], locale: str) -> str:
+def _require_content(
+    ctx: CommandContext, text: str, attachments: tuple[Attachment, ...], locale: str
+) -> str:
     cleaned = clean_text(text)
     if not cleaned and not attachments:
         raise Refusal("empty_message", locale=locale or None, keep=True)
@@ -93,7 +95,7 @@ def _require_content(ctx: Ctx, text: str, attachments: tuple[Attachment, ...], l
 
 
 async def open_ticket(
-    ctx: Ctx,
+    ctx: CommandContext,
     customer: Customer,
     person: Person,
     source: Source,
@@ -139,7 +141,11 @@ async def open_ticket(
 
 
 async def _continue(
-    ctx: Ctx, ticket: Ticket, person: Person, text: str, attachments: tuple[Attachment, ...]
+    ctx: CommandContext,
+    ticket: Ticket,
+    person: Person,
+    text: str,
+    attachments: tuple[Attachment, ...],
 ) -> None:
     assert ticket.id is not None
     before = ticket.status
@@ -169,22 +175,26 @@ async def _continue(
 
 
 async def _relay_to_staff(
-    ctx: Ctx, ticket: Ticket, person: Person, text: str, attachments: tuple[Attachment, ...]
+    ctx: CommandContext,
+    ticket: Ticket,
+    person: Person,
+    text: str,
+    attachments: tuple[Attachment, ...],
 ) -> None:
     body = ctx.renderer.render(ctx.staff_locale, "relay.md.j2", text=text, attachments=attachments)
     await ctx.to_staff(ticket, MessageKind.CUSTOMER_MESSAGE, body, author=person.name)
 
 
-async def customers_ticket(ctx: Ctx, number: int) -> Ticket:
+async def customers_ticket(ctx: CommandContext, number: int) -> Ticket:
     """The ticket behind a customer's button; someone else's ticket is as good as none."""
     ticket = await ctx.uow.tickets.by_number(number)
-    customer = await ctx.uow.customers.find(ctx.inv.actor.platform, ctx.inv.actor.user_id)
+    customer = await ctx.uow.customers.find(ctx.caller.actor.platform, ctx.caller.actor.user_id)
     if ticket is None or customer is None or customer.id != ticket.customer_id:
         raise ctx.refuse("unknown_ticket", number=number)
     return ticket
 
 
-async def reopen_for_customer(ctx: Ctx, ticket: Ticket, reason: str) -> None:
+async def reopen_for_customer(ctx: CommandContext, ticket: Ticket, reason: str) -> None:
     """The customer says it is not solved: the closed ticket reopens and they are told."""
     ticket.reopen()
     ticket.updated_at = ctx.now
@@ -199,7 +209,7 @@ async def reopen_for_customer(ctx: Ctx, ticket: Ticket, reason: str) -> None:
     )
 
 
-async def rate(ctx: Ctx, cmd: c.RateTicket) -> Ticket:
+async def rate(ctx: CommandContext, cmd: c.RateTicket) -> Ticket:
     ticket = await customers_ticket(ctx, cmd.number)
     if cmd.score is None:  # "I still need help"
         await ctx.notice(

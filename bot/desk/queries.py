@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from bot import commands as c
-from bot.desk.context import Ctx
+from bot.desk.context import CommandContext
 from bot.model import Status, Ticket
 from bot.parser import USAGE
-from bot.ports import Reply
+from bot.ports import Outcome
 
 _NOT_CLOSED = [s.value for s in Status if s is not Status.CLOSED]
 
 
-async def list_tickets(ctx: Ctx, cmd: c.ListTickets) -> Reply:
+async def list_tickets(ctx: CommandContext, cmd: c.ListTickets) -> Outcome:
     tickets = ctx.uow.tickets
     if cmd.filter == "mine":
-        found = await tickets.list(_NOT_CLOSED, assignee_ref=ctx.inv.actor.ref)
+        found = await tickets.list(_NOT_CLOSED, assignee_ref=ctx.caller.actor.ref)
     elif cmd.filter == "unclaimed":
         found = await tickets.list(_NOT_CLOSED, unassigned=True)
     elif cmd.filter == "escalated":
@@ -29,10 +29,10 @@ async def list_tickets(ctx: Ctx, cmd: c.ListTickets) -> Reply:
         now=ctx.now,
         labels=_labels(ctx, found),
     )
-    return Reply(text, data={"numbers": [t.number for t in found]})
+    return Outcome(text, listed=[t.number for t in found])
 
 
-async def show_ticket(ctx: Ctx, ticket: Ticket) -> Reply:
+async def show_ticket(ctx: CommandContext, ticket: Ticket) -> Outcome:
     assert ticket.id is not None
     assert ticket.customer_id is not None
     ticket.earlier_tickets = await ctx.uow.tickets.count_for_customer(ticket.customer_id, ticket.id)
@@ -46,11 +46,11 @@ async def show_ticket(ctx: Ctx, ticket: Ticket) -> Reply:
         messages=messages,
         tz=ctx.settings.timezone,
     )
-    return Reply(text, ticket_number=ticket.number)
+    return Outcome(text, ticket_number=ticket.number)
 
 
-def help_text(ctx: Ctx) -> Reply:
-    return Reply(
+def help_text(ctx: CommandContext) -> Outcome:
+    return Outcome(
         ctx.renderer.render(
             ctx.staff_locale,
             "staff/help.md.j2",
@@ -61,7 +61,7 @@ def help_text(ctx: Ctx) -> Reply:
     )
 
 
-def _labels(ctx: Ctx, tickets: list[Ticket]) -> dict[str, str]:
+def _labels(ctx: CommandContext, tickets: list[Ticket]) -> dict[str, str]:
     keys = {f"status_{t.status.value}" for t in tickets} | {
         f"priority_{t.priority.value}" for t in tickets
     }

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from bot import commands as c
 from bot.desk import ticket_clocks
-from bot.desk.context import Ctx
+from bot.desk.context import CommandContext
 from bot.desk.intake import clean_text, csat_actions
 from bot.durations import format_duration
 from bot.kinds import EventKind, MessageKind
 from bot.model import Direction, Reminder, ReminderKind, Ticket, TicketMessage
-from bot.ports import Reply
+from bot.ports import Outcome
 
 
-async def ticket_for(ctx: Ctx, number: int | None, usage: str) -> Ticket:
-    number = number if number is not None else ctx.inv.in_ticket
+async def ticket_for(ctx: CommandContext, number: int | None, usage: str) -> Ticket:
+    number = number if number is not None else ctx.caller.in_ticket
     if number is None:
         raise ctx.refuse("no_ticket_number", usage=usage)
     ticket = await ctx.uow.tickets.by_number(number)
@@ -23,34 +23,38 @@ async def ticket_for(ctx: Ctx, number: int | None, usage: str) -> Ticket:
     return ticket
 
 
-async def _save(ctx: Ctx, ticket: Ticket) -> None:
+async def _save(ctx: CommandContext, ticket: Ticket) -> None:
     ticket.updated_at = ctx.now
     await ctx.uow.tickets.save(ticket)
     await ctx.card(ticket)
 
 
-async def claim(ctx: Ctx, ticket: Ticket, cmd: c.ClaimTicket) -> Reply:
-    ticket.claim(ctx.inv.actor)
+async def claim(ctx: CommandContext, ticket: Ticket, cmd: c.ClaimTicket) -> Outcome:
+    ticket.claim(ctx.caller.actor)
     await _save(ctx, ticket)
     await ctx.record(ticket, EventKind.CLAIMED)
-    await ctx.notice(ticket, "notice_claimed", agent=ctx.inv.actor.name)
-    return Reply(ctx.staff_text("reply_claimed", number=ticket.number))
+    await ctx.notice(ticket, "notice_claimed", agent=ctx.caller.actor.name)
+    return Outcome(ctx.staff_text("reply_claimed", number=ticket.number))
 
 
-async def assign(ctx: Ctx, ticket: Ticket, cmd: c.AssignTicket) -> Reply:
-    agent = ctx.inv.mentions.get(cmd.agent)
+async def assign(ctx: CommandContext, ticket: Ticket, cmd: c.AssignTicket) -> Outcome:
+    agent = ctx.caller.mentions.get(cmd.agent)
     if agent is None:
         raise ctx.refuse("unknown_agent", agent=cmd.agent)
     ticket.assign(agent)
     await _save(ctx, ticket)
     await ctx.record(ticket, EventKind.ASSIGNED, agent=agent.name, agent_ref=agent.ref)
     await ctx.notice(
-        ticket, "notice_assigned", agent=agent.name, by=ctx.inv.actor.name, mentions=[agent.user_id]
+        ticket,
+        "notice_assigned",
+        agent=agent.name,
+        by=ctx.caller.actor.name,
+        mentions=[agent.user_id],
     )
-    return Reply(ctx.staff_text("reply_assigned", number=ticket.number, agent=agent.name))
+    return Outcome(ctx.staff_text("reply_assigned", number=ticket.number, agent=agent.name))
 
 
-async def escalate(ctx: Ctx, ticket: Ticket, cmd: c.EscalateTicket) -> Reply:
+async def escalate(ctx: CommandContext, ticket: Ticket, cmd: c.EscalateTicket) -> Outcome:
     if cmd.team not in ctx.settings.teams:
         raise ctx.refuse("unknown_team", team=cmd.team, teams=", ".join(ctx.settings.teams))
     previous = ticket.assignee.name if ticket.assignee else ""
@@ -69,13 +73,13 @@ async def escalate(ctx: Ctx, ticket: Ticket, cmd: c.EscalateTicket) -> Reply:
         "notice_escalated",
         team=cmd.team,
         reason=cmd.reason,
-        agent=ctx.inv.actor.name,
+        agent=ctx.caller.actor.name,
         level=ticket.escalation_level,
     )
-    return Reply(ctx.staff_text("reply_escalated", number=ticket.number, team=cmd.team))
+    return Outcome(ctx.staff_text("reply_escalated", number=ticket.number, team=cmd.team))
 
 
-async def close(ctx: Ctx, ticket: Ticket, cmd: c.CloseTicket) -> Reply:
+async def close(ctx: CommandContext, ticket: Ticket, cmd: c.CloseTicket) -> Outcome:
     ticket.close(cmd.resolution, ctx.now)
     await _save(ctx, ticket)
     seconds = int((ctx.now - ticket.created_at).total_seconds())
@@ -87,7 +91,7 @@ async def close(ctx: Ctx, ticket: Ticket, cmd: c.CloseTicket) -> Reply:
     await ctx.notice(
         ticket,
         "notice_closed",
-        agent=ctx.inv.actor.name,
+        agent=ctx.caller.actor.name,
         resolution=cmd.resolution,
         followup=when,
     )
@@ -103,10 +107,10 @@ async def close(ctx: Ctx, ticket: Ticket, cmd: c.CloseTicket) -> Reply:
         ctx.customer_text(ticket, "customer/csat.md.j2"),
         actions=csat_actions(ticket.number, still_need_help),
     )
-    return Reply(ctx.staff_text("reply_closed", number=ticket.number, followup=when))
+    return Outcome(ctx.staff_text("reply_closed", number=ticket.number, followup=when))
 
 
-async def reopen(ctx: Ctx, ticket: Ticket, cmd: c.ReopenTicket) -> Reply:
+async def reopen(ctx: CommandContext, ticket: Ticket, cmd: c.ReopenTicket) -> Outcome:
     ticket.reopen()
     await _save(ctx, ticket)
     await ctx.record(ticket, EventKind.REOPENED, reason=cmd.reason)
@@ -114,7 +118,7 @@ async def reopen(ctx: Ctx, ticket: Ticket, cmd: c.ReopenTicket) -> Reply:
     await ctx.notice(
         ticket,
         "notice_reopened",
-        agent=ctx.inv.actor.name,
+        agent=ctx.caller.actor.name,
         reason=cmd.reason,
         mentions=[ticket.assignee.user_id] if ticket.assignee else [],
     )
@@ -123,52 +127,58 @@ async def reopen(ctx: Ctx, ticket: Ticket, cmd: c.ReopenTicket) -> Reply:
         MessageKind.REOPENED,
         ctx.customer_text(ticket, "customer/reopened.md.j2", reason=cmd.reason),
     )
-    return Reply(ctx.staff_text("reply_reopened", number=ticket.number))
+    return Outcome(ctx.staff_text("reply_reopened", number=ticket.number))
 
 
-async def set_priority(ctx: Ctx, ticket: Ticket, cmd: c.SetPriority) -> Reply:
+async def set_priority(ctx: CommandContext, ticket: Ticket, cmd: c.SetPriority) -> Outcome:
     before = ticket.priority
     ticket.set_priority(cmd.priority)
     await _save(ctx, ticket)
     await ctx.record(ticket, EventKind.PRIORITY, before=before.value, after=cmd.priority.value)
     await ticket_clocks.watch_first_response(ctx, ticket)  # the target follows the priority
     label = ctx.staff_text(f"priority_{cmd.priority.value}")
-    await ctx.notice(ticket, "notice_priority", agent=ctx.inv.actor.name, priority=label)
-    return Reply(ctx.staff_text("reply_priority", number=ticket.number, priority=label))
+    await ctx.notice(ticket, "notice_priority", agent=ctx.caller.actor.name, priority=label)
+    return Outcome(ctx.staff_text("reply_priority", number=ticket.number, priority=label))
 
 
-async def add_note(ctx: Ctx, ticket: Ticket, cmd: c.AddNote, source_message_id: str = "") -> Reply:
+async def add_note(
+    ctx: CommandContext, ticket: Ticket, cmd: c.AddNote, source_message_id: str = ""
+) -> Outcome:
     assert ticket.id is not None
     text = clean_text(cmd.text)
     if not text:
         raise ctx.refuse("empty_message")
     await ctx.uow.messages.add(
-        TicketMessage(ticket.id, Direction.NOTE, ctx.inv.actor, text, ctx.now)
+        TicketMessage(ticket.id, Direction.NOTE, ctx.caller.actor, text, ctx.now)
     )
     await ctx.record(ticket, EventKind.NOTE)
     await ctx.to_staff(
         ticket,
         MessageKind.NOTE,
         text,
-        author=ctx.inv.actor.name,
+        author=ctx.caller.actor.name,
         source_message_id=source_message_id,
     )
-    return Reply(ctx.staff_text("reply_note", number=ticket.number))
+    return Outcome(ctx.staff_text("reply_note", number=ticket.number))
 
 
-async def schedule_follow_up(ctx: Ctx, ticket: Ticket, cmd: c.ScheduleFollowUp) -> Reply:
+async def schedule_follow_up(
+    ctx: CommandContext, ticket: Ticket, cmd: c.ScheduleFollowUp
+) -> Outcome:
     assert ticket.id is not None
     due = ctx.now + cmd.delay
     await ctx.uow.reminders.add(
-        Reminder(ticket.id, ReminderKind.FOLLOW_UP, due, ctx.inv.actor, ctx.now, note=cmd.note)
+        Reminder(ticket.id, ReminderKind.FOLLOW_UP, due, ctx.caller.actor, ctx.now, note=cmd.note)
     )
     await ctx.record(ticket, EventKind.FOLLOWUP_SCHEDULED, due_at=due.isoformat(), note=cmd.note)
     when = format_duration(cmd.delay)
-    await ctx.notice(ticket, "notice_followup", agent=ctx.inv.actor.name, when=when, note=cmd.note)
-    return Reply(ctx.staff_text("reply_followup", number=ticket.number, when=when))
+    await ctx.notice(
+        ticket, "notice_followup", agent=ctx.caller.actor.name, when=when, note=cmd.note
+    )
+    return Outcome(ctx.staff_text("reply_followup", number=ticket.number, when=when))
 
 
-async def agent_message(ctx: Ctx, ticket: Ticket, cmd: c.RelayAgentMessage) -> Reply:
+async def agent_message(ctx: CommandContext, ticket: Ticket, cmd: c.RelayAgentMessage) -> Outcome:
     """An agent wrote in the thread: an internal note by prefix, else a reply to the customer."""
     assert ticket.id is not None
     text = clean_text(cmd.text)
@@ -179,7 +189,7 @@ async def agent_message(ctx: Ctx, ticket: Ticket, cmd: c.RelayAgentMessage) -> R
             )
     if not text and not cmd.attachments:
         raise ctx.refuse("empty_message")
-    agent = ctx.inv.actor
+    agent = ctx.caller.actor
     if ticket.is_closed:
         # keep the words, but do not send them to a customer who was told we are done
         await ctx.uow.messages.add(
@@ -210,4 +220,4 @@ async def agent_message(ctx: Ctx, ticket: Ticket, cmd: c.RelayAgentMessage) -> R
         author=agent.name,
         source_message_id=cmd.source_message_id,
     )
-    return Reply(ctx.staff_text("reply_sent", number=ticket.number))
+    return Outcome(ctx.staff_text("reply_sent", number=ticket.number))

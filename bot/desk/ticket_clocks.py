@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.desk.context import Ctx
+from bot.desk.context import CommandContext
 from bot.model import Priority, Reminder, ReminderKind, Ticket
 from bot.settings import DeskSettings
 
@@ -25,12 +25,12 @@ def response_due(
 
 
 def _reminder(
-    ctx: Ctx, ticket: Ticket, kind: ReminderKind, due: datetime, note: str = ""
+    ctx: CommandContext, ticket: Ticket, kind: ReminderKind, due: datetime, note: str = ""
 ) -> Reminder:
-    return Reminder(ticket.id, kind, due, ctx.inv.actor, ctx.now, note=note)
+    return Reminder(ticket.id, kind, due, ctx.caller.actor, ctx.now, note=note)
 
 
-async def watch_first_response(ctx: Ctx, ticket: Ticket, *, fresh: bool = False) -> None:
+async def watch_first_response(ctx: CommandContext, ticket: Ticket, *, fresh: bool = False) -> None:
     """Set the nudge and the breach for a ticket still waiting for its first answer."""
     assert ticket.id is not None
     if not fresh:  # a new ticket has nothing to clear
@@ -53,12 +53,12 @@ async def watch_first_response(ctx: Ctx, ticket: Ticket, *, fresh: bool = False)
     )
 
 
-async def first_response_given(ctx: Ctx, ticket: Ticket) -> None:
+async def first_response_given(ctx: CommandContext, ticket: Ticket) -> None:
     assert ticket.id is not None
     await ctx.uow.reminders.cancel(ticket.id, SLA_KINDS)
 
 
-async def start_idle_clock(ctx: Ctx, ticket: Ticket) -> None:
+async def start_idle_clock(ctx: CommandContext, ticket: Ticket) -> None:
     """We answered and now wait on the customer: nudge them later, close after longer."""
     assert ticket.id is not None
     await ctx.uow.reminders.cancel(ticket.id, IDLE_KINDS)
@@ -73,12 +73,14 @@ async def start_idle_clock(ctx: Ctx, ticket: Ticket) -> None:
     )
 
 
-async def stop_idle_clock(ctx: Ctx, ticket: Ticket) -> None:
+async def stop_idle_clock(ctx: CommandContext, ticket: Ticket) -> None:
     assert ticket.id is not None
     await ctx.uow.reminders.cancel(ticket.id, IDLE_KINDS)
 
 
-async def after_close(ctx: Ctx, ticket: Ticket, chosen: timedelta | None) -> timedelta | None:
+async def after_close(
+    ctx: CommandContext, ticket: Ticket, chosen: timedelta | None
+) -> timedelta | None:
     """Clear the ticket's clocks and schedule after-care: the agent's choice, else the policy."""
     assert ticket.id is not None
     await ctx.uow.reminders.cancel(ticket.id, SLA_KINDS + IDLE_KINDS)
@@ -88,7 +90,7 @@ async def after_close(ctx: Ctx, ticket: Ticket, chosen: timedelta | None) -> tim
     return delay
 
 
-async def after_reopen(ctx: Ctx, ticket: Ticket) -> int:
+async def after_reopen(ctx: CommandContext, ticket: Ticket) -> int:
     """A reopened ticket needs work, not after-care: its follow-ups are cancelled."""
     assert ticket.id is not None
     return await ctx.uow.reminders.cancel(ticket.id, (ReminderKind.FOLLOW_UP,), fired_too=True)

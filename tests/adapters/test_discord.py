@@ -544,9 +544,9 @@ async def test_slow_work_is_deferred_then_answered(
     gate = asyncio.Event()
     handle_text = desk.app.desk.handle_text
 
-    async def slow(text: str, inv: Any) -> Any:
+    async def slow(text: str, caller: Any) -> Any:
         await gate.wait()  # the desk is busy until the test says so
-        return await handle_text(text, inv)
+        return await handle_text(text, caller)
 
     monkeypatch.setattr(desk.app.desk, "handle_text", slow)
     desk.adapter.interactions.defer_after = 0

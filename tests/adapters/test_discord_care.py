@@ -34,7 +34,7 @@ async def _later(desk: DiscordDesk, delta: timedelta) -> None:
     clock = desk.app.desk.clock
     assert isinstance(clock, FrozenClock)
     clock.advance(delta)
-    await desk.app.ticker.tick()
+    await desk.app.runner.fire_due()
     await desk.app.sender.drain()
 
 
@@ -78,7 +78,7 @@ async def test_follow_up_buttons_and_the_customers_check_in(desk: DiscordDesk) -
 
 async def test_breach_and_digest_in_the_leads_channel(desk: DiscordDesk) -> None:
     fake = desk.fake
-    await desk.app.ticker.start()
+    await desk.app.runner.start()
     await desk.say(CUSTOMER, "alice", "How do I change my avatar", DM)
     await fake.wait_for("POST", "/messages", count=2)
     thread = _thread_id(fake)

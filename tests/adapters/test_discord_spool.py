@@ -7,7 +7,7 @@ from typing import Any
 
 from adapters.discord.intake import DiscordIntake
 from adapters.discord.spool import Arrival, Spool
-from bot.desk import Reply
+from bot.desk import Outcome
 from bot.model import Person
 
 
@@ -26,11 +26,11 @@ async def test_a_spooled_message_that_breaks_is_set_aside_and_the_rest_replayed(
     handled: list[str] = []
 
     class BrokenOnce:
-        async def handle(self, command: Any, inv: Any) -> Reply:
+        async def handle(self, command: Any, caller: Any) -> Outcome:
             if command.text == "message 1":
                 raise RuntimeError("a bug in the adapter's path")
             handled.append(command.text)
-            return Reply("")
+            return Outcome("")
 
     intake = DiscordIntake(
         BrokenOnce(),  # type: ignore[arg-type]

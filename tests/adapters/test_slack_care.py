@@ -35,7 +35,7 @@ async def slack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 async def _later(slack: SlackDesk, delta: timedelta) -> None:
     slack.clock.advance(delta)
-    await slack.app.ticker.tick()
+    await slack.app.runner.fire_due()
     await slack.app.sender.drain()
 
 
@@ -90,7 +90,7 @@ async def test_nudge_in_the_thread_and_breach_in_the_leads_channel(slack: SlackD
 async def test_the_digest_reaches_the_leads_and_leads_only(slack: SlackDesk) -> None:
     await slack.message(CUSTOMER, "Password reset?", DM, channel_type="im")
     thread = _card_ts(slack)
-    await slack.app.ticker.start()
+    await slack.app.runner.start()
     await _later(slack, timedelta(days=1))  # the next 09:00
     digest = next(p for p in posts(slack, LEADS_CHANNEL) if "Daily digest" in p["text"])
     assert "New 1 · Closed 0" in digest["text"]

@@ -87,9 +87,9 @@ class Outage:
         desk = self.slack.app.desk
         handle = desk.handle
 
-        async def counted(command: Any, inv: Any) -> Any:
+        async def counted(command: Any, caller: Any) -> Any:
             try:
-                return await handle(command, inv)
+                return await handle(command, caller)
             except StorageOutage:
                 self.refused += 1
                 self._refusal.set()

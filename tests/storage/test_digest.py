@@ -12,10 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.care import digest
-from bot.care.tick import Ticker
 from bot.clock import FrozenClock
-from bot.desk import Desk
+from bot.desk import Desk, digest
 from bot.model import (
     SYSTEM,
     Customer,
@@ -31,6 +29,7 @@ from bot.model import (
 )
 from bot.rendering import Renderer
 from bot.reports import digest_figures
+from bot.scheduling.runner import ReminderRunner
 from bot.settings import DeskSettings
 from storage import tables as t
 from storage.engine import Database
@@ -206,14 +205,14 @@ async def test_the_digest_goes_out_at_digest_time_once_to_every_leads_channel(
     tokyo = ZoneInfo("Asia/Tokyo")
     clock = FrozenClock(datetime(2026, 3, 4, 8, 0, tzinfo=tokyo))
     desk = _care_desk(database, clock)
-    ticker = Ticker(desk)
-    await ticker.start()
-    await ticker.start()  # a second worker starting finds the row already there
+    runner = ReminderRunner(desk)
+    await runner.start()
+    await runner.start()  # a second worker starting finds the row already there
     clock.advance(timedelta(minutes=59))
-    assert await ticker.tick() == 0
+    assert await runner.fire_due() == 0
     clock.advance(timedelta(minutes=1))
-    assert await ticker.tick() == 1
-    assert await ticker.tick() == 0
+    assert await runner.fire_due() == 1
+    assert await runner.fire_due() == 0
     sent = await _digests(database)
     assert sorted(p for p, _ in sent) == ["discord", "slack"]
     assert "**Daily digest** (2026-03-03 09:00 JST to 2026-03-04 09:00 JST)" in sent[0][1]
@@ -225,11 +224,11 @@ async def test_the_digest_goes_out_at_digest_time_once_to_every_leads_channel(
 async def test_a_digest_missed_while_down_goes_out_once_at_start(database: Database) -> None:
     tokyo = ZoneInfo("Asia/Tokyo")
     clock = FrozenClock(datetime(2026, 3, 4, 8, 0, tzinfo=tokyo))
-    await Ticker(_care_desk(database, clock)).start()
+    await ReminderRunner(_care_desk(database, clock)).start()
     clock.advance(timedelta(days=2, hours=3))  # down over two digest times
-    restarted = Ticker(_care_desk(database, clock))
+    restarted = ReminderRunner(_care_desk(database, clock))
     await restarted.start()
-    assert await restarted.tick() == 1
+    assert await restarted.fire_due() == 1
     assert len(await _digests(database)) == 2  # one digest, to each of two platforms
     async with SqlUnitOfWork(database) as uow:
         row = await uow.reminders.by_key(digest.KEY)
@@ -240,10 +239,10 @@ async def test_a_new_digest_time_moves_the_next_digest(database: Database) -> No
     tokyo = ZoneInfo("Asia/Tokyo")
     clock = FrozenClock(datetime(2026, 3, 4, 8, 0, tzinfo=tokyo))
     desk = _care_desk(database, clock)
-    await Ticker(desk).start()
+    await ReminderRunner(desk).start()
     later = replace(desk.settings, digest_time=datetime(2026, 1, 1, 17, 30).time())
     moved = Desk(desk.uow_factory, desk.renderer, later, clock)
-    await Ticker(moved).start()
+    await ReminderRunner(moved).start()
     async with SqlUnitOfWork(database) as uow:
         row = await uow.reminders.by_key(digest.KEY)
     assert row is not None and row.due_at == datetime(2026, 3, 4, 17, 30, tzinfo=tokyo)

@@ -33,9 +33,7 @@ async def test_a_new_tickets_first_messages_are_handed_to_the_sender_and_safe_if
     desk = Desk(factory, Renderer(), clock=clock, on_outbox=take)
     alice = Person("slack", "UALICE", "Alice")
     source = Source("slack", "T1", "DALICE", "", True)
-    await desk.handle(
-        c.RelayCustomerMessage(alice, source, "Where is my parcel?"), c.Invocation(alice)
-    )
+    await desk.handle(c.RelayCustomerMessage(alice, source, "Where is my parcel?"), c.Caller(alice))
 
     assert {(m.audience, m.kind if m.audience is Audience.STAFF else "") for m, _ in handed} == {
         (Audience.CUSTOMER, ""),
@@ -58,7 +56,5 @@ async def test_a_new_tickets_first_messages_are_handed_to_the_sender_and_safe_if
 
     # the ticket's next message is no new conversation: it goes by claim, in its turn
     handed.clear()
-    await desk.handle(
-        c.RelayCustomerMessage(alice, source, "It was a present."), c.Invocation(alice)
-    )
+    await desk.handle(c.RelayCustomerMessage(alice, source, "It was a present."), c.Caller(alice))
     assert handed == []

@@ -21,7 +21,7 @@ async def test_a_burst_from_one_customer_is_relayed_in_order(database: Database)
     replies = await asyncio.gather(
         *(
             desk.handle(
-                c.RelayCustomerMessage(alice, source, text), c.Invocation(alice, event_id=f"E{i}")
+                c.RelayCustomerMessage(alice, source, text), c.Caller(alice, event_id=f"E{i}")
             )
             for i, text in enumerate(texts)
         )
@@ -47,7 +47,7 @@ async def test_two_processes_take_one_customer_burst_into_one_ticket(database: D
     replies = await asyncio.gather(
         *(
             desks[i % 2].handle(
-                c.RelayCustomerMessage(bob, source, text), c.Invocation(bob, event_id=f"B{i}")
+                c.RelayCustomerMessage(bob, source, text), c.Caller(bob, event_id=f"B{i}")
             )
             for i, text in enumerate(texts)
         )

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from bench.lag_probe import LagProbe, WriteLockHolder
 from bench.seed import NOW, seed
 from bot import commands as c
-from bot.desk import Desk, Reply
+from bot.desk import Desk, Outcome
 from bot.model import Person, Source
 from bot.rendering import Renderer
 from bot.reports import digest_figures
@@ -29,12 +29,12 @@ TICKS_WHILE_WAITING = 20
 SEEDED = 50_000
 
 
-def _message(i: int) -> tuple[c.RelayCustomerMessage, c.Invocation]:
+def _message(i: int) -> tuple[c.RelayCustomerMessage, c.Caller]:
     person = Person("bench", f"U{i}", f"Customer {i}")
     command = c.RelayCustomerMessage(
         person, Source("bench", "W", f"D{i}"), f"Order {i} has not arrived"
     )
-    return command, c.Invocation(person, event_id=f"E{i}")
+    return command, c.Caller(person, event_id=f"E{i}")
 
 
 async def _count(database: Database, table: str) -> int:
@@ -61,7 +61,7 @@ async def test_loop_runs_while_another_process_holds_the_write_lock(tmp_path: Pa
                 waiting = probe.stats(start)
                 assert not any(task.done() for task in tasks), "the lock did not make it wait"
                 await holder.release()
-                replies: list[Reply] = await asyncio.gather(*tasks)
+                replies: list[Outcome] = await asyncio.gather(*tasks)
                 overall = probe.stats(start)
         assert waiting.ticks >= TICKS_WHILE_WAITING
         assert waiting.max < BOUND, f"loop blocked while the lock was held: {waiting.describe()}"

@@ -32,7 +32,7 @@ async def test_a_burst_opens_no_more_connections_than_the_process_keeps(
     for i in range(CUSTOMERS):
         person = Person("test", f"U{i}", f"Customer {i}")
         command = c.RelayCustomerMessage(person, Source("test", "W", f"D{i}"), f"Order {i}")
-        messages.append(desk.handle(command, c.Invocation(person, event_id=f"E{i}")))
+        messages.append(desk.handle(command, c.Caller(person, event_id=f"E{i}")))
     replies = await asyncio.gather(*messages)
     assert len({r.ticket_number for r in replies if r.ok}) == CUSTOMERS
     assert len(opened) <= CONNECTIONS

@@ -34,14 +34,14 @@ def _desk(
     return Desk(factory or SqlUnitOfWorkFactory(database), Renderer(), clock=clock or FrozenClock())
 
 
-def _staff(name: str, number: int | None = None) -> c.Invocation:
-    return c.Invocation(Person("test", f"S-{name}", name), is_staff=True, in_ticket=number)
+def _staff(name: str, number: int | None = None) -> c.Caller:
+    return c.Caller(Person("test", f"S-{name}", name), is_staff=True, in_ticket=number)
 
 
 async def _say(desk: Desk, text_: str, who: Person = ALICE, event_id: str = "") -> int | None:
     reply = await desk.handle(
         c.RelayCustomerMessage(who, Source("test", "W", f"D-{who.user_id}"), text_),
-        c.Invocation(who, event_id=event_id),
+        c.Caller(who, event_id=event_id),
     )
     return reply.ticket_number
 

@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 
 from bot import commands as c
-from bot.care.tick import Ticker
 from bot.clock import FrozenClock
 from bot.delivery.sender import OutboxSender
-from bot.desk import Desk, Reply
+from bot.desk import Desk, Outcome
 from bot.model import OutboundMessage, Person, Source
 from bot.rendering import Renderer
+from bot.scheduling.runner import ReminderRunner
 from bot.settings import DeskSettings
 from tests.unit.fakes import FakeDeliverer, FakeUnitOfWorkFactory
 
@@ -27,8 +27,8 @@ def dm(name: str = "alice") -> Source:
     return Source(PLATFORM, "W1", f"D-{name}")
 
 
-def staff(name: str = "bob", **kw: object) -> c.Invocation:
-    return c.Invocation(Person(PLATFORM, f"S-{name}", name), is_staff=True, **kw)  # type: ignore[arg-type]
+def staff(name: str = "bob", **kw: object) -> c.Caller:
+    return c.Caller(Person(PLATFORM, f"S-{name}", name), is_staff=True, **kw)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -46,16 +46,16 @@ class World:
         locale: str = "",
         event_id: str = "",
         source: Source | None = None,
-    ) -> Reply:
+    ) -> Outcome:
         person = customer(name)
         return await self.desk.handle(
             c.RelayCustomerMessage(person, source or dm(name), text, locale=locale),
-            c.Invocation(person, event_id=event_id),
+            c.Caller(person, event_id=event_id),
         )
 
     async def staff_says(
         self, text: str, name: str = "bob", in_ticket: int | None = None, **kw: object
-    ) -> Reply:
+    ) -> Outcome:
         return await self.desk.handle_text(text, staff(name, in_ticket=in_ticket, **kw))
 
     async def delivered(self) -> list[str]:
@@ -69,8 +69,8 @@ class World:
         return self.factory.store
 
     async def tick(self) -> int:
-        """One tick of the care engine at the clock's current time."""
-        return await Ticker(self.desk).tick()
+        """One round of due reminders at the clock's current time."""
+        return await ReminderRunner(self.desk).fire_due()
 
     async def at(self, delta: timedelta) -> list[OutboundMessage]:
         """Move the clock, tick, deliver; returns what this delivered."""

@@ -162,14 +162,14 @@ async def test_close_farewell_rating_and_reopen(world: World) -> None:
     assert not again.ok and "already closed" in again.text and "reopen" in again.text
 
     alice = customer()
-    rated = await world.desk.handle(c.RateTicket(1, 4), c.Invocation(alice))
+    rated = await world.desk.handle(c.RateTicket(1, 4), c.Caller(alice))
     assert rated.ok
     await world.sender.drain()
     assert "rated this ticket 4/5" in world.out.bodies("staff")[-1]
-    stranger = await world.desk.handle(c.RateTicket(1, 1), c.Invocation(customer("mallory")))
+    stranger = await world.desk.handle(c.RateTicket(1, 1), c.Caller(customer("mallory")))
     assert not stranger.ok
 
-    await world.desk.handle(c.RateTicket(1, None), c.Invocation(alice))
+    await world.desk.handle(c.RateTicket(1, None), c.Caller(alice))
     assert (await _ticket(world, 1)).status is Status.REOPENED
     not_closed = await world.staff_says("/ticket reopen #1")
     assert not not_closed.ok and "not closed" in not_closed.text
@@ -208,7 +208,7 @@ async def test_help_thread_of_a_closed_ticket_reopens_it(world: World) -> None:
 
 async def test_only_staff_may_use_staff_commands(world: World) -> None:
     await world.customer_says("hi")
-    alice = c.Invocation(customer(), is_staff=False)
+    alice = c.Caller(customer(), is_staff=False)
     for text in ("/ticket close #1", "/ticket list", "/ticket nonsense"):
         reply = await world.desk.handle_text(text, alice)
         assert not reply.ok and "Only support staff" in reply.text
@@ -231,7 +231,7 @@ async def test_unknown_tickets_and_missing_numbers_get_usage(world: World) -> No
 async def test_a_replayed_event_changes_nothing(world: World) -> None:
     first = await world.customer_says("Hello", event_id="Ev1")
     second = await world.customer_says("Hello", event_id="Ev1")
-    assert first.ticket_number == 1 and second.duplicate
+    assert first.ticket_number == 1 and second.already_handled
     assert len(world.store.tickets) == 1 and len(world.store.messages) == 1
     assert len(world.store.outbox) == 3
 
@@ -257,7 +257,7 @@ async def test_attachments_travel_as_names_and_links(world: World) -> None:
     shot = Attachment("screenshot.png", "https://files.example/screenshot.png")
     reply = await world.desk.handle(
         c.RelayCustomerMessage(alice, Source("test", "W1", "D-alice"), "", attachments=(shot,)),
-        c.Invocation(alice),
+        c.Caller(alice),
     )
     assert reply.ok
     await world.sender.drain()
@@ -289,9 +289,9 @@ async def test_show_prints_the_audit_trail_and_list_filters(world: World) -> Non
     await world.staff_says("/ticket priority #2 urgent", name="carol")
     shown = await world.staff_says("/ticket show #1")
     assert "opened" in shown.text and "bob · claimed" in shown.text
-    assert (await world.staff_says("/ticket list mine")).data["numbers"] == [1]
-    assert (await world.staff_says("/ticket list unclaimed")).data["numbers"] == [2]
-    assert (await world.staff_says("/ticket list")).data["numbers"] == [1, 2]
+    assert (await world.staff_says("/ticket list mine")).listed == [1]
+    assert (await world.staff_says("/ticket list unclaimed")).listed == [2]
+    assert (await world.staff_says("/ticket list")).listed == [1, 2]
     same = await world.staff_says("/ticket priority #2 urgent")
     assert not same.ok and "already has priority urgent" in same.text
 
@@ -399,6 +399,6 @@ async def test_adapters_find_the_ticket_behind_a_staff_thread(world: World) -> N
 def test_every_command_has_one_handler() -> None:
     from typing import get_args
 
-    from bot.desk import handlers
+    from bot.desk import HANDLERS
 
-    assert set(handlers()) == set(get_args(c.Command))
+    assert set(HANDLERS) == set(get_args(c.Command))

@@ -76,7 +76,7 @@ async def test_send_check_in_asks_the_customer_who_can_reopen(world: World) -> N
     assert [a.id for a in checkin.actions] == ["checkin:good:1", "checkin:trouble:1"]
     assert any("sent the customer the after-care check-in" in b for b in sent)
     trouble = c.AnswerCheckIn(1, all_good=False)
-    assert (await world.desk.handle(trouble, c.Invocation(customer()))).ok
+    assert (await world.desk.handle(trouble, c.Caller(customer()))).ok
     await world.delivered()
     ticket = _ticket(world, 1)
     assert ticket.status.value == "reopened"
@@ -88,7 +88,7 @@ async def test_all_good_is_recorded_and_thanked(world: World) -> None:
     await _closed_ticket(world)
     await world.at(3 * DAY)
     good = c.AnswerCheckIn(1, all_good=True)
-    await world.desk.handle(good, c.Invocation(customer()))
+    await world.desk.handle(good, c.Caller(customer()))
     bodies = await world.delivered()
     assert "Glad it is working" in bodies[0] and "answered the check-in: all good" in bodies[1]
     assert _ticket(world, 1).status.value == "closed"
@@ -98,7 +98,7 @@ async def test_all_good_is_recorded_and_thanked(world: World) -> None:
 async def test_someone_elses_check_in_buttons_do_nothing(world: World) -> None:
     await _closed_ticket(world)
     reply = await world.desk.handle(
-        c.AnswerCheckIn(1, all_good=False), c.Invocation(customer("mallory"))
+        c.AnswerCheckIn(1, all_good=False), c.Caller(customer("mallory"))
     )
     assert not reply.ok and _ticket(world, 1).status.value == "closed"
 
@@ -115,7 +115,7 @@ async def test_a_fired_follow_up_of_a_reopened_ticket_says_so(world: World) -> N
     await _closed_ticket(world)
     [reminder] = await world.at(3 * DAY)
     # the customer says they still need help under the satisfaction question
-    await world.desk.handle(c.RateTicket(1, None), c.Invocation(customer()))
+    await world.desk.handle(c.RateTicket(1, None), c.Caller(customer()))
     refused = await _press(world, reminder.actions[0].id)
     assert not refused.ok and "cancelled (the ticket was reopened)" in refused.text
 
@@ -156,10 +156,10 @@ async def test_followups_lists_mine_and_everything_due_today(world: World) -> No
     await world.staff_says("/ticket followup #1 in 3d call back", "bob")
     await world.staff_says("/ticket followup #2 in 2h check toner", "dana")
     mine = await world.staff_says("/ticket followups", "bob")
-    assert mine.data["numbers"] == [2, 1]  # dana's is due today, bob's is his own
+    assert mine.listed == [2, 1]  # dana's is due today, bob's is his own
     assert "check toner" in mine.text and "(today)" in mine.text
     other = await world.staff_says("/ticket followups", "erin")
-    assert other.data["numbers"] == [2]
+    assert other.listed == [2]
     nobody = make_world()
     assert "No open follow-ups" in (await nobody.staff_says("/ticket followups")).text
 
@@ -176,7 +176,7 @@ async def test_bad_follow_up_input_is_refused_with_the_fix(world: World) -> None
 async def test_a_failing_reminder_is_kept_with_its_error_and_the_rest_still_fire(
     world: World, monkeypatch: object
 ) -> None:
-    from bot.care import tick
+    from bot.desk import reminders
 
     await _closed_ticket(world)
     await world.customer_says("Second problem", name="carol")
@@ -191,8 +191,8 @@ async def test_a_failing_reminder_is_kept_with_its_error_and_the_rest_still_fire
             raise RuntimeError("template exploded")
         await original(ctx, reminder, ticket)
 
-    original = tick.HANDLERS[ReminderKind.FOLLOW_UP]
-    monkeypatch.setitem(tick.HANDLERS, ReminderKind.FOLLOW_UP, broken)  # type: ignore[attr-defined]
+    original = reminders.ON_TICKET[ReminderKind.FOLLOW_UP]
+    monkeypatch.setitem(reminders.ON_TICKET, ReminderKind.FOLLOW_UP, broken)  # type: ignore[attr-defined]
     sent = await world.at(3 * DAY)
     assert calls == [1, 2] and [(m.kind, m.ticket_number) for m in sent] == [("followup_due", 2)]
     failed = next(r for r in _follow_ups(world) if r.ticket_id == _ticket(world, 1).id)

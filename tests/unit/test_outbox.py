@@ -100,7 +100,7 @@ async def test_rate_limits_are_waited_out_however_long_and_staff_hear_once(world
 async def test_transient_trouble_fails_a_message_only_when_patience_runs_out(
     world: World,
 ) -> None:
-    world.sender.outcomes.patience.patience = timedelta(hours=1)
+    world.sender.results.patience.patience = timedelta(hours=1)
     await world.customer_says("hello")
     world.out.failures = {"ack": [DeliveryError("Slack said internal_error")] * 100}
     for _ in range(14):  # the backoff stops growing at five minutes

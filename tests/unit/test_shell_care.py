@@ -6,11 +6,11 @@ import io
 from datetime import timedelta
 
 from adapters.shell import ShellAdapter
-from bot.care.tick import Ticker
 from bot.clock import FrozenClock
 from bot.delivery.sender import OutboxSender
 from bot.desk import Desk
 from bot.rendering import Renderer
+from bot.scheduling.runner import ReminderRunner
 from bot.settings import DeskSettings
 from tests.unit.fakes import FakeUnitOfWorkFactory
 
@@ -26,7 +26,7 @@ async def test_a_follow_up_and_a_breach_as_the_shell_shows_them() -> None:
     await shell.handle_line(desk, "carol> Where did my invoice go?")
     await sender.drain()
     clock.advance(timedelta(days=3))
-    await Ticker(desk).tick()
+    await ReminderRunner(desk).fire_due()
     await sender.drain()
     text = out.getvalue()
     assert '[leads] Response target missed: #2 "Where did my invoice go?"' in text

@@ -7,15 +7,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import commands as c
-from bot.desk.context import Ctx
+from bot.desk.context import CommandContext
 from bot.desk.intake import customers_ticket, reopen_for_customer
 from bot.durations import format_duration
 from bot.kinds import EventKind, MessageKind
 from bot.model import Action, Reminder, ReminderStatus, Status, Ticket
-from bot.ports import LEADS_GROUP, Reply
+from bot.ports import LEADS_GROUP, Outcome
 
 
-async def fire(ctx: Ctx, reminder: Reminder, ticket: Ticket) -> None:
+async def fire(ctx: CommandContext, reminder: Reminder, ticket: Ticket) -> None:
     """Due: post the reminder with its buttons, or send the check-in straight away."""
     if ctx.settings.follow_ups.auto_checkin:
         await send_checkin(ctx, ticket)
@@ -44,7 +44,7 @@ async def fire(ctx: Ctx, reminder: Reminder, ticket: Ticket) -> None:
     reminder.status = ReminderStatus.FIRED
 
 
-async def send_checkin(ctx: Ctx, ticket: Ticket) -> None:
+async def send_checkin(ctx: CommandContext, ticket: Ticket) -> None:
     """The customer's check-in in their language, with "All good" and "Still having trouble"."""
     n = ticket.number
     await ctx.to_customer(
@@ -58,7 +58,7 @@ async def send_checkin(ctx: Ctx, ticket: Ticket) -> None:
     )
 
 
-async def _open_follow_up(ctx: Ctx, reminder_id: int) -> tuple[Reminder, Ticket]:
+async def _open_follow_up(ctx: CommandContext, reminder_id: int) -> tuple[Reminder, Ticket]:
     reminder = await ctx.uow.reminders.by_id(reminder_id)
     ticket = None
     if reminder is not None and reminder.ticket_id is not None:
@@ -70,42 +70,44 @@ async def _open_follow_up(ctx: Ctx, reminder_id: int) -> tuple[Reminder, Ticket]
     return reminder, ticket
 
 
-async def _finish(ctx: Ctx, reminder: Reminder, ticket: Ticket, what: EventKind) -> Reply:
+async def _finish(
+    ctx: CommandContext, reminder: Reminder, ticket: Ticket, what: EventKind
+) -> Outcome:
     """The follow-up is dealt with: recorded, told in the thread and to the agent."""
     reminder.status = ReminderStatus.DONE
     await ctx.uow.reminders.save(reminder)
     await ctx.record(ticket, what)
-    await ctx.notice(ticket, f"notice_{what}", agent=ctx.inv.actor.name)
+    await ctx.notice(ticket, f"notice_{what}", agent=ctx.caller.actor.name)
     text = ctx.staff_text(f"reply_{what}", number=ticket.number)
-    return Reply(text, ticket_number=ticket.number)
+    return Outcome(text, ticket_number=ticket.number)
 
 
-async def check_in(ctx: Ctx, cmd: c.SendCheckIn) -> Reply:
+async def check_in(ctx: CommandContext, cmd: c.SendCheckIn) -> Outcome:
     reminder, ticket = await _open_follow_up(ctx, cmd.reminder_id)
     await send_checkin(ctx, ticket)
     return await _finish(ctx, reminder, ticket, EventKind.CHECKIN_SENT)
 
 
-async def snooze(ctx: Ctx, cmd: c.SnoozeFollowUp) -> Reply:
+async def snooze(ctx: CommandContext, cmd: c.SnoozeFollowUp) -> Outcome:
     reminder, ticket = await _open_follow_up(ctx, cmd.reminder_id)
     reminder.status = ReminderStatus.PENDING
     reminder.due_at = ctx.now + cmd.delay
     await ctx.uow.reminders.save(reminder)
     when = format_duration(cmd.delay)
     await ctx.record(ticket, EventKind.FOLLOWUP_SNOOZED, due_at=reminder.due_at.isoformat())
-    await ctx.notice(ticket, "notice_followup_snoozed", agent=ctx.inv.actor.name, when=when)
-    return Reply(
+    await ctx.notice(ticket, "notice_followup_snoozed", agent=ctx.caller.actor.name, when=when)
+    return Outcome(
         ctx.staff_text("reply_followup", number=ticket.number, when=when),
         ticket_number=ticket.number,
     )
 
 
-async def complete(ctx: Ctx, cmd: c.CompleteFollowUp) -> Reply:
+async def complete(ctx: CommandContext, cmd: c.CompleteFollowUp) -> Outcome:
     reminder, ticket = await _open_follow_up(ctx, cmd.reminder_id)
     return await _finish(ctx, reminder, ticket, EventKind.FOLLOWUP_DONE)
 
 
-async def answer(ctx: Ctx, cmd: c.AnswerCheckIn) -> Ticket:
+async def answer(ctx: CommandContext, cmd: c.AnswerCheckIn) -> Ticket:
     """The customer pressed "All good" or "Still having trouble" under a check-in."""
     ticket = await customers_ticket(ctx, cmd.number)
     if cmd.all_good:
@@ -134,10 +136,10 @@ def end_of_today(now: datetime, timezone: str) -> datetime:
     return midnight.astimezone(now.tzinfo)
 
 
-async def list_follow_ups(ctx: Ctx) -> Reply:
+async def list_follow_ups(ctx: CommandContext) -> Outcome:
     """The caller's open follow-ups, and everyone's that are due by the end of today."""
     until = end_of_today(ctx.now, ctx.settings.timezone)
-    found = await ctx.uow.reminders.follow_ups(ctx.inv.actor.ref, until, limit=50)
+    found = await ctx.uow.reminders.follow_ups(ctx.caller.actor.ref, until, limit=50)
     rows: list[dict[str, Any]] = []
     for reminder in found:
         assert reminder.ticket_id is not None
@@ -147,4 +149,4 @@ async def list_follow_ups(ctx: Ctx) -> Reply:
     text = ctx.renderer.render(
         ctx.staff_locale, "staff/followups.md.j2", rows=rows, now=ctx.now, tz=ctx.settings.timezone
     )
-    return Reply(text, data={"numbers": [r["ticket"].number for r in rows]})
+    return Outcome(text, listed=[r["ticket"].number for r in rows])

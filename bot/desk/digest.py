@@ -7,11 +7,11 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.care.followups import end_of_today
-from bot.desk.context import Ctx
+from bot.desk.context import CommandContext
+from bot.desk.followups import end_of_today
 from bot.kinds import MessageKind
 from bot.model import SYSTEM, Priority, Reminder, ReminderKind, ReminderStatus, Status
-from bot.ports import Reply, UnitOfWork
+from bot.ports import Outcome, UnitOfWork
 from bot.rendering import Renderer
 from bot.reports import DigestFigures, digest_figures
 from bot.settings import DeskSettings
@@ -75,7 +75,7 @@ def render(
     )
 
 
-async def fire(ctx: Ctx, reminder: Reminder) -> None:
+async def fire(ctx: CommandContext, reminder: Reminder) -> None:
     found = await figures(ctx.uow, ctx.settings, ctx.now)
     body = render(ctx.renderer, ctx.settings, found, linked=True)
     links = {str(t.number): [t.staff_channel, t.staff_thread] for t in found.oldest_unclaimed}
@@ -90,8 +90,8 @@ async def fire(ctx: Ctx, reminder: Reminder) -> None:
     reminder.status = ReminderStatus.PENDING
 
 
-async def show(ctx: Ctx) -> Reply:
-    if not ctx.inv.is_lead:
+async def show(ctx: CommandContext) -> Outcome:
+    if not ctx.caller.is_lead:
         raise ctx.refuse("not_lead")
     found = await figures(ctx.uow, ctx.settings, ctx.now)
-    return Reply(render(ctx.renderer, ctx.settings, found, linked=False))
+    return Outcome(render(ctx.renderer, ctx.settings, found, linked=False))

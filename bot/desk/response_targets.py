@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.desk.context import Ctx
+from bot.desk.context import CommandContext
 from bot.desk.ticket_clocks import response_due
 from bot.kinds import EventKind, MessageKind
 from bot.model import Reminder, ReminderStatus, Ticket
@@ -13,12 +13,12 @@ def _still_unanswered(ticket: Ticket) -> bool:
     return not (ticket.first_response_at or ticket.sla_breached_at or ticket.is_closed)
 
 
-def _target_text(ctx: Ctx, ticket: Ticket) -> str:
+def _target_text(ctx: CommandContext, ticket: Ticket) -> str:
     target = ctx.settings.first_response_targets[ticket.priority]
     return ctx.renderer.duration(ctx.staff_locale, target)
 
 
-async def nudge(ctx: Ctx, reminder: Reminder, ticket: Ticket) -> None:
+async def nudge(ctx: CommandContext, reminder: Reminder, ticket: Ticket) -> None:
     due = response_due(ctx.settings, ticket.created_at, ticket.priority)
     # after a restart the breach may be due too; then it speaks alone
     if not _still_unanswered(ticket) or ctx.now >= due:
@@ -36,7 +36,7 @@ async def nudge(ctx: Ctx, reminder: Reminder, ticket: Ticket) -> None:
     reminder.status = ReminderStatus.DONE
 
 
-async def breach(ctx: Ctx, reminder: Reminder, ticket: Ticket) -> None:
+async def breach(ctx: CommandContext, reminder: Reminder, ticket: Ticket) -> None:
     if not _still_unanswered(ticket):
         reminder.status = ReminderStatus.CANCELLED
         return

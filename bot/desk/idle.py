@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from bot import commands as c
 from bot.desk import staff
-from bot.desk.context import Ctx
+from bot.desk.context import CommandContext
 from bot.durations import format_duration
 from bot.kinds import EventKind, MessageKind
 from bot.model import Reminder, ReminderStatus, Status, Ticket
 
 
-async def nudge(ctx: Ctx, reminder: Reminder, ticket: Ticket) -> None:
+async def nudge(ctx: CommandContext, reminder: Reminder, ticket: Ticket) -> None:
     if ticket.status is not Status.WAITING:  # the customer answered, or we moved on
         reminder.status = ReminderStatus.CANCELLED
         return
@@ -31,7 +31,7 @@ async def nudge(ctx: Ctx, reminder: Reminder, ticket: Ticket) -> None:
     reminder.status = ReminderStatus.DONE
 
 
-async def close(ctx: Ctx, reminder: Reminder, ticket: Ticket) -> None:
+async def close(ctx: CommandContext, reminder: Reminder, ticket: Ticket) -> None:
     if ticket.status is not Status.WAITING:
         reminder.status = ReminderStatus.CANCELLED
         return

@@ -7,12 +7,12 @@ import asyncio
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.care.digest import next_digest_at
-from bot.care.engine import CareEngine
+from bot.desk.digest import next_digest_at
+from bot.scheduling.engine import DeskScheduler
 from bot.settings import DeskSettings
 
 
-class RecordingTicker:
+class RecordingRunner:
     def __init__(self) -> None:
         self.started = False
         self.ticked = asyncio.Event()
@@ -20,19 +20,19 @@ class RecordingTicker:
     async def start(self) -> None:
         self.started = True
 
-    async def tick(self) -> int:
+    async def fire_due(self) -> int:
         self.ticked.set()
         return 0
 
 
 async def test_the_engine_ticks_at_start_and_on_the_digest_cron() -> None:
     settings = DeskSettings(timezone="Asia/Tokyo", digest_time=time(8, 30))
-    ticker = RecordingTicker()
-    engine = CareEngine(ticker, settings, tick_seconds=15)  # type: ignore[arg-type]
+    runner = RecordingRunner()
+    engine = DeskScheduler(runner, settings, tick_seconds=15)  # type: ignore[arg-type]
     await engine.start()
     try:
-        assert ticker.started
-        await asyncio.wait_for(ticker.ticked.wait(), timeout=10)  # the start-up tick
+        assert runner.started
+        await asyncio.wait_for(runner.ticked.wait(), timeout=10)  # the start-up tick
         jobs = {job.id: job for job in engine.scheduler.get_jobs()}
         assert jobs["tick"].trigger.interval == timedelta(seconds=15)
         cron = jobs["digest"].trigger

@@ -10,15 +10,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.care.tick import Ticker
+from bot.scheduling.runner import ReminderRunner
 from bot.settings import DeskSettings
 
 log = logging.getLogger(__name__)
 
 
-class CareEngine:
-    def __init__(self, ticker: Ticker, settings: DeskSettings, tick_seconds: float) -> None:
-        self.ticker = ticker
+class DeskScheduler:
+    def __init__(self, runner: ReminderRunner, settings: DeskSettings, tick_seconds: float) -> None:
+        self.runner = runner
         self.scheduler = AsyncIOScheduler(timezone=settings.timezone)
         # max_instances=1 + coalesce: a slow tick is never run twice at once or caught up
         self.scheduler.add_job(
@@ -39,7 +39,7 @@ class CareEngine:
         )
 
     async def start(self) -> None:
-        await self.ticker.start()
+        await self.runner.start()
         self.scheduler.start()
 
     def stop(self) -> None:
@@ -48,6 +48,6 @@ class CareEngine:
 
     async def _tick(self) -> None:
         try:
-            await self.ticker.tick()
+            await self.runner.fire_due()
         except Exception:  # the database may be away; the next tick tries again
             log.exception("the care tick failed; trying again at the next one")

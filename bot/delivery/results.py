@@ -1,4 +1,4 @@
-"""What an attempt's outcome means for the desk: sent, retried later, or failed for good.
+"""What an attempt's result means for the desk: sent, retried later, or failed for good.
 
 Transient trouble (429, 5xx, timeouts, lost connections) is waited out, with the platform's
 Retry-After or an exponential backoff, for as long as `patience` allows; only a permanent
@@ -28,7 +28,7 @@ class Patience:
     max_delay: timedelta = timedelta(minutes=5)
 
 
-class Outcomes:
+class AttemptResults:
     def __init__(
         self, clock: Clock, renderer: Renderer, staff_locale: str, patience: Patience
     ) -> None:
@@ -42,14 +42,14 @@ class Outcomes:
         uow: UnitOfWork,
         message: OutboundMessage,
         ticket: Ticket | None,
-        outcome: DeliveryReceipt | DeliveryError,
+        result: DeliveryReceipt | DeliveryError,
     ) -> None:
         """Write what an attempt came to, in `uow` (the caller commits: attempts that end
         together share one transaction)."""
-        if isinstance(outcome, DeliveryError):
-            await self._not_delivered(uow, message, ticket, outcome)
+        if isinstance(result, DeliveryError):
+            await self._not_delivered(uow, message, ticket, result)
         else:
-            await self._sent(uow, message, outcome)
+            await self._sent(uow, message, result)
 
     async def _sent(
         self, uow: UnitOfWork, message: OutboundMessage, receipt: DeliveryReceipt
