@@ -23,31 +23,32 @@ class _Open(enum.StrEnum):
 
 
 class EventKind(_Open):
-    """A line of a ticket's audit trail."""
+    """A line of a ticket's audit trail; a kind that carries fields has its payload class in
+    bot.events."""
 
     OPENED = "opened"
     REOPENED = "reopened"
-    STATUS = "status"  # data: before, after
+    STATUS = "status"
     CLAIMED = "claimed"
-    ASSIGNED = "assigned"  # data: agent, agent_ref
-    ESCALATED = "escalated"  # data: team, tier, reason
-    PRIORITY = "priority"  # data: before, after
+    ASSIGNED = "assigned"
+    ESCALATED = "escalated"
+    PRIORITY = "priority"
     NOTE = "note"
-    FIRST_RESPONSE = "first_response"  # data: seconds
+    FIRST_RESPONSE = "first_response"
     REPLY_NOT_SENT = "reply_not_sent"  # an agent wrote to a closed ticket
-    CLOSED = "closed"  # data: resolution, resolution_seconds
-    RATED = "rated"  # data: score
-    FOLLOWUP_SCHEDULED = "followup_scheduled"  # data: due_at, note
-    FOLLOWUP_DUE = "followup_due"  # data: note
-    FOLLOWUP_SNOOZED = "followup_snoozed"  # data: due_at
+    CLOSED = "closed"
+    RATED = "rated"
+    FOLLOWUP_SCHEDULED = "followup_scheduled"
+    FOLLOWUP_DUE = "followup_due"
+    FOLLOWUP_SNOOZED = "followup_snoozed"
     FOLLOWUP_DONE = "followup_done"
     CHECKIN_SENT = "checkin_sent"
     CHECKIN_ALL_GOOD = "checkin_all_good"
     CHECKIN_TROUBLE = "checkin_trouble"
     IDLE_NUDGE = "idle_nudge"
-    SLA_NUDGE = "sla_nudge"  # data: due_at
-    SLA_BREACHED = "sla_breached"  # data: target
-    DELIVERY_FAILED = "delivery_failed"  # data: outbox_id, kind, reason
+    SLA_NUDGE = "sla_nudge"
+    SLA_BREACHED = "sla_breached"
+    DELIVERY_FAILED = "delivery_failed"
 
 
 class MessageKind(_Open):

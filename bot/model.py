@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.events import PAYLOADS, Payload, payload_of
 from bot.kinds import EventKind, MessageKind
 
 
@@ -201,6 +202,21 @@ class TicketEvent:
     at: datetime
     data: dict[str, Any] = field(default_factory=dict)
     id: int | None = None
+
+    @classmethod
+    def of(
+        cls, ticket_id: int, what: EventKind | Payload, actor: Person, at: datetime
+    ) -> TicketEvent:
+        """A new line: a payload that knows its kind, or a kind that carries nothing."""
+        if isinstance(what, Payload):
+            return cls(ticket_id, what.kind, actor, at, what.data())
+        if what in PAYLOADS:
+            raise TypeError(f"a {what} event carries fields: record {PAYLOADS[what].__name__}")
+        return cls(ticket_id, what, actor, at)
+
+    @property
+    def payload(self) -> Payload | None:
+        return payload_of(self.kind, self.data)
 
 
 class Direction(enum.StrEnum):

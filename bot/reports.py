@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.events import Closed, FirstResponse, Payload, Rated, payload_of
 from bot.kinds import EventKind
 from bot.model import SYSTEM
 
@@ -108,6 +109,10 @@ class AuditLine:
     assignee_ref: str | None
     assignee_name: str | None
 
+    @property
+    def payload(self) -> Payload | None:
+        return payload_of(self.kind, self.data)
+
 
 # the events the digest counts; only the first three are an agent's own work (customers
 # act too: a rating is the customer's, and counts for the ticket's assignee)
@@ -175,12 +180,12 @@ def _count_events(
         return found
 
     for event in events:
-        kind, data = event.kind, event.data
+        kind, payload = event.kind, event.payload
         by_actor = agent(event.actor_ref, event.actor_name) if kind in _AGENTS_OWN else None
-        if kind is EventKind.CLOSED:
+        if isinstance(payload, Closed):
             figures.closed += 1
             line(event.platform).closed += 1
-            figures.resolutions.append(int(data.get("resolution_seconds", 0)))
+            figures.resolutions.append(payload.resolution_seconds)
             if by_actor:
                 by_actor.closed += 1
         elif kind is EventKind.REOPENED:
@@ -189,15 +194,13 @@ def _count_events(
             figures.escalated += 1
         elif kind is EventKind.CLAIMED and by_actor:
             by_actor.claimed += 1
-        elif kind is EventKind.FIRST_RESPONSE:
-            seconds = int(data.get("seconds", 0))
-            figures.first_responses.append(seconds)
+        elif isinstance(payload, FirstResponse):
+            figures.first_responses.append(payload.seconds)
             if by_actor:
-                by_actor.first_responses.append(seconds)
-        elif kind is EventKind.RATED:
-            score = int(data.get("score", 0))
-            figures.ratings.append(score)
+                by_actor.first_responses.append(payload.seconds)
+        elif isinstance(payload, Rated):
+            figures.ratings.append(payload.score)
             holder = agent(event.assignee_ref, event.assignee_name)
             if holder:
-                holder.ratings.append(score)
+                holder.ratings.append(payload.score)
     return sorted(agents.values(), key=lambda a: a.name.lower())

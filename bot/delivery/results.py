@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock
-from bot.kinds import EventKind, MessageKind
+from bot.events import DeliveryFailed
+from bot.kinds import MessageKind
 from bot.model import SYSTEM, Audience, OutboundMessage, Ticket, TicketEvent
 from bot.ports import DeliveryError, DeliveryReceipt, UnitOfWork
 from bot.rendering import Renderer
@@ -166,13 +167,7 @@ class AttemptResults:
         if ticket is None or ticket.id is None:
             return
         await uow.events.add(
-            TicketEvent(
-                ticket.id,
-                EventKind.DELIVERY_FAILED,
-                SYSTEM,
-                now,
-                {"outbox_id": message.id, "kind": message.kind, "reason": reason},
-            )
+            TicketEvent.of(ticket.id, DeliveryFailed(message.id, message.kind, reason), SYSTEM, now)
         )
         if message.audience is Audience.CUSTOMER:
             body = self.renderer.text(

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.commands import Caller
+from bot.events import Payload
 from bot.kinds import EventKind, MessageKind
 from bot.model import (
     Action,
@@ -55,11 +56,12 @@ class CommandContext:
         )
 
     async def record(
-        self, ticket: Ticket, kind: EventKind, actor: Person | None = None, **data: Any
+        self, ticket: Ticket, what: EventKind | Payload, actor: Person | None = None
     ) -> None:
+        """A line of the ticket's audit trail, by the caller unless `actor` says otherwise."""
         assert ticket.id is not None
         await self.uow.events.add(
-            TicketEvent(ticket.id, kind, actor or self.caller.actor, self.now, data)
+            TicketEvent.of(ticket.id, what, actor or self.caller.actor, self.now)
         )
 
     async def send(self, message: OutboundMessage) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import commands as c
+from bot import events as ev
 from bot.desk.context import CommandContext
 from bot.desk.intake import customers_ticket, reopen_for_customer
 from bot.durations import format_duration
@@ -19,7 +20,7 @@ async def fire(ctx: CommandContext, reminder: Reminder, ticket: Ticket) -> None:
     """Due: post the reminder with its buttons, or send the check-in straight away."""
     if ctx.settings.follow_ups.auto_checkin:
         await send_checkin(ctx, ticket)
-        await ctx.record(ticket, EventKind.CHECKIN_SENT, automatic=True)
+        await ctx.record(ticket, ev.CheckInSent(automatic=True))
         await ctx.notice(ticket, "notice_checkin_auto", note=reminder.note)
         reminder.status = ReminderStatus.DONE
         return
@@ -40,7 +41,7 @@ async def fire(ctx: CommandContext, reminder: Reminder, ticket: Ticket) -> None:
             Action(f"followup:done:{rid}", ctx.staff_text("button_followup_done")),
         ],
     )
-    await ctx.record(ticket, EventKind.FOLLOWUP_DUE, note=reminder.note)
+    await ctx.record(ticket, ev.FollowUpDue(reminder.note))
     reminder.status = ReminderStatus.FIRED
 
 
@@ -71,21 +72,22 @@ async def _open_follow_up(ctx: CommandContext, reminder_id: int) -> tuple[Remind
 
 
 async def _finish(
-    ctx: CommandContext, reminder: Reminder, ticket: Ticket, what: EventKind
+    ctx: CommandContext, reminder: Reminder, ticket: Ticket, what: EventKind | ev.Payload
 ) -> Outcome:
     """The follow-up is dealt with: recorded, told in the thread and to the agent."""
     reminder.status = ReminderStatus.DONE
     await ctx.uow.reminders.save(reminder)
     await ctx.record(ticket, what)
-    await ctx.notice(ticket, f"notice_{what}", agent=ctx.caller.actor.name)
-    text = ctx.staff_text(f"reply_{what}", number=ticket.number)
+    kind = what.kind if isinstance(what, ev.Payload) else what
+    await ctx.notice(ticket, f"notice_{kind}", agent=ctx.caller.actor.name)
+    text = ctx.staff_text(f"reply_{kind}", number=ticket.number)
     return Outcome(text, ticket_number=ticket.number)
 
 
 async def check_in(ctx: CommandContext, cmd: c.SendCheckIn) -> Outcome:
     reminder, ticket = await _open_follow_up(ctx, cmd.reminder_id)
     await send_checkin(ctx, ticket)
-    return await _finish(ctx, reminder, ticket, EventKind.CHECKIN_SENT)
+    return await _finish(ctx, reminder, ticket, ev.CheckInSent(automatic=False))
 
 
 async def snooze(ctx: CommandContext, cmd: c.SnoozeFollowUp) -> Outcome:
@@ -94,7 +96,7 @@ async def snooze(ctx: CommandContext, cmd: c.SnoozeFollowUp) -> Outcome:
     reminder.due_at = ctx.now + cmd.delay
     await ctx.uow.reminders.save(reminder)
     when = format_duration(cmd.delay)
-    await ctx.record(ticket, EventKind.FOLLOWUP_SNOOZED, due_at=reminder.due_at.isoformat())
+    await ctx.record(ticket, ev.FollowUpSnoozed(reminder.due_at.isoformat()))
     await ctx.notice(ticket, "notice_followup_snoozed", agent=ctx.caller.actor.name, when=when)
     return Outcome(
         ctx.staff_text("reply_followup", number=ticket.number, when=when),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from bot import commands as c
+from bot import events as ev
 from bot.desk import ticket_clocks
 from bot.desk.context import CommandContext
-from bot.kinds import EventKind, MessageKind
+from bot.kinds import MessageKind
 from bot.model import (
     Action,
     Attachment,
@@ -122,7 +123,7 @@ async def open_ticket(
     assert ticket.id is not None
     if not new_customer:
         ticket.earlier_tickets = await ctx.uow.tickets.count_for_customer(customer.id, ticket.id)
-    await ctx.record(ticket, EventKind.OPENED, person, priority=priority.value, keyword=keyword)
+    await ctx.record(ticket, ev.Opened(priority.value, keyword), person)
     await ctx.uow.messages.add(
         TicketMessage(ticket.id, Direction.INBOUND, person, text, ctx.now, list(attachments))
     )
@@ -151,7 +152,7 @@ async def _continue(
     before = ticket.status
     if ticket.is_closed:  # the customer wrote again in the closed ticket's own thread
         ticket.reopen()
-        await ctx.record(ticket, EventKind.REOPENED, person, reason="customer wrote again")
+        await ctx.record(ticket, ev.Reopened("customer wrote again"), person)
         await ticket_clocks.after_reopen(ctx, ticket)
         await ctx.notice(
             ticket,
@@ -168,9 +169,7 @@ async def _continue(
     )
     await _relay_to_staff(ctx, ticket, person, text, attachments)
     if ticket.status is not before:
-        await ctx.record(
-            ticket, EventKind.STATUS, person, before=before.value, after=ticket.status.value
-        )
+        await ctx.record(ticket, ev.StatusChanged(before.value, ticket.status.value), person)
         await ctx.card(ticket)
 
 
@@ -199,7 +198,7 @@ async def reopen_for_customer(ctx: CommandContext, ticket: Ticket, reason: str) 
     ticket.reopen()
     ticket.updated_at = ctx.now
     await ctx.uow.tickets.save(ticket)
-    await ctx.record(ticket, EventKind.REOPENED, reason=reason)
+    await ctx.record(ticket, ev.Reopened(reason))
     await ticket_clocks.after_reopen(ctx, ticket)
     await ctx.card(ticket)
     await ctx.to_customer(
@@ -222,7 +221,7 @@ async def rate(ctx: CommandContext, cmd: c.RateTicket) -> Ticket:
         return ticket
     if not 1 <= cmd.score <= 5:
         raise Refusal("bad_rating", locale=ticket.locale, keep=True)
-    await ctx.record(ticket, EventKind.RATED, score=cmd.score)
+    await ctx.record(ticket, ev.Rated(cmd.score))
     await ctx.notice(ticket, "notice_rated", score=cmd.score)
     await ctx.to_customer(
         ticket, MessageKind.THANKS, ctx.renderer.text(ticket.locale, "thanks_rating")

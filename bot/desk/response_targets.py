@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from bot import events as ev
 from bot.desk.context import CommandContext
 from bot.desk.ticket_clocks import response_due
-from bot.kinds import EventKind, MessageKind
+from bot.kinds import MessageKind
 from bot.model import Reminder, ReminderStatus, Ticket
 from bot.ports import LEADS_GROUP, STAFF_GROUP
 
@@ -32,7 +33,7 @@ async def nudge(ctx: CommandContext, reminder: Reminder, ticket: Ticket) -> None
         tz=ctx.settings.timezone,
         mentions=ctx.who_to_ping(ticket, STAFF_GROUP),
     )
-    await ctx.record(ticket, EventKind.SLA_NUDGE, due_at=due.isoformat())
+    await ctx.record(ticket, ev.ResponseTargetNudged(due.isoformat()))
     reminder.status = ReminderStatus.DONE
 
 
@@ -45,7 +46,7 @@ async def breach(ctx: CommandContext, reminder: Reminder, ticket: Ticket) -> Non
     await ctx.uow.tickets.save(ticket)
     await ctx.card(ticket)
     target = _target_text(ctx, ticket)
-    await ctx.record(ticket, EventKind.SLA_BREACHED, target=target)
+    await ctx.record(ticket, ev.ResponseTargetBreached(target))
     platform = ticket.source.platform
     if platform in ctx.settings.lead_platforms:
         await ctx.to_leads(

@@ -4,6 +4,7 @@ and replies in the ticket thread."""
 from __future__ import annotations
 
 from bot import commands as c
+from bot import events as ev
 from bot.desk import ticket_clocks
 from bot.desk.context import CommandContext
 from bot.desk.intake import clean_text, csat_actions
@@ -43,7 +44,7 @@ async def assign(ctx: CommandContext, ticket: Ticket, cmd: c.AssignTicket) -> Ou
         raise ctx.refuse("unknown_agent", agent=cmd.agent)
     ticket.assign(agent)
     await _save(ctx, ticket)
-    await ctx.record(ticket, EventKind.ASSIGNED, agent=agent.name, agent_ref=agent.ref)
+    await ctx.record(ticket, ev.Assigned(agent.name, agent.ref))
     await ctx.notice(
         ticket,
         "notice_assigned",
@@ -60,14 +61,7 @@ async def escalate(ctx: CommandContext, ticket: Ticket, cmd: c.EscalateTicket) -
     previous = ticket.assignee.name if ticket.assignee else ""
     ticket.escalate(cmd.team)
     await _save(ctx, ticket)
-    await ctx.record(
-        ticket,
-        EventKind.ESCALATED,
-        team=cmd.team,
-        reason=cmd.reason,
-        level=ticket.escalation_level,
-        previous_assignee=previous,
-    )
+    await ctx.record(ticket, ev.Escalated(cmd.team, cmd.reason, ticket.escalation_level, previous))
     await ctx.notice(
         ticket,
         "notice_escalated",
@@ -83,9 +77,7 @@ async def close(ctx: CommandContext, ticket: Ticket, cmd: c.CloseTicket) -> Outc
     ticket.close(cmd.resolution, ctx.now)
     await _save(ctx, ticket)
     seconds = int((ctx.now - ticket.created_at).total_seconds())
-    await ctx.record(
-        ticket, EventKind.CLOSED, resolution=cmd.resolution, resolution_seconds=seconds
-    )
+    await ctx.record(ticket, ev.Closed(cmd.resolution, seconds))
     follow_up = await ticket_clocks.after_close(ctx, ticket, cmd.follow_up)
     when = format_duration(follow_up) if follow_up else ""
     await ctx.notice(
@@ -113,7 +105,7 @@ async def close(ctx: CommandContext, ticket: Ticket, cmd: c.CloseTicket) -> Outc
 async def reopen(ctx: CommandContext, ticket: Ticket, cmd: c.ReopenTicket) -> Outcome:
     ticket.reopen()
     await _save(ctx, ticket)
-    await ctx.record(ticket, EventKind.REOPENED, reason=cmd.reason)
+    await ctx.record(ticket, ev.Reopened(cmd.reason))
     await ticket_clocks.after_reopen(ctx, ticket)
     await ctx.notice(
         ticket,
@@ -134,7 +126,7 @@ async def set_priority(ctx: CommandContext, ticket: Ticket, cmd: c.SetPriority) 
     before = ticket.priority
     ticket.set_priority(cmd.priority)
     await _save(ctx, ticket)
-    await ctx.record(ticket, EventKind.PRIORITY, before=before.value, after=cmd.priority.value)
+    await ctx.record(ticket, ev.PriorityChanged(before.value, cmd.priority.value))
     await ticket_clocks.watch_first_response(ctx, ticket)  # the target follows the priority
     label = ctx.staff_text(f"priority_{cmd.priority.value}")
     await ctx.notice(ticket, "notice_priority", agent=ctx.caller.actor.name, priority=label)
@@ -170,7 +162,7 @@ async def schedule_follow_up(
     await ctx.uow.reminders.add(
         Reminder(ticket.id, ReminderKind.FOLLOW_UP, due, ctx.caller.actor, ctx.now, note=cmd.note)
     )
-    await ctx.record(ticket, EventKind.FOLLOWUP_SCHEDULED, due_at=due.isoformat(), note=cmd.note)
+    await ctx.record(ticket, ev.FollowUpScheduled(due.isoformat(), cmd.note))
     when = format_duration(cmd.delay)
     await ctx.notice(
         ticket, "notice_followup", agent=ctx.caller.actor.name, when=when, note=cmd.note
@@ -207,11 +199,11 @@ async def agent_message(ctx: CommandContext, ticket: Ticket, cmd: c.RelayAgentMe
         await ctx.record(ticket, EventKind.CLAIMED)
     if first:
         seconds = int((ctx.now - ticket.created_at).total_seconds())
-        await ctx.record(ticket, EventKind.FIRST_RESPONSE, seconds=seconds)
+        await ctx.record(ticket, ev.FirstResponse(seconds))
         await ticket_clocks.first_response_given(ctx, ticket)
     await ticket_clocks.start_idle_clock(ctx, ticket)
     if ticket.status is not before:
-        await ctx.record(ticket, EventKind.STATUS, before=before.value, after=ticket.status.value)
+        await ctx.record(ticket, ev.StatusChanged(before.value, ticket.status.value))
     body = ctx.renderer.render(ticket.locale, "relay.md.j2", text=text, attachments=cmd.attachments)
     await ctx.to_customer(
         ticket,
