@@ -229,7 +229,7 @@ def _cpu_seconds(bots: list[BotProcess]) -> float | None:
     total = 0.0
     for bot in bots:
         try:
-            with open(f"/proc/{bot.pid}/stat") as stat:
+            with Path(f"/proc/{bot.pid}/stat").open() as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             return None

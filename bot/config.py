@@ -87,22 +87,22 @@ def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path
     tick = get("SUPPORTBOT_TICK_SECONDS", f"{_CONFIG.tick_seconds:g}")
     try:
         tick_seconds = float(tick)
-        if not 1 <= tick_seconds <= 3600:
-            raise ValueError(tick)
     except ValueError:
+        tick_seconds = 0.0  # refused just below, with the same words
+    if not 1 <= tick_seconds <= 3600:
         raise ConfigError(
             "SUPPORTBOT_TICK_SECONDS", f"{tick!r} must be a number of seconds from 1 to 3600"
-        ) from None
+        )
     patience = get("SUPPORTBOT_DELIVERY_PATIENCE", format_duration(_CONFIG.delivery_patience))
     try:
         delivery_patience = parse_duration(patience)
-        if delivery_patience < timedelta(minutes=10):
-            raise BadDuration(patience)
     except BadDuration:
+        delivery_patience = timedelta(0)  # refused just below, with the same words
+    if delivery_patience < timedelta(minutes=10):
         raise ConfigError(
             "SUPPORTBOT_DELIVERY_PATIENCE",
             f"{patience!r} must be a duration of at least 10 minutes, like 6h, 1d or 3d",
-        ) from None
+        )
     concurrency = get("SUPPORTBOT_DELIVERY_CONCURRENCY", str(_CONFIG.delivery_concurrency))
     if not concurrency.strip().isdigit() or not 1 <= int(concurrency) <= 1000:
         raise ConfigError(
@@ -128,7 +128,7 @@ def _read_toml(path: str) -> dict[str, Any]:
     if not path:
         return {}
     try:
-        with open(path, "rb") as fh:
+        with Path(path).open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError("SUPPORTBOT_CONFIG", f"the file {path!r} does not exist") from None

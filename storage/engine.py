@@ -267,5 +267,6 @@ def _tune_sqlite(engine: Engine, lock_wait: float, in_memory: bool) -> None:
 def new_id(result: Rows) -> int:
     """The primary key a one-row INSERT just created."""
     key = result.inserted_primary_key
-    assert key is not None and key[0] is not None, "no row was inserted"
+    assert key is not None, "no row was inserted"
+    assert key[0] is not None, "no row was inserted"
     return int(key[0])

@@ -150,7 +150,8 @@ class AdvisoryLock:
 
     async def watch(self) -> str:
         driver, lost = self._driver, self._lost
-        assert self.held and driver is not None, "watch() is for the holder"
+        assert self.held, "watch() is for the holder"
+        assert driver is not None
         while True:
             try:
                 async with asyncio.timeout(self.check_seconds):

@@ -270,5 +270,4 @@ def _nonce(message: OutboundMessage, part: int) -> str:
 def _card_embed(message: OutboundMessage) -> discord.Embed:
     lines = message.body.splitlines()
     title = lines[0].strip("*") if lines else f"#{message.ticket_number}"
-    embed = discord.Embed(title=title[:256], description="\n".join(lines[1:])[:4000])
-    return embed
+    return discord.Embed(title=title[:256], description="\n".join(lines[1:])[:4000])

@@ -129,4 +129,4 @@ class Spool:
             out.write("".join(line + "\n" for line in lines))
             out.flush()
             os.fsync(out.fileno())
-        os.replace(fresh, self.path)
+        fresh.replace(self.path)

@@ -49,4 +49,4 @@ def parse_line(raw: str) -> Line:
 
 def _text(text: str) -> str:
     # one space after '>' is syntax; everything else is the message, as typed
-    return text[1:] if text.startswith(" ") else text
+    return text.removeprefix(" ")

@@ -179,7 +179,8 @@ class Pacer:
             task.add_done_callback(self._holding.discard)
 
     async def _hold_shared(self, route: Route, seconds: float) -> None:
-        assert self.shared is not None and route.per_second is not None
+        assert self.shared is not None
+        assert route.per_second is not None
         try:
             await self.shared.hold(route.key, seconds, route.burst, route.per_second)
         except Exception as error:  # this process holds the route still; others learn by 429

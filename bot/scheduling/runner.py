@@ -53,7 +53,6 @@ class ReminderRunner:
                     await ctx.flush_card()
                     await uow.reminders.save(reminder)
                     await uow.commit()
-                    return True
                 except ConcurrencyConflict:  # an agent changed the ticket meanwhile
                     await uow.rollback()
                     continue
@@ -61,7 +60,7 @@ class ReminderRunner:
                     await uow.rollback()
                     log.exception("reminder %s (%s) failed", reminder.id, reminder.kind.value)
                     await self._keep_failed(reminder, error)
-                    return True
+                return True
         return False  # the ticket is busy; the reminder stays pending for the next round
 
     async def _keep_failed(self, reminder: Reminder, error: Exception) -> None:
