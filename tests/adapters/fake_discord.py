@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,8 +73,8 @@ class FakeDiscord(RestSide):
     invalid_sessions: int = 0  # RESUMEs refused with op 9
     session: int = 1  # goes up with each restart()
     base_url: str = ""
-    _ids: Any = field(default_factory=lambda: itertools.count(900000))
-    _seq: Any = field(default_factory=lambda: itertools.count(3))
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(900000))
+    _seq: Iterator[int] = field(default_factory=lambda: itertools.count(3))
     _ws: web.WebSocketResponse | None = None
     _replay_after: int = 0  # RESUME replays only what came after this session's IDENTIFY
     _interaction_channels: dict[str, str] = field(default_factory=dict)  # token -> channel
@@ -125,11 +125,11 @@ class FakeDiscord(RestSide):
             parts = path.split("/")
             return json_response(self._thread(parts[3], parts[1], body))
         if path.endswith("/threads") and method == "POST":
-            thread = str(self.next_id())
-            starter = self._keep(self._message(thread, body.get("message", {}), BOT))
-            self.starters[thread] = starter["id"]
-            channel = self._thread(thread, str(FORUM), body)
-            return json_response(channel | {"message": starter})
+            thread_id = str(self.next_id())
+            starter = self._keep(self._message(thread_id, body.get("message", {}), BOT))
+            self.starters[thread_id] = starter["id"]
+            post = self._thread(thread_id, str(FORUM), body)
+            return json_response(post | {"message": starter})
         if path.endswith("/messages") and method == "POST":
             return self._create_message(path.split("/")[1], body, BOT)
         if "/messages/" in path and method == "PATCH":
@@ -158,9 +158,9 @@ class FakeDiscord(RestSide):
             return json_response(thread)
         if method == "POST" and path == "users/@me/channels":
             recipient = int(body["recipient_id"])  # one DM channel per user, as on Discord
-            channel = self.dm_channels.setdefault(str(recipient), str(self.next_id()))
+            dm_channel = self.dm_channels.setdefault(str(recipient), str(self.next_id()))
             return json_response(
-                {"id": channel, "type": 1, "recipients": [user(recipient, f"user{recipient}")]}
+                {"id": dm_channel, "type": 1, "recipients": [user(recipient, f"user{recipient}")]}
             )
         if path.endswith("/commands") and method == "PUT":
             self.synced = body if isinstance(body, list) else []

@@ -190,7 +190,8 @@ class FakeSlack:
         return web.json_response(body, status=status, headers=headers)
 
     def _handle(self, call: Call) -> tuple[int, dict[str, str], dict[str, Any]]:
-        status, headers = 200, {}
+        status = 200
+        headers: dict[str, str] = {}
         if call.token in self.rejected_tokens:
             body: dict[str, Any] = {"ok": False, "error": "invalid_auth"}
         elif self.failures.get(call.method):

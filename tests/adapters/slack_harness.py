@@ -78,6 +78,7 @@ class SlackDesk:
             if headers and "envelope_id" in headers:
                 envelope["envelope_id"] = headers["envelope_id"]
             ack = await self.fake.send_envelope(envelope)
+            assert ack is not None, f"nobody acknowledged {envelope['envelope_id']}"
             await self.adapter.settled()
             await self.app.sender.drain()
             return 200, json.dumps(ack.get("payload") or {})
@@ -143,7 +144,8 @@ class SlackDesk:
         }
         answered = len(self.fake.responses)
         status, acknowledgement = await self.send("slash_commands", payload)
-        assert status == 200 and acknowledgement in ("", "{}")  # the answer comes after
+        assert status == 200
+        assert acknowledgement in ("", "{}")
         assert len(self.fake.responses) == answered + 1, "the command got no answer"
         return str(self.fake.responses[-1]["text"])
 

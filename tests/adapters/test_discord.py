@@ -42,7 +42,7 @@ class DiscordDesk:
         return int(data["id"])
 
     def sent_to(self, channel: int | str) -> list[Call]:
-        return [c for c in self.fake.called("POST", f"channels/{channel}/messages")]
+        return list(self.fake.called("POST", f"channels/{channel}/messages"))
 
 
 def _thread_id(fake: FakeDiscord) -> str:
@@ -150,7 +150,8 @@ async def test_everyone_in_customer_text_pings_nobody(discord_desk: DiscordDesk)
     await desk.say(CUSTOMER, "alice", "@everyone @here help", DM)
     await fake.wait_for("POST", "/messages", count=2)
     relay = desk.sent_to(_thread_id(fake))[0].body
-    assert "@everyone" in relay["content"] and relay["allowed_mentions"]["parse"] == []
+    assert "@everyone" in relay["content"]
+    assert relay["allowed_mentions"]["parse"] == []
 
 
 async def test_a_closed_dm_is_reported_in_the_thread(discord_desk: DiscordDesk) -> None:
@@ -164,7 +165,8 @@ async def test_a_closed_dm_is_reported_in_the_thread(discord_desk: DiscordDesk) 
     await fake.wait_for("POST", "/messages", count=3)
     thread = _thread_id(fake)
     notice = desk.sent_to(thread)[-1].body["content"]
-    assert "could not be delivered" in notice and "Cannot send messages" in notice
+    assert "could not be delivered" in notice
+    assert "Cannot send messages" in notice
 
 
 async def test_long_text_is_split_not_cut(discord_desk: DiscordDesk) -> None:
@@ -205,11 +207,13 @@ async def test_buttons_forms_and_rating(discord_desk: DiscordDesk) -> None:
         roles=[STAFF_ROLE],
     )
     answer = await _answered(fake, pressed)
-    assert answer["type"] == 4 and answer["data"]["flags"] == 64
+    assert answer["type"] == 4
+    assert answer["data"]["flags"] == 64
     assert answer["data"]["content"] == "You claimed ticket #1."
     await fake.wait_for("PATCH", "/messages/" + str(_starter_id(fake)))
     card = fake.called("PATCH", "/messages/" + str(_starter_id(fake)))[-1].body
-    assert "ticket:claim:1" not in _components(card) and "bob" in str(card["embeds"])
+    assert "ticket:claim:1" not in _components(card)
+    assert "bob" in str(card["embeds"])
 
     refused = await fake.interact(
         3, {"custom_id": "ticket:close:1", "component_type": 2}, 5555, "mallory", thread, roles=[]
@@ -225,7 +229,8 @@ async def test_buttons_forms_and_rating(discord_desk: DiscordDesk) -> None:
         roles=[STAFF_ROLE],
     )
     form = await _answered(fake, opened)
-    assert form["type"] == 9 and form["data"]["custom_id"] == "ticket_close:1"
+    assert form["type"] == 9
+    assert form["data"]["custom_id"] == "ticket_close:1"
     submitted = await fake.interact(
         5,
         _form_submit("ticket_close:1", resolution="extinguished", followup="3d"),
@@ -315,7 +320,8 @@ async def test_ticket_slash_commands(discord_desk: DiscordDesk) -> None:
     thread = int(_thread_id(fake))
     asked = await fake.interact(2, _slash("claim"), AGENT, "bob", thread, roles=[STAFF_ROLE])
     answer = await _answered(fake, asked)
-    assert answer["data"]["content"] == "You claimed ticket #1." and answer["data"]["flags"] == 64
+    assert answer["data"]["content"] == "You claimed ticket #1."
+    assert answer["data"]["flags"] == 64
     asked = await fake.interact(
         2,
         _slash("escalate", team="engineering", reason="router bug"),
@@ -390,7 +396,8 @@ async def test_start_fails_saying_what_to_enable(
         with pytest.raises(ConfigError) as caught:
             async with connected(fake, tmp_path):
                 pass
-    assert caught.value.variable == variable and words in str(caught.value)
+    assert caught.value.variable == variable
+    assert words in str(caught.value)
 
 
 async def test_the_panel_opens_tickets_in_the_customers_language(discord_desk: DiscordDesk) -> None:
@@ -412,7 +419,8 @@ async def test_the_panel_opens_tickets_in_the_customers_language(discord_desk: D
         locale="ja",
     )
     form = await _answered(fake, pressed)
-    assert form["type"] == 9 and form["data"]["custom_id"] == "panel_form"
+    assert form["type"] == 9
+    assert form["data"]["custom_id"] == "panel_form"
     submitted = await fake.interact(
         5,
         _form_submit("panel_form", subject="返金について", description="二重に請求されました"),
@@ -434,7 +442,8 @@ async def test_the_panel_opens_tickets_in_the_customers_language(discord_desk: D
         for c in fake.called("POST", "/messages")
         if "お問い合わせありがとうございます" in c.body.get("content", "")
     ]
-    assert acks and "#1" in acks[0]
+    assert acks
+    assert "#1" in acks[0]
 
 
 async def test_support_channel_messages_open_tickets_answered_in_dms(tmp_path: Path) -> None:
@@ -449,7 +458,8 @@ async def test_support_channel_messages_open_tickets_answered_in_dms(tmp_path: P
         acks = [
             c for c in fake.called("POST", "/messages") if "ticket #1" in c.body.get("content", "")
         ]
-        assert acks and acks[0].path != f"channels/{support}/messages"
+        assert acks
+        assert acks[0].path != f"channels/{support}/messages"
         await desk.say(CUSTOMER, "alice", "(it is a CSV)", support, roles=[])
         await fake.wait_for("POST", "/messages", count=3)
         assert len(fake.called("POST", f"channels/{FORUM}/threads")) == 1  # the same ticket
@@ -552,8 +562,10 @@ async def test_slow_work_is_deferred_then_answered(
     desk.adapter.interactions.defer_after = 0
     asked = await fake.interact(2, _slash("list"), AGENT, "bob", DM + 1, roles=[STAFF_ROLE])
     first = await _answered(fake, asked)
-    assert first["type"] == 5 and first["data"]["flags"] == 64  # "thinking", only for bob
+    assert first["type"] == 5
+    assert first["data"]["flags"] == 64
     gate.set()
     await fake.wait_for("POST", f"webhooks/{APP}/token-{asked}")
     follow_up = fake.called("POST", f"webhooks/{APP}/token-{asked}")[-1].body
-    assert "No open tickets" in follow_up["content"] and follow_up["flags"] == 64
+    assert "No open tickets" in follow_up["content"]
+    assert follow_up["flags"] == 64

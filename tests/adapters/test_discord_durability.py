@@ -150,8 +150,10 @@ async def test_messages_during_a_database_outage_wait_in_the_spool_and_arrive_on
         await until(lambda: outage.tries >= tries + 3)  # the replay keeps trying...
         assert len(spooled(tmp_path)) == 4  # ...and drops nothing while it fails
         # nobody was told anything: no acknowledgement of what was not stored, no error
-        assert len(said_by_bot(fake, DM)) == 1 and said_by_bot(fake, DAVE_DM) == []
-        assert said_by_bot(fake, thread) == ["**alice:** first"] and len(fake.threads) == 1
+        assert len(said_by_bot(fake, DM)) == 1
+        assert said_by_bot(fake, DAVE_DM) == []
+        assert said_by_bot(fake, thread) == ["**alice:** first"]
+        assert len(fake.threads) == 1
 
         desk.adapter.intake.retry_seconds = 0.5
         tries = outage.tries
@@ -168,7 +170,8 @@ async def test_messages_during_a_database_outage_wait_in_the_spool_and_arrive_on
         relayed = ["first", "second", "third", "fourth"]
         assert said_by_bot(fake, thread) == [f"**alice:** {t}" for t in relayed]
         ack, answer = said_by_bot(fake, DM)
-        assert "ticket #1" in ack and answer == "**bob:** On it, Alice."
+        assert "ticket #1" in ack
+        assert answer == "**bob:** On it, Alice."
         (dave_ack,) = said_by_bot(fake, DAVE_DM)
         assert "ticket #2" in dave_ack
         assert said_by_bot(fake, staff_thread(fake, 2)) == ["**dave:** hello from dave"]
@@ -210,7 +213,8 @@ async def test_a_process_that_dies_with_a_full_spool_replays_it_once_when_starte
             await settled(desk)
             assert said_by_bot(fake, thread) == ["**alice:** first", "**alice:** second"]
             assert len(said_by_bot(fake, DM)) == 1  # alice's acknowledgement, once
-            assert len(fake.threads) == 2 and len(said_by_bot(fake, DAVE_DM)) == 1
+            assert len(fake.threads) == 2
+            assert len(said_by_bot(fake, DAVE_DM)) == 1
             assert said_by_bot(fake, staff_thread(fake, 2)) == ["**dave:** hello from dave"]
 
 
@@ -257,7 +261,8 @@ async def test_what_was_written_while_the_bot_was_away_is_relayed_once_in_order(
                 answer = write_while_away(fake, thread)
                 await fake.restart()
                 await check_caught_up(desk, thread, answer)
-                assert fake.identifies == 2 and fake.invalid_sessions == 1
+                assert fake.identifies == 2
+                assert fake.invalid_sessions == 1
         if downtime == "process_restarted":
             answer = write_while_away(fake, thread)
             async with connected(fake, tmp_path) as desk:
@@ -353,11 +358,13 @@ async def test_hostile_text_is_stored_and_relayed_once(
         await shows(fake, thread, 1)
         await settled(desk)
         assert said_by_bot(fake, thread) == [f"**alice:** {STORED}"]
-        assert len(said_by_bot(fake, DM)) == 1 and len(fake.threads) == 1
+        assert len(said_by_bot(fake, DM)) == 1
+        assert len(fake.threads) == 1
         assert not {"\ud800", "\x00"} & set(fake.threads[thread]["name"])
         async with desk.app.desk.uow_factory() as uow:
             ticket = await uow.tickets.by_number(1)
-            assert ticket is not None and ticket.id is not None
+            assert ticket is not None
+            assert ticket.id is not None
             assert [m.body for m in await uow.messages.for_ticket(ticket.id)] == [STORED]
         assert not (tmp_path / SPOOL).exists()
         # the gateway connection survived it: the next customer is heard
@@ -399,7 +406,8 @@ async def test_an_unwritable_spool_file_stops_the_start_naming_the_variable(
             if root:
                 os.setresuid(0, 0, 0)
             folder.chmod(0o755)
-        assert not fake.calls and fake.identifies == 0  # it never went to Discord
+        assert not fake.calls
+        assert fake.identifies == 0
     assert refused.value.variable == "DISCORD_SPOOL_FILE"
     assert str(folder.resolve()) in str(refused.value)
     assert not spool.exists()

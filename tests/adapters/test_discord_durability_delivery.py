@@ -61,7 +61,8 @@ async def test_an_acknowledgement_whose_answer_was_lost_reaches_the_customer_onc
     (ack,) = said_by_bot(fake, DM)
     assert "ticket #1" in ack
     sends = fake.called("POST", f"channels/{DM}/messages")  # any resend names the same row
-    assert len({s.body["nonce"] for s in sends}) == 1 and sends[-1].body["enforce_nonce"]
+    assert len({s.body["nonce"] for s in sends}) == 1
+    assert sends[-1].body["enforce_nonce"]
     assert said_by_bot(fake, staff_thread(fake, 1)) == ["**alice:** Where is my parcel?"]
 
 
@@ -79,7 +80,8 @@ async def test_a_long_answer_whose_first_part_was_lost_arrives_whole_once(
     await until(lambda: fake.dropped == 1)
     await retry_until_idle(desk)
     parts = said_by_bot(fake, DM)[1:]
-    assert len(parts) == 3 and all(len(p) <= 2000 for p in parts)
+    assert len(parts) == 3
+    assert all(len(p) <= 2000 for p in parts)
     assert " ".join(parts).removeprefix("**bob:** ").split() == words.split()
 
 
@@ -103,7 +105,8 @@ async def test_a_forum_post_whose_answer_was_lost_is_made_once(tmp_path: Path, w
         else:
             assert said_by_bot(fake, thread) == ["**alice:** Printer on fire"]
         assert len(fake.called("POST", f"channels/{FORUM}/threads")) == 1
-        assert len(fake.threads) == 1 and len(said_by_bot(fake, DM)) == 1
+        assert len(fake.threads) == 1
+        assert len(said_by_bot(fake, DM)) == 1
 
 
 async def test_a_server_error_on_a_send_is_retried_and_the_message_arrives_once(

@@ -7,7 +7,7 @@ a few hundredths of a second."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -69,7 +69,8 @@ async def send(
     return dict(await http.send_message(channel, params=params))
 
 
-def contents(messages: list[dict[str, Any]]) -> list[str]:
+def contents(messages: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The texts of raw message payloads: dicts, or discord.py's Message TypedDicts."""
     return [m["content"] for m in messages]
 
 
@@ -87,7 +88,8 @@ async def test_history_pages_newest_first_like_discord(fake: FakeDiscord, http: 
     assert await http.logs_from(CHANNEL + 1, 10) == []
     with pytest.raises(discord.HTTPException) as refused:
         await http.logs_from(CHANNEL, 101)
-    assert refused.value.status == 400 and refused.value.code == 50035
+    assert refused.value.status == 400
+    assert refused.value.code == 50035
 
 
 async def test_history_defaults_to_50_and_compares_ids_as_numbers(
@@ -102,7 +104,8 @@ async def test_history_defaults_to_50_and_compares_ids_as_numbers(
     )
     async with raw.get(f"channels/{CHANNEL}/messages") as answer:
         page = await answer.json()
-    assert len(page) == 50 and page[0]["content"] == "away 59"
+    assert len(page) == 50
+    assert page[0]["content"] == "away 59"
     assert [int(m["id"]) for m in page] == sorted((int(m["id"]) for m in page), reverse=True)
     async with raw.get("channels/6000/messages", params={"after": "98"}) as answer:
         assert contents(await answer.json()) == ["high", "low"]
@@ -118,8 +121,10 @@ async def test_what_reaches_discord_is_kept_but_only_dispatches_reach_the_bot(
     await fake.dispatch("MESSAGE_CREATE", event)  # redelivered: still one message
     away = fake.post_while_away(CHANNEL, CUSTOMER, "while you were out")
     in_guild = fake.post_while_away(TEXT, AGENT, "in the server", guild=True)
-    assert in_guild["guild_id"] and in_guild["member"]["roles"] == []
-    assert "guild_id" not in away and away["author"]["id"] == str(CUSTOMER)
+    assert in_guild["guild_id"]
+    assert in_guild["member"]["roles"] == []
+    assert "guild_id" not in away
+    assert away["author"]["id"] == str(CUSTOMER)
     assert [p["d"]["content"] for p in fake.history] == ["hello", "hello"]  # no dispatch
     reply = await send(http, "hi alice")
     params = handle_message_parameters(content="hi Alice")
@@ -127,7 +132,8 @@ async def test_what_reaches_discord_is_kept_but_only_dispatches_reach_the_bot(
     assert edited["id"] == reply["id"]
     page = await http.logs_from(CHANNEL, 10)
     assert contents(page) == ["hi Alice", "while you were out", "hello"]
-    assert fake.message_count(CHANNEL) == 3 and fake.doubles(CHANNEL) == []
+    assert fake.message_count(CHANNEL) == 3
+    assert fake.doubles(CHANNEL) == []
     # a DM tells Discord which channel is that user's DM, and it stays the same
     assert (await http.start_private_message(CUSTOMER))["id"] == str(CHANNEL)
     first = await http.start_private_message(AGENT)
@@ -157,7 +163,8 @@ async def test_an_enforced_nonce_gives_back_the_first_message(
 ) -> None:
     first = await send(http, "ticket #1 opened", nonce="outbox-17")
     again = await send(http, "ticket #1 opened", nonce="outbox-17")
-    assert again == first and first["nonce"] == "outbox-17"
+    assert again == first
+    assert first["nonce"] == "outbox-17"
     assert fake.message_count(CHANNEL) == 1
     assert (await send(http, "ticket #1 opened", nonce="outbox-17", channel=CHANNEL + 1))["id"]
     clock.now += fake.nonce_window + 1  # "the past few minutes" are over
@@ -166,7 +173,8 @@ async def test_an_enforced_nonce_gives_back_the_first_message(
     assert fake.doubles(CHANNEL) == ["ticket #1 opened"]
     with pytest.raises(discord.HTTPException) as refused:
         await send(http, "x", nonce="a-uuid-4-is-36-characters-long-----")
-    assert refused.value.status == 400 and "nonce" in str(refused.value)
+    assert refused.value.status == 400
+    assert "nonce" in str(refused.value)
 
 
 async def test_a_nonce_without_enforce_nonce_makes_a_new_message(
@@ -176,7 +184,8 @@ async def test_a_nonce_without_enforce_nonce_makes_a_new_message(
         body = {"content": "twice", "nonce": "n1"}
         async with raw.post(f"channels/{CHANNEL}/messages", json=body) as answer:
             assert answer.status == 200
-    assert fake.message_count(CHANNEL) == 2 and fake.doubles(CHANNEL) == ["twice"]
+    assert fake.message_count(CHANNEL) == 2
+    assert fake.doubles(CHANNEL) == ["twice"]
 
 
 # --- dropped connections -------------------------------------------------------------------
@@ -188,7 +197,8 @@ async def test_a_lost_answer_and_a_retry_with_the_nonce_leave_one_message(
     fake.drop(f"channels/{CHANNEL}/messages")  # it reached Discord; the answer did not come
     with pytest.raises(aiohttp.ServerDisconnectedError):  # discord.py does not retry a POST
         await send(http, "your ticket is #1", nonce="outbox-1")
-    assert fake.message_count(CHANNEL) == 1 and fake.dropped == 1
+    assert fake.message_count(CHANNEL) == 1
+    assert fake.dropped == 1
     retried = await send(http, "your ticket is #1", nonce="outbox-1")
     assert contents(fake.messages(CHANNEL)) == ["your ticket is #1"]
     assert retried["id"] == fake.messages(CHANNEL)[0]["id"]
@@ -203,14 +213,16 @@ async def test_a_call_cut_before_it_took_effect_leaves_nothing(
             await send(http, "lost", nonce="outbox-2")
     assert fake.message_count(CHANNEL) == 0
     await send(http, "lost", nonce="outbox-2")
-    assert fake.message_count(CHANNEL) == 1 and len(fake.called("POST", "/messages")) == 3
+    assert fake.message_count(CHANNEL) == 1
+    assert len(fake.called("POST", "/messages")) == 3
 
 
 async def test_aiohttp_itself_retries_a_cut_get_once(fake: FakeDiscord, http: HTTPClient) -> None:
     await send(http, "kept")
     fake.drop(f"channels/{CHANNEL}/messages", method="GET")
     assert contents(await http.logs_from(CHANNEL, 5)) == ["kept"]  # the retry is invisible
-    assert len(fake.called("GET", "/messages")) == 2 and fake.dropped == 1
+    assert len(fake.called("GET", "/messages")) == 2
+    assert fake.dropped == 1
 
 
 # --- rate limits, latency, 5xx ---------------------------------------------------------------
@@ -227,7 +239,8 @@ async def test_a_limited_route_answers_429_as_discord_does(
             assert answer.headers["X-RateLimit-Limit"] == "2"
             assert answer.headers["X-RateLimit-Remaining"] == remaining
             assert float(answer.headers["X-RateLimit-Reset-After"]) == 10.0
-            assert answer.headers["X-RateLimit-Bucket"] and "X-RateLimit-Reset" in answer.headers
+            assert answer.headers["X-RateLimit-Bucket"]
+            assert "X-RateLimit-Reset" in answer.headers
             assert "X-RateLimit-Scope" not in answer.headers  # only on a 429
     clock.now += 2.5
     async with raw.post(path, json={"content": "too many"}) as answer:
@@ -241,13 +254,16 @@ async def test_a_limited_route_answers_429_as_discord_does(
         assert answer.headers["Retry-After"] == "8"  # whole seconds, rounded up
         assert answer.headers["X-RateLimit-Remaining"] == "0"
         assert answer.headers["X-RateLimit-Scope"] == "user"
-    assert fake.refused() == 1 and fake.refused(path) == 1
+    assert fake.refused() == 1
+    assert fake.refused(path) == 1
     assert fake.message_count(CHANNEL) == 2  # the refused call created nothing
     async with raw.get(path) as answer:  # another method: not limited here
-        assert answer.status == 200 and "X-RateLimit-Limit" not in answer.headers
+        assert answer.status == 200
+        assert "X-RateLimit-Limit" not in answer.headers
     clock.now += 7.5
     async with raw.post(path, json={"content": "ok again"}) as answer:
-        assert answer.status == 200 and answer.headers["X-RateLimit-Remaining"] == "1"
+        assert answer.status == 200
+        assert answer.headers["X-RateLimit-Remaining"] == "1"
 
 
 async def test_discord_py_waits_out_a_429_and_sends_once(
@@ -262,7 +278,8 @@ async def test_discord_py_waits_out_a_429_and_sends_once(
     assert fake.refused(path) == 1
     clock.now += 1  # discord.py sleeps retry_after (0.03 s), then tries again
     assert (await sending)["content"] == "hello"
-    assert len(fake.called("POST", path)) == 3 and fake.message_count(CHANNEL) == 2
+    assert len(fake.called("POST", path)) == 3
+    assert fake.message_count(CHANNEL) == 2
 
 
 async def test_latency_comes_before_each_answer(fake: FakeDiscord, http: HTTPClient) -> None:
@@ -329,14 +346,16 @@ async def test_a_resume_replays_and_a_lost_session_needs_catching_up(fake: FakeD
             await say("two")  # kept for the RESUME
             await fake.resumed.wait()
             assert await heard.get() == "two"
-            assert fake.identifies == 1 and fake.invalid_sessions == 0
+            assert fake.identifies == 1
+            assert fake.invalid_sessions == 0
 
             ready.clear()
             await fake.restart()
             await say("three")  # the session is gone: never dispatched to the bot again
             await fake.identified.wait()
             await ready.wait()
-            assert fake.invalid_sessions == 1 and fake.identifies == 2
+            assert fake.invalid_sessions == 1
+            assert fake.identifies == 2
             assert not fake.resumed.is_set()
             last_seen = fake.messages(TEXT)[1]["id"]
             for i in range(120):

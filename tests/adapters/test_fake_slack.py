@@ -81,7 +81,8 @@ async def test_posts_beyond_the_channel_bucket_get_429_with_retry_after(
     assert error.response.headers["Retry-After"] == "1"
     await web.chat_postMessage(channel=C2, text="another channel has its own bucket")
 
-    assert len(fake.refused) == 1 and fake.refused[0].args["text"] == "one too many"
+    assert len(fake.refused) == 1
+    assert fake.refused[0].args["text"] == "one too many"
     assert len(fake.accepted("chat.postMessage")) == 5
     assert len(fake.called("chat.postMessage")) == 6  # every call is recorded
     assert [m["text"] for m in fake.messages(C1)] == [f"burst {n}" for n in range(4)]
@@ -117,7 +118,8 @@ async def test_without_a_limit_posts_are_never_refused(fake: FakeSlack) -> None:
     web = client(fake)
     for n in range(20):
         await web.chat_postMessage(channel=C1, text=str(n))
-    assert fake.refused == [] and len(fake.messages(C1)) == 20
+    assert fake.refused == []
+    assert len(fake.messages(C1)) == 20
 
 
 async def test_a_storm_refuses_every_write_until_it_ends(fake: FakeSlack, clock: Clock) -> None:
@@ -162,8 +164,10 @@ async def test_history_is_newest_first_with_metadata_only_when_asked(fake: FakeS
     assert history["has_more"] is False
     assert history["response_metadata"]["next_cursor"] == ""
     parent = history["messages"][-1]
-    assert parent["reply_count"] == 1 and parent["thread_ts"] == first["ts"]
-    assert parent["user"] == BOT_USER and parent["bot_id"]
+    assert parent["reply_count"] == 1
+    assert parent["thread_ts"] == first["ts"]
+    assert parent["user"] == BOT_USER
+    assert parent["bot_id"]
 
     history = await web.conversations_history(channel=C1, include_all_metadata=True)
     assert [m.get("metadata") for m in history["messages"]] == [TICKET, TICKET, None]
@@ -175,7 +179,8 @@ async def test_history_is_newest_first_with_metadata_only_when_asked(fake: FakeS
 
 async def test_an_unknown_channel_has_an_empty_history(fake: FakeSlack) -> None:
     history = await client(fake).conversations_history(channel="D0NOBODY01")
-    assert history["messages"] == [] and history["has_more"] is False
+    assert history["messages"] == []
+    assert history["has_more"] is False
 
 
 async def test_history_pages_with_a_cursor_and_honours_the_bounds(fake: FakeSlack) -> None:
@@ -258,7 +263,8 @@ async def test_a_post_dropped_before_effect_fails_and_is_nowhere(fake: FakeSlack
     for _ in range(2):
         with pytest.raises(aiohttp.ClientConnectionError):
             await web.chat_postMessage(channel=C1, text="never arrived")
-    assert fake.messages(C1) == [] and fake.accepted("chat.postMessage") == []
+    assert fake.messages(C1) == []
+    assert fake.accepted("chat.postMessage") == []
     assert len([c for c in fake.calls if c.dropped]) == 2
 
 
@@ -299,14 +305,14 @@ async def sockets(fake: FakeSlack) -> AsyncIterator[list[tuple[SocketModeClient,
             await socket.send_socket_mode_response(SocketModeResponse(request.envelope_id))
 
         socket.socket_mode_request_listeners.append(ack)  # type: ignore[arg-type]
-        await socket.connect()
+        await socket.connect()  # type: ignore[no-untyped-call]
         opened.append((socket, received))
     await fake.wait_for_sockets(2)
     try:
         yield opened
     finally:
         for socket, _ in opened:
-            await socket.close()
+            await socket.close()  # type: ignore[no-untyped-call]
 
 
 async def test_envelopes_go_round_robin_over_the_connections(
@@ -324,12 +330,12 @@ async def test_envelopes_go_round_robin_over_the_connections(
 
 async def test_an_envelope_nobody_acknowledges_returns_none(fake: FakeSlack) -> None:
     socket = SocketModeClient(app_token="xapp-t", web_client=client(fake))  # never acks
-    await socket.connect()
+    await socket.connect()  # type: ignore[no-untyped-call]
     try:
         assert await fake.send_envelope(envelope(1), timeout=0.05) is None
         assert fake.socket_acks == []
     finally:
-        await socket.close()
+        await socket.close()  # type: ignore[no-untyped-call]
 
 
 async def test_closed_sockets_are_reopened_by_the_client(

@@ -23,6 +23,7 @@ import pytest
 from bot.clock import FrozenClock
 from bot.delivery.pacing import Pacer
 from storage.outbox import HandOff
+from storage.uow import SqlUnitOfWorkFactory
 from tests.adapters.fake_slack import FakeSlack, dm_envelope, running_fake_slack
 from tests.adapters.slack_harness import STAFF_CHANNEL, SlackDesk, start, stop
 from tests.adapters.test_slack_durability import tie_ts_to_clock
@@ -52,7 +53,9 @@ async def slack(tmp_path: Path) -> AsyncIterator[SlackDesk]:
         # are still being stored, before the test's drain renews a lease: the leases (not
         # what this test is about) outlast the run, as in real time they are renewed.
         sender.capacity = replace(sender.capacity, lease=timedelta(hours=1))
-        desk.app.desk.uow_factory.handoff = HandOff(sender.worker, sender.capacity.lease)
+        uow_factory = desk.app.desk.uow_factory
+        assert isinstance(uow_factory, SqlUnitOfWorkFactory)
+        uow_factory.handoff = HandOff(sender.worker, sender.capacity.lease)
         try:
             yield desk
         finally:

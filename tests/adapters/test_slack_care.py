@@ -53,7 +53,8 @@ async def test_a_due_follow_up_leads_to_a_check_in_the_customer_answers(slack: S
     reminder = posts(slack, STAFF_CHANNEL, thread)[-1]
     assert reminder["text"].startswith(f"<@{AGENT}> Follow-up due for #1")
     checkin, snooze, done = _buttons(reminder)
-    assert snooze.startswith("followup:snooze:") and done.startswith("followup:done:")
+    assert snooze.startswith("followup:snooze:")
+    assert done.startswith("followup:done:")
 
     await slack.press(AGENT, checkin, STAFF_CHANNEL)
     question = posts(slack, DM)[-1]
@@ -66,7 +67,8 @@ async def test_a_due_follow_up_leads_to_a_check_in_the_customer_answers(slack: S
 
     await slack.press(CUSTOMER, "checkin:trouble:1", DM)
     notice = posts(slack, STAFF_CHANNEL, thread)[-1]["text"]
-    assert notice.startswith(f"<@{AGENT}> ") and "still having trouble" in notice
+    assert notice.startswith(f"<@{AGENT}> ")
+    assert "still having trouble" in notice
     assert "Reopened" in str(slack.fake.called("chat.update")[-1]["blocks"])
     assert "reopened ticket #1" in posts(slack, DM)[-1]["text"]
 

@@ -272,7 +272,8 @@ async def test_customer_events_wait_out_a_database_outage_and_become_one_ticket_
         relays = fake.replies(STAFF_CHANNEL, card["ts"])
         assert [r["text"] for r in relays] == [f"*{name}:* {events[user]['event']['text']}"]
         (ack,) = fake.messages(dm)
-        assert f"Hi {name}" in ack["text"] and "ticket #" in ack["text"]
+        assert f"Hi {name}" in ack["text"]
+        assert "ticket #" in ack["text"]
     assert not set(outage.unacknowledged) & {a.get("envelope_id") for a in fake.socket_acks}
 
 
@@ -283,7 +284,8 @@ async def test_agents_hear_not_done_during_an_outage_and_nothing_changes(
     await slack.message(CUSTOMER, "The printer is on fire", DM, channel_type="im")
     (card,) = fake.messages(STAFF_CHANNEL)
     try_again = slack.app.desk.renderer.text("en", "try_again")
-    assert try_again.startswith("Not done") and "try again" in try_again
+    assert try_again.startswith("Not done")
+    assert "try again" in try_again
     before = len(fake.calls)
 
     await outage.cut()
@@ -291,7 +293,8 @@ async def test_agents_hear_not_done_during_an_outage_and_nothing_changes(
     assert await slack.command(AGENT, "close #1 fixed it") == try_again
     await slack.press(AGENT, "ticket:claim:1", STAFF_CHANNEL, card["ts"])
     pressed = fake.responses[-1]
-    assert pressed["text"] == try_again and pressed["response_type"] == "ephemeral"
+    assert pressed["text"] == try_again
+    assert pressed["response_type"] == "ephemeral"
     assert pressed.get("replace_original") in (False, "false")  # the card stays as it was
     # an agent's answer in the thread is an event: left for Slack to deliver again
     answer = message_event(AGENT, "On my way", STAFF_CHANNEL, fake.next_ts(), thread=card["ts"])
@@ -299,7 +302,8 @@ async def test_agents_hear_not_done_during_an_outage_and_nothing_changes(
     await outage.restore()
 
     during = [c.method for c in fake.calls[before:] if c.method != "users.info"]
-    assert "chat.update" not in during and "chat.postMessage" not in during
+    assert "chat.update" not in during
+    assert "chat.postMessage" not in during
     assert len(fake.messages(DM)) == 1  # the customer heard nothing but the first ack
     # the claim was really not made: it works now, as if for the first time
     assert await slack.command(AGENT, "claim #1") == "You claimed ticket #1."
@@ -324,7 +328,8 @@ async def test_hostile_text_is_stored_relayed_with_replacements_and_acknowledged
         fake = slack.fake
         payload = message_event(CUSTOMER, HOSTILE, DM, fake.next_ts())
         body = json.dumps(payload)
-        assert "\\ud800" in body and "\\u0000" in body  # as Slack's JSON carries them
+        assert "\\ud800" in body
+        assert "\\u0000" in body
         outage = swapped_units(slack)  # never cut: only for deliver()
         assert await deliver(outage, payload)
         await slack.adapter.settled()
@@ -338,9 +343,11 @@ async def test_hostile_text_is_stored_relayed_with_replacements_and_acknowledged
         assert "ticket #1" in ack["text"]
         async with slack.app.desk.uow_factory() as uow:  # kept as it will be shown
             ticket = await uow.tickets.by_number(1)
-            assert ticket is not None and ticket.id is not None
+            assert ticket is not None
+            assert ticket.id is not None
             (kept,) = await uow.messages.for_ticket(ticket.id)
         assert kept.body == KEPT
         assert await deliver(outage, payload, retry=1)  # a retry changes nothing
         await slack.app.sender.drain()
-        assert len(fake.messages(STAFF_CHANNEL)) == 1 and len(fake.messages(DM)) == 1
+        assert len(fake.messages(STAFF_CHANNEL)) == 1
+        assert len(fake.messages(DM)) == 1

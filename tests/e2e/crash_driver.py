@@ -390,9 +390,11 @@ def audit(fake: FakeSlack, customers: list[Customer]) -> list[str]:
 
     top = fake.messages(STAFF_CHANNEL)
     cards = _cards(fake)
-    for message in top:
-        if message not in cards:
-            problems.append(f"staff channel: not a card: {message['text'][:80]!r}")
+    problems.extend(
+        f"staff channel: not a card: {message['text'][:80]!r}"
+        for message in top
+        if message not in cards
+    )
     numbers = Counter(int(CARD_NUMBER.match(c["text"]).group(1)) for c in cards)  # type: ignore[union-attr]
     for number, count in sorted(numbers.items()):
         if count > 1:
@@ -405,9 +407,11 @@ def audit(fake: FakeSlack, customers: list[Customer]) -> list[str]:
         problems.append(f"{len(numbers)} tickets have cards, {len(customers)} customers wrote")
 
     known = {c.channel for c in customers} | {STAFF_CHANNEL}
-    for message in posted:
-        if message["channel"] not in known:
-            problems.append(f"post to unexpected channel {message['channel']}")
+    problems.extend(
+        f"post to unexpected channel {message['channel']}"
+        for message in posted
+        if message["channel"] not in known
+    )
 
     for customer in customers:
         name = f"customer {customer.index} ({customer.channel})"

@@ -4,6 +4,7 @@ database fire each due item exactly once; the digest prints in the terminal."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import subprocess
@@ -21,6 +22,8 @@ from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWork
 from tests.conftest import IN_CI, POSTGRES_URL
 from tests.e2e.test_cli import SUPPORTBOT, run
+
+log = logging.getLogger(__name__)
 
 WORKERS_DB = "supportbot_workers"
 DUE_ITEMS = 400
@@ -75,7 +78,10 @@ async def _count(url: str, kind: str) -> tuple[int, int]:
         async with database.begin() as conn:
             ob = t.outbox.c
             stmt = select(func.count(), func.count(ob.ticket_id.distinct())).where(ob.kind == kind)
-            return tuple((await conn.execute(stmt)).one())  # type: ignore[return-value]
+            [row] = (await conn.execute(stmt)).all()  # exactly one row, as .one() checked
+            # storage's Rows types a row as Row[Any], which SQLAlchemy 2.1 reads as one column
+            messages, tickets = tuple(row)
+            return messages, tickets
     finally:
         await database.dispose()
 
@@ -95,7 +101,7 @@ def test_two_workers_fire_every_due_item_exactly_once(tmp_path: Path) -> None:
     assert [w.returncode for w in workers] == [0, 0]
     fired = [int(re.search(r"fired (\d+)", out).group(1)) for out in outputs]  # type: ignore[union-attr]
     assert sum(fired) == DUE_ITEMS + 1  # every follow-up and the digest
-    print(f"fired per worker: {fired}")
+    log.info("fired per worker: %s", fired)
     assert min(fired) > 0, f"one worker did everything ({fired}); they did not overlap"
     assert asyncio.run(_count(url, "followup_due")) == (DUE_ITEMS, DUE_ITEMS)
     assert asyncio.run(_count(url, "digest"))[0] == 1
@@ -107,7 +113,8 @@ def test_digest_print_shows_the_last_day(tmp_path: Path) -> None:
     result = run(tmp_path, "digest", "--print", SUPPORTBOT_TIMEZONE="Asia/Tokyo")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "**Daily digest**" in out and "JST" in out
+    assert "**Daily digest**" in out
+    assert "JST" in out
     assert "New 2 · Closed 0" in out
     assert "• shell: 2 new, 0 closed, 2 open" in out
     assert "#2 Password reset?" in out  # the oldest unclaimed, without a link in a terminal
@@ -116,4 +123,5 @@ def test_digest_print_shows_the_last_day(tmp_path: Path) -> None:
 
 def test_tick_without_a_database_says_why(tmp_path: Path) -> None:
     result = run(tmp_path, "tick", DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
-    assert result.returncode == 1 and "database error" in result.stderr
+    assert result.returncode == 1
+    assert "database error" in result.stderr

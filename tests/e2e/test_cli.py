@@ -50,7 +50,8 @@ def test_a_whole_ticket_through_the_shell(tmp_path: Path) -> None:
     result = run(tmp_path, "run", stdin=SESSION)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "[staff #1] new ticket" in out and "Priority: High" in out
+    assert "[staff #1] new ticket" in out
+    assert "Priority: High" in out
     assert "[to alice]\n    Hi alice, thanks for reaching out! We have opened ticket #1" in out
     assert "[staff #1] alice: Hi, I can't log in to my account" in out
     assert "[reply to @bob] You claimed ticket #1." in out
@@ -87,7 +88,8 @@ def test_a_whole_ticket_through_the_shell(tmp_path: Path) -> None:
 
     shown = run(tmp_path, "tickets", "show", "1")
     assert shown.returncode == 0
-    assert "Status: Closed" in shown.stdout and "bob · escalated · team: billing" in shown.stdout
+    assert "Status: Closed" in shown.stdout
+    assert "bob · escalated · team: billing" in shown.stdout
     listed = run(tmp_path, "tickets", "list")
     assert "No open tickets." in listed.stdout
 
@@ -140,7 +142,8 @@ def test_japanese_customer_and_staff_refusal(tmp_path: Path) -> None:
     result = run(tmp_path, "run", stdin=script, SUPPORTBOT_SHELL_STAFF="bob")
     assert result.returncode == 0
     assert "kenji 様、お問い合わせありがとうございます。チケット #1" in result.stdout
-    assert "15分 以内" in result.stdout and "Priority: Urgent" in result.stdout
+    assert "15分 以内" in result.stdout
+    assert "Priority: Urgent" in result.stdout
     assert result.stdout.count("Only support staff can use ticket commands.") == 2
     assert "[reply to @bob] You claimed ticket #1." in result.stdout
 
@@ -166,23 +169,28 @@ def test_bad_configuration_is_explained_without_a_traceback(
         result = run(tmp_path, *command, **env)
         assert result.returncode == code
         assert words in result.stderr
-        assert "Traceback" not in result.stderr and "s3cret-pw" not in result.stderr
+        assert "Traceback" not in result.stderr
+        assert "s3cret-pw" not in result.stderr
 
 
 def test_check_and_migrate(tmp_path: Path) -> None:
     before = run(tmp_path, "check")
-    assert before.returncode == 0 and "schema: at empty" in before.stdout
+    assert before.returncode == 0
+    assert "schema: at empty" in before.stdout
     migrated = run(tmp_path, "migrate")
-    assert migrated.returncode == 0 and "applied: 0001, 0002" in migrated.stdout
+    assert migrated.returncode == 0
+    assert "applied: 0001, 0002" in migrated.stdout
     assert "already up to date" in run(tmp_path, "migrate").stdout
     after = run(tmp_path, "check", DIGEST_TIME="08:15", SUPPORTBOT_TIMEZONE="Asia/Tokyo")
-    assert "schema: up to date" in after.stdout and "database: reachable" in after.stdout
+    assert "schema: up to date" in after.stdout
+    assert "database: reachable" in after.stdout
     assert "outbox: 0 message(s) waiting" in after.stdout
     assert "digest: daily at 08:15 Asia/Tokyo (scheduled when the bot starts)" in after.stdout
     assert run(tmp_path, "tick").returncode == 0  # schedules it, as a start does
     assert "digest: daily at 09:00 UTC; next 20" in run(tmp_path, "check").stdout
     bad = run(tmp_path, "check", DIGEST_TIME="9am")
-    assert bad.returncode == 2 and "DIGEST_TIME: '9am' is not a time" in bad.stderr
+    assert bad.returncode == 2
+    assert "DIGEST_TIME: '9am' is not a time" in bad.stderr
 
 
 def test_the_same_session_on_postgresql(tmp_path: Path) -> None:
@@ -237,8 +245,10 @@ def test_slack_settings_are_checked_before_anything_starts(
     tmp_path: Path, env: dict[str, str], words: str
 ) -> None:
     result = run(tmp_path, "run", **env)
-    assert result.returncode == 2 and words in result.stderr
-    assert "Traceback" not in result.stderr and "xoxb-1" not in result.stderr
+    assert result.returncode == 2
+    assert words in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "xoxb-1" not in result.stderr
 
 
 def test_slack_manifest_lists_what_the_adapter_needs(tmp_path: Path) -> None:
@@ -269,7 +279,8 @@ def test_discord_invite_url_carries_the_bot_id_and_permissions(tmp_path: Path) -
         assert permissions & (1 << bit)
     assert permissions & (1 << 3) == 0  # never Administrator
     missing = run(tmp_path, "discord", "invite-url")
-    assert missing.returncode == 2 and "DISCORD_BOT_TOKEN" in missing.stderr
+    assert missing.returncode == 2
+    assert "DISCORD_BOT_TOKEN" in missing.stderr
 
 
 def test_a_second_run_on_the_same_sqlite_file_is_refused(tmp_path: Path) -> None:
@@ -295,7 +306,8 @@ def test_a_second_run_on_the_same_sqlite_file_is_refused(tmp_path: Path) -> None
         assert f"another supportbot run (pid {first.pid}) is already using desk.db" in (
             second.stderr
         )
-        assert "use PostgreSQL" in second.stderr and "Traceback" not in second.stderr
+        assert "use PostgreSQL" in second.stderr
+        assert "Traceback" not in second.stderr
         assert run(tmp_path, "tick").returncode == 0  # beside a running bot, as the README says
     finally:
         first.communicate(":quit\n", timeout=30)

@@ -125,8 +125,10 @@ def _once_in_order(
             problems.append(
                 Problem(f"{kind} doubled", f"{where}: {token!r} {counts[token]}x ({copies})")
             )
-    for token in counts.keys() - set(expected):
-        problems.append(Problem(f"{kind} misplaced", f"{where}: {token!r} does not belong here"))
+    problems.extend(
+        Problem(f"{kind} misplaced", f"{where}: {token!r} does not belong here")
+        for token in counts.keys() - set(expected)
+    )
     firsts = list(dict.fromkeys(token for token, _ in found if token in expected))
     wanted = [t for t in expected if t in counts]
     if firsts != wanted:
@@ -176,11 +178,11 @@ def audit(log: PostLog, plan: Plan, unacknowledged: list[Inbound] | None = None)
             )
         )
     known = {c.channel for c in plan.customers} | {STAFF_CHANNEL}
-    for post in log.posts:
-        if post.channel not in known:
-            problems.append(
-                Problem("post to unexpected channel", f"{post.channel}: {post.text[:60]!r}")
-            )
+    problems.extend(
+        Problem("post to unexpected channel", f"{post.channel}: {post.text[:60]!r}")
+        for post in log.posts
+        if post.channel not in known
+    )
 
     for customer in plan.customers:
         name = f"customer {customer.index:03d}"
@@ -199,16 +201,22 @@ def audit(log: PostLog, plan: Plan, unacknowledged: list[Inbound] | None = None)
                 Problem("customer not acknowledged once", f"{name}: {len(acks)} ({where})")
             )
         elif cards:
-            number = CARD_NUMBER.match(cards[0].text).group(1)  # type: ignore[union-attr]
-            said = ACK_NUMBER.search(acks[0].text).group(1)  # type: ignore[union-attr]
-            if said != number:
+            card_match = CARD_NUMBER.match(cards[0].text)
+            ack_match = ACK_NUMBER.search(acks[0].text)
+            # both lists were picked out by these very patterns
+            assert card_match is not None
+            assert ack_match is not None
+            card_number, said = card_match.group(1), ack_match.group(1)
+            if said != card_number:
                 problems.append(
-                    Problem("ack names another ticket", f"{name}: #{said}, card #{number}")
+                    Problem("ack names another ticket", f"{name}: #{said}, card #{card_number}")
                 )
         replies = _tokens(_REPLY_TOKEN, dms)
         others = [p for p in dms if p not in acks and not _REPLY_TOKEN.search(p.text)]
-        for post in others:
-            problems.append(Problem("unexpected DM", f"{name}: {post.text[:80]!r} ({post.where})"))
+        problems.extend(
+            Problem("unexpected DM", f"{name}: {post.text[:80]!r} ({post.where})")
+            for post in others
+        )
         expected = [r.token for r in plan.replies.get(customer.index, [])]
         where = name if len(cards) < 2 else f"{name} (agent wrote under the first of its cards)"
         problems += _once_in_order("agent reply", where, expected, replies)

@@ -1,7 +1,12 @@
-"""Each storage test runs on a fresh SQLite file and on a fresh PostgreSQL schema."""
+"""Each storage test runs on a fresh SQLite file and on a fresh PostgreSQL schema.
+
+The schema is SUPPORTBOT_TEST_SCHEMA (default supportbot_test), so that two runs sharing one
+server (the storage suite and the contract suite, say) each drop and create their own."""
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,7 +17,9 @@ from storage.engine import Database, StorageUnavailable
 from storage.migrate import upgrade
 from tests.conftest import IN_CI, POSTGRES_URL
 
-SCHEMA = "supportbot_test"
+SCHEMA = os.environ.get("SUPPORTBOT_TEST_SCHEMA", "supportbot_test")
+if not re.fullmatch(r"[a-z_][a-z0-9_]*", SCHEMA):  # it goes into SQL as it is
+    raise ValueError(f"SUPPORTBOT_TEST_SCHEMA must be a plain lower-case name, not {SCHEMA!r}")
 
 
 async def _postgres() -> Database:
@@ -27,9 +34,11 @@ async def _postgres() -> Database:
     return Database(POSTGRES_URL, connect_args={"server_settings": {"search_path": SCHEMA}})
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
+async def fresh_database(backend: str, tmp_path: Path) -> Database:
+    """A migrated, empty database: a SQLite file under `tmp_path`, or the PostgreSQL schema
+    SCHEMA dropped and created anew. PostgreSQL out of reach skips the test, and fails it in
+    CI."""
+    if backend == "sqlite":
         db = Database(f"sqlite:///{tmp_path / 'desk.db'}")
     else:
         try:
@@ -39,6 +48,12 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
                 pytest.fail(f"PostgreSQL must be reachable in CI: {error}")
             pytest.skip(f"PostgreSQL not reachable: {error}")
     await upgrade(db)
+    return db
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    db = await fresh_database(request.param, tmp_path)
     yield db
     await db.dispose()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import statistics
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot.clock import FrozenClock
 from bot.desk import Desk, digest
+from bot.kinds import EventKind
 from bot.model import (
     SYSTEM,
     Customer,
@@ -77,16 +78,27 @@ def _seed() -> tuple[list[Ticket], list[TicketEvent], list[Reminder]]:
                 staff_thread=f"th{n}",
             )
         )
-        for kind in ("closed", "reopened", "escalated", "claimed", "first_response", "rated"):
+        for kind in (
+            EventKind.CLOSED,
+            EventKind.REOPENED,
+            EventKind.ESCALATED,
+            EventKind.CLAIMED,
+            EventKind.FIRST_RESPONSE,
+            EventKind.RATED,
+        ):
             if rng.random() < 0.45:
                 at = NOW - timedelta(minutes=rng.randrange(1, 2 * 24 * 60))
-                actor = rng.choice([*AGENTS, SYSTEM]) if kind == "closed" else rng.choice(AGENTS)
+                actor = (
+                    rng.choice([*AGENTS, SYSTEM])
+                    if kind is EventKind.CLOSED
+                    else rng.choice(AGENTS)
+                )
                 data: dict[str, int] = {}
-                if kind == "closed":
+                if kind is EventKind.CLOSED:
                     data = {"resolution_seconds": rng.randrange(60, 90000)}
-                elif kind == "first_response":
+                elif kind is EventKind.FIRST_RESPONSE:
                     data = {"seconds": rng.randrange(30, 20000)}
-                elif kind == "rated":
+                elif kind is EventKind.RATED:
                     actor = Person(platform, "cust", "Cust")
                     data = {"score": rng.randrange(1, 6)}
                 events.append(TicketEvent(n, kind, actor, at, data))
@@ -101,13 +113,16 @@ def _seed() -> tuple[list[Ticket], list[TicketEvent], list[Reminder]]:
     return tickets, events, reminders
 
 
-async def _store(database: Database, seeded: tuple[list, list, list]) -> None:  # type: ignore[type-arg]
+async def _store(
+    database: Database, seeded: tuple[list[Ticket], list[TicketEvent], list[Reminder]]
+) -> None:
     tickets, events, reminders = seeded
     async with SqlUnitOfWork(database) as uow:
         customer = Customer(None, "Cust", "en")
         await uow.customers.add(customer, "slack", "cust")
+        assert customer.id is not None
         for ticket in tickets:
-            ticket.customer_id = customer.id  # type: ignore[assignment]
+            ticket.customer_id = customer.id
             await uow.tickets.add(ticket)
         for event in events:
             await uow.events.add(event)
@@ -129,23 +144,24 @@ async def test_every_figure_matches_an_independent_count(database: Database) -> 
     by_id = {tk.id: tk for tk in tickets}
     of_kind = {k: [e for e in recent if e.kind == k] for k in {e.kind for e in events}}
     assert found.new == sum(_within(tk.created_at) for tk in tickets) > 0
-    assert found.closed == len(of_kind["closed"]) > 0
-    assert found.reopened == len(of_kind["reopened"]) > 0
-    assert found.escalated == len(of_kind["escalated"]) > 0
+    assert found.closed == len(of_kind[EventKind.CLOSED]) > 0
+    assert found.reopened == len(of_kind[EventKind.REOPENED]) > 0
+    assert found.escalated == len(of_kind[EventKind.ESCALATED]) > 0
 
     open_tickets = [tk for tk in tickets if tk.status is not Status.CLOSED]
     expected_backlog: dict[str, dict[str, int]] = {}
     for tk in open_tickets:
         row = expected_backlog.setdefault(tk.status.value, {})
         row[tk.priority.value] = row.get(tk.priority.value, 0) + 1
-    assert found.backlog == expected_backlog and found.backlog_total == len(open_tickets)
+    assert found.backlog == expected_backlog
+    assert found.backlog_total == len(open_tickets)
 
     for line in found.platforms:
         mine = [tk for tk in tickets if tk.source.platform == line.platform]
         assert line.new == sum(_within(tk.created_at) for tk in mine)
         assert line.backlog == sum(tk.status is not Status.CLOSED for tk in mine)
         assert line.closed == sum(
-            by_id[e.ticket_id].source.platform == line.platform for e in of_kind["closed"]
+            by_id[e.ticket_id].source.platform == line.platform for e in of_kind[EventKind.CLOSED]
         )
     assert {p.platform for p in found.platforms} == {"slack", "discord"}
 
@@ -160,28 +176,31 @@ async def test_every_figure_matches_an_independent_count(database: Database) -> 
     assert found.targets_met == sum(by_id[i].sla_breached_at is None for i in responded)
     assert found.breaches == len(breached) > 0
 
-    seconds = [e.data["seconds"] for e in of_kind["first_response"]]
+    seconds = [e.data["seconds"] for e in of_kind[EventKind.FIRST_RESPONSE]]
     assert found.median_first_response == timedelta(seconds=statistics.median(seconds))
-    resolutions = [e.data["resolution_seconds"] for e in of_kind["closed"]]
+    resolutions = [e.data["resolution_seconds"] for e in of_kind[EventKind.CLOSED]]
     assert found.median_resolution == timedelta(seconds=statistics.median(resolutions))
-    scores = [e.data["score"] for e in of_kind["rated"]]
-    assert found.csat_average == statistics.fmean(scores) and len(found.ratings) == len(scores)
+    scores = [e.data["score"] for e in of_kind[EventKind.RATED]]
+    assert found.csat_average == statistics.fmean(scores)
+    assert len(found.ratings) == len(scores)
 
     due_today = [r for r in reminders if r.is_open and r.due_at < NOW + timedelta(hours=15)]
     assert found.follow_ups_due_today == len(due_today) > 0
 
     for agent in AGENTS:
-        line = next(a for a in found.agents if a.name == agent.name)
-        assert line.claimed == sum(e.actor == agent for e in of_kind["claimed"])
-        assert line.closed == sum(e.actor == agent for e in of_kind["closed"])
-        mine = [e.data["seconds"] for e in of_kind["first_response"] if e.actor == agent]
-        assert sorted(line.first_responses) == sorted(mine)
+        agent_line = next(a for a in found.agents if a.name == agent.name)
+        assert agent_line.claimed == sum(e.actor == agent for e in of_kind[EventKind.CLAIMED])
+        assert agent_line.closed == sum(e.actor == agent for e in of_kind[EventKind.CLOSED])
+        responses = [
+            e.data["seconds"] for e in of_kind[EventKind.FIRST_RESPONSE] if e.actor == agent
+        ]
+        assert sorted(agent_line.first_responses) == sorted(responses)
         rated = [
             e.data["score"]
-            for e in of_kind["rated"]
+            for e in of_kind[EventKind.RATED]
             if (by_id[e.ticket_id].assignee or SYSTEM).ref == agent.ref
         ]
-        assert sorted(line.ratings) == sorted(rated)
+        assert sorted(agent_line.ratings) == sorted(rated)
     # the bot's own closes count in the total but are no agent's work
     assert {a.name for a in found.agents} == {a.name for a in AGENTS}
 
@@ -218,7 +237,8 @@ async def test_the_digest_goes_out_at_digest_time_once_to_every_leads_channel(
     assert "**Daily digest** (2026-03-03 09:00 JST to 2026-03-04 09:00 JST)" in sent[0][1]
     async with SqlUnitOfWork(database) as uow:
         row = await uow.reminders.by_key(digest.KEY)
-    assert row is not None and row.due_at == datetime(2026, 3, 5, 9, 0, tzinfo=tokyo)
+    assert row is not None
+    assert row.due_at == datetime(2026, 3, 5, 9, 0, tzinfo=tokyo)
 
 
 async def test_a_digest_missed_while_down_goes_out_once_at_start(database: Database) -> None:
@@ -232,7 +252,8 @@ async def test_a_digest_missed_while_down_goes_out_once_at_start(database: Datab
     assert len(await _digests(database)) == 2  # one digest, to each of two platforms
     async with SqlUnitOfWork(database) as uow:
         row = await uow.reminders.by_key(digest.KEY)
-    assert row is not None and row.due_at == datetime(2026, 3, 7, 9, 0, tzinfo=tokyo)
+    assert row is not None
+    assert row.due_at == datetime(2026, 3, 7, 9, 0, tzinfo=tokyo)
 
 
 async def test_a_new_digest_time_moves_the_next_digest(database: Database) -> None:
@@ -240,12 +261,13 @@ async def test_a_new_digest_time_moves_the_next_digest(database: Database) -> No
     clock = FrozenClock(datetime(2026, 3, 4, 8, 0, tzinfo=tokyo))
     desk = _care_desk(database, clock)
     await ReminderRunner(desk).start()
-    later = replace(desk.settings, digest_time=datetime(2026, 1, 1, 17, 30).time())
+    later = replace(desk.settings, digest_time=time(17, 30))
     moved = Desk(desk.uow_factory, desk.renderer, later, clock)
     await ReminderRunner(moved).start()
     async with SqlUnitOfWork(database) as uow:
         row = await uow.reminders.by_key(digest.KEY)
-    assert row is not None and row.due_at == datetime(2026, 3, 4, 17, 30, tzinfo=tokyo)
+    assert row is not None
+    assert row.due_at == datetime(2026, 3, 4, 17, 30, tzinfo=tokyo)
 
 
 async def test_claim_due_skips_what_another_worker_holds(database: Database) -> None:

@@ -29,7 +29,8 @@ async def test_a_burst_from_one_customer_is_relayed_in_order(database: Database)
     assert {r.ticket_number for r in replies} == {1}  # one ticket, not twelve
     async with SqlUnitOfWork(database) as uow:
         ticket = await uow.tickets.by_number(1)
-        assert ticket is not None and ticket.id is not None
+        assert ticket is not None
+        assert ticket.id is not None
         stored = [m.body for m in await uow.messages.for_ticket(ticket.id)]
         now = ticket.created_at
         due = await uow.outbox.claim(now, 1000, "w", now, customers_only=False)
@@ -55,6 +56,7 @@ async def test_two_processes_take_one_customer_burst_into_one_ticket(database: D
     assert {r.ticket_number for r in replies} == {1}  # one ticket, whichever process took it
     async with SqlUnitOfWork(database) as uow:
         ticket = await uow.tickets.by_number(1)
-        assert ticket is not None and ticket.id is not None
+        assert ticket is not None
+        assert ticket.id is not None
         stored = [m.body for m in await uow.messages.for_ticket(ticket.id)]
     assert sorted(stored) == sorted(texts)

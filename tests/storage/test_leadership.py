@@ -162,4 +162,5 @@ async def test_on_sqlite_the_one_process_always_holds(tmp_path: Path) -> None:
 
 def test_on_postgresql_the_lock_is_an_advisory_lock() -> None:
     lock = role_lock("postgresql://supportbot@db.example:5432/desk", GATEWAY_LOCK)
-    assert isinstance(lock, AdvisoryLock) and lock.key == GATEWAY_LOCK
+    assert isinstance(lock, AdvisoryLock)
+    assert lock.key == GATEWAY_LOCK

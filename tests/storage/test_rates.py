@@ -25,7 +25,8 @@ async def processes() -> AsyncIterator[tuple[DatabaseRates, DatabaseRates]]:
         await upgrade(database)
         # each process has a ledger of its own (its own connection), as `supportbot run` makes it
         first, second = shared_rates(database), shared_rates(database)
-        assert first is not None and second is not None
+        assert first is not None
+        assert second is not None
         try:
             yield first, second
         finally:

@@ -101,7 +101,8 @@ async def test_quick_statements_run_on_the_loop_and_scans_on_a_worker(tmp_path: 
             await conn.execute(scan(update(notes).values(ok=func.where_am_i())))
         insert_, update_, lookup, read, scanned = ran_on
         assert insert_ == update_ == lookup == loop_thread
-        assert read != loop_thread and scanned != loop_thread
+        assert read != loop_thread
+        assert scanned != loop_thread
     finally:
         await database.dispose()
 

@@ -175,7 +175,8 @@ class BotProcess:
             preexec_fn=_die_with_parent(),
         )
         _LIVE.add(self._proc.pid)
-        assert self._proc.stdout is not None and self._proc.stderr is not None
+        assert self._proc.stdout is not None
+        assert self._proc.stderr is not None
         self._drains = [
             asyncio.create_task(self._drain(self._proc.stderr, self.stderr_lines, stderr=True)),
             asyncio.create_task(self._drain(self._proc.stdout, self.stdout_lines)),

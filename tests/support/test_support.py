@@ -50,7 +50,7 @@ async def proxied_url(postgres: None) -> AsyncIterator[str]:
 
 
 def _other_tasks() -> set[asyncio.Task[object]]:
-    return asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
+    return asyncio.all_tasks() - {asyncio.current_task()}
 
 
 # -- TcpProxy against PostgreSQL ---------------------------------------------------------
@@ -181,10 +181,11 @@ async def test_target_down_closes_the_client_connection() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
         try:
             async with asyncio.timeout(2):
-                with pytest.raises(ConnectionError):
+                try:
                     data = await reader.read(1)
-                    if not data:
-                        raise ConnectionError("closed")
+                except ConnectionError:
+                    data = b""
+                assert data == b"", "the proxy must close the client's connection"
         finally:
             writer.close()
         await proxy.wait_for_connections(0)
@@ -237,7 +238,7 @@ READY_THEN_SLEEP = _script(
 
 def _gone(pid: int) -> bool:
     try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)  # psutil is untyped
     except psutil.NoSuchProcess:
         return True
 
@@ -250,7 +251,8 @@ def test_base_env_drops_platform_and_database_settings(monkeypatch: pytest.Monke
     assert env["KEEP_ME"] == "1"
     assert env["DATABASE_URL"] == "sqlite:///x.db"
     assert env["SLACK_BOT_TOKEN"] == "xoxb-test"
-    assert "DISCORD_TOKEN" not in env and "SUPPORTBOT_X" not in env
+    assert "DISCORD_TOKEN" not in env
+    assert "SUPPORTBOT_X" not in env
     assert env["PATH"] == os.environ["PATH"]
 
 
@@ -264,10 +266,12 @@ async def test_start_then_kill(tmp_path: Path) -> None:
     async with BotProcess(base_env(), tmp_path, argv=READY_THEN_SLEEP) as bot:
         line = await bot.start()
         assert line == "started adapters: fake\n"
-        assert bot.running and not _gone(bot.pid)
+        assert bot.running
+        assert not _gone(bot.pid)
         assert bot.pid in bot_process._LIVE
         assert await bot.kill() == -signal.SIGKILL
-        assert not bot.running and _gone(bot.pid)
+        assert not bot.running
+        assert _gone(bot.pid)
         assert bot.pid not in bot_process._LIVE
         assert await bot.kill() == -signal.SIGKILL  # again: harmless
     assert "started adapters: fake" in bot.stderr_text()
@@ -291,12 +295,20 @@ async def test_stop_sends_sigterm_and_returns_the_exit_code(tmp_path: Path) -> N
 
 
 async def test_context_exit_kills_on_failure(tmp_path: Path) -> None:
-    with pytest.raises(RuntimeError, match="test failed"):
+    started: list[BotProcess] = []
+
+    async def failing_test() -> None:
         async with BotProcess(base_env(), tmp_path, argv=READY_THEN_SLEEP) as bot:
             await bot.start()
-            pid = bot.pid
+            started.append(bot)
             raise RuntimeError("test failed")
-    assert bot.returncode == -signal.SIGKILL and _gone(pid)
+
+    with pytest.raises(RuntimeError, match="test failed"):
+        await failing_test()
+    [bot] = started
+    pid = bot.pid
+    assert bot.returncode == -signal.SIGKILL
+    assert _gone(pid)
     assert pid not in bot_process._LIVE
 
 
@@ -313,7 +325,8 @@ async def test_start_timeout_kills_the_process(tmp_path: Path) -> None:
     bot = BotProcess(base_env(), tmp_path, argv=argv)
     with pytest.raises(TimeoutError):
         await bot.start(timeout=0.5)
-    assert bot.returncode == -signal.SIGKILL and _gone(bot.pid)
+    assert bot.returncode == -signal.SIGKILL
+    assert _gone(bot.pid)
 
 
 async def test_a_chatty_process_never_blocks_on_its_pipes(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from bot.model import OutboundMessage, Person, Source
 from bot.rendering import Renderer
 from bot.scheduling.runner import ReminderRunner
 from bot.settings import DeskSettings
-from tests.unit.fakes import FakeDeliverer, FakeUnitOfWorkFactory
+from tests.unit.fakes import FakeDeliverer, FakeUnitOfWorkFactory, Store
 
 PLATFORM = "test"
 
@@ -65,7 +65,7 @@ class World:
         return [m.body for m in self.out.delivered[before:]]
 
     @property
-    def store(self):  # type: ignore[no-untyped-def]
+    def store(self) -> Store:
         return self.factory.store
 
     async def tick(self) -> int:

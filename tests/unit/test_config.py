@@ -40,7 +40,8 @@ def test_invalid_settings_name_the_variable(
 ) -> None:
     with pytest.raises(ConfigError) as caught:
         _load(tmp_path, **env)
-    assert caught.value.variable.startswith(variable) and words in str(caught.value)
+    assert caught.value.variable.startswith(variable)
+    assert words in str(caught.value)
 
 
 def test_toml_file_sets_teams_keywords_and_targets(tmp_path: Path) -> None:
@@ -72,7 +73,8 @@ def test_bad_toml_says_what_is_wrong(tmp_path: Path, content: str, words: str) -
     path.write_text(content)
     with pytest.raises(ConfigError) as caught:
         _load(tmp_path, SUPPORTBOT_CONFIG=str(path))
-    assert "SUPPORTBOT_CONFIG" in str(caught.value) and words in str(caught.value)
+    assert "SUPPORTBOT_CONFIG" in str(caught.value)
+    assert words in str(caught.value)
 
 
 def test_business_hours_from_the_toml_file(tmp_path: Path) -> None:
@@ -85,7 +87,8 @@ def test_business_hours_from_the_toml_file(tmp_path: Path) -> None:
     )
     config = _load(tmp_path, SUPPORTBOT_CONFIG=str(path), SUPPORTBOT_TIMEZONE="Asia/Tokyo")
     business = config.desk.business_hours
-    assert business is not None and business.tz.key == "Asia/Tokyo"
+    assert business is not None
+    assert business.tz.key == "Asia/Tokyo"
     assert (business.days, business.start, business.end) == (
         frozenset(range(5)),
         time(9, 30),
@@ -129,7 +132,8 @@ def test_care_settings_from_the_environment_and_the_toml_file(tmp_path: Path) ->
     policy = config.desk.follow_ups
     assert policy.delay_for(Priority.URGENT) == timedelta(days=1)
     assert policy.delay_for(Priority.NORMAL) == timedelta(days=2)
-    assert policy.delay_for(Priority.LOW) == timedelta(weeks=1) and policy.auto_checkin
+    assert policy.delay_for(Priority.LOW) == timedelta(weeks=1)
+    assert policy.auto_checkin
     assert (config.desk.idle.nudge_after, config.desk.idle.close_after) == (
         timedelta(days=1),
         timedelta(days=3),
@@ -161,7 +165,8 @@ def test_bad_care_settings_in_the_environment_are_refused(
 ) -> None:
     with pytest.raises(ConfigError) as caught:
         _load(tmp_path, **env)
-    assert caught.value.variable == variable and words in caught.value.problem
+    assert caught.value.variable == variable
+    assert words in caught.value.problem
 
 
 @pytest.mark.parametrize(
@@ -182,4 +187,5 @@ def test_care_settings_that_make_no_sense_are_refused(
     toml.write_text(content)
     with pytest.raises(ConfigError) as caught:
         _load(tmp_path, SUPPORTBOT_CONFIG=str(toml))
-    assert caught.value.variable.startswith("SUPPORTBOT_CONFIG") and words in caught.value.problem
+    assert caught.value.variable.startswith("SUPPORTBOT_CONFIG")
+    assert words in caught.value.problem

@@ -43,7 +43,8 @@ def test_the_bots_own_closes_and_customers_ratings_are_no_agents_work() -> None:
         ("Bob", 1, 1, [5])
     ]  # not the bot, not the customer
     assert found.median_first_response == timedelta(minutes=10)
-    assert found.backlog == {"open": {"normal": 3, "high": 1}} and found.backlog_total == 4
+    assert found.backlog == {"open": {"normal": 3, "high": 1}}
+    assert found.backlog_total == 4
     assert (found.targets_decided, found.targets_met, found.breaches) == (3, 1, 2)
     assert [(p.platform, p.new, p.closed, p.backlog) for p in found.platforms] == [
         ("discord", 1, 0, 1),

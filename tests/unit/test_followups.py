@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot import commands as c
-from bot.model import Audience, Priority, ReminderKind, ReminderStatus
+from bot.desk import Outcome
+from bot.desk.context import CommandContext
+from bot.model import Audience, Priority, Reminder, ReminderKind, ReminderStatus, Ticket
 from bot.settings import FollowUpPolicy
 from tests.unit.conftest import World, customer, make_world, staff
 
@@ -20,15 +24,15 @@ async def _closed_ticket(world: World, text: str = "Router flaky") -> None:
     await world.delivered()
 
 
-def _follow_ups(world: World) -> list:  # type: ignore[type-arg]
+def _follow_ups(world: World) -> list[Reminder]:
     return [r for r in world.store.reminders if r.kind is ReminderKind.FOLLOW_UP]
 
 
-def _ticket(world: World, number: int):  # type: ignore[no-untyped-def]
+def _ticket(world: World, number: int) -> Ticket:
     return next(t for t in world.store.tickets.values() if t.number == number)
 
 
-async def _press(world: World, action_id: str, who: str = "bob") -> c.Command:
+async def _press(world: World, action_id: str, who: str = "bob") -> Outcome:
     from bot.buttons import command_for_button
 
     return await world.desk.handle(command_for_button(action_id), staff(who))
@@ -42,7 +46,8 @@ async def test_close_schedules_the_policy_follow_up_and_it_reminds_the_assignee(
     assert follow_up.due_at == world.clock.now() + 3 * DAY
     assert await world.at(3 * DAY - timedelta(minutes=1)) == []
     [reminder] = await world.at(timedelta(minutes=1))
-    assert reminder.audience is Audience.STAFF and reminder.kind == "followup_due"
+    assert reminder.audience is Audience.STAFF
+    assert reminder.kind == "followup_due"
     assert reminder.mentions == ["S-bob"]
     assert "Follow-up due for #1" in reminder.body
     assert [a.label for a in reminder.actions] == ["Send check-in", "Snooze 1 day", "Done"]
@@ -55,7 +60,8 @@ async def test_snooze_brings_it_back_a_day_later_and_done_finishes_it(world: Wor
     [reminder] = await world.at(3 * DAY)
     snooze, done = reminder.actions[1].id, reminder.actions[2].id
     reply = await _press(world, snooze)
-    assert reply.ok and "1d" in reply.text
+    assert reply.ok
+    assert "1d" in reply.text
     assert "snoozed the follow-up for 1d" in (await world.delivered())[0]
     assert await world.at(DAY - timedelta(minutes=1)) == []
     [again] = await world.at(timedelta(minutes=1))
@@ -63,7 +69,8 @@ async def test_snooze_brings_it_back_a_day_later_and_done_finishes_it(world: Wor
     assert (await _press(world, done)).ok
     assert _follow_ups(world)[0].status is ReminderStatus.DONE
     refused = await _press(world, done)
-    assert not refused.ok and "already done" in refused.text
+    assert not refused.ok
+    assert "already done" in refused.text
 
 
 async def test_send_check_in_asks_the_customer_who_can_reopen(world: World) -> None:
@@ -72,7 +79,8 @@ async def test_send_check_in_asks_the_customer_who_can_reopen(world: World) -> N
     assert (await _press(world, reminder.actions[0].id)).ok
     sent = await world.delivered()
     checkin = next(m for m in world.out.delivered if m.kind == "checkin")
-    assert "checking in about ticket #1" in checkin.body and checkin.audience is Audience.CUSTOMER
+    assert "checking in about ticket #1" in checkin.body
+    assert checkin.audience is Audience.CUSTOMER
     assert [a.id for a in checkin.actions] == ["checkin:good:1", "checkin:trouble:1"]
     assert any("sent the customer the after-care check-in" in b for b in sent)
     trouble = c.AnswerCheckIn(1, all_good=False)
@@ -90,7 +98,8 @@ async def test_all_good_is_recorded_and_thanked(world: World) -> None:
     good = c.AnswerCheckIn(1, all_good=True)
     await world.desk.handle(good, c.Caller(customer()))
     bodies = await world.delivered()
-    assert "Glad it is working" in bodies[0] and "answered the check-in: all good" in bodies[1]
+    assert "Glad it is working" in bodies[0]
+    assert "answered the check-in: all good" in bodies[1]
     assert _ticket(world, 1).status.value == "closed"
     assert "checkin_all_good" in [e.kind for e in world.store.events]
 
@@ -100,7 +109,8 @@ async def test_someone_elses_check_in_buttons_do_nothing(world: World) -> None:
     reply = await world.desk.handle(
         c.AnswerCheckIn(1, all_good=False), c.Caller(customer("mallory"))
     )
-    assert not reply.ok and _ticket(world, 1).status.value == "closed"
+    assert not reply.ok
+    assert _ticket(world, 1).status.value == "closed"
 
 
 async def test_reopen_cancels_the_pending_follow_up(world: World) -> None:
@@ -117,14 +127,16 @@ async def test_a_fired_follow_up_of_a_reopened_ticket_says_so(world: World) -> N
     # the customer says they still need help under the satisfaction question
     await world.desk.handle(c.RateTicket(1, None), c.Caller(customer()))
     refused = await _press(world, reminder.actions[0].id)
-    assert not refused.ok and "cancelled (the ticket was reopened)" in refused.text
+    assert not refused.ok
+    assert "cancelled (the ticket was reopened)" in refused.text
 
 
 async def test_the_close_forms_follow_up_replaces_the_policy(world: World) -> None:
     await world.customer_says("Router flaky")
     close = c.CloseTicket("done", 1, follow_up=timedelta(hours=4))
     reply = await world.desk.handle(close, staff("bob"))
-    assert reply.ok and "Follow-up in 4h" in reply.text
+    assert reply.ok
+    assert "Follow-up in 4h" in reply.text
     assert [r.due_at - world.clock.now() for r in _follow_ups(world)] == [timedelta(hours=4)]
 
 
@@ -157,7 +169,8 @@ async def test_followups_lists_mine_and_everything_due_today(world: World) -> No
     await world.staff_says("/ticket followup #2 in 2h check toner", "dana")
     mine = await world.staff_says("/ticket followups", "bob")
     assert mine.listed == [2, 1]  # dana's is due today, bob's is his own
-    assert "check toner" in mine.text and "(today)" in mine.text
+    assert "check toner" in mine.text
+    assert "(today)" in mine.text
     other = await world.staff_says("/ticket followups", "erin")
     assert other.listed == [2]
     nobody = make_world()
@@ -167,14 +180,16 @@ async def test_followups_lists_mine_and_everything_due_today(world: World) -> No
 async def test_bad_follow_up_input_is_refused_with_the_fix(world: World) -> None:
     await world.customer_says("Router flaky")
     past = await world.staff_says("/ticket followup #1 in -2d", "bob")
-    assert not past.ok and "in the past" in past.text
+    assert not past.ok
+    assert "in the past" in past.text
     garbled = await world.staff_says("/ticket followup #1 in soon", "bob")
-    assert not garbled.ok and "30m, 4h, 3d" in garbled.text
+    assert not garbled.ok
+    assert "30m, 4h, 3d" in garbled.text
     assert _follow_ups(world) == []
 
 
 async def test_a_failing_reminder_is_kept_with_its_error_and_the_rest_still_fire(
-    world: World, monkeypatch: object
+    world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from bot.desk import reminders
 
@@ -183,18 +198,20 @@ async def test_a_failing_reminder_is_kept_with_its_error_and_the_rest_still_fire
     await world.staff_says("/ticket close #2", "bob")
     await world.delivered()
 
-    calls = []
+    calls: list[int] = []
 
-    async def broken(ctx, reminder, ticket):  # type: ignore[no-untyped-def]
+    async def broken(ctx: CommandContext, reminder: Reminder, ticket: Ticket) -> None:
         calls.append(ticket.number)
         if ticket.number == 1:
             raise RuntimeError("template exploded")
         await original(ctx, reminder, ticket)
 
     original = reminders.ON_TICKET[ReminderKind.FOLLOW_UP]
-    monkeypatch.setitem(reminders.ON_TICKET, ReminderKind.FOLLOW_UP, broken)  # type: ignore[attr-defined]
+    monkeypatch.setitem(reminders.ON_TICKET, ReminderKind.FOLLOW_UP, broken)
     sent = await world.at(3 * DAY)
-    assert calls == [1, 2] and [(m.kind, m.ticket_number) for m in sent] == [("followup_due", 2)]
+    assert calls == [1, 2]
+    assert [(m.kind, m.ticket_number) for m in sent] == [("followup_due", 2)]
     failed = next(r for r in _follow_ups(world) if r.ticket_id == _ticket(world, 1).id)
-    assert failed.status is ReminderStatus.FAILED and "template exploded" in failed.last_error
+    assert failed.status is ReminderStatus.FAILED
+    assert "template exploded" in failed.last_error
     assert await world.at(DAY) == []  # not retried every tick

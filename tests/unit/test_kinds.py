@@ -15,7 +15,8 @@ def test_a_kind_is_stored_and_compared_as_its_string() -> None:
 def test_an_unknown_kind_reads_back_as_a_kind_of_its_own() -> None:
     sticker = MessageKind("sticker")
     assert isinstance(sticker, MessageKind)
-    assert sticker == "sticker" and str(sticker) == "sticker"
+    assert sticker == "sticker"
+    assert str(sticker) == "sticker"
     assert sticker not in list(MessageKind)
     assert all(sticker != known for known in MessageKind)
     assert EventKind("merged") != EventKind.CLOSED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.kinds import MessageKind
 from bot.ports import DeliveryError
 from tests.unit.conftest import World
 
@@ -16,9 +17,11 @@ async def test_a_transient_failure_holds_back_later_messages_of_the_same_convers
     world.out.failures = {"card": [DeliveryError("timeout")]}  # alice's card fails once
     await world.sender.drain()
     delivered = [(m.ticket_number, m.kind) for m in world.out.delivered]
-    assert (1, "card") not in delivered and (1, "customer_message") not in delivered
+    assert (1, "card") not in delivered
+    assert (1, "customer_message") not in delivered
     assert (1, "ack") in delivered  # the customer conversation is separate
-    assert (2, "card") in delivered and (2, "customer_message") in delivered
+    assert (2, "card") in delivered
+    assert (2, "customer_message") in delivered
     world.clock.advance(timedelta(seconds=1))
     await world.sender.drain()
     staff_1 = [
@@ -74,7 +77,8 @@ async def test_a_permanent_customer_failure_is_reported_in_the_staff_thread(worl
     rows = [r for r in world.store.outbox.values() if r["message"].kind == "agent_reply"]
     assert rows[0]["status"] == "failed"
     notice = world.out.delivered[-1]
-    assert notice.kind == "delivery_failed" and "cannot send messages" in notice.body
+    assert notice.kind == "delivery_failed"
+    assert "cannot send messages" in notice.body
     assert notice.audience.value == "staff"
     assert world.store.events[-1].kind == "delivery_failed"
 
@@ -89,10 +93,12 @@ async def test_rate_limits_are_waited_out_however_long_and_staff_hear_once(world
         await world.sender.drain()
     acks = [r for r in world.store.outbox.values() if r["message"].kind == "ack"]
     assert [r["status"] for r in acks] == ["sent"]
-    assert [m.kind for m in world.out.delivered].count("ack") == 1
+    assert [m.kind for m in world.out.delivered].count(MessageKind.ACK) == 1
     waiting = [m for m in world.out.delivered if m.kind == "delivery_waiting"]
-    assert len(waiting) == 1 and waiting[0].audience.value == "staff"
-    assert "#1" in waiting[0].body and "rate limited by Slack" in waiting[0].body
+    assert len(waiting) == 1
+    assert waiting[0].audience.value == "staff"
+    assert "#1" in waiting[0].body
+    assert "rate limited by Slack" in waiting[0].body
     assert "waited 5 minutes" in waiting[0].body
     assert not [r for r in world.store.outbox.values() if r["status"] == "failed"]
 
@@ -110,7 +116,8 @@ async def test_transient_trouble_fails_a_message_only_when_patience_runs_out(
     assert ack["status"] == "failed"
     assert ack["error"] == "Slack said internal_error, still failing after 1 hour"
     notice = world.out.delivered[-1]
-    assert notice.kind == "delivery_failed" and "still failing after 1 hour" in notice.body
+    assert notice.kind == "delivery_failed"
+    assert "still failing after 1 hour" in notice.body
     # the thread's later messages went out all along, in order
     staff_kinds = [m.kind for m in world.out.delivered if m.audience.value == "staff"]
     assert staff_kinds[:2] == ["card", "customer_message"]
@@ -147,7 +154,7 @@ async def test_the_delivered_card_tells_where_the_ticket_thread_is(world: World)
     assert (ticket.staff_channel, ticket.staff_thread, ticket.card_message_id) == (
         "staff-chan",
         f"th{ticket.id}",
-        f"pm{[m.kind for m in world.out.delivered].index('card') + 1}",
+        f"pm{[m.kind for m in world.out.delivered].index(MessageKind.CARD) + 1}",
     )
 
 

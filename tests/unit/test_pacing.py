@@ -169,7 +169,9 @@ async def test_a_card_update_waits_for_its_turn_before_it_takes_a_sending_slot(
     ticket = Ticket(1, 1, "Parcel", 1, "Alice", "en", Source("slack", "T", "D1"), datetime.now(UTC))
     update = OutboundMessage("slack", Audience.STAFF, MessageKind.CARD_UPDATE, "", ticket_id=1)
     route = deliverer.route(update, ticket)
-    assert route is not None and route.shared and route.key == "slack:chat.update"
+    assert route is not None
+    assert route.shared
+    assert route.key == "slack:chat.update"
     calls: list[str] = []
 
     async def answered(self: AsyncWebClient, api_method: str, **kwargs: object) -> None:

@@ -31,7 +31,8 @@ async def test_nudge_at_three_quarters_then_breach_to_the_leads(world: World) ->
     assert await world.at(3 * HOUR - MINUTE) == []
     [nudge] = await world.at(MINUTE)
     assert "75% of the first-response target (4 hours)" in nudge.body
-    assert nudge.mentions == ["@staff"] and nudge.audience is Audience.STAFF
+    assert nudge.mentions == ["@staff"]
+    assert nudge.audience is Audience.STAFF
     assert "2026-01-05 13:00 UTC" in nudge.body  # when it is due
     assert await world.at(HOUR - MINUTE) == []
     sent = await world.at(MINUTE)
@@ -140,7 +141,8 @@ async def test_a_waiting_ticket_is_nudged_then_closed_the_normal_way(world: Worl
     await _waiting(world)
     assert await world.at(2 * DAY - MINUTE) == []
     nudge, notice = await world.at(MINUTE)
-    assert nudge.audience is Audience.CUSTOMER and nudge.kind == "idle_nudge"
+    assert nudge.audience is Audience.CUSTOMER
+    assert nudge.kind == "idle_nudge"
     assert "within 3 days, we will close the ticket" in nudge.body
     assert "No answer from the customer for 2d" in notice.body
     sent = await world.at(3 * DAY)

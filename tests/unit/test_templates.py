@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import jinja2.meta
 import pytest
 
+from bot.kinds import EventKind
 from bot.model import (
     Attachment,
     Person,
@@ -51,7 +53,7 @@ def _ticket() -> Ticket:
     )
 
 
-VARIABLES = {
+VARIABLES: dict[str, dict[str, Any]] = {
     "relay.md.j2": {"text": "hello", "attachments": [Attachment("log.txt", "https://x/log")]},
     "customer/ack.md.j2": {"expected": "4 hours"},
     "customer/farewell.md.j2": {"resolution": "fixed"},
@@ -69,7 +71,9 @@ VARIABLES = {
         "card": "CARD",
         "messages": [],
         "tz": "Asia/Tokyo",
-        "events": [TicketEvent(1, "claimed", Person("s", "u", "bob"), NOW, {"team": "billing"})],
+        "events": [
+            TicketEvent(1, EventKind.CLAIMED, Person("s", "u", "bob"), NOW, {"team": "billing"})
+        ],
     },
     "staff/help.md.j2": {"usage": USAGE, "prefixes": ("//",), "teams": ("billing",)},
     "customer/idle_nudge.md.j2": {"closes_in": "3 days"},
@@ -142,7 +146,8 @@ def test_each_template_renders_in_each_locale(locale: str, name: str) -> None:
     extra = CUSTOMER_COMMON if name.startswith("customer/") else {}
     text = Renderer().render(locale, name, **extra, **VARIABLES[name])
     assert text.strip()
-    assert "{{" not in text and "{%" not in text
+    assert "{{" not in text
+    assert "{%" not in text
 
 
 def test_catalogs_have_the_same_keys_and_variables() -> None:
@@ -170,8 +175,10 @@ def test_ticket_statuses_and_priorities_have_labels_everywhere() -> None:
 
 def test_locale_fallbacks() -> None:
     renderer = Renderer()
-    assert renderer.pick_locale("ja_JP") == "ja" and renderer.pick_locale("ja-JP") == "ja"
-    assert renderer.pick_locale("fr-FR") == "en" and renderer.pick_locale("") == "en"
+    assert renderer.pick_locale("ja_JP") == "ja"
+    assert renderer.pick_locale("ja-JP") == "ja"
+    assert renderer.pick_locale("fr-FR") == "en"
+    assert renderer.pick_locale("") == "en"
     assert Renderer(default_locale="ja").pick_locale("xx") == "ja"
     assert renderer.duration("en", timedelta(hours=1)) == "1 hour"
     assert renderer.duration("ja", timedelta(minutes=15)) == "15分"

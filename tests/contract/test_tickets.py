@@ -1,0 +1,422 @@
+"""TicketRepository: numbers, round trips, lookups, lists, and the optimistic lock."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from bot.model import Person, Priority, Source, Status
+from bot.ports import ConcurrencyConflict, UnitOfWorkFactory
+from tests.contract.conftest import (
+    AT,
+    BOB,
+    CAROL,
+    add_customer,
+    add_ticket,
+    in_utc,
+    new_ticket,
+)
+
+
+async def test_ticket_numbers_count_on_from_the_stored_counter(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        assert [await uow.tickets.next_number() for _ in range(3)] == [1, 2, 3]
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.tickets.next_number() == 4
+        found = await uow.customers.find("slack", "U1")
+        assert found is None
+        customer_id = await add_customer(uow)
+        found = await uow.customers.find("slack", "U1")
+        assert found is not None
+        assert (found.id, found.display_name) == (customer_id, "Ayumi")
+
+
+async def test_a_number_taken_in_a_unit_of_work_that_did_not_commit_is_handed_out_again(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        assert await uow.tickets.next_number() == 1
+        await uow.rollback()
+        assert await uow.tickets.next_number() == 1
+    async with uow_factory() as uow:  # left without a commit
+        assert await uow.tickets.next_number() == 1
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.tickets.next_number() == 2
+
+
+async def test_a_ticket_round_trips_with_every_field(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        customer_id = await add_customer(uow)
+        ticket = new_ticket(
+            7,
+            customer_id,
+            source=Source("discord", "G1", "C-help", "th-9", is_dm=False),
+            priority=Priority.HIGH,
+            status=Status.WAITING,
+            assignee=BOB,
+            team="billing",
+            escalation_level=2,
+            first_response_at=AT + timedelta(minutes=3),
+            closed_at=AT + timedelta(hours=2),
+            resolution="refunded",
+            staff_channel="CSTAFF",
+            staff_thread="1700.0001",
+            card_message_id="1700.0001",
+            sla_breached_at=AT + timedelta(hours=1),
+            earlier_tickets=3,  # counted when read, never stored
+        )
+        await uow.tickets.add(ticket)
+        assert ticket.id is not None
+        assert ticket.version == 1
+        in_same_unit = await uow.tickets.by_id(ticket.id)
+        await uow.commit()
+    async with uow_factory() as uow:
+        loaded = await uow.tickets.by_id(ticket.id)
+    expected = dataclasses.replace(ticket, earlier_tickets=0)
+    assert loaded == expected
+    assert in_same_unit == expected
+    assert loaded is not None
+    assert loaded is not ticket
+    times = [
+        loaded.created_at,
+        loaded.updated_at,
+        loaded.first_response_at,
+        loaded.closed_at,
+        loaded.sla_breached_at,
+    ]
+    assert all(in_utc(at) for at in times), times
+
+
+async def test_a_ticket_never_updated_reads_back_updated_when_created(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        ticket = await add_ticket(uow, 1, await add_customer(uow), updated_at=None)
+        assert ticket.id is not None
+        loaded = await uow.tickets.by_id(ticket.id)
+    assert loaded is not None
+    assert loaded.updated_at == AT
+    assert loaded.assignee is None
+    assert loaded.first_response_at is None
+
+
+async def test_a_ticket_not_committed_is_seen_by_no_one_else(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        await add_ticket(uow, 1, await add_customer(uow))
+        assert await uow.tickets.by_number(1) is not None
+    async with uow_factory() as uow:
+        assert await uow.tickets.by_number(1) is None
+        assert await uow.customers.find("slack", "U1") is None
+
+
+async def test_tickets_are_found_by_number_id_and_ids(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        customer_id = await add_customer(uow)
+        first = await add_ticket(uow, 1, customer_id, subject="first")
+        second = await add_ticket(uow, 2, customer_id, subject="second")
+        await uow.commit()
+    assert first.id is not None
+    assert second.id is not None
+    assert first.id != second.id
+    async with uow_factory() as uow:
+        by_number = await uow.tickets.by_number(2)
+        by_id = await uow.tickets.by_id(first.id)
+        assert await uow.tickets.by_number(3) is None
+        assert await uow.tickets.by_id(first.id + second.id + 1000) is None
+        found = await uow.tickets.by_ids([second.id, first.id, second.id, 99_999])
+        assert await uow.tickets.by_ids([]) == {}
+    assert by_number is not None
+    assert by_number.subject == "second"
+    assert by_id is not None
+    assert by_id.subject == "first"
+    assert {i: t.subject for i, t in found.items()} == {first.id: "first", second.id: "second"}
+
+
+async def test_a_help_thread_finds_its_newest_ticket_in_any_status(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    thread = Source("slack", "T1", "C-help", "1700.1", is_dm=False)
+    async with uow_factory() as uow:
+        customer_id = await add_customer(uow)
+        await add_ticket(uow, 1, customer_id, source=thread, status=Status.CLOSED)
+        await add_ticket(uow, 2, customer_id, source=thread, status=Status.CLOSED)
+        await add_ticket(uow, 3, customer_id, source=dataclasses.replace(thread, thread="1700.2"))
+        await uow.commit()
+    async with uow_factory() as uow:
+        found = await uow.tickets.by_source_thread(thread)
+        # the key is platform, channel and thread; the workspace and is_dm are not in it
+        other_workspace = await uow.tickets.by_source_thread(
+            Source("slack", "T-other", "C-help", "1700.1", is_dm=True)
+        )
+        assert await uow.tickets.by_source_thread(dataclasses.replace(thread, thread="")) is None
+        assert (
+            await uow.tickets.by_source_thread(dataclasses.replace(thread, platform="discord"))
+            is None
+        )
+        assert (
+            await uow.tickets.by_source_thread(Source("slack", "T1", "C-other", "1700.1")) is None
+        )
+    assert found is not None
+    assert found.number == 2
+    assert other_workspace is not None
+    assert other_workspace.number == 2
+
+
+async def test_a_staff_thread_finds_its_ticket_on_its_platform(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        ticket = await add_ticket(uow, 1, await add_customer(uow))
+        assert ticket.id is not None
+        await uow.tickets.set_staff_refs(ticket.id, "CSTAFF", "1700.5", "1700.5")
+        await uow.commit()
+    async with uow_factory() as uow:
+        found = await uow.tickets.by_staff_thread("slack", "1700.5")
+        assert await uow.tickets.by_staff_thread("discord", "1700.5") is None
+        assert await uow.tickets.by_staff_thread("slack", "1700.6") is None
+    assert found is not None
+    assert found.number == 1
+
+
+async def test_a_customers_open_ticket_is_the_newest_not_closed_in_that_conversation(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    dm = Source("slack", "T1", "D1")
+    async with uow_factory() as uow:
+        alice, other = await add_customer(uow, "UA"), await add_customer(uow, "UO")
+        await add_ticket(uow, 1, alice, source=dm, status=Status.WAITING)
+        await add_ticket(uow, 2, alice, source=dm, status=Status.REOPENED)
+        await add_ticket(uow, 3, alice, source=dm, status=Status.CLOSED)
+        await add_ticket(uow, 4, other, source=dm)
+        await add_ticket(uow, 5, alice, source=Source("slack", "T1", "D2"))
+        await uow.commit()
+    async with uow_factory() as uow:
+        found = await uow.tickets.open_for_customer(alice, dm)
+        in_other_dm = await uow.tickets.open_for_customer(alice, Source("slack", "T1", "D2"))
+        assert await uow.tickets.open_for_customer(alice, Source("slack", "T1", "D3")) is None
+        assert found is not None
+        assert found.number == 2
+        assert in_other_dm is not None
+        assert in_other_dm.number == 5
+        found.close("done", AT)
+        await uow.tickets.save(found)
+        then = await uow.tickets.open_for_customer(alice, dm)
+        assert then is not None
+        assert then.number == 1
+        assert await uow.tickets.open_for_customer(other + alice + 1000, dm) is None
+
+
+async def test_lists_filter_by_status_and_assignee_in_number_order(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        customer_id = await add_customer(uow)
+        for number, status, assignee in [
+            (4, Status.CLAIMED, BOB),
+            (2, Status.OPEN, None),
+            (5, Status.CLOSED, BOB),
+            (1, Status.WAITING, CAROL),
+            (3, Status.OPEN, None),
+            (6, Status.WAITING, BOB),
+        ]:
+            await add_ticket(uow, number, customer_id, status=status, assignee=assignee)
+        await uow.commit()
+
+    live = ("open", "claimed", "waiting")
+    async with uow_factory() as uow:
+
+        async def numbers(
+            *statuses: str,
+            assignee_ref: str | None = None,
+            unassigned: bool = False,
+            limit: int = 50,
+        ) -> list[int]:
+            found = await uow.tickets.list(list(statuses), assignee_ref, unassigned, limit)
+            return [t.number for t in found]
+
+        assert await numbers(*live) == [1, 2, 3, 4, 6]
+        assert await numbers(Status.OPEN) == [2, 3]
+        assert await numbers("closed") == [5]
+        assert await numbers() == []
+        assert await numbers(*live, assignee_ref=BOB.ref) == [4, 6]
+        assert await numbers(*live, assignee_ref="slack:nobody") == []
+        assert await numbers(*live, unassigned=True) == [2, 3]
+        # an assignee asked for wins over `unassigned`
+        assert await numbers(*live, assignee_ref=CAROL.ref, unassigned=True) == [1]
+        assert await numbers(*live, limit=2) == [1, 2]
+        assert await numbers(*live, assignee_ref=BOB.ref, limit=1) == [4]
+        assert await numbers(*live, limit=0) == []
+        [ticket] = await uow.tickets.list(["waiting"], assignee_ref=CAROL.ref)
+    assert ticket.assignee == CAROL
+    assert ticket.id is not None
+
+
+async def test_earlier_tickets_of_a_customer_are_counted_by_id(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        alice, other = await add_customer(uow, "UA"), await add_customer(uow, "UO")
+        tickets = [await add_ticket(uow, n, alice) for n in (1, 2, 3)]
+        await add_ticket(uow, 4, other)
+        ids = [t.id or 0 for t in tickets]
+        assert [await uow.tickets.count_for_customer(alice, i) for i in ids] == [0, 1, 2]
+        assert await uow.tickets.count_for_customer(alice, max(ids) + 1000) == 3
+        assert await uow.tickets.count_for_customer(other, min(ids)) == 0
+
+
+async def test_a_save_bumps_the_version_and_a_stale_copy_conflicts(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        ticket = await add_ticket(uow, 1, await add_customer(uow))
+        await uow.commit()
+    assert ticket.id is not None
+    async with uow_factory() as uow:
+        stale = await uow.tickets.by_id(ticket.id)
+    async with uow_factory() as uow:
+        fresh = await uow.tickets.by_id(ticket.id)
+        assert fresh is not None
+        fresh.claim(BOB)
+        fresh.updated_at = AT + timedelta(hours=1)
+        await uow.tickets.save(fresh)
+        assert fresh.version == 2
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert stale is not None
+        assert stale.version == 1
+        stale.claim(CAROL)
+        with pytest.raises(ConcurrencyConflict):
+            await uow.tickets.save(stale)
+        assert stale.version == 1
+        await uow.commit()
+    async with uow_factory() as uow:
+        stored = await uow.tickets.by_id(ticket.id)
+        assert stored is not None
+        assert stored.assignee == BOB
+        assert stored.version == 2
+        assert stored.status is Status.CLAIMED
+        assert stored.updated_at == AT + timedelta(hours=1)
+        # two saves in one unit of work: the second goes from the first's version
+        stored.set_priority(Priority.LOW)
+        await uow.tickets.save(stored)
+        stored.team = "billing"
+        await uow.tickets.save(stored)
+        assert stored.version == 4
+        await uow.commit()
+    async with uow_factory() as uow:
+        stored = await uow.tickets.by_id(ticket.id)
+    assert stored is not None
+    assert (stored.priority, stored.team) == (Priority.LOW, "billing")
+    assert stored.version == 4
+
+
+async def test_saving_a_ticket_that_was_never_added_conflicts(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        ticket = new_ticket(1, await add_customer(uow))
+        ticket.id, ticket.version = 99_999, 1
+        with pytest.raises(ConcurrencyConflict):
+            await uow.tickets.save(ticket)
+
+
+async def test_a_save_rolled_back_leaves_the_ticket_as_it_was(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        ticket = await add_ticket(uow, 1, await add_customer(uow))
+        await uow.commit()
+    assert ticket.id is not None
+    async with uow_factory() as uow:
+        loaded = await uow.tickets.by_id(ticket.id)
+        assert loaded is not None
+        loaded.escalate("billing")
+        await uow.tickets.save(loaded)
+        await uow.rollback()
+        again = await uow.tickets.by_id(ticket.id)
+    assert again is not None
+    assert again.status is Status.OPEN
+    assert again.version == 1
+
+
+async def test_a_ticket_saved_after_its_card_was_placed_keeps_where_the_card_went(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        ticket = new_ticket(1, await add_customer(uow))
+        await uow.tickets.add(ticket)
+        await uow.commit()
+    assert ticket.id is not None
+    # the desk works on the ticket as it was before its card was posted...
+    async with uow_factory() as desk:
+        loaded = await desk.tickets.by_id(ticket.id)
+    assert loaded is not None
+    assert loaded.staff_thread == ""
+    # ...while the outbox sender (another process, maybe) records where the card went
+    async with uow_factory() as sender:
+        await sender.tickets.set_staff_refs(ticket.id, "CSTAFF", "1700.0001", "1700.0001")
+        await sender.commit()
+    async with uow_factory() as desk:
+        loaded.subject = "ログインできません（解決済み）"
+        await desk.tickets.save(loaded)  # no conflict: where the card went is no change
+        await desk.commit()
+    async with uow_factory() as uow:
+        stored = await uow.tickets.by_id(ticket.id)
+    assert stored is not None
+    assert stored.subject == "ログインできません（解決済み）"
+    assert (stored.staff_channel, stored.staff_thread) == ("CSTAFF", "1700.0001")
+    assert stored.card_message_id == "1700.0001"
+    assert stored.version == 2
+
+
+async def test_staff_refs_of_a_ticket_that_does_not_exist_change_nothing(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        ticket = await add_ticket(uow, 1, await add_customer(uow))
+        assert ticket.id is not None
+        await uow.tickets.set_staff_refs(ticket.id + 1000, "CSTAFF", "1700.1", "1700.1")
+        assert await uow.tickets.by_staff_thread("slack", "1700.1") is None
+
+
+async def test_a_write_that_breaks_a_constraint_raises_the_usual_error(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        customer_id = await add_customer(uow)
+        await uow.tickets.add(new_ticket(7, customer_id))
+        with pytest.raises(IntegrityError):  # ticket numbers are unique
+            await uow.tickets.add(new_ticket(7, customer_id))
+
+
+async def test_a_ticket_needs_its_customer(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        with pytest.raises(IntegrityError):
+            await uow.tickets.add(new_ticket(1, 99_999))
+    async with uow_factory() as uow:
+        assert await uow.tickets.by_number(1) is None
+
+
+async def test_a_ticket_keeps_a_person_as_its_ref_and_name(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """A person is stored as "platform:user_id" and a name; an empty name reads back as the
+    user id."""
+    async with uow_factory() as uow:
+        customer_id = await add_customer(uow)
+        await add_ticket(uow, 1, customer_id, assignee=Person("slack", "U:7", "Dee"))
+        await add_ticket(uow, 2, customer_id, assignee=Person("slack", "U8", ""))
+        first, second = await uow.tickets.by_number(1), await uow.tickets.by_number(2)
+    assert first is not None
+    assert first.assignee == Person("slack", "U:7", "Dee")
+    assert second is not None
+    assert second.assignee == Person("slack", "U8", "U8")
