@@ -116,6 +116,8 @@ class SqlTickets:
         return await self._one(_BY_THREAD, _where(source))
 
     async def by_staff_thread(self, platform: str, thread: str) -> Ticket | None:
+        if not thread:  # every ticket whose card is not placed yet has an empty thread
+            return None
         return await self._one(_BY_STAFF_THREAD, {"platform": platform, "thread": thread})
 
     async def open_for_customer(self, customer_id: int, source: Source) -> Ticket | None:

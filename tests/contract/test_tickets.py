@@ -183,6 +183,9 @@ async def test_a_staff_thread_finds_its_ticket_on_its_platform(
         found = await uow.tickets.by_staff_thread("slack", "1700.5")
         assert await uow.tickets.by_staff_thread("discord", "1700.5") is None
         assert await uow.tickets.by_staff_thread("slack", "1700.6") is None
+        unplaced = await add_ticket(uow, 2, await add_customer(uow, "U2"))
+        assert unplaced.staff_thread == ""  # its card is not posted yet
+        assert await uow.tickets.by_staff_thread("slack", "") is None
     assert found is not None
     assert found.number == 1
 

@@ -79,6 +79,8 @@ class FakeTickets(Repository):
         return await self._find(lambda t: _same_thread(t.source, source))
 
     async def by_staff_thread(self, platform: str, thread: str) -> Ticket | None:
+        if not thread:
+            return None
         return await self._find(
             lambda t: t.source.platform == platform and t.staff_thread == thread
         )
