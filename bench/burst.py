@@ -215,7 +215,7 @@ async def _warm_up(fake: FakeSlack, stamped: Stamped) -> None:
 
 
 async def _lag_probe(lags: list[float], tick: float = 0.01) -> None:
-    """How late a 10 ms runner wakes in this process: the fake's own loop under the burst,
+    """How late a 10 ms ticker wakes in this process: the fake's own loop under the burst,
     which would delay its answers (and so inflate the figures) if it were busy."""
     while True:
         started = time.monotonic()

@@ -1,17 +1,27 @@
 """What a line of the audit trail carries: one dataclass per kind that has fields.
 
-A ticket event is stored as its kind and a JSON object of these fields, so that a field
-misspelt when writing or reading is a type error, not a silently wrong digest. Kinds with
-nothing to add (claimed, note, ...) are recorded by their `EventKind` alone."""
+A ticket event is stored as its kind and a JSON object of these fields. Writing and reading
+through these classes makes a misspelt field or a missing one a type error, not a silently
+wrong digest. Kinds with nothing to add (`BareKind`: claimed, note, ...) are recorded by
+their `EventKind` alone."""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+import typing
+from typing import Any, ClassVar, Literal
 
 from bot.kinds import EventKind
 
-_STORED_AS = {"message_kind": "kind"}  # a field whose stored name differs
+BareKind = Literal[
+    EventKind.CLAIMED,
+    EventKind.NOTE,
+    EventKind.REPLY_NOT_SENT,
+    EventKind.FOLLOWUP_DONE,
+    EventKind.CHECKIN_ALL_GOOD,
+    EventKind.CHECKIN_TROUBLE,
+    EventKind.IDLE_NUDGE,
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,7 +30,7 @@ class Payload:
 
     def data(self) -> dict[str, Any]:
         """As stored: a JSON object of the fields."""
-        return {_STORED_AS.get(k, k): v for k, v in dataclasses.asdict(self).items()}
+        return {c.stored: getattr(self, c.name) for c in _COLUMNS[type(self)]}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,6 +119,10 @@ class CheckInSent(Payload):
     kind = EventKind.CHECKIN_SENT
     automatic: bool  # by the follow-up policy rather than an agent's button
 
+    def data(self) -> dict[str, Any]:
+        # an agent's check-in has always been stored with nothing more to say
+        return super().data() if self.automatic else {}
+
 
 @dataclasses.dataclass(frozen=True)
 class ResponseTargetNudged(Payload):
@@ -126,22 +140,44 @@ class ResponseTargetBreached(Payload):
 class DeliveryFailed(Payload):
     kind = EventKind.DELIVERY_FAILED
     outbox_id: int | None
-    message_kind: str  # stored as "kind", as it always was
+    message_kind: str = dataclasses.field(metadata={"stored_as": "kind"})  # as it always was
     reason: str
 
 
 PAYLOADS: dict[EventKind, type[Payload]] = {cls.kind: cls for cls in Payload.__subclasses__()}
-_EMPTY: dict[str, Any] = {"str": "", "int": 0, "bool": False, "int | None": None}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Column:
+    name: str
+    stored: str  # its key in the stored JSON object
+    empty: Any  # what a row written without it reads as
+
+
+_EMPTY_OF_TYPE: dict[Any, Any] = {str: "", int: 0, bool: False}
+
+
+def _columns(cls: type[Payload]) -> tuple[_Column, ...]:
+    # resolved once, at import: a field of a type with no empty value fails here, not on a read
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        _Column(
+            f.name,
+            f.metadata.get("stored_as", f.name),
+            None if type(None) in typing.get_args(hints[f.name]) else _EMPTY_OF_TYPE[hints[f.name]],
+        )
+        for f in dataclasses.fields(cls)
+    )
+
+
+_COLUMNS = {cls: _columns(cls) for cls in PAYLOADS.values()}
 
 
 def payload_of(kind: EventKind, data: dict[str, Any]) -> Payload | None:
-    """The typed payload of a stored event; None for kinds that carry nothing. A field an
-    older row lacks reads as empty (0, "", False) rather than failing the whole read."""
+    """The typed payload of a stored event; None for a bare kind (or one this version does
+    not know). A field an older row lacks reads as empty (0, "", False, None) rather than
+    failing the whole read."""
     cls = PAYLOADS.get(kind)
     if cls is None:
         return None
-    values = {
-        f.name: data.get(_STORED_AS.get(f.name, f.name), _EMPTY[str(f.type)])
-        for f in dataclasses.fields(cls)
-    }
-    return cls(**values)
+    return cls(**{c.name: data.get(c.stored, c.empty) for c in _COLUMNS[cls]})

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.events import PAYLOADS, Payload, payload_of
+from bot.events import PAYLOADS, BareKind, Payload, payload_of
 from bot.kinds import EventKind, MessageKind
 
 
@@ -205,13 +205,13 @@ class TicketEvent:
 
     @classmethod
     def of(
-        cls, ticket_id: int, what: EventKind | Payload, actor: Person, at: datetime
+        cls, ticket_id: int, what: Payload | BareKind, actor: Person, at: datetime
     ) -> TicketEvent:
         """A new line: a payload that knows its kind, or a kind that carries nothing."""
         if isinstance(what, Payload):
             return cls(ticket_id, what.kind, actor, at, what.data())
         if what in PAYLOADS:
-            raise TypeError(f"a {what} event carries fields: record {PAYLOADS[what].__name__}")
+            raise TypeError(f"{what.name} events carry fields: record {PAYLOADS[what].__name__}")
         return cls(ticket_id, what, actor, at)
 
     @property

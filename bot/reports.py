@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.events import Closed, FirstResponse, Payload, Rated, payload_of
+from bot.events import Closed, Escalated, FirstResponse, Payload, Rated, Reopened, payload_of
 from bot.kinds import EventKind
 from bot.model import SYSTEM
 
@@ -180,27 +180,28 @@ def _count_events(
         return found
 
     for event in events:
-        kind, payload = event.kind, event.payload
+        kind = event.kind
         by_actor = agent(event.actor_ref, event.actor_name) if kind in _AGENTS_OWN else None
-        if isinstance(payload, Closed):
-            figures.closed += 1
-            line(event.platform).closed += 1
-            figures.resolutions.append(payload.resolution_seconds)
-            if by_actor:
-                by_actor.closed += 1
-        elif kind is EventKind.REOPENED:
-            figures.reopened += 1
-        elif kind is EventKind.ESCALATED:
-            figures.escalated += 1
-        elif kind is EventKind.CLAIMED and by_actor:
-            by_actor.claimed += 1
-        elif isinstance(payload, FirstResponse):
-            figures.first_responses.append(payload.seconds)
-            if by_actor:
-                by_actor.first_responses.append(payload.seconds)
-        elif isinstance(payload, Rated):
-            figures.ratings.append(payload.score)
-            holder = agent(event.assignee_ref, event.assignee_name)
-            if holder:
-                holder.ratings.append(payload.score)
+        match event.payload:
+            case Closed(resolution_seconds=seconds):
+                figures.closed += 1
+                line(event.platform).closed += 1
+                figures.resolutions.append(seconds)
+                if by_actor:
+                    by_actor.closed += 1
+            case Reopened():
+                figures.reopened += 1
+            case Escalated():
+                figures.escalated += 1
+            case FirstResponse(seconds=seconds):
+                figures.first_responses.append(seconds)
+                if by_actor:
+                    by_actor.first_responses.append(seconds)
+            case Rated(score=score):
+                figures.ratings.append(score)
+                holder = agent(event.assignee_ref, event.assignee_name)
+                if holder:
+                    holder.ratings.append(score)
+            case None if kind is EventKind.CLAIMED and by_actor:
+                by_actor.claimed += 1
     return sorted(agents.values(), key=lambda a: a.name.lower())

@@ -195,7 +195,7 @@ class SqlOutbox:
         )
 
     async def _set(self, message_id: int, **values: Any) -> None:
-        """An attempt's outcome: counted, and the row is free for whoever is next."""
+        """An attempt's result: counted, and the row is free for whoever is next."""
         stmt = _SET_OUTBOX.values(attempts=_ob.attempts + 1)
         await self.conn.execute(stmt, values | _UNLEASED | {"b_id": message_id})
 

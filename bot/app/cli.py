@@ -128,7 +128,7 @@ async def _run_platforms(config: Config) -> int:
         await app.start_scheduler()
         _settle_memory()
         log.info(
-            "started adapters: %s (database: %s); roles: intake, delivery, care tick%s",
+            "started adapters: %s (database: %s); roles: intake, delivery, reminders%s",
             ", ".join(a.name for a in started),
             app.database.description,
             "".join(f"; {role}" for a in started if (role := getattr(a, "role", ""))),

@@ -1,4 +1,4 @@
-"""The desk: every use case of supportbot, behind one `handle(command, invocation)`."""
+"""The desk: every use case of supportbot, behind one `handle(command, caller)`."""
 
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ class Desk:
 
     async def handle(self, command: c.Command, caller: c.Caller) -> Outcome:
         """Run one command in its own transaction, retried when a ticket changed under it;
-        refusals come back as a Outcome with ok=False.
+        refusals come back as an Outcome with ok=False.
 
         Raises StorageOutage when the database cannot take the command: nothing of it was
         kept, so the adapter must not acknowledge it as handled (Slack redelivers what is not
@@ -198,7 +198,7 @@ class Desk:
         return ticket.number if ticket else None
 
     async def handle_text(self, text: str, caller: c.Caller) -> Outcome:
-        """Parse `/ticket ...` text and run it; usage errors come back as a Outcome."""
+        """Parse `/ticket ...` text and run it; usage errors come back as an Outcome."""
         if not caller.is_staff:
             return Outcome(self.text("not_staff"), ok=False)
         try:

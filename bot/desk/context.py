@@ -10,8 +10,8 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.commands import Caller
-from bot.events import Payload
-from bot.kinds import EventKind, MessageKind
+from bot.events import BareKind, Payload
+from bot.kinds import MessageKind
 from bot.model import (
     Action,
     Audience,
@@ -56,7 +56,7 @@ class CommandContext:
         )
 
     async def record(
-        self, ticket: Ticket, what: EventKind | Payload, actor: Person | None = None
+        self, ticket: Ticket, what: Payload | BareKind, actor: Person | None = None
     ) -> None:
         """A line of the ticket's audit trail, by the caller unless `actor` says otherwise."""
         assert ticket.id is not None

@@ -72,7 +72,7 @@ async def _open_follow_up(ctx: CommandContext, reminder_id: int) -> tuple[Remind
 
 
 async def _finish(
-    ctx: CommandContext, reminder: Reminder, ticket: Ticket, what: EventKind | ev.Payload
+    ctx: CommandContext, reminder: Reminder, ticket: Ticket, what: ev.Payload | ev.BareKind
 ) -> Outcome:
     """The follow-up is dealt with: recorded, told in the thread and to the agent."""
     reminder.status = ReminderStatus.DONE

@@ -1,13 +1,17 @@
 """What a due reminder does: the follow-up, the response-target nudge and breach, the idle
-nudge and close, and the leads' digest. The scheduler claims each one and commits."""
+nudge and close, and the leads' digest. bot.scheduling's runner claims each one, calls
+`fire` in the claim's transaction, and commits."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from bot.desk import digest, followups, idle, response_targets
 from bot.desk.context import CommandContext
 from bot.model import Reminder, ReminderKind, ReminderStatus, Ticket
+from bot.ports import UnitOfWork
+from bot.settings import DeskSettings
 
 OnTicket = Callable[[CommandContext, Reminder, Ticket], Awaitable[None]]
 ON_TICKET: dict[ReminderKind, OnTicket] = {
@@ -17,6 +21,11 @@ ON_TICKET: dict[ReminderKind, OnTicket] = {
     ReminderKind.IDLE_NUDGE: idle.nudge,
     ReminderKind.IDLE_CLOSE: idle.close,
 }
+
+
+async def schedule_digest(uow: UnitOfWork, settings: DeskSettings, now: datetime) -> None:
+    """At start: the desk's one digest reminder exists and follows DIGEST_TIME."""
+    await digest.schedule(uow, settings, now)
 
 
 async def fire(ctx: CommandContext, reminder: Reminder) -> None:

@@ -50,4 +50,4 @@ class DeskScheduler:
         try:
             await self.runner.fire_due()
         except Exception:  # the database may be away; the next tick tries again
-            log.exception("the care tick failed; trying again at the next one")
+            log.exception("firing due reminders failed; trying again at the next tick")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from bot.commands import Caller
-from bot.desk import Desk, digest, reminders
+from bot.desk import Desk, reminders
 from bot.model import SYSTEM, Reminder, ReminderStatus
 from bot.ports import ConcurrencyConflict
 
@@ -27,7 +27,7 @@ class ReminderRunner:
     async def start(self) -> None:
         """Schedule the digest (once per desk); overdue work fires in the first round."""
         async with self.desk.uow_factory() as uow:
-            await digest.schedule(uow, self.desk.settings, self.desk.clock.now())
+            await reminders.schedule_digest(uow, self.desk.settings, self.desk.clock.now())
             await uow.commit()
 
     async def fire_due(self) -> int:

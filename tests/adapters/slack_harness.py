@@ -145,7 +145,7 @@ class SlackDesk:
         answered = len(self.fake.responses)
         status, acknowledgement = await self.send("slash_commands", payload)
         assert status == 200
-        assert acknowledgement in ("", "{}")
+        assert acknowledgement in ("", "{}")  # the answer comes after
         assert len(self.fake.responses) == answered + 1, "the command got no answer"
         return str(self.fake.responses[-1]["text"])
 

@@ -563,7 +563,7 @@ async def test_slow_work_is_deferred_then_answered(
     asked = await fake.interact(2, _slash("list"), AGENT, "bob", DM + 1, roles=[STAFF_ROLE])
     first = await _answered(fake, asked)
     assert first["type"] == 5
-    assert first["data"]["flags"] == 64
+    assert first["data"]["flags"] == 64  # "thinking", only for bob
     gate.set()
     await fake.wait_for("POST", f"webhooks/{APP}/token-{asked}")
     follow_up = fake.called("POST", f"webhooks/{APP}/token-{asked}")[-1].body

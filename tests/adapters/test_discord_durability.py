@@ -407,7 +407,7 @@ async def test_an_unwritable_spool_file_stops_the_start_naming_the_variable(
                 os.setresuid(0, 0, 0)
             folder.chmod(0o755)
         assert not fake.calls
-        assert fake.identifies == 0
+        assert fake.identifies == 0  # it never went to Discord
     assert refused.value.variable == "DISCORD_SPOOL_FILE"
     assert str(folder.resolve()) in str(refused.value)
     assert not spool.exists()

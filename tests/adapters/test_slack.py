@@ -190,7 +190,7 @@ async def test_a_429_is_waited_out_and_order_is_kept(slack: SlackDesk) -> None:
     slack.clock.advance(timedelta(seconds=29))
     await slack.app.sender.drain()
     assert not slack.fake.messages(DM)
-    assert len(posts(slack, DM)) == 1
+    assert len(posts(slack, DM)) == 1  # not even tried
     slack.clock.advance(timedelta(seconds=1))
     await slack.app.sender.drain()
     (ack,) = slack.fake.messages(DM)
@@ -401,7 +401,7 @@ async def test_message_shortcut_turns_a_message_into_a_ticket(slack: SlackDesk) 
     assert "Alice" in str(card["blocks"])
     ack = posts(slack, "CGENERAL01")[0]
     assert ack["thread_ts"] == ts
-    assert "ticket #1" in ack["text"]
+    assert "ticket #1" in ack["text"]  # answered in its thread
     assert "Opened ticket #1" in slack.fake.called("chat.postEphemeral")[-1]["text"]
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from bot import events as ev
 from bot.kinds import EventKind
 from bot.model import Attachment, Customer, Direction, Person, TicketEvent, TicketMessage
 from bot.ports import UnitOfWorkFactory
@@ -68,8 +69,10 @@ async def test_one_platform_identity_is_one_customer(uow_factory: UnitOfWorkFact
             await add_customer(uow, "U1", name="Someone else")
 
 
-def _event(ticket_id: int, kind: str, actor: Person, minutes: int, **data: object) -> TicketEvent:
-    return TicketEvent(ticket_id, EventKind(kind), actor, AT + timedelta(minutes=minutes), data)
+def _event(
+    ticket_id: int, what: ev.Payload | ev.BareKind, actor: Person, minutes: int
+) -> TicketEvent:
+    return TicketEvent.of(ticket_id, what, actor, AT + timedelta(minutes=minutes))
 
 
 async def test_events_read_back_in_the_order_written_for_their_ticket_only(
@@ -82,10 +85,10 @@ async def test_events_read_back_in_the_order_written_for_their_ticket_only(
         assert one.id is not None
         assert two.id is not None
         written = [
-            _event(one.id, "opened", BOB, 0, priority="high", keyword="refund"),
-            _event(two.id, "claimed", CAROL, 1),
-            _event(one.id, "closed", BOB, -5, resolution="done", resolution_seconds=60),
-            _event(one.id, "note", CAROL, 2),
+            _event(one.id, ev.Opened("high", "refund"), BOB, 0),
+            _event(two.id, EventKind.CLAIMED, CAROL, 1),
+            _event(one.id, ev.Closed("done", 60), BOB, -5),
+            _event(one.id, EventKind.NOTE, CAROL, 2),
         ]
         for event in written:
             await uow.events.add(event)

@@ -1,5 +1,5 @@
 """OutboxRepository: what a claim hands out (due, in order per conversation, customers
-first), leases, and what each outcome of an attempt leaves."""
+first), leases, and what each result of an attempt leaves."""
 
 from __future__ import annotations
 
@@ -113,6 +113,7 @@ async def test_a_conversation_goes_out_in_the_order_written(uow_factory: UnitOfW
         a0, b2 = (m.id or 0 for m in first)
         await uow.outbox.mark_retry(a0, AT + timedelta(seconds=30), "429")
         await uow.outbox.mark_sent(b2, "pm-1", AT)
+        assert await uow.outbox.pending_count() == 4  # a0, waiting for its retry, is pending
         await uow.commit()
     # a0 waits for its retry and holds back a1 and a3; b moves on
     assert await _bodies(uow_factory, AT) == ["b4"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import events as ev
 from bot.kinds import EventKind
 from bot.model import (
     SYSTEM,
@@ -64,18 +65,18 @@ async def _desk(uow: UnitOfWork) -> dict[int, int]:
             staff_thread=f"th{number}",
         )
         ids[number] = ticket.id or 0
-    events: list[tuple[int, EventKind, Person, datetime, dict[str, Any]]] = [
-        (2, EventKind.CLAIMED, BOB, AT - 50 * timedelta(minutes=1), {}),
-        (2, EventKind.FIRST_RESPONSE, BOB, AT - H / 2, {"seconds": 1800}),
-        (4, EventKind.CLOSED, SYSTEM, AT - 3 * H, {"resolution": "done", "resolution_seconds": 9}),
-        (4, EventKind.RATED, CUSTOMER, SINCE, {"score": 4}),  # the window's first instant
-        (5, EventKind.REOPENED, BOB, UNTIL - TINY, {"reason": "again"}),
-        (6, EventKind.ESCALATED, BOB, UNTIL, {"team": "l2"}),  # the next window's
-        (2, EventKind.NOTE, BOB, AT - H, {}),  # not a kind the digest counts
-        (4, EventKind.CLOSED, BOB, SINCE - TINY, {"resolution_seconds": 5}),  # before it
+    events: list[tuple[int, ev.Payload | ev.BareKind, Person, datetime]] = [
+        (2, EventKind.CLAIMED, BOB, AT - 50 * timedelta(minutes=1)),
+        (2, ev.FirstResponse(1800), BOB, AT - H / 2),
+        (4, ev.Closed("done", 9), SYSTEM, AT - 3 * H),
+        (4, ev.Rated(4), CUSTOMER, SINCE),  # the window's first instant
+        (5, ev.Reopened("again"), BOB, UNTIL - TINY),
+        (6, ev.Escalated("l2", "", 1, ""), BOB, UNTIL),  # the next window's
+        (2, EventKind.NOTE, BOB, AT - H),  # not a kind the digest counts
+        (4, ev.Closed("", 5), BOB, SINCE - TINY),  # before it
     ]
-    for number, kind, actor, at, data in events:
-        await uow.events.add(TicketEvent(ids[number], kind, actor, at, data))
+    for number, what, actor, at in events:
+        await uow.events.add(TicketEvent.of(ids[number], what, actor, at))
     follow_up, pending, fired = ReminderKind.FOLLOW_UP, ReminderStatus.PENDING, ReminderStatus.FIRED
     for reminder_kind, due, reminder_status in [
         (follow_up, AT + H, pending),
@@ -106,7 +107,7 @@ async def test_the_digest_reads_the_windows_rows(uow_factory: UnitOfWorkFactory)
     async with uow_factory() as uow:
         view = await uow.reports.digest_view(SINCE, UNTIL, TODAY_END)
     assert (view.since, view.until) == (SINCE, UNTIL)
-    # created in [since, until): #1 at since, #2, #8; not #3 (at until) nor #4 (just before)
+    # created in [since, until): #1 at since, #2, #8; neither #3 (at until) nor #4 (just before)
     assert view.new_by_platform == {"slack": 2, "discord": 1}
     events = sorted(view.events, key=lambda e: (e.kind, e.platform))
     assert events == [

@@ -1,10 +1,9 @@
-"""The care engine through the real `supportbot` command: two workers on one PostgreSQL
+"""Reminders through the real `supportbot` command: two workers on one PostgreSQL
 database fire each due item exactly once; the digest prints in the terminal."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import re
 import subprocess
@@ -22,8 +21,6 @@ from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWork
 from tests.conftest import IN_CI, POSTGRES_URL
 from tests.e2e.test_cli import SUPPORTBOT, run
-
-log = logging.getLogger(__name__)
 
 WORKERS_DB = "supportbot_workers"
 DUE_ITEMS = 400
@@ -101,7 +98,6 @@ def test_two_workers_fire_every_due_item_exactly_once(tmp_path: Path) -> None:
     assert [w.returncode for w in workers] == [0, 0]
     fired = [int(re.search(r"fired (\d+)", out).group(1)) for out in outputs]  # type: ignore[union-attr]
     assert sum(fired) == DUE_ITEMS + 1  # every follow-up and the digest
-    log.info("fired per worker: %s", fired)
     assert min(fired) > 0, f"one worker did everything ({fired}); they did not overlap"
     assert asyncio.run(_count(url, "followup_due")) == (DUE_ITEMS, DUE_ITEMS)
     assert asyncio.run(_count(url, "digest"))[0] == 1

@@ -16,7 +16,6 @@ SUPPORTBOT_TEST_CRASH_SEED to explore others); where the kills land still varies
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import random
 import re
@@ -36,8 +35,6 @@ from tests.e2e.crash_driver import (
 )
 from tests.support.bot_process import SUPPORTBOT, slack_env
 from tests.support.pg import postgres_available, temporary_database
-
-log = logging.getLogger(__name__)
 
 KILLS = 21
 CUSTOMERS = 80
@@ -106,7 +103,6 @@ async def test_kill_9_during_a_burst_loses_nothing_and_says_nothing_twice(
             f"{in_doubt_found} sends in doubt found already in Slack, "
             f"{time.monotonic() - began:.1f}s"
         )
-        log.info("%s", summary)
         problems = audit(fake, customers)
         assert not problems, summary + "\n" + "\n".join(problems[:60])
     assert code == 0, stderr[-5000:]

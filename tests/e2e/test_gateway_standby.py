@@ -67,7 +67,7 @@ async def test_the_gateway_moves_to_the_standby_when_its_holder_is_killed(
             host = socket.gethostname()
             assert f"held by {host}:{holder.pid}" in started
             assert fake.connections == [1]
-            assert fake.open_connections == 1
+            assert fake.open_connections == 1  # one gateway
 
             said = await check(env)
             assert "workers: 2 supportbot processes connected" in said, said

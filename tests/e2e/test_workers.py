@@ -15,7 +15,6 @@ Set SUPPORTBOT_TEST_WORKERS_SEED to explore other seeds.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,8 +24,6 @@ import pytest
 from tests.adapters.fake_slack import running_fake_slack
 from tests.e2e.workers_driver import Mode, run_burst
 from tests.support.pg import required_database
-
-log = logging.getLogger(__name__)
 
 SEED = int(os.environ.get("SUPPORTBOT_TEST_WORKERS_SEED", "20250611"))
 CUSTOMERS = 200
@@ -60,7 +57,6 @@ async def test_workers_on_one_database_lose_nothing_and_double_nothing(
             seed=seed,
             restart=restart,
         )
-    log.info("seed %s: %s", seed, outcome.report())
     assert not outcome.problems, f"seed {seed}: {outcome.report()}"
     assert all(code == 0 for code in outcome.exit_codes), outcome.fleet.stderr()[-5000:]
     stderr = outcome.fleet.stderr()

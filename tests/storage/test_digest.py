@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from bot import events as ev
 from bot.clock import FrozenClock
 from bot.desk import Desk, digest
 from bot.kinds import EventKind
@@ -93,15 +94,21 @@ def _seed() -> tuple[list[Ticket], list[TicketEvent], list[Reminder]]:
                     if kind is EventKind.CLOSED
                     else rng.choice(AGENTS)
                 )
-                data: dict[str, int] = {}
+                what: ev.Payload | ev.BareKind
                 if kind is EventKind.CLOSED:
-                    data = {"resolution_seconds": rng.randrange(60, 90000)}
+                    what = ev.Closed("", rng.randrange(60, 90000))
                 elif kind is EventKind.FIRST_RESPONSE:
-                    data = {"seconds": rng.randrange(30, 20000)}
+                    what = ev.FirstResponse(rng.randrange(30, 20000))
                 elif kind is EventKind.RATED:
                     actor = Person(platform, "cust", "Cust")
-                    data = {"score": rng.randrange(1, 6)}
-                events.append(TicketEvent(n, kind, actor, at, data))
+                    what = ev.Rated(rng.randrange(1, 6))
+                elif kind is EventKind.REOPENED:
+                    what = ev.Reopened("")
+                elif kind is EventKind.ESCALATED:
+                    what = ev.Escalated("", "", 1, "")
+                else:
+                    what = EventKind.CLAIMED
+                events.append(TicketEvent.of(n, what, actor, at))
         if rng.random() < 0.3:
             due = NOW + timedelta(hours=rng.randrange(-30, 40))
             status_ = rng.choice(
@@ -205,7 +212,7 @@ async def test_every_figure_matches_an_independent_count(database: Database) -> 
     assert {a.name for a in found.agents} == {a.name for a in AGENTS}
 
 
-def _care_desk(database: Database, clock: FrozenClock) -> Desk:
+def _scheduled_desk(database: Database, clock: FrozenClock) -> Desk:
     settings = DeskSettings(timezone="Asia/Tokyo", lead_platforms=("slack", "discord"))
     return Desk(SqlUnitOfWorkFactory(database), Renderer(), settings, clock)
 
@@ -223,7 +230,7 @@ async def test_the_digest_goes_out_at_digest_time_once_to_every_leads_channel(
 ) -> None:
     tokyo = ZoneInfo("Asia/Tokyo")
     clock = FrozenClock(datetime(2026, 3, 4, 8, 0, tzinfo=tokyo))
-    desk = _care_desk(database, clock)
+    desk = _scheduled_desk(database, clock)
     runner = ReminderRunner(desk)
     await runner.start()
     await runner.start()  # a second worker starting finds the row already there
@@ -244,9 +251,9 @@ async def test_the_digest_goes_out_at_digest_time_once_to_every_leads_channel(
 async def test_a_digest_missed_while_down_goes_out_once_at_start(database: Database) -> None:
     tokyo = ZoneInfo("Asia/Tokyo")
     clock = FrozenClock(datetime(2026, 3, 4, 8, 0, tzinfo=tokyo))
-    await ReminderRunner(_care_desk(database, clock)).start()
+    await ReminderRunner(_scheduled_desk(database, clock)).start()
     clock.advance(timedelta(days=2, hours=3))  # down over two digest times
-    restarted = ReminderRunner(_care_desk(database, clock))
+    restarted = ReminderRunner(_scheduled_desk(database, clock))
     await restarted.start()
     assert await restarted.fire_due() == 1
     assert len(await _digests(database)) == 2  # one digest, to each of two platforms
@@ -259,7 +266,7 @@ async def test_a_digest_missed_while_down_goes_out_once_at_start(database: Datab
 async def test_a_new_digest_time_moves_the_next_digest(database: Database) -> None:
     tokyo = ZoneInfo("Asia/Tokyo")
     clock = FrozenClock(datetime(2026, 3, 4, 8, 0, tzinfo=tokyo))
-    desk = _care_desk(database, clock)
+    desk = _scheduled_desk(database, clock)
     await ReminderRunner(desk).start()
     later = replace(desk.settings, digest_time=time(17, 30))
     moved = Desk(desk.uow_factory, desk.renderer, later, clock)

@@ -68,14 +68,14 @@ class World:
     def store(self) -> Store:
         return self.factory.store
 
-    async def tick(self) -> int:
+    async def fire_due(self) -> int:
         """One round of due reminders at the clock's current time."""
         return await ReminderRunner(self.desk).fire_due()
 
     async def at(self, delta: timedelta) -> list[OutboundMessage]:
-        """Move the clock, tick, deliver; returns what this delivered."""
+        """Move the clock, fire what fell due, deliver; returns what this delivered."""
         self.clock.advance(delta)
-        await self.tick()
+        await self.fire_due()
         before = len(self.out.delivered)
         await self.sender.drain()
         return self.out.delivered[before:]

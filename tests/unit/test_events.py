@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import typing
 from datetime import UTC, datetime
 
 import pytest
@@ -38,6 +39,12 @@ def test_every_payload_kind_has_a_sample_and_its_own_kind() -> None:
     assert len(ev.PAYLOADS) == len(ev.Payload.__subclasses__())  # no two share a kind
 
 
+def test_every_kind_is_either_bare_or_has_a_payload() -> None:
+    bare = set(typing.get_args(ev.BareKind))
+    assert not bare & set(ev.PAYLOADS)
+    assert bare | set(ev.PAYLOADS) == set(EventKind)
+
+
 @pytest.mark.parametrize("payload", SAMPLES, ids=lambda p: type(p).__name__)
 def test_a_payload_reads_back_as_written(payload: ev.Payload) -> None:
     event = TicketEvent.of(7, payload, SYSTEM, AT)
@@ -60,11 +67,23 @@ def test_stored_field_names_stay_as_they_were() -> None:
     assert failed.data == {"outbox_id": 42, "kind": "agent_reply", "reason": "gone"}
     closed = TicketEvent.of(7, ev.Closed("done", 60), SYSTEM, AT)
     assert closed.data == {"resolution": "done", "resolution_seconds": 60}
+    by_agent = TicketEvent.of(7, ev.CheckInSent(automatic=False), SYSTEM, AT)
+    assert by_agent.data == {}  # as an agent's check-in always was
+    assert by_agent.payload == ev.CheckInSent(automatic=False)
+
+
+def test_a_payload_field_with_no_empty_value_fails_when_it_is_declared() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Measured:  # not a Payload subclass, so that no registry ever sees it
+        ratio: float
+
+    with pytest.raises(KeyError):
+        ev._columns(Measured)  # type: ignore[arg-type]
 
 
 def test_a_kind_that_carries_fields_cannot_be_recorded_bare() -> None:
-    with pytest.raises(TypeError, match="record Closed"):
-        TicketEvent.of(7, EventKind.CLOSED, SYSTEM, AT)
+    with pytest.raises(TypeError, match="CLOSED events carry fields: record Closed"):
+        TicketEvent.of(7, EventKind.CLOSED, SYSTEM, AT)  # type: ignore[arg-type]
     assert TicketEvent.of(7, EventKind.CLAIMED, SYSTEM, AT).payload is None
 
 

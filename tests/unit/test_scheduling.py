@@ -25,15 +25,15 @@ class RecordingRunner:
         return 0
 
 
-async def test_the_engine_ticks_at_start_and_on_the_digest_cron() -> None:
+async def test_the_scheduler_fires_at_start_and_on_the_digest_cron() -> None:
     settings = DeskSettings(timezone="Asia/Tokyo", digest_time=time(8, 30))
     runner = RecordingRunner()
-    engine = DeskScheduler(runner, settings, tick_seconds=15)  # type: ignore[arg-type]
-    await engine.start()
+    desk_scheduler = DeskScheduler(runner, settings, tick_seconds=15)  # type: ignore[arg-type]
+    await desk_scheduler.start()
     try:
         assert runner.started
         await asyncio.wait_for(runner.ticked.wait(), timeout=10)  # the start-up tick
-        jobs = {job.id: job for job in engine.scheduler.get_jobs()}
+        jobs = {job.id: job for job in desk_scheduler.scheduler.get_jobs()}
         assert jobs["tick"].trigger.interval == timedelta(seconds=15)
         cron = jobs["digest"].trigger
         assert str(cron.timezone) == "Asia/Tokyo"
@@ -42,7 +42,7 @@ async def test_the_engine_ticks_at_start_and_on_the_digest_cron() -> None:
         upcoming = jobs["digest"].next_run_time.astimezone(ZoneInfo("Asia/Tokyo"))
         assert (upcoming.hour, upcoming.minute) == (8, 30)
     finally:
-        engine.stop()
+        desk_scheduler.stop()
 
 
 def test_next_digest_time_is_local_and_strictly_ahead() -> None:

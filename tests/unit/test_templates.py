@@ -11,7 +11,7 @@ import jinja2
 import jinja2.meta
 import pytest
 
-from bot.kinds import EventKind
+from bot import events as ev
 from bot.model import (
     Attachment,
     Person,
@@ -72,7 +72,7 @@ VARIABLES: dict[str, dict[str, Any]] = {
         "messages": [],
         "tz": "Asia/Tokyo",
         "events": [
-            TicketEvent(1, EventKind.CLAIMED, Person("s", "u", "bob"), NOW, {"team": "billing"})
+            TicketEvent.of(1, ev.Escalated("billing", "", 2, "bob"), Person("s", "u", "bob"), NOW)
         ],
     },
     "staff/help.md.j2": {"usage": USAGE, "prefixes": ("//",), "teams": ("billing",)},
