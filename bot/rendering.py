@@ -36,9 +36,8 @@ class Renderer:
             keep_trailing_newline=False,
             auto_reload=False,  # templates ship with the code; no stat() per message
         )
-        self._env.filters["age"] = _age
-        self._env.filters["localtime"] = _localtime
-        self._env.filters["span"] = _span
+        self._env.filters["localtime"] = local_time
+        self._env.filters["compact"] = _compact
         self._env.filters["percent"] = _percent
         self._env.filters["score"] = _score
         self._catalogs: dict[str, dict[str, jinja2.Template | str]] = {}
@@ -53,14 +52,18 @@ class Renderer:
 
     def render(self, locale: str, name: str, **variables: Any) -> str:
         template = self._env.get_template(f"{self.pick_locale(locale)}/{name}")
-        return template.render(t=self._translator(locale), **variables).strip()
+        return template.render(
+            t=self._translator(locale), span=self._spanner(locale), **variables
+        ).strip()
 
     def text(self, locale: str, key: str, **variables: Any) -> str:
         """A short message from the locale's catalog (messages.toml)."""
         entry = self._catalog(self.pick_locale(locale))[key]
         if isinstance(entry, str):
             return entry
-        return entry.render(t=self._translator(locale), **variables).strip()
+        return entry.render(
+            t=self._translator(locale), span=self._spanner(locale), **variables
+        ).strip()
 
     def keys(self, locale: str) -> set[str]:
         return set(self._catalog(self.pick_locale(locale)))
@@ -74,6 +77,35 @@ class Renderer:
         if minutes % 60 == 0 and minutes:
             return self.text(locale, "unit_hours", n=minutes // 60)
         return self.text(locale, "unit_minutes", n=minutes)
+
+    def span(self, locale: str, value: timedelta | None) -> str:
+        """A length of time as a person says it, to the minute and in at most two units
+        ("1 day 4 hours", "1日4時間"); "–" when there is none to tell."""
+        if value is None:
+            return "–"
+        minutes = max(int(value.total_seconds() // 60), 0)
+        days, rest = divmod(minutes, 1440)
+        hours, minutes = divmod(rest, 60)
+        parts = [
+            self.text(locale, key, n=n)
+            for key, n in (
+                ("unit_calendar_days", days),
+                ("unit_hours", hours),
+                ("unit_minutes", minutes),
+            )
+            if n
+        ]
+        if not parts:
+            return self.text(locale, "unit_minutes", n=0)
+        if len(parts) == 1:
+            return parts[0]
+        return self.text(locale, "unit_pair", first=parts[0], second=parts[1])
+
+    def _spanner(self, locale: str) -> Any:
+        def span(value: timedelta | None) -> str:
+            return self.span(locale, value)
+
+        return span
 
     def _translator(self, locale: str) -> Any:
         def t(key: str, **variables: Any) -> str:
@@ -91,11 +123,8 @@ class Renderer:
         return self._catalogs[locale]
 
 
-def _age(start: datetime, now: datetime) -> str:
-    return format_duration(max(now - start, timedelta(0)))
-
-
-def _span(value: timedelta | None) -> str:
+def _compact(value: timedelta | None) -> str:
+    """For a fixed-width table: 2h30m."""
     return "–" if value is None else format_duration(value)
 
 
@@ -107,7 +136,7 @@ def _score(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
-def _localtime(at: datetime, tz: str) -> str:
+def local_time(at: datetime, tz: str) -> str:
     return at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
 
 

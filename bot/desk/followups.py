@@ -10,7 +10,6 @@ from bot import commands as c
 from bot import events as ev
 from bot.desk.context import CommandContext
 from bot.desk.intake import customers_ticket, reopen_for_customer
-from bot.durations import format_duration
 from bot.kinds import EventKind, MessageKind
 from bot.model import Action, Reminder, ReminderStatus, Status, Ticket
 from bot.ports import LEADS_GROUP, Outcome
@@ -95,7 +94,7 @@ async def snooze(ctx: CommandContext, cmd: c.SnoozeFollowUp) -> Outcome:
     reminder.status = ReminderStatus.PENDING
     reminder.due_at = ctx.now + cmd.delay
     await ctx.uow.reminders.save(reminder)
-    when = format_duration(cmd.delay)
+    when = ctx.renderer.span(ctx.staff_locale, cmd.delay)
     await ctx.record(ticket, ev.FollowUpSnoozed(reminder.due_at.isoformat()))
     await ctx.notice(ticket, "notice_followup_snoozed", agent=ctx.caller.actor.name, when=when)
     return Outcome(

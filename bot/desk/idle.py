@@ -5,7 +5,6 @@ from __future__ import annotations
 from bot import commands as c
 from bot.desk import staff
 from bot.desk.context import CommandContext
-from bot.durations import format_duration
 from bot.kinds import EventKind, MessageKind
 from bot.model import Reminder, ReminderStatus, Status, Ticket
 
@@ -27,7 +26,9 @@ async def nudge(ctx: CommandContext, reminder: Reminder, ticket: Ticket) -> None
         ),
     )
     await ctx.record(ticket, EventKind.IDLE_NUDGE)
-    await ctx.notice(ticket, "notice_idle_nudge", waited=format_duration(idle.nudge_after))
+    await ctx.notice(
+        ticket, "notice_idle_nudge", waited=ctx.renderer.span(ctx.staff_locale, idle.nudge_after)
+    )
     reminder.status = ReminderStatus.DONE
 
 

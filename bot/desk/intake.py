@@ -152,7 +152,7 @@ async def _continue(
     before = ticket.status
     if ticket.is_closed:  # the customer wrote again in the closed ticket's own thread
         ticket.reopen()
-        await ctx.record(ticket, ev.Reopened("customer wrote again"), person)
+        await ctx.record(ticket, ev.Reopened(""), person)  # the customer wrote again
         await ticket_clocks.after_reopen(ctx, ticket)
         await ctx.notice(
             ticket,

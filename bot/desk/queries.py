@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot import commands as c
 from bot.desk.context import CommandContext
+from bot.desk.history import history
 from bot.model import Status, Ticket
 from bot.parser import USAGE
 from bot.ports import Outcome
@@ -38,13 +39,14 @@ async def show_ticket(ctx: CommandContext, ticket: Ticket) -> Outcome:
     ticket.earlier_tickets = await ctx.uow.tickets.count_for_customer(ticket.customer_id, ticket.id)
     events = await ctx.uow.events.for_ticket(ticket.id)
     messages = await ctx.uow.messages.for_ticket(ticket.id)
+    tz = ctx.settings.timezone
     text = ctx.renderer.render(
         ctx.staff_locale,
         "staff/show.md.j2",
         card=ctx.card_body(ticket),
-        events=events,
+        history=history(ctx.renderer, ctx.staff_locale, tz, events),
         messages=messages,
-        tz=ctx.settings.timezone,
+        tz=tz,
     )
     return Outcome(text, ticket_number=ticket.number)
 

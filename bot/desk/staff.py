@@ -8,7 +8,6 @@ from bot import events as ev
 from bot.desk import ticket_clocks
 from bot.desk.context import CommandContext
 from bot.desk.intake import clean_text, csat_actions
-from bot.durations import format_duration
 from bot.kinds import EventKind, MessageKind
 from bot.model import Direction, Reminder, ReminderKind, Ticket, TicketMessage
 from bot.ports import Outcome
@@ -79,7 +78,7 @@ async def close(ctx: CommandContext, ticket: Ticket, cmd: c.CloseTicket) -> Outc
     seconds = int((ctx.now - ticket.created_at).total_seconds())
     await ctx.record(ticket, ev.Closed(cmd.resolution, seconds))
     follow_up = await ticket_clocks.after_close(ctx, ticket, cmd.follow_up)
-    when = format_duration(follow_up) if follow_up else ""
+    when = ctx.renderer.span(ctx.staff_locale, follow_up) if follow_up else ""
     await ctx.notice(
         ticket,
         "notice_closed",
@@ -163,7 +162,7 @@ async def schedule_follow_up(
         Reminder(ticket.id, ReminderKind.FOLLOW_UP, due, ctx.caller.actor, ctx.now, note=cmd.note)
     )
     await ctx.record(ticket, ev.FollowUpScheduled(due.isoformat(), cmd.note))
-    when = format_duration(cmd.delay)
+    when = ctx.renderer.span(ctx.staff_locale, cmd.delay)
     await ctx.notice(
         ticket, "notice_followup", agent=ctx.caller.actor.name, when=when, note=cmd.note
     )

@@ -252,7 +252,7 @@ async def test_buttons_forms_and_rating(discord_desk: DiscordDesk) -> None:
     # in the thread: the relay, claimed, closed with the form's follow-up, the rating
     await fake.wait_for("POST", f"channels/{thread}/messages", count=4)
     notices = [c.body["content"] for c in desk.sent_to(thread)]
-    assert "closed this ticket: extinguished. After-care follow-up in 3d." in notices[2]
+    assert "closed this ticket: extinguished. After-care follow-up in 3 days." in notices[2]
     assert "rated this ticket 5/5" in notices[3]
 
 
@@ -567,5 +567,5 @@ async def test_slow_work_is_deferred_then_answered(
     gate.set()
     await fake.wait_for("POST", f"webhooks/{APP}/token-{asked}")
     follow_up = fake.called("POST", f"webhooks/{APP}/token-{asked}")[-1].body
-    assert "No open tickets" in follow_up["content"]
+    assert "There are no open tickets." in follow_up["content"]
     assert follow_up["flags"] == 64

@@ -91,7 +91,7 @@ async def test_a_ticket_round_trips_with_its_history(database: Database) -> None
     assert [m.body for m in messages] == ["Refund for order 7\n\nplease", "On it"]
     assert reminders[0].due_at == datetime(2026, 5, 2, 8, 5, tzinfo=UTC)
     shown = await desk.handle_text("/ticket show #1", _staff("carol"))
-    assert "closed · resolution: refunded" in shown.text
+    assert "· bob closed the ticket: refunded (5 minutes after it opened)." in shown.text
 
 
 async def test_a_replayed_event_creates_nothing_twice(database: Database) -> None:

@@ -61,8 +61,8 @@ async def test_snooze_brings_it_back_a_day_later_and_done_finishes_it(world: Wor
     snooze, done = reminder.actions[1].id, reminder.actions[2].id
     reply = await _press(world, snooze)
     assert reply.ok
-    assert "1d" in reply.text
-    assert "snoozed the follow-up for 1d" in (await world.delivered())[0]
+    assert "scheduled in 1 day." in reply.text
+    assert "snoozed the follow-up for 1 day." in (await world.delivered())[0]
     assert await world.at(DAY - timedelta(minutes=1)) == []
     [again] = await world.at(timedelta(minutes=1))
     assert again.kind == "followup_due"
@@ -136,7 +136,7 @@ async def test_the_close_forms_follow_up_replaces_the_policy(world: World) -> No
     close = c.CloseTicket("done", 1, follow_up=timedelta(hours=4))
     reply = await world.desk.handle(close, staff("bob"))
     assert reply.ok
-    assert "Follow-up in 4h" in reply.text
+    assert "Follow-up in 4 hours." in reply.text
     assert [r.due_at - world.clock.now() for r in _follow_ups(world)] == [timedelta(hours=4)]
 
 

@@ -144,7 +144,7 @@ async def test_a_waiting_ticket_is_nudged_then_closed_the_normal_way(world: Worl
     assert nudge.audience is Audience.CUSTOMER
     assert nudge.kind == "idle_nudge"
     assert "within 3 days, we will close the ticket" in nudge.body
-    assert "No answer from the customer for 2d" in notice.body
+    assert "No answer from the customer for 2 days" in notice.body
     sent = await world.at(3 * DAY)
     to_customer = [m for m in sent if m.audience is Audience.CUSTOMER]
     assert _kinds(to_customer) == ["farewell", "csat"]

@@ -11,7 +11,7 @@ import jinja2
 import jinja2.meta
 import pytest
 
-from bot import events as ev
+from bot.desk.history import HistoryLine
 from bot.model import (
     Attachment,
     Person,
@@ -20,7 +20,6 @@ from bot.model import (
     Source,
     Status,
     Ticket,
-    TicketEvent,
 )
 from bot.parser import USAGE
 from bot.rendering import TEMPLATE_DIR, Renderer, available_locales
@@ -71,9 +70,7 @@ VARIABLES: dict[str, dict[str, Any]] = {
         "card": "CARD",
         "messages": [],
         "tz": "Asia/Tokyo",
-        "events": [
-            TicketEvent.of(1, ev.Escalated("billing", "", 2, "bob"), Person("s", "u", "bob"), NOW)
-        ],
+        "history": [HistoryLine(NOW, "bob escalated the ticket to billing (level 2).")],
     },
     "staff/help.md.j2": {"usage": USAGE, "prefixes": ("//",), "teams": ("billing",)},
     "customer/idle_nudge.md.j2": {"closes_in": "3 days"},
@@ -130,7 +127,7 @@ def test_every_locale_has_the_same_files() -> None:
 @pytest.mark.parametrize("name", _template_names())
 def test_each_template_uses_the_same_variables_in_every_locale(name: str) -> None:
     env = jinja2.Environment()
-    env.filters.update(age=str, localtime=str, span=str, percent=str, score=str)  # names only
+    env.filters.update(localtime=str, compact=str, percent=str, score=str)  # names only
     used = {
         loc: jinja2.meta.find_undeclared_variables(
             env.parse((TEMPLATE_DIR / loc / name).read_text("utf-8"))
