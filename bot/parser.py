@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any
 
@@ -27,6 +28,7 @@ USAGE: dict[str, str] = {
 LIST_FILTERS = ("mine", "open", "unclaimed", "escalated")
 _NUMBER = re.compile(r"^#(\d{1,9})$")
 _PREFIX = re.compile(r"^\s*/?ticket\b", re.IGNORECASE)
+_SLASH_WORD = re.compile(r"^\s*/[^\W\d_]")  # "/help", "/tickets list": a command, typed
 
 
 class UsageError(Refusal):
@@ -41,6 +43,30 @@ def is_command(text: str) -> bool:
     return bool(_PREFIX.match(text))
 
 
+def looks_like_command(text: str) -> bool:
+    """A slash and a word: meant for the bot, never for a customer's eyes."""
+    return bool(_SLASH_WORD.match(text))
+
+
+def guess(text: str) -> str:
+    """The `/ticket ...` command a mistyped one most likely meant ("" when none is close):
+    `/tickets list` and `/tciket list` mean `/ticket list`, `/help` means `/ticket help`."""
+    words = text.strip().lstrip("/").lower().split()
+    if not words:
+        return ""
+    if difflib.get_close_matches(words[0], ["ticket"], n=1, cutoff=0.6):
+        words = words[1:] or ["help"]
+    verb = _closest_verb(words[0])
+    return f"/ticket {verb}" if verb else ""
+
+
+def _closest_verb(word: str) -> str:
+    if word in USAGE:
+        return word
+    found = difflib.get_close_matches(word, list(USAGE), n=1, cutoff=0.6)
+    return found[0] if found else ""
+
+
 def parse(text: str) -> c.StaffCommand:
     """Parse `/ticket claim #4`, `ticket claim #4` or `claim #4` (Slack passes no prefix)."""
     body = _PREFIX.sub("", text, count=1).strip()
@@ -49,7 +75,13 @@ def parse(text: str) -> c.StaffCommand:
     verb, _, rest = body.partition(" ")
     verb = verb.lower()
     if verb not in USAGE:
-        raise UsageError("unknown_subcommand", USAGE["help"], subcommand=verb)
+        meant = _closest_verb(verb)
+        raise UsageError(
+            "unknown_subcommand",
+            USAGE["help"],
+            subcommand=verb,
+            guess=f"/ticket {meant}" if meant else "",
+        )
     usage = USAGE[verb]
     number, rest = _take_number(rest.strip(), accept_bare=(verb == "show"))
     if verb == "claim":

@@ -119,15 +119,20 @@ async def answer(ctx: CommandContext, cmd: c.AnswerCheckIn) -> Ticket:
         )
         return ticket
     await ctx.record(ticket, EventKind.CHECKIN_TROUBLE)
-    await ctx.notice(
-        ticket, "notice_checkin_trouble", mentions=ctx.who_to_ping(ticket, LEADS_GROUP)
-    )
+    cancelled = 0
     if ticket.status is Status.CLOSED:
-        await reopen_for_customer(ctx, ticket, "customer still having trouble after check-in")
+        reason = "customer still having trouble after check-in"
+        cancelled = await reopen_for_customer(ctx, ticket, reason)
     else:  # still being worked on: the team was told, nothing to reopen
         await ctx.to_customer(
             ticket, MessageKind.THANKS, ctx.renderer.text(ticket.locale, "checkin_heard")
         )
+    await ctx.notice(
+        ticket,
+        "notice_checkin_trouble",
+        cancelled=cancelled,
+        mentions=ctx.who_to_ping(ticket, LEADS_GROUP),
+    )
     return ticket
 
 

@@ -153,10 +153,11 @@ async def _continue(
     if ticket.is_closed:  # the customer wrote again in the closed ticket's own thread
         ticket.reopen()
         await ctx.record(ticket, ev.Reopened(""), person)  # the customer wrote again
-        await ticket_clocks.after_reopen(ctx, ticket)
+        cancelled = await ticket_clocks.after_reopen(ctx, ticket)
         await ctx.notice(
             ticket,
             "notice_reopened_by_customer",
+            cancelled=cancelled,
             mentions=[ticket.assignee.user_id] if ticket.assignee else [],
         )
     if before is Status.WAITING:  # the customer answered: the idle clock stops
@@ -185,39 +186,45 @@ async def _relay_to_staff(
 
 
 async def customers_ticket(ctx: CommandContext, number: int) -> Ticket:
-    """The ticket behind a customer's button; someone else's ticket is as good as none."""
+    """The ticket behind a customer's button. A button of someone else's ticket (forwarded,
+    or pressed in a shared channel) changes nothing and is explained in the presser's
+    language, without a staff command to try."""
     ticket = await ctx.uow.tickets.by_number(number)
     customer = await ctx.uow.customers.find(ctx.caller.actor.platform, ctx.caller.actor.user_id)
     if ticket is None or customer is None or customer.id != ticket.customer_id:
-        raise ctx.refuse("unknown_ticket", number=number)
+        raise Refusal("not_your_ticket", locale=customer.locale if customer else "", keep=True)
     return ticket
 
 
-async def reopen_for_customer(ctx: CommandContext, ticket: Ticket, reason: str) -> None:
-    """The customer says it is not solved: the closed ticket reopens and they are told."""
+async def reopen_for_customer(ctx: CommandContext, ticket: Ticket, reason: str) -> int:
+    """The customer says it is not solved: the closed ticket reopens and they are told.
+    Returns how many after-care follow-ups this cancelled, for the staff's notice."""
     ticket.reopen()
     ticket.updated_at = ctx.now
     await ctx.uow.tickets.save(ticket)
     await ctx.record(ticket, ev.Reopened(reason))
-    await ticket_clocks.after_reopen(ctx, ticket)
+    cancelled = await ticket_clocks.after_reopen(ctx, ticket)
     await ctx.card(ticket)
     await ctx.to_customer(
         ticket,
         MessageKind.REOPENED,
         ctx.customer_text(ticket, "customer/reopened.md.j2", reason=""),
     )
+    return cancelled
 
 
 async def rate(ctx: CommandContext, cmd: c.RateTicket) -> Ticket:
     ticket = await customers_ticket(ctx, cmd.number)
     if cmd.score is None:  # "I still need help"
+        cancelled = 0
+        if ticket.status is Status.CLOSED:
+            cancelled = await reopen_for_customer(ctx, ticket, "customer still needs help")
         await ctx.notice(
             ticket,
             "notice_still_needs_help",
+            cancelled=cancelled,
             mentions=[ticket.assignee.user_id] if ticket.assignee else [],
         )
-        if ticket.status is Status.CLOSED:
-            await reopen_for_customer(ctx, ticket, "customer still needs help")
         return ticket
     if not 1 <= cmd.score <= 5:
         raise Refusal("bad_rating", locale=ticket.locale, keep=True)

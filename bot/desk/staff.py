@@ -10,6 +10,7 @@ from bot.desk.context import CommandContext
 from bot.desk.intake import clean_text, csat_actions
 from bot.kinds import EventKind, MessageKind
 from bot.model import Direction, Reminder, ReminderKind, Ticket, TicketMessage
+from bot.parser import guess, looks_like_command
 from bot.ports import Outcome
 
 
@@ -91,26 +92,32 @@ async def close(ctx: CommandContext, ticket: Ticket, cmd: c.CloseTicket) -> Outc
         MessageKind.FAREWELL,
         ctx.customer_text(ticket, "customer/farewell.md.j2", resolution=cmd.resolution),
     )
-    still_need_help = ctx.renderer.text(ticket.locale, "button_still_need_help")
-    await ctx.to_customer(
-        ticket,
-        MessageKind.CSAT,
-        ctx.customer_text(ticket, "customer/csat.md.j2"),
-        actions=csat_actions(ticket.number, still_need_help),
+    # a rating of support nobody gave would measure nothing
+    rating = ticket.first_response_at is not None
+    if rating:
+        still_need_help = ctx.renderer.text(ticket.locale, "button_still_need_help")
+        await ctx.to_customer(
+            ticket,
+            MessageKind.CSAT,
+            ctx.customer_text(ticket, "customer/csat.md.j2"),
+            actions=csat_actions(ticket.number, still_need_help),
+        )
+    return Outcome(
+        ctx.staff_text("reply_closed", number=ticket.number, followup=when, rating=rating)
     )
-    return Outcome(ctx.staff_text("reply_closed", number=ticket.number, followup=when))
 
 
 async def reopen(ctx: CommandContext, ticket: Ticket, cmd: c.ReopenTicket) -> Outcome:
     ticket.reopen()
     await _save(ctx, ticket)
     await ctx.record(ticket, ev.Reopened(cmd.reason))
-    await ticket_clocks.after_reopen(ctx, ticket)
+    cancelled = await ticket_clocks.after_reopen(ctx, ticket)
     await ctx.notice(
         ticket,
         "notice_reopened",
         agent=ctx.caller.actor.name,
         reason=cmd.reason,
+        cancelled=cancelled,
         mentions=[ticket.assignee.user_id] if ticket.assignee else [],
     )
     await ctx.to_customer(
@@ -118,7 +125,7 @@ async def reopen(ctx: CommandContext, ticket: Ticket, cmd: c.ReopenTicket) -> Ou
         MessageKind.REOPENED,
         ctx.customer_text(ticket, "customer/reopened.md.j2", reason=cmd.reason),
     )
-    return Outcome(ctx.staff_text("reply_reopened", number=ticket.number))
+    return Outcome(ctx.staff_text("reply_reopened", number=ticket.number, cancelled=cancelled))
 
 
 async def set_priority(ctx: CommandContext, ticket: Ticket, cmd: c.SetPriority) -> Outcome:
@@ -180,6 +187,8 @@ async def agent_message(ctx: CommandContext, ticket: Ticket, cmd: c.RelayAgentMe
             )
     if not text and not cmd.attachments:
         raise ctx.refuse("empty_message")
+    if looks_like_command(text):  # a mistyped command must not reach the customer
+        raise ctx.refuse("not_sent_command", text=text.split("\n", 1)[0], guess=guess(text))
     agent = ctx.caller.actor
     if ticket.is_closed:
         # keep the words, but do not send them to a customer who was told we are done

@@ -219,6 +219,8 @@ async def test_buttons_forms_and_rating(discord_desk: DiscordDesk) -> None:
         3, {"custom_id": "ticket:close:1", "component_type": 2}, 5555, "mallory", thread, roles=[]
     )
     assert "Only support staff" in (await _answered(fake, refused))["data"]["content"]
+    await desk.say(AGENT, "bob", "Use the extinguisher.", thread, roles=[STAFF_ROLE])
+    await fake.wait_for("POST", f"channels/{DM}/messages", count=2)  # ack, the answer
 
     opened = await fake.interact(
         3,
@@ -240,7 +242,7 @@ async def test_buttons_forms_and_rating(discord_desk: DiscordDesk) -> None:
         roles=[STAFF_ROLE],
     )
     assert "closed" in (await _answered(fake, submitted))["data"]["content"]
-    await fake.wait_for("POST", f"channels/{DM}/messages", count=3)
+    await fake.wait_for("POST", f"channels/{DM}/messages", count=4)
     farewell, survey = desk.sent_to(DM)[-2:]
     assert "extinguished" in farewell.body["content"]
     assert _components(survey.body)[-1] == "csat:help:1"

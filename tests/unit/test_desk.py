@@ -47,6 +47,7 @@ async def test_japanese_customer_is_acknowledged_in_japanese(world: World) -> No
     ack = next(m for m in world.out.delivered if m.kind == "ack")
     assert "お問い合わせありがとうございます" in ack.body
     assert "15分以内にご返信いたします" in ack.body
+    await world.desk.handle(c.RelayAgentMessage(1, "確認します"), staff())
     await world.staff_says("/ticket close #1")
     await world.sender.drain()
     csat = next(m for m in world.out.delivered if m.kind == "csat")
@@ -161,9 +162,11 @@ async def test_escalation_goes_to_a_configured_team(world: World) -> None:
 
 async def test_close_farewell_rating_and_reopen(world: World) -> None:
     await world.customer_says("Broken")
+    await world.desk.handle(c.RelayAgentMessage(1, "On it"), staff())
     world.clock.advance(timedelta(hours=3))
     closed = await world.staff_says("/ticket close #1 replaced the part")
     assert closed.ok
+    assert "The customer was asked for a rating." in closed.text
     await world.sender.drain()
     farewell, csat = [m for m in world.out.delivered if m.kind in ("farewell", "csat")]
     assert "replaced the part" in farewell.body
@@ -183,12 +186,43 @@ async def test_close_farewell_rating_and_reopen(world: World) -> None:
     assert "rated this ticket 4/5" in world.out.bodies("staff")[-1]
     stranger = await world.desk.handle(c.RateTicket(1, 1), c.Caller(customer("mallory")))
     assert not stranger.ok
+    assert stranger.text.startswith("That button belongs to a ticket that is not yours")
+    assert "/ticket" not in stranger.text  # never a staff command to a customer
 
     await world.desk.handle(c.RateTicket(1, None), c.Caller(alice))
     assert (await _ticket(world, 1)).status is Status.REOPENED
+    await world.sender.drain()
+    assert world.out.bodies("staff")[-2] == (  # before the card's update
+        "The customer says they still need help. "
+        "The ticket is open again, and its after-care follow-up is cancelled."
+    )
     not_closed = await world.staff_says("/ticket reopen #1")
     assert not not_closed.ok
     assert "not closed" in not_closed.text
+
+
+async def test_no_rating_is_asked_for_support_nobody_gave(world: World) -> None:
+    await world.customer_says("Never mind, found it")
+    closed = await world.staff_says("/ticket close #1 solved by the customer")
+    assert closed.text == (
+        "Ticket #1 closed. No rating was asked for, since nobody had answered the customer. "
+        "Follow-up in 3 days."
+    )
+    await world.sender.drain()
+    assert [m.kind for m in world.out.delivered if m.audience.value == "customer"] == [
+        "ack",
+        "farewell",
+    ]
+
+
+async def test_a_reopen_says_its_follow_up_is_cancelled(world: World) -> None:
+    await world.customer_says("Broken")
+    await world.staff_says("/ticket close #1")
+    reopened = await world.staff_says("/ticket reopen #1 not fixed after all")
+    assert reopened.text == "Ticket #1 reopened. Its after-care follow-up is cancelled."
+    await world.sender.drain()
+    notice = world.out.bodies("staff")[-2]  # the card's update comes last
+    assert notice.endswith("not fixed after all. Its after-care follow-up is cancelled.")
 
 
 async def test_a_reply_to_a_closed_ticket_is_kept_but_not_sent(world: World) -> None:
@@ -346,3 +380,31 @@ def test_every_command_has_one_handler() -> None:
     from bot.desk import HANDLERS
 
     assert set(HANDLERS) == set(get_args(c.Command))
+
+
+async def test_a_mistyped_command_in_a_thread_never_reaches_the_customer(world: World) -> None:
+    await world.customer_says("Broken")
+    await world.sender.drain()
+    sent_before = world.out.bodies("customer")
+    for typed, answer in [
+        ("/tickets list", "Did you mean `/ticket list`?"),
+        ("/tciket claim", "Did you mean `/ticket claim`?"),
+        ("/help", "Did you mean `/ticket help`?"),
+        ("/frobnicate now", "`/ticket help` lists the commands."),
+    ]:
+        told = await world.desk.handle(c.RelayAgentMessage(1, typed), staff())
+        assert not told.ok
+        assert told.text.startswith(f"Nothing was sent to the customer: “{typed}” looks like")
+        assert told.text.endswith(answer)
+    await world.sender.drain()
+    assert world.out.bodies("customer") == sent_before
+    assert [m.body for m in world.store.messages] == ["Broken"]
+    # a path or a fraction in a reply is not a command
+    assert (await world.desk.handle(c.RelayAgentMessage(1, "1/2 done"), staff())).ok
+
+
+async def test_an_unknown_subcommand_suggests_the_closest_one(world: World) -> None:
+    typo = await world.staff_says("/ticket lsit")
+    assert typo.text == "I don't know `lsit`. Did you mean `/ticket list`?"
+    nonsense = await world.staff_says("/ticket zzz")
+    assert nonsense.text == "I don't know `zzz`. Try `/ticket help` to see every command."
