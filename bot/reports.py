@@ -108,6 +108,8 @@ class AuditLine:
     platform: str
     assignee_ref: str | None
     assignee_name: str | None
+    ticket_id: int
+    at: datetime
 
     @property
     def payload(self) -> Payload | None:
@@ -153,7 +155,7 @@ def digest_figures(view: DigestView) -> DigestFigures:
     for platform, count in view.new_by_platform.items():
         line(platform).new = count
         figures.new += count
-    figures.agents = _count_events(figures, view.events, line)
+    figures.agents = _count_events(figures, _once_per_ticket(view.events), line)
     for status, priority, platform, count in view.backlog:
         by_priority = figures.backlog.setdefault(status, {})
         by_priority[priority] = by_priority.get(priority, 0) + count
@@ -165,6 +167,17 @@ def digest_figures(view: DigestView) -> DigestFigures:
     figures.follow_ups_due_today = view.follow_ups_due_today
     figures.platforms = sorted(platforms.values(), key=lambda p: p.platform)
     return figures
+
+
+def _once_per_ticket(events: Iterable[AuditLine]) -> list[AuditLine]:
+    """A figure counts tickets, not presses: a ticket closed twice in the window is one
+    close (its last), a rating pressed twice is its last score, and an agent who claimed a
+    ticket twice claimed it once."""
+    last: dict[tuple[EventKind, int, str | None], AuditLine] = {}
+    for event in sorted(events, key=lambda e: e.at):
+        whose = event.actor_ref if event.kind is EventKind.CLAIMED else None
+        last[(event.kind, event.ticket_id, whose)] = event
+    return list(last.values())
 
 
 def _count_events(

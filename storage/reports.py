@@ -42,6 +42,8 @@ _EVENTS = (
         _tk.source_platform,
         _tk.assignee_ref,
         _tk.assignee_name,
+        _ev.ticket_id,
+        _ev.at,
     )
     .join(t.tickets, _tk.id == _ev.ticket_id)
     .where(_ev.kind.in_(_EVENT_KINDS), _window(_ev.at))

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bot import commands as c
 from bot import events as ev
 from bot.desk.context import CommandContext
-from bot.desk.intake import customers_ticket, reopen_for_customer
+from bot.desk.intake import answer_since, customers_ticket, reopen_for_customer
 from bot.kinds import EventKind, MessageKind
 from bot.model import Action, Reminder, ReminderStatus, Status, Ticket
 from bot.ports import LEADS_GROUP, Outcome
@@ -111,6 +111,11 @@ async def complete(ctx: CommandContext, cmd: c.CompleteFollowUp) -> Outcome:
 async def answer(ctx: CommandContext, cmd: c.AnswerCheckIn) -> Ticket:
     """The customer pressed "All good" or "Still having trouble" under a check-in."""
     ticket = await customers_ticket(ctx, cmd.number)
+    given = EventKind.CHECKIN_ALL_GOOD if cmd.all_good else EventKind.CHECKIN_TROUBLE
+    answers = (EventKind.CHECKIN_ALL_GOOD, EventKind.CHECKIN_TROUBLE)
+    earlier = await answer_since(ctx, ticket, EventKind.CHECKIN_SENT, answers)
+    if earlier is not None and earlier.kind is given:
+        return ticket  # the same answer again: heard once already
     if cmd.all_good:
         await ctx.record(ticket, EventKind.CHECKIN_ALL_GOOD)
         await ctx.notice(ticket, "notice_checkin_all_good")

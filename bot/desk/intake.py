@@ -6,7 +6,7 @@ from bot import commands as c
 from bot import events as ev
 from bot.desk import ticket_clocks
 from bot.desk.context import CommandContext
-from bot.kinds import MessageKind
+from bot.kinds import EventKind, MessageKind
 from bot.model import (
     Action,
     Attachment,
@@ -17,6 +17,7 @@ from bot.model import (
     Source,
     Status,
     Ticket,
+    TicketEvent,
     TicketMessage,
 )
 
@@ -228,12 +229,38 @@ async def rate(ctx: CommandContext, cmd: c.RateTicket) -> Ticket:
         return ticket
     if not 1 <= cmd.score <= 5:
         raise Refusal("bad_rating", locale=ticket.locale, keep=True)
+    # one rating per close: a second press changes it, the same press again changes nothing
+    earlier = await answer_since(ctx, ticket, EventKind.CLOSED, (EventKind.RATED,))
+    before = earlier.payload.score if earlier and isinstance(earlier.payload, ev.Rated) else None
+    if before == cmd.score:
+        return ticket
     await ctx.record(ticket, ev.Rated(cmd.score))
-    await ctx.notice(ticket, "notice_rated", score=cmd.score)
-    await ctx.to_customer(
-        ticket, MessageKind.THANKS, ctx.renderer.text(ticket.locale, "thanks_rating")
-    )
+    if before is None:
+        await ctx.notice(ticket, "notice_rated", score=cmd.score)
+    else:
+        await ctx.notice(ticket, "notice_rating_changed", before=before, score=cmd.score)
+    low = cmd.score <= LOW_RATING and (before is None or before > LOW_RATING)
+    thanks = "thanks_rating_low" if low else "thanks_rating"
+    await ctx.to_customer(ticket, MessageKind.THANKS, ctx.renderer.text(ticket.locale, thanks))
     return ticket
+
+
+LOW_RATING = 2  # at or below it, the customer is asked what we could have done better
+
+
+async def answer_since(
+    ctx: CommandContext, ticket: Ticket, asked: EventKind, answers: tuple[EventKind, ...]
+) -> TicketEvent | None:
+    """The customer's latest answer to the latest question of this kind (a close's rating,
+    a check-in's answer), or None when this question has no answer yet."""
+    assert ticket.id is not None
+    found = None
+    for event in await ctx.uow.events.for_ticket(ticket.id):
+        if event.kind is asked:
+            found = None
+        elif event.kind in answers:
+            found = event
+    return found
 
 
 def csat_actions(number: int, still_need_help: str) -> list[Action]:

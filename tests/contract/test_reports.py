@@ -90,8 +90,15 @@ async def _desk(uow: UnitOfWork) -> dict[int, int]:
     return ids
 
 
-def _line(kind: EventKind, actor: Person, data: dict[str, Any], platform: str) -> AuditLine:
-    return AuditLine(kind, actor.ref, actor.name, data, platform, BOB.ref, BOB.name)
+def _line(
+    kind: EventKind,
+    actor: Person,
+    data: dict[str, Any],
+    platform: str,
+    ticket_id: int,
+    at: datetime,
+) -> AuditLine:
+    return AuditLine(kind, actor.ref, actor.name, data, platform, BOB.ref, BOB.name, ticket_id, at)
 
 
 def _unclaimed(number: int, platform: str, priority: str, created: datetime) -> UnclaimedTicket:
@@ -110,12 +117,23 @@ async def test_the_digest_reads_the_windows_rows(uow_factory: UnitOfWorkFactory)
     # created in [since, until): #1 at since, #2, #8; neither #3 (at until) nor #4 (just before)
     assert view.new_by_platform == {"slack": 2, "discord": 1}
     events = sorted(view.events, key=lambda e: (e.kind, e.platform))
+    closed = {"resolution": "done", "resolution_seconds": 9}
     assert events == [
-        _line(EventKind.CLAIMED, BOB, {}, "discord"),
-        _line(EventKind.CLOSED, SYSTEM, {"resolution": "done", "resolution_seconds": 9}, "slack"),
-        _line(EventKind.FIRST_RESPONSE, BOB, {"seconds": 1800}, "discord"),
-        _line(EventKind.RATED, CUSTOMER, {"score": 4}, "slack"),
-        AuditLine(EventKind.REOPENED, BOB.ref, "Bob", {"reason": "again"}, "discord", None, None),
+        _line(EventKind.CLAIMED, BOB, {}, "discord", ids[2], AT - 50 * timedelta(minutes=1)),
+        _line(EventKind.CLOSED, SYSTEM, closed, "slack", ids[4], AT - 3 * H),
+        _line(EventKind.FIRST_RESPONSE, BOB, {"seconds": 1800}, "discord", ids[2], AT - H / 2),
+        _line(EventKind.RATED, CUSTOMER, {"score": 4}, "slack", ids[4], SINCE),
+        AuditLine(
+            EventKind.REOPENED,
+            BOB.ref,
+            "Bob",
+            {"reason": "again"},
+            "discord",
+            None,
+            None,
+            ids[5],
+            UNTIL - TINY,
+        ),
     ]
     assert all(type(e.kind) is EventKind for e in events)
     assert sorted(view.backlog) == [

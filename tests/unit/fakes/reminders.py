@@ -161,6 +161,8 @@ class FakeReports(Repository):
                     ticket.source.platform,
                     assignee.ref if assignee else None,
                     assignee.name if assignee else None,
+                    e.ticket_id,
+                    e.at,
                 )
             )
         not_closed = [t for t in tickets if t.status is not Status.CLOSED]
