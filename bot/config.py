@@ -138,6 +138,21 @@ def _read_toml(path: str) -> dict[str, Any]:
         raise ConfigError("SUPPORTBOT_CONFIG", f"{path!r} is not valid TOML: {error}") from None
 
 
+def _grace(value: Any, where: str) -> timedelta:
+    """How long after a close a short thanks still joins the closed ticket; 0 turns it off."""
+    if value is None:
+        return _DESK.thanks_grace
+    text = str(value).strip()
+    if text in ("0", "0m"):
+        return timedelta(0)
+    try:
+        return parse_duration(text)
+    except BadDuration:
+        raise ConfigError(
+            where, f"thanks_grace = {text!r} is not a duration like 10m or 1h (0 turns it off)"
+        ) from None
+
+
 def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) -> DeskSettings:
     where = f"SUPPORTBOT_CONFIG ({path})"
     known = {
@@ -148,6 +163,7 @@ def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) 
         "business_hours",
         "followups",
         "idle",
+        "thanks_grace",
     }
     unknown = sorted(set(data) - known)
     if unknown:
@@ -173,6 +189,7 @@ def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) 
     business = _business_hours(_table(data, "business_hours", where), timezone, where)
     follow_ups = _follow_up_policy(_table(data, "followups", where), where)
     idle = _idle_policy(_table(data, "idle", where), where)
+    thanks_grace = _grace(data.get("thanks_grace"), where)
     return DeskSettings(
         locale=locale,
         timezone=timezone,
@@ -183,6 +200,7 @@ def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) 
         business_hours=business,
         follow_ups=follow_ups,
         idle=idle,
+        thanks_grace=thanks_grace,
     )
 
 

@@ -21,6 +21,7 @@ BareKind = Literal[
     EventKind.CHECKIN_ALL_GOOD,
     EventKind.CHECKIN_TROUBLE,
     EventKind.IDLE_NUDGE,
+    EventKind.FEEDBACK,
 ]
 
 

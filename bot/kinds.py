@@ -49,6 +49,7 @@ class EventKind(_Open):
     SLA_NUDGE = "sla_nudge"
     SLA_BREACHED = "sla_breached"
     DELIVERY_FAILED = "delivery_failed"
+    FEEDBACK = "feedback"  # what the customer says we could have done better
 
 
 class MessageKind(_Open):

@@ -56,6 +56,10 @@ class TicketRepository(Protocol):
         """The customer's ticket that is not closed, in this conversation."""
         ...
 
+    async def latest_for_customer(self, customer_id: int, source: Source) -> Ticket | None:
+        """The customer's newest ticket in this conversation, in any status."""
+        ...
+
     async def list(
         self,
         status_in: Sequence[str],

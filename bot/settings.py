@@ -58,5 +58,7 @@ class DeskSettings:
     follow_ups: FollowUpPolicy = field(default_factory=FollowUpPolicy)
     idle: IdlePolicy = field(default_factory=IdlePolicy)
     digest_time: time = time(9, 0)  # in `timezone`
+    # a short thanks this soon after a close joins the closed ticket (0: never)
+    thanks_grace: timedelta = timedelta(minutes=10)
     # platforms whose adapter has a leads channel (set at start from the running adapters)
     lead_platforms: tuple[str, ...] = ()

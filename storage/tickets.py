@@ -53,9 +53,8 @@ _LIST = (
 )
 _LIST_BY_ASSIGNEE = _LIST.where(_tk.assignee_ref == bindparam("assignee"))
 _LIST_UNASSIGNED = _LIST.where(_tk.assignee_ref.is_(None))
-_OPEN_FOR_CUSTOMER = _BY_THREAD.where(
-    _tk.customer_id == bindparam("customer_id"), _tk.status != "closed"
-)
+_LATEST_FOR_CUSTOMER = _BY_THREAD.where(_tk.customer_id == bindparam("customer_id"))
+_OPEN_FOR_CUSTOMER = _LATEST_FOR_CUSTOMER.where(_tk.status != "closed")
 _COUNT_EARLIER = quick(
     select(func.count()).where(
         _tk.customer_id == bindparam("customer_id"), _tk.id < bindparam("before_id")
@@ -122,6 +121,10 @@ class SqlTickets:
 
     async def open_for_customer(self, customer_id: int, source: Source) -> Ticket | None:
         return await self._one(_OPEN_FOR_CUSTOMER, _where(source) | {"customer_id": customer_id})
+
+    async def latest_for_customer(self, customer_id: int, source: Source) -> Ticket | None:
+        params = _where(source) | {"customer_id": customer_id}
+        return await self._one(_LATEST_FOR_CUSTOMER, params)
 
     async def list(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot import commands as c
 from bot import events as ev
 from bot.desk import ticket_clocks
+from bot.desk.after_close import LOW_RATING, heard_after_close
 from bot.desk.context import CommandContext
 from bot.kinds import EventKind, MessageKind
 from bot.model import (
@@ -63,11 +64,19 @@ async def relay_customer_message(ctx: CommandContext, cmd: c.RelayCustomerMessag
     if cmd.source.thread:
         ticket = await ctx.uow.tickets.by_source_thread(cmd.source)
     elif not new:  # a first-time customer has no open ticket to continue
-        ticket = await ctx.uow.tickets.open_for_customer(customer.id, cmd.source)
+        tickets = ctx.uow.tickets
+        ticket = await tickets.open_for_customer(customer.id, cmd.source)
+        last = None if ticket else await tickets.latest_for_customer(customer.id, cmd.source)
+        if last and await heard_after_close(ctx, last, cmd.customer, text, cmd.attachments):
+            return last
     if ticket is None:
         return await open_ticket(
             ctx, customer, cmd.customer, cmd.source, text, cmd.attachments, new_customer=new
         )
+    if ticket.is_closed and await heard_after_close(
+        ctx, ticket, cmd.customer, text, cmd.attachments
+    ):
+        return ticket
     await _continue(ctx, ticket, cmd.customer, text, cmd.attachments)
     return ticket
 
@@ -243,9 +252,6 @@ async def rate(ctx: CommandContext, cmd: c.RateTicket) -> Ticket:
     thanks = "thanks_rating_low" if low else "thanks_rating"
     await ctx.to_customer(ticket, MessageKind.THANKS, ctx.renderer.text(ticket.locale, thanks))
     return ticket
-
-
-LOW_RATING = 2  # at or below it, the customer is asked what we could have done better
 
 
 async def answer_since(

@@ -215,6 +215,25 @@ async def test_a_customers_open_ticket_is_the_newest_not_closed_in_that_conversa
         assert await uow.tickets.open_for_customer(other + alice + 1000, dm) is None
 
 
+async def test_a_customers_latest_ticket_is_the_newest_in_any_status_in_that_conversation(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    dm = Source("slack", "T1", "D1")
+    async with uow_factory() as uow:
+        alice, other = await add_customer(uow, "UA"), await add_customer(uow, "UO")
+        await add_ticket(uow, 1, alice, source=dm, status=Status.WAITING)
+        await add_ticket(uow, 2, alice, source=dm, status=Status.CLOSED)
+        await add_ticket(uow, 3, other, source=dm)
+        await add_ticket(uow, 4, alice, source=Source("slack", "T1", "D2"))
+        await uow.commit()
+    async with uow_factory() as uow:
+        latest = await uow.tickets.latest_for_customer(alice, dm)
+        assert latest is not None
+        assert latest.number == 2  # closed, and the newest
+        assert await uow.tickets.latest_for_customer(alice, Source("slack", "T1", "D3")) is None
+        assert await uow.tickets.latest_for_customer(other + alice + 1000, dm) is None
+
+
 async def test_lists_filter_by_status_and_assignee_in_number_order(
     uow_factory: UnitOfWorkFactory,
 ) -> None:

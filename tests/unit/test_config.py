@@ -56,6 +56,11 @@ def test_toml_file_sets_teams_keywords_and_targets(tmp_path: Path) -> None:
     assert config.desk.note_prefixes == ("!!",)
     assert config.desk.keywords[Priority.URGENT] == ("breach",)
     assert config.desk.first_response_targets[Priority.NORMAL] == timedelta(hours=2)
+    assert config.desk.thanks_grace == timedelta(minutes=10)  # the default
+    path.write_text('thanks_grace = "30m"')
+    assert _load(tmp_path, SUPPORTBOT_CONFIG=str(path)).desk.thanks_grace == timedelta(minutes=30)
+    path.write_text('thanks_grace = "0"')
+    assert _load(tmp_path, SUPPORTBOT_CONFIG=str(path)).desk.thanks_grace == timedelta(0)
 
 
 @pytest.mark.parametrize(
@@ -66,6 +71,7 @@ def test_toml_file_sets_teams_keywords_and_targets(tmp_path: Path) -> None:
         ("[first_response_targets]\nhigh = 'soon'", "not a duration"),
         ("colour = 'blue'", "unknown setting 'colour'"),
         ("teams = [", "not valid TOML"),
+        ("thanks_grace = 'a while'", "thanks_grace = 'a while' is not a duration"),
     ],
 )
 def test_bad_toml_says_what_is_wrong(tmp_path: Path, content: str, words: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot import commands as c
-from tests.unit.conftest import World, customer, staff
+from tests.unit.conftest import World, customer, make_world, staff
 
 
 async def _closed_after_an_answer(world: World) -> None:
@@ -57,3 +57,60 @@ async def test_a_check_in_answer_counts_once_and_can_change(world: World) -> Non
     assert await world.delivered() == []  # heard once already
     await world.desk.handle(c.AnswerCheckIn(1, all_good=False), alice)
     assert any("still having trouble" in body for body in await world.delivered())
+
+
+async def test_a_thanks_soon_after_the_close_joins_the_closed_ticket(world: World) -> None:
+    await _closed_after_an_answer(world)
+    world.clock.advance(timedelta(minutes=5))
+    await world.customer_says("Thanks so much!")
+    sent = await world.delivered()
+    assert sent == ["The customer wrote after the close (the ticket stays closed): Thanks so much!"]
+    assert len(world.store.tickets) == 1
+    [ticket] = world.store.tickets.values()
+    assert ticket.is_closed
+    assert [m.body for m in world.store.messages][-1] == "Thanks so much!"
+
+
+async def test_anything_more_than_a_thanks_or_later_is_a_new_ticket(world: World) -> None:
+    await _closed_after_an_answer(world)
+    await world.customer_says("Thanks, but it still fails")
+    assert len(world.store.tickets) == 2
+    world.clock.advance(timedelta(minutes=11))
+    await world.staff_says("/ticket close #2")
+    world.clock.advance(timedelta(minutes=11))
+    await world.customer_says("thank you")  # #2 closed 11 minutes ago: past the grace
+    assert len(world.store.tickets) == 3
+
+
+async def test_a_japanese_thanks_is_understood() -> None:
+    world = make_world()
+    await world.customer_says("壊れました", locale="ja-JP")
+    await world.desk.handle(c.RelayAgentMessage(1, "確認します"), staff())
+    await world.staff_says("/ticket close #1")
+    await world.sender.drain()
+    await world.customer_says("本当に助かりました。ありがとうございます！", locale="ja-JP")
+    assert len(world.store.tickets) == 1
+    await world.customer_says("ありがとう、でもまだ動きません", locale="ja-JP")
+    assert len(world.store.tickets) == 2
+
+
+async def test_the_answer_to_a_low_rating_reaches_the_staff_thread(world: World) -> None:
+    await _closed_after_an_answer(world)
+    await _press(world, 1)
+    world.clock.advance(timedelta(hours=5))
+    await world.customer_says("You took two days to answer.")
+    assert sorted(await world.delivered()) == [
+        "Thank you for telling us. We have passed it on to the team.",  # to the customer
+        "The customer's answer to “what could we have done better?”: You took two days to answer.",
+    ]
+    assert len(world.store.tickets) == 1
+    assert [e.kind for e in world.store.events][-1] == "feedback"
+    await world.customer_says("Also, my printer is broken now.")  # answered: a new matter
+    assert len(world.store.tickets) == 2
+
+
+async def test_a_grace_of_zero_never_keeps_a_thanks() -> None:
+    world = make_world(thanks_grace=timedelta(0))
+    await _closed_after_an_answer(world)
+    await world.customer_says("Thanks!")
+    assert len(world.store.tickets) == 2

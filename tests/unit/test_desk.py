@@ -253,6 +253,9 @@ async def test_help_thread_of_a_closed_ticket_reopens_it(world: World) -> None:
     thread = Source("test", "W1", "C-help", "1700000000.0001", is_dm=False)
     await world.customer_says("VPN fails", source=thread)
     await world.staff_says("/ticket close #1")
+    thanked = await world.customer_says("thanks!", source=thread)
+    assert thanked.ticket_number == 1
+    assert (await _ticket(world, 1)).status is Status.CLOSED  # a thanks does not reopen it
     reply = await world.customer_says("still failing", source=thread)
     assert reply.ticket_number == 1
     assert (await _ticket(world, 1)).status is Status.REOPENED

@@ -92,6 +92,11 @@ class FakeTickets(Repository):
             )
         )
 
+    async def latest_for_customer(self, customer_id: int, source: Source) -> Ticket | None:
+        return await self._find(
+            lambda t: t.customer_id == customer_id and _same_thread(t.source, source)
+        )
+
     async def list(
         self,
         status_in: Sequence[str],
