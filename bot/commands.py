@@ -22,6 +22,8 @@ class Caller:
     in_ticket: int | None = None  # the ticket whose thread the command was given in
     event_id: str = ""  # platform event id; (platform, event id) is processed once
     mentions: dict[str, Person] = field(default_factory=dict)
+    # refs of the mentioned people who are staff: a ticket is assigned only to one of them
+    mentioned_staff: frozenset[str] = frozenset()
     # (channel, message id) the event stands at in the platform's history: remembered with
     # it, so what was written while the bot was away is fetched from there on its return
     seen: tuple[str, str] | None = None

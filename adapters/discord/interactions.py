@@ -128,12 +128,16 @@ class Interactions:
         )
         await self.tell(interaction, text)
 
+    def is_staff(self, user: discord.User | discord.Member) -> bool:
+        roles = {r.id for r in user.roles} if isinstance(user, discord.Member) else set()
+        return self.staff_role in roles
+
     def caller(self, interaction: discord.Interaction, in_ticket: int | None = None) -> c.Caller:
         member = interaction.user
         roles = {r.id for r in member.roles} if isinstance(member, discord.Member) else set()
         return c.Caller(
             _person(member),
-            is_staff=self.staff_role in roles,
+            is_staff=self.is_staff(member),
             is_lead=bool(self.lead_role) and self.lead_role in roles,
             in_ticket=in_ticket,
             event_id=f"interaction:{interaction.id}",

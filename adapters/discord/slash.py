@@ -6,6 +6,7 @@ post no number is needed; elsewhere numbers autocomplete."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Literal
 
 import discord
@@ -27,7 +28,10 @@ def ticket_commands(
     group = app_commands.Group(name="ticket", description="Work support tickets")
 
     async def run(
-        interaction: discord.Interaction, text: str, mentions: dict[str, Person] | None = None
+        interaction: discord.Interaction,
+        text: str,
+        mentions: dict[str, Person] | None = None,
+        mentioned_staff: frozenset[str] = frozenset(),
     ) -> None:
         number = None
         channel = interaction.channel
@@ -35,14 +39,7 @@ def ticket_commands(
             number = await desk.ticket_in_thread(PLATFORM, str(channel.id))
         caller = interactions.caller(interaction, in_ticket=number)
         if mentions:
-            caller = c.Caller(
-                caller.actor,
-                caller.is_staff,
-                caller.is_lead,
-                caller.in_ticket,
-                caller.event_id,
-                mentions,
-            )
+            caller = dataclasses.replace(caller, mentions=mentions, mentioned_staff=mentioned_staff)
         outcome = await interactions.timely(
             interaction, desk.handle_text(f"/ticket {text}", caller)
         )
@@ -70,7 +67,8 @@ def ticket_commands(
     ) -> None:
         token = f"<@{agent.id}>"
         person = Person(PLATFORM, str(agent.id), agent.display_name)
-        await run(interaction, f"assign {num(number)}{token}", {token: person})
+        staff = frozenset({person.ref}) if interactions.is_staff(agent) else frozenset()
+        await run(interaction, f"assign {num(number)}{token}", {token: person}, staff)
 
     @group.command(description="Hand the ticket to a team or tier")
     @app_commands.autocomplete(number=open_numbers)

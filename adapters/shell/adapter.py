@@ -158,7 +158,12 @@ class ShellAdapter:
         mentions = {f"@{m}": Person(PLATFORM, m, m) for m in MENTION.findall(line.text)}
         staff = self._is_staff(line.name)  # one person at a terminal is staff and lead
         caller = c.Caller(
-            person, is_staff=staff, is_lead=staff, in_ticket=number, mentions=mentions
+            person,
+            is_staff=staff,
+            is_lead=staff,
+            in_ticket=number,
+            mentions=mentions,
+            mentioned_staff=frozenset(p.ref for p in mentions.values() if self._is_staff(p.name)),
         )
         if line.text.startswith("!"):
             return await self._press(desk, line.text[1:].strip(), caller)

@@ -324,8 +324,11 @@ class Listeners:
         self, user: str, number: int | None, text: str = "", event_id: str = ""
     ) -> c.Caller:
         mentions: dict[str, Person] = {}
+        staff: set[str] = set()
         for match in _MENTION.finditer(text):
-            mentions[match.group(0)] = await self.people.person(match.group(1))
+            person = mentions[match.group(0)] = await self.people.person(match.group(1))
+            if await self.people.is_staff(match.group(1)):
+                staff.add(person.ref)
         return c.Caller(
             await self.people.person(user),
             is_staff=await self.people.is_staff(user),
@@ -333,6 +336,7 @@ class Listeners:
             in_ticket=number,
             event_id=event_id,
             mentions=mentions,
+            mentioned_staff=frozenset(staff),
         )
 
 

@@ -42,6 +42,8 @@ async def assign(ctx: CommandContext, ticket: Ticket, cmd: c.AssignTicket) -> Ou
     agent = ctx.caller.mentions.get(cmd.agent)
     if agent is None:
         raise ctx.refuse("unknown_agent", agent=cmd.agent)
+    if agent.ref not in ctx.caller.mentioned_staff:
+        raise ctx.refuse("not_an_agent", agent=agent.name, number=ticket.number)
     ticket.assign(agent)
     await _save(ctx, ticket)
     await ctx.record(ticket, ev.Assigned(agent.name, agent.ref))

@@ -22,6 +22,7 @@ from tests.adapters.fake_discord import (
     STAFF_ROLE,
     Call,
     FakeDiscord,
+    member,
     running_fake_discord,
 )
 
@@ -571,3 +572,36 @@ async def test_slow_work_is_deferred_then_answered(
     follow_up = fake.called("POST", f"webhooks/{APP}/token-{asked}")[-1].body
     assert "There are no open tickets." in follow_up["content"]
     assert follow_up["flags"] == 64
+
+
+def _slash_assign(uid: int, name: str, roles: list[int]) -> dict[str, Any]:
+    """`/ticket assign agent:@name` as Discord sends it: the member arrives resolved."""
+    data = _slash("assign")
+    data["options"][0]["options"] = [{"name": "agent", "type": 6, "value": str(uid)}]
+    whole = member(uid, name, roles)
+    data["resolved"] = {
+        "users": {str(uid): whole["user"]},
+        "members": {str(uid): {k: v for k, v in whole.items() if k != "user"}},
+    }
+    return data
+
+
+async def test_a_ticket_is_assigned_only_to_a_member_of_the_staff(
+    discord_desk: DiscordDesk,
+) -> None:
+    desk, fake = discord_desk, discord_desk.fake
+    await desk.say(CUSTOMER, "alice", "Printer jam", DM)
+    await fake.wait_for("POST", "/messages", count=2)
+    thread = int(_thread_id(fake))
+    asked = await fake.interact(
+        2, _slash_assign(5555, "mallory", []), AGENT, "bob", thread, roles=[STAFF_ROLE]
+    )
+    assert (await _answered(fake, asked))["data"]["content"].startswith(
+        "mallory is not on the support staff, so ticket #1 stays as it is."
+    )
+    asked = await fake.interact(
+        2, _slash_assign(6666, "carol", [STAFF_ROLE]), AGENT, "bob", thread, roles=[STAFF_ROLE]
+    )
+    assert (await _answered(fake, asked))["data"]["content"] == (
+        "Ticket #1 is now assigned to carol."
+    )

@@ -448,3 +448,11 @@ async def test_a_burst_of_customers_each_get_a_ticket_and_an_answer(slack: Slack
     for i in range(15):
         (ack,) = posts(slack, f"DBURST{i:04d}")
         assert f"Hi Customer {i}" in ack["text"]
+
+
+async def test_a_ticket_is_assigned_only_to_a_member_of_the_staff(slack: SlackDesk) -> None:
+    await slack.message(CUSTOMER, "Printer jam", DM, channel_type="im")
+    refused = await slack.command(AGENT, f"assign #1 <@{CUSTOMER}>")
+    assert refused.startswith("Alice is not on the support staff, so ticket #1 stays as it is.")
+    assigned = await slack.command(AGENT, f"assign #1 <@{AGENT2}>")
+    assert assigned == "Ticket #1 is now assigned to Agent Two."

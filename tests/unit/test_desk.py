@@ -129,7 +129,19 @@ async def test_claim_race_loser_is_told_who_holds_it(world: World) -> None:
 async def test_assign_hands_the_ticket_to_the_mentioned_agent(world: World) -> None:
     await world.customer_says("Help")
     carol = Person("test", "S-carol", "carol")
-    reply = await world.staff_says("/ticket assign #1 @carol", mentions={"@carol": carol})
+    mallory = Person("test", "C-mallory", "mallory")
+    not_staff = await world.staff_says("/ticket assign #1 @mallory", mentions={"@mallory": mallory})
+    assert not not_staff.ok
+    assert not_staff.text == (
+        "mallory is not on the support staff, so ticket #1 stays as it is. "
+        "Assign it to a member of the staff."
+    )
+    assert (await _ticket(world, 1)).assignee is None
+    reply = await world.staff_says(
+        "/ticket assign #1 @carol",
+        mentions={"@carol": carol},
+        mentioned_staff=frozenset({carol.ref}),
+    )
     assert reply.ok
     assert (await _ticket(world, 1)).assignee == carol
     unknown = await world.staff_says("/ticket assign #1 @nobody")

@@ -50,3 +50,14 @@ async def test_a_line_the_database_cannot_take_is_reported_not_lost_silently() -
     factory.store.outage = False
     await shell.handle_line(desk, "alice> The export is slow")
     assert len(factory.store.tickets) == 1
+
+
+async def test_the_shell_assigns_only_to_its_staff() -> None:
+    out, factory = io.StringIO(), FakeUnitOfWorkFactory()
+    shell = ShellAdapter(out, staff=("bob", "carol"))
+    desk = Desk(factory, Renderer(), DeskSettings(), FrozenClock())
+    await shell.handle_line(desk, "alice> The export is slow")
+    await shell.handle_line(desk, "@bob #1> /ticket assign @mallory")
+    assert "mallory is not on the support staff, so ticket #1 stays as it is." in out.getvalue()
+    await shell.handle_line(desk, "@bob #1> /ticket assign @carol")
+    assert "Ticket #1 is now assigned to carol." in out.getvalue()
