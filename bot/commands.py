@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.model import Attachment, Person, Priority, Source
 
@@ -114,12 +114,17 @@ class ScheduleFollowUp:
 
 @dataclass(frozen=True)
 class ListTickets:
-    filter: str = "open"  # mine | open | unclaimed | escalated
+    filter: str = "open"  # mine | open | unclaimed | escalated | closed | all
+    customer: str = ""  # a customer's ref (platform:user id): their tickets only
+    assignee: str = ""  # an agent's ref: their tickets only
+    since: datetime | None = None  # opened at or after
+    limit: int = 50
 
 
 @dataclass(frozen=True)
 class ShowTicket:
     number: int | None = None
+    whole: bool = False  # every message (the terminal); chat shows the latest few
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,11 @@ USAGE: dict[str, str] = {
     "followup": "/ticket followup [#N] in <duration> [note]",
     "followups": "/ticket followups",
     "digest": "/ticket digest",
-    "list": "/ticket list [mine|open|unclaimed|escalated]",
+    "list": "/ticket list [mine|open|unclaimed|escalated|closed|all]",
     "show": "/ticket show #N",
     "help": "/ticket help",
 }
-LIST_FILTERS = ("mine", "open", "unclaimed", "escalated")
+LIST_FILTERS = ("mine", "open", "unclaimed", "escalated", "closed", "all")
 _NUMBER = re.compile(r"^#(\d{1,9})$")
 _PREFIX = re.compile(r"^\s*/?ticket\b", re.IGNORECASE)
 _SLASH_WORD = re.compile(r"^\s*/[^\W\d_]")  # "/help", "/tickets list": a command, typed

@@ -66,6 +66,8 @@ class TicketRepository(Protocol):
         assignee_ref: str | None = None,
         unassigned: bool = False,
         limit: int = 50,
+        customer_id: int | None = None,
+        created_since: datetime | None = None,
     ) -> list[Ticket]: ...
     async def count_for_customer(self, customer_id: int, before_id: int) -> int: ...
     async def set_staff_refs(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -132,6 +133,8 @@ class SqlTickets:
         assignee_ref: str | None = None,
         unassigned: bool = False,
         limit: int = 50,
+        customer_id: int | None = None,
+        created_since: datetime | None = None,
     ) -> list[Ticket]:
         stmt = (
             _LIST_BY_ASSIGNEE
@@ -141,6 +144,12 @@ class SqlTickets:
         params: dict[str, Any] = {"statuses": list(status_in), "limit": limit}
         if assignee_ref is not None:
             params["assignee"] = assignee_ref
+        if customer_id is not None:
+            stmt = stmt.where(_tk.customer_id == bindparam("customer_id"))
+            params["customer_id"] = customer_id
+        if created_since is not None:
+            stmt = stmt.where(_tk.created_at >= bindparam("since"))
+            params["since"] = created_since
         return [ticket_from(r) for r in await self.conn.execute(stmt, params)]
 
     async def count_for_customer(self, customer_id: int, before_id: int) -> int:

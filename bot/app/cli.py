@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import gc
 import logging
+import re
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -89,6 +91,10 @@ def _parser() -> argparse.ArgumentParser:
     tsub = tickets.add_subparsers(required=True, metavar="action")
     lst = tsub.add_parser("list", help="list tickets")
     lst.add_argument("filter", nargs="?", default="open", choices=[*LIST_FILTERS])
+    lst.add_argument("--customer", default="", help="a customer as platform:user id")
+    lst.add_argument("--assignee", default="", help="an agent as platform:user id")
+    lst.add_argument("--since", type=_date, help="opened on or after this day (YYYY-MM-DD)")
+    lst.add_argument("--limit", type=int, default=200, help="at most this many (200)")
     lst.set_defaults(func=_tickets_list)
     show = tsub.add_parser("show", help="one ticket with its audit trail")
     show.add_argument("number", type=lambda s: int(s.lstrip("#")))
@@ -253,7 +259,7 @@ async def _as_operator(config: Config, command: ListTickets | ShowTicket | ShowD
         outcome = await app.desk.handle(command, Caller(OPERATOR, is_staff=True, is_lead=True))
     finally:
         await app.close()
-    print(outcome.text)
+    print(plain(outcome.text))
     return 0 if outcome.ok else 1
 
 
@@ -282,8 +288,30 @@ async def _tick(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _tickets_list(config: Config, args: argparse.Namespace) -> int:
-    return await _as_operator(config, ListTickets(args.filter))
+    since = None
+    if args.since is not None:  # the day begins at midnight where the desk is
+        since = datetime.combine(args.since, time(0), ZoneInfo(config.desk.timezone))
+    command = ListTickets(args.filter, args.customer, args.assignee, since, args.limit)
+    return await _as_operator(config, command)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day like 2026-12-01") from None
+
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_TICKET_LINK = re.compile(r"\[(#\d+)\]\(ticket:\d+\)")
+
+
+def plain(text: str) -> str:
+    """Chat Markdown as a terminal shows it: no asterisks or code fences, ticket links as
+    their numbers."""
+    lines = [line for line in text.splitlines() if not line.startswith("```")]
+    return _TICKET_LINK.sub(r"\1", _BOLD.sub(r"\1", "\n".join(lines)))
 
 
 async def _tickets_show(config: Config, args: argparse.Namespace) -> int:
-    return await _as_operator(config, ShowTicket(args.number))
+    return await _as_operator(config, ShowTicket(args.number, whole=True))

@@ -64,7 +64,7 @@ async def _open_ticket(ctx: CommandContext, command: c.OpenTicket) -> Outcome:
 
 async def _show_ticket(ctx: CommandContext, command: c.ShowTicket) -> Outcome:
     ticket = await staff.ticket_for(ctx, command.number, USAGE["show"])
-    return await queries.show_ticket(ctx, ticket)
+    return await queries.show_ticket(ctx, ticket, whole=command.whole)
 
 
 async def _help(ctx: CommandContext, command: c.Help) -> Outcome:

@@ -12,16 +12,29 @@ from bot.ports import Outcome
 _NOT_CLOSED = [s.value for s in Status if s is not Status.CLOSED]
 
 
+_STATUSES = {
+    "escalated": [Status.ESCALATED.value],
+    "closed": [Status.CLOSED.value],
+    "all": [s.value for s in Status],
+}
+
+
 async def list_tickets(ctx: CommandContext, cmd: c.ListTickets) -> Outcome:
-    tickets = ctx.uow.tickets
-    if cmd.filter == "mine":
-        found = await tickets.list(_NOT_CLOSED, assignee_ref=ctx.caller.actor.ref)
-    elif cmd.filter == "unclaimed":
-        found = await tickets.list(_NOT_CLOSED, unassigned=True)
-    elif cmd.filter == "escalated":
-        found = await tickets.list([Status.ESCALATED.value])
-    else:
-        found = await tickets.list(_NOT_CLOSED)
+    customer_id = None
+    if cmd.customer:
+        platform, _, user_id = cmd.customer.partition(":")
+        customer = await ctx.uow.customers.find(platform, user_id)
+        if customer is None:
+            raise ctx.refuse("unknown_customer", customer=cmd.customer)
+        customer_id = customer.id
+    found = await ctx.uow.tickets.list(
+        _STATUSES.get(cmd.filter, _NOT_CLOSED),
+        assignee_ref=ctx.caller.actor.ref if cmd.filter == "mine" else cmd.assignee or None,
+        unassigned=cmd.filter == "unclaimed",
+        customer_id=customer_id,
+        created_since=cmd.since,
+        limit=cmd.limit,
+    )
     text = ctx.renderer.render(
         ctx.staff_locale,
         "staff/list.md.j2",
@@ -33,7 +46,10 @@ async def list_tickets(ctx: CommandContext, cmd: c.ListTickets) -> Outcome:
     return Outcome(text, listed=[t.number for t in found])
 
 
-async def show_ticket(ctx: CommandContext, ticket: Ticket) -> Outcome:
+CHAT_MESSAGES = 10  # the conversation's latest messages that /ticket show prints in chat
+
+
+async def show_ticket(ctx: CommandContext, ticket: Ticket, *, whole: bool = False) -> Outcome:
     assert ticket.id is not None
     assert ticket.customer_id is not None
     ticket.earlier_tickets = await ctx.uow.tickets.count_for_customer(ticket.customer_id, ticket.id)
@@ -45,7 +61,9 @@ async def show_ticket(ctx: CommandContext, ticket: Ticket) -> Outcome:
         "staff/show.md.j2",
         card=ctx.card_body(ticket),
         history=history(ctx.renderer, ctx.staff_locale, tz, events),
-        messages=messages,
+        conversation=messages if whole else messages[-CHAT_MESSAGES:],
+        earlier=0 if whole else max(len(messages) - CHAT_MESSAGES, 0),
+        number=ticket.number,
         tz=tz,
     )
     return Outcome(text, ticket_number=ticket.number)

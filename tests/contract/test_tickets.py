@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
+from typing import Any
 
 from bot.model import Priority, Source, Status
 from bot.ports import UnitOfWorkFactory
@@ -232,6 +233,26 @@ async def test_a_customers_latest_ticket_is_the_newest_in_any_status_in_that_con
         assert latest.number == 2  # closed, and the newest
         assert await uow.tickets.latest_for_customer(alice, Source("slack", "T1", "D3")) is None
         assert await uow.tickets.latest_for_customer(other + alice + 1000, dm) is None
+
+
+async def test_lists_filter_by_customer_and_by_when_a_ticket_opened(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        alice, bea = await add_customer(uow, "UA"), await add_customer(uow, "UB")
+        for number, customer_id, hours_ago in [(1, alice, 30), (2, bea, 20), (3, alice, 2)]:
+            created = AT - timedelta(hours=hours_ago)
+            await add_ticket(uow, number, customer_id, created_at=created, updated_at=created)
+        await uow.commit()
+    async with uow_factory() as uow:
+
+        async def numbers(**filters: Any) -> list[int]:
+            return [t.number for t in await uow.tickets.list(["open"], **filters)]
+
+        assert await numbers(customer_id=alice) == [1, 3]
+        assert await numbers(created_since=AT - timedelta(hours=20)) == [2, 3]  # at or after
+        assert await numbers(customer_id=alice, created_since=AT - timedelta(hours=20)) == [3]
+        assert await numbers(customer_id=alice + bea + 1000) == []
 
 
 async def test_lists_filter_by_status_and_assignee_in_number_order(

@@ -109,12 +109,14 @@ def test_digest_print_shows_the_last_day(tmp_path: Path) -> None:
     result = run(tmp_path, "digest", "--print", SUPPORTBOT_TIMEZONE="Asia/Tokyo")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "**Daily digest**" in out
+    assert "Daily digest (" in out
     assert "JST" in out
     assert "New 2 · Closed 0" in out
     assert "• shell: 2 new, 0 closed, 2 open" in out
     assert "#2 Password reset?" in out  # the oldest unclaimed, without a link in a terminal
     assert re.search(r"bob\s+1\s+0", out)  # bob claimed one
+    assert "**" not in out  # plain text for a terminal, not chat Markdown
+    assert "```" not in out
 
 
 def test_tick_without_a_database_says_why(tmp_path: Path) -> None:

@@ -92,6 +92,21 @@ def test_a_whole_ticket_through_the_shell(tmp_path: Path) -> None:
     assert "bob escalated the ticket to billing (level 1): wrong plan after reset." in shown.stdout
     listed = run(tmp_path, "tickets", "list")
     assert "There are no open tickets." in listed.stdout
+    # the conversation on record, in plain text for the terminal
+    assert "Conversation (" in shown.stdout
+    assert "· alice: Hi, I can't log in to my account" in shown.stdout
+    assert "**" not in shown.stdout
+    closed = run(tmp_path, "tickets", "list", "closed", "--customer", "shell:alice")
+    assert closed.stdout.startswith("Closed tickets (1)\n• #1 ")
+    today = run(tmp_path, "tickets", "list", "all", "--since", "2999-01-01")
+    assert today.stdout.strip() == "There are no tickets."
+    nobody = run(tmp_path, "tickets", "list", "all", "--customer", "shell:nobody")
+    assert nobody.returncode == 1
+    assert nobody.stdout.startswith("There is no customer shell:nobody.")
+    bad_day = run(tmp_path, "tickets", "list", "--since", "yesterday")
+    assert bad_day.returncode == 2
+    assert "'yesterday' is not a day like 2026-12-01" in bad_day.stderr
+    assert "Traceback" not in bad_day.stderr
 
 
 def test_bad_input_gets_clear_messages_and_loses_nothing(tmp_path: Path) -> None:

@@ -14,12 +14,14 @@ import pytest
 from bot.desk.history import HistoryLine
 from bot.model import (
     Attachment,
+    Direction,
     Person,
     Reminder,
     ReminderKind,
     Source,
     Status,
     Ticket,
+    TicketMessage,
 )
 from bot.parser import USAGE
 from bot.rendering import TEMPLATE_DIR, Renderer, available_locales
@@ -68,7 +70,12 @@ VARIABLES: dict[str, dict[str, Any]] = {
     },
     "staff/show.md.j2": {
         "card": "CARD",
-        "messages": [],
+        "conversation": [
+            TicketMessage(1, Direction.INBOUND, Person("s", "c", "alice"), "hi", NOW),
+            TicketMessage(1, Direction.NOTE, BOB, "VIP", NOW, [Attachment("a.png", "https://x")]),
+        ],
+        "earlier": 3,
+        "number": 42,
         "tz": "Asia/Tokyo",
         "history": [HistoryLine(NOW, "bob escalated the ticket to billing (level 2).")],
     },

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 
 from bot.kinds import EventKind
 from bot.model import (
@@ -103,11 +104,18 @@ class FakeTickets(Repository):
         assignee_ref: str | None = None,
         unassigned: bool = False,
         limit: int = 50,
+        customer_id: int | None = None,
+        created_since: datetime | None = None,
     ) -> list[Ticket]:
         s = await self._s()
+        since = utc_or_none(created_since)
 
         def wanted(t: Ticket) -> bool:
             if t.status.value not in status_in:
+                return False
+            if customer_id is not None and t.customer_id != customer_id:
+                return False
+            if since is not None and t.created_at < since:
                 return False
             if assignee_ref is not None:  # an assignee asked for: `unassigned` is not read
                 return t.assignee is not None and t.assignee.ref == assignee_ref
