@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -329,3 +330,13 @@ def test_a_second_run_on_the_same_sqlite_file_is_refused(tmp_path: Path) -> None
     assert first.returncode == 0
     again = run(tmp_path, "run", stdin="alice> hello again\n")  # the lock went with the first
     assert again.returncode == 0, again.stderr
+
+
+def test_the_readme_example_is_what_a_real_run_prints(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    example = re.search(r"```text\n\$ printf '(.+?)' \| \./dev run\n(.*?)```", readme, re.DOTALL)
+    assert example is not None, "the README's shell example is gone"
+    lines, shown = example.groups()
+    result = run(tmp_path, "run", stdin=lines.replace("\\n", "\n"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == shown
