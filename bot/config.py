@@ -7,6 +7,7 @@ out keeps the dataclass's value."""
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -143,7 +144,7 @@ def _grace(value: Any, where: str) -> timedelta:
     if value is None:
         return _DESK.thanks_grace
     text = str(value).strip()
-    if text in ("0", "0m"):
+    if re.fullmatch(r"0+[smhdw]?", text):  # 0, 0m, 0h: never
         return timedelta(0)
     try:
         return parse_duration(text)

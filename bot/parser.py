@@ -28,7 +28,8 @@ USAGE: dict[str, str] = {
 LIST_FILTERS = ("mine", "open", "unclaimed", "escalated", "closed", "all")
 _NUMBER = re.compile(r"^#(\d{1,9})$")
 _PREFIX = re.compile(r"^\s*/?ticket\b", re.IGNORECASE)
-_SLASH_WORD = re.compile(r"^\s*/[^\W\d_]")  # "/help", "/tickets list": a command, typed
+# "/help", "/tickets list": a command, typed; "/var/log is full" or " /help" is a message
+_SLASH_WORD = re.compile(r"^/[^\W\d_][\w-]*(\s|$)")
 
 
 class UsageError(Refusal):
@@ -44,7 +45,8 @@ def is_command(text: str) -> bool:
 
 
 def looks_like_command(text: str) -> bool:
-    """A slash and a word: meant for the bot, never for a customer's eyes."""
+    """A slash and a word at the very start: meant for the bot, never for a customer's
+    eyes. A path (`/var/log`) is not one, and a leading space sends the text as it is."""
     return bool(_SLASH_WORD.match(text))
 
 

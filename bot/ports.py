@@ -83,7 +83,9 @@ class CustomerRepository(Protocol):
 
 class EventRepository(Protocol):
     async def add(self, event: TicketEvent) -> None: ...
-    async def for_ticket(self, ticket_id: int) -> list[TicketEvent]: ...
+    async def for_ticket(self, ticket_id: int) -> list[TicketEvent]:
+        """The ticket's audit trail, oldest first (as written)."""
+        ...
 
 
 class MessageRepository(Protocol):

@@ -79,8 +79,8 @@ class Renderer:
         return self.text(locale, "unit_minutes", n=minutes)
 
     def span(self, locale: str, value: timedelta | None) -> str:
-        """A length of time as a person says it, to the minute and in at most two units
-        ("1 day 4 hours", "1日4時間"); "–" when there is none to tell."""
+        """A length of time as a person says it, in its two largest units ("1 day 4 hours",
+        "1日4時間"; the minutes of a day and more are left out); "–" when there is none."""
         if value is None:
             return "–"
         minutes = max(int(value.total_seconds() // 60), 0)
@@ -96,7 +96,7 @@ class Renderer:
             if n
         ]
         if not parts:
-            return self.text(locale, "unit_minutes", n=0)
+            return self.text(locale, "unit_under_a_minute")
         if len(parts) == 1:
             return parts[0]
         return self.text(locale, "unit_pair", first=parts[0], second=parts[1])

@@ -116,8 +116,8 @@ class AuditLine:
         return payload_of(self.kind, self.data)
 
 
-# the events the digest counts; only the first three are an agent's own work (customers
-# act too: a rating is the customer's, and counts for the ticket's assignee)
+# the events the digest counts; closes, claims and first responses are an agent's own work
+# (customers act too: a rating is the customer's, and counts for the ticket's assignee)
 COUNTED = (
     EventKind.CLOSED,
     EventKind.REOPENED,
@@ -171,8 +171,8 @@ def digest_figures(view: DigestView) -> DigestFigures:
 
 def _once_per_ticket(events: Iterable[AuditLine]) -> list[AuditLine]:
     """A figure counts tickets, not presses: a ticket closed twice in the window is one
-    close (its last), a rating pressed twice is its last score, and an agent who claimed a
-    ticket twice claimed it once."""
+    close (its last, credited to whoever closed it last), a rating pressed twice is its last
+    score, and an agent who claimed a ticket twice claimed it once."""
     last: dict[tuple[EventKind, int, str | None], AuditLine] = {}
     for event in sorted(events, key=lambda e: e.at):
         whose = event.actor_ref if event.kind is EventKind.CLAIMED else None

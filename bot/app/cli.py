@@ -90,13 +90,16 @@ def _parser() -> argparse.ArgumentParser:
     tickets = sub.add_parser("tickets", help="look at tickets as an operator")
     tsub = tickets.add_subparsers(required=True, metavar="action")
     lst = tsub.add_parser("list", help="list tickets")
-    lst.add_argument("filter", nargs="?", default="open", choices=[*LIST_FILTERS])
+    # "mine" has no meaning for an operator, who holds no tickets
+    lst.add_argument(
+        "filter", nargs="?", default="open", choices=[f for f in LIST_FILTERS if f != "mine"]
+    )
     lst.add_argument("--customer", default="", help="a customer as platform:user id")
     lst.add_argument("--assignee", default="", help="an agent as platform:user id")
     lst.add_argument("--since", type=_date, help="opened on or after this day (YYYY-MM-DD)")
-    lst.add_argument("--limit", type=int, default=200, help="at most this many (200)")
+    lst.add_argument("--limit", type=_positive, default=200, help="at most this many (200)")
     lst.set_defaults(func=_tickets_list)
-    show = tsub.add_parser("show", help="one ticket with its audit trail")
+    show = tsub.add_parser("show", help="one ticket: its card, conversation and history")
     show.add_argument("number", type=lambda s: int(s.lstrip("#")))
     show.set_defaults(func=_tickets_show)
     return parser
@@ -293,6 +296,12 @@ async def _tickets_list(config: Config, args: argparse.Namespace) -> int:
         since = datetime.combine(args.since, time(0), ZoneInfo(config.desk.timezone))
     command = ListTickets(args.filter, args.customer, args.assignee, since, args.limit)
     return await _as_operator(config, command)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 up")
+    return int(text)
 
 
 def _date(text: str) -> date:

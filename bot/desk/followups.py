@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 from bot import commands as c
 from bot import events as ev
+from bot.desk.after_close import answer_since
 from bot.desk.context import CommandContext
-from bot.desk.intake import answer_since, customers_ticket, reopen_for_customer
+from bot.desk.intake import customers_ticket, reopen_for_customer
 from bot.kinds import EventKind, MessageKind
 from bot.model import Action, Reminder, ReminderStatus, Status, Ticket
 from bot.ports import LEADS_GROUP, Outcome
@@ -126,8 +127,7 @@ async def answer(ctx: CommandContext, cmd: c.AnswerCheckIn) -> Ticket:
     await ctx.record(ticket, EventKind.CHECKIN_TROUBLE)
     cancelled = 0
     if ticket.status is Status.CLOSED:
-        reason = "customer still having trouble after check-in"
-        cancelled = await reopen_for_customer(ctx, ticket, reason)
+        cancelled = await reopen_for_customer(ctx, ticket)
     else:  # still being worked on: the team was told, nothing to reopen
         await ctx.to_customer(
             ticket, MessageKind.THANKS, ctx.renderer.text(ticket.locale, "checkin_heard")

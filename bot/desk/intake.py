@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot import commands as c
 from bot import events as ev
 from bot.desk import ticket_clocks
-from bot.desk.after_close import LOW_RATING, heard_after_close
+from bot.desk.after_close import LOW_RATING, answer_since, heard_after_close
 from bot.desk.context import CommandContext
 from bot.kinds import EventKind, MessageKind
 from bot.model import (
@@ -18,7 +18,6 @@ from bot.model import (
     Source,
     Status,
     Ticket,
-    TicketEvent,
     TicketMessage,
 )
 
@@ -206,13 +205,13 @@ async def customers_ticket(ctx: CommandContext, number: int) -> Ticket:
     return ticket
 
 
-async def reopen_for_customer(ctx: CommandContext, ticket: Ticket, reason: str) -> int:
+async def reopen_for_customer(ctx: CommandContext, ticket: Ticket) -> int:
     """The customer says it is not solved: the closed ticket reopens and they are told.
     Returns how many after-care follow-ups this cancelled, for the staff's notice."""
     ticket.reopen()
     ticket.updated_at = ctx.now
     await ctx.uow.tickets.save(ticket)
-    await ctx.record(ticket, ev.Reopened(reason))
+    await ctx.record(ticket, ev.Reopened(""))  # the customer's own press: the actor says it
     cancelled = await ticket_clocks.after_reopen(ctx, ticket)
     await ctx.card(ticket)
     await ctx.to_customer(
@@ -228,7 +227,7 @@ async def rate(ctx: CommandContext, cmd: c.RateTicket) -> Ticket:
     if cmd.score is None:  # "I still need help"
         cancelled = 0
         if ticket.status is Status.CLOSED:
-            cancelled = await reopen_for_customer(ctx, ticket, "customer still needs help")
+            cancelled = await reopen_for_customer(ctx, ticket)
         await ctx.notice(
             ticket,
             "notice_still_needs_help",
@@ -238,6 +237,8 @@ async def rate(ctx: CommandContext, cmd: c.RateTicket) -> Ticket:
         return ticket
     if not 1 <= cmd.score <= 5:
         raise Refusal("bad_rating", locale=ticket.locale, keep=True)
+    if not ticket.is_closed:  # an old rating button of a ticket that is open again
+        return ticket
     # one rating per close: a second press changes it, the same press again changes nothing
     earlier = await answer_since(ctx, ticket, EventKind.CLOSED, (EventKind.RATED,))
     before = earlier.payload.score if earlier and isinstance(earlier.payload, ev.Rated) else None
@@ -252,21 +253,6 @@ async def rate(ctx: CommandContext, cmd: c.RateTicket) -> Ticket:
     thanks = "thanks_rating_low" if low else "thanks_rating"
     await ctx.to_customer(ticket, MessageKind.THANKS, ctx.renderer.text(ticket.locale, thanks))
     return ticket
-
-
-async def answer_since(
-    ctx: CommandContext, ticket: Ticket, asked: EventKind, answers: tuple[EventKind, ...]
-) -> TicketEvent | None:
-    """The customer's latest answer to the latest question of this kind (a close's rating,
-    a check-in's answer), or None when this question has no answer yet."""
-    assert ticket.id is not None
-    found = None
-    for event in await ctx.uow.events.for_ticket(ticket.id):
-        if event.kind is asked:
-            found = None
-        elif event.kind in answers:
-            found = event
-    return found
 
 
 def csat_actions(number: int, still_need_help: str) -> list[Action]:

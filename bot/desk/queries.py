@@ -10,6 +10,7 @@ from bot.parser import USAGE
 from bot.ports import Outcome
 
 _NOT_CLOSED = [s.value for s in Status if s is not Status.CLOSED]
+CHAT_MESSAGES = 10  # the conversation's latest messages that /ticket show prints in chat
 
 
 _STATUSES = {
@@ -44,9 +45,6 @@ async def list_tickets(ctx: CommandContext, cmd: c.ListTickets) -> Outcome:
         labels=_labels(ctx, found),
     )
     return Outcome(text, listed=[t.number for t in found])
-
-
-CHAT_MESSAGES = 10  # the conversation's latest messages that /ticket show prints in chat
 
 
 async def show_ticket(ctx: CommandContext, ticket: Ticket, *, whole: bool = False) -> Outcome:

@@ -189,7 +189,7 @@ async def agent_message(ctx: CommandContext, ticket: Ticket, cmd: c.RelayAgentMe
             )
     if not text and not cmd.attachments:
         raise ctx.refuse("empty_message")
-    if looks_like_command(text):  # a mistyped command must not reach the customer
+    if looks_like_command(cmd.text):  # a mistyped command must not reach the customer
         raise ctx.refuse("not_sent_command", text=text.split("\n", 1)[0], guess=guess(text))
     agent = ctx.caller.actor
     if ticket.is_closed:

@@ -246,7 +246,7 @@ def test_the_same_session_on_postgresql(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "[staff #1] The customer rated this ticket 5/5." in result.stdout
     shown = run(tmp_path, "tickets", "show", "#1", DATABASE_URL=database_url)
-    assert "· carol closed the ticket: plan corrected (0 minutes after it opened)." in shown.stdout
+    assert "carol closed the ticket: plan corrected (less than a minute after" in shown.stdout
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot import commands as c
+from bot.desk.after_close import is_thanks
+from bot.model import Source, Status
 from tests.unit.conftest import World, customer, make_world, staff
 
 
@@ -114,3 +116,49 @@ async def test_a_grace_of_zero_never_keeps_a_thanks() -> None:
     await _closed_after_an_answer(world)
     await world.customer_says("Thanks!")
     assert len(world.store.tickets) == 2
+
+
+def test_what_counts_as_a_thanks() -> None:
+    thanks = [
+        "Thanks!",
+        "thank you so much 🙏",
+        "It works now, thanks!",
+        "it's fixed, thanks",
+        "tysm",
+        "👍",
+        "ありがとうございました！",
+        "本当に助かりました。ありがとうございます",
+        "早速のご対応ありがとうございます",
+        "ありがとうございました。またよろしくお願いします",
+    ]
+    not_thanks = [
+        "Thanks, but it still fails",
+        "no thanks",
+        "thank you, can you also check my invoice",
+        "ok",
+        "https://example.com/thanks",
+        "ありがとう、でもまだ動きません",
+        "ありがとうございます。もう一つ質問です",
+    ]
+    assert [t for t in thanks if not is_thanks(t)] == []
+    assert [t for t in not_thanks if is_thanks(t)] == []
+
+
+async def test_a_rating_button_of_a_ticket_open_again_changes_nothing(world: World) -> None:
+    await _closed_after_an_answer(world)
+    await world.staff_says("/ticket reopen #1")
+    await world.sender.drain()
+    assert await _press(world, 1) == []
+    assert "rated" not in [e.kind for e in world.store.events]
+
+
+async def test_in_the_tickets_own_thread_an_answer_after_a_low_rating_reopens_it() -> None:
+    world = make_world()
+    thread = Source("test", "W1", "C-help", "1700000000.0001", is_dm=False)
+    await world.customer_says("VPN fails", source=thread)
+    await world.desk.handle(c.RelayAgentMessage(1, "Reconnect, please"), staff())
+    await world.staff_says("/ticket close #1")
+    await world.desk.handle(c.RateTicket(1, 1), c.Caller(customer()))
+    await world.customer_says("still broken", source=thread)
+    [ticket] = world.store.tickets.values()
+    assert ticket.status is Status.REOPENED  # not filed away as feedback
