@@ -22,6 +22,7 @@ from adapters.discord.deliver import PLATFORM
 from adapters.discord.spool import Arrival, Spool
 from bot import commands as c
 from bot.model import Attachment, Person, Source
+from bot.parser import is_command
 from bot.ports import DeskPort, StorageOutage
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ class DiscordIntake:
     async def handle(self, arrival: Arrival) -> None:
         """Hand one arrival to the desk; raises StorageOutage when it cannot be stored."""
         seen = (arrival.channel_id, arrival.message_id)
+        typed = False  # a command an agent typed: its answer is theirs, as a refusal is
         if arrival.kind == "customer":
             source = Source(PLATFORM, arrival.guild_id, arrival.reply_channel, "", True)
             outcome = await self.desk.handle(
@@ -136,14 +138,17 @@ class DiscordIntake:
                 event_id=arrival.message_id,
                 seen=seen,
             )
-            outcome = await self.desk.handle(
-                c.RelayAgentMessage(
-                    number, arrival.content, arrival.attachments, arrival.message_id
-                ),
-                caller,
-            )
+            if typed := is_command(arrival.content):  # "/ticket claim" sent as a message
+                outcome = await self.desk.handle_text(arrival.content, caller)
+            else:
+                outcome = await self.desk.handle(
+                    c.RelayAgentMessage(
+                        number, arrival.content, arrival.attachments, arrival.message_id
+                    ),
+                    caller,
+                )
         self._remember(arrival)
-        if not outcome.ok and outcome.text:
+        if outcome.text and (typed or not outcome.ok):
             channel = self.client.get_partial_messageable(int(arrival.reply_channel))
             if arrival.kind == "agent":
                 await channel.get_partial_message(int(arrival.message_id)).reply(

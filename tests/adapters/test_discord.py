@@ -605,3 +605,22 @@ async def test_a_ticket_is_assigned_only_to_a_member_of_the_staff(
     assert (await _answered(fake, asked))["data"]["content"] == (
         "Ticket #1 is now assigned to carol."
     )
+
+
+async def test_a_command_typed_in_the_thread_runs_and_never_reaches_the_customer(
+    discord_desk: DiscordDesk,
+) -> None:
+    desk, fake = discord_desk, discord_desk.fake
+    await desk.say(CUSTOMER, "alice", "Printer jam", DM)
+    await fake.wait_for("POST", "/messages", count=2)
+    thread = _thread_id(fake)
+    before = len(desk.sent_to(thread))
+    await desk.say(AGENT, "bob", "/ticket claim", int(thread), roles=[STAFF_ROLE])
+    await fake.wait_for("POST", f"channels/{thread}/messages", count=before + 1)
+    answers = [c.body["content"] for c in desk.sent_to(thread)[before:]]
+    assert "You claimed ticket #1." in answers
+    await desk.say(AGENT, "bob", "/tickets list", int(thread), roles=[STAFF_ROLE])
+    await fake.wait_for("POST", f"channels/{thread}/messages", count=before + 3)
+    answers = [c.body["content"] for c in desk.sent_to(thread)[before:]]
+    assert any(a.endswith("Did you mean `/ticket list`?") for a in answers)
+    assert len(desk.sent_to(DM)) == 1  # the acknowledgement only: nothing typed went out
