@@ -135,6 +135,7 @@ class SqlTickets:
         limit: int = 50,
         customer_id: int | None = None,
         created_since: datetime | None = None,
+        newest_first: bool = False,
     ) -> list[Ticket]:
         stmt = (
             _LIST_BY_ASSIGNEE
@@ -150,6 +151,8 @@ class SqlTickets:
         if created_since is not None:
             stmt = stmt.where(_tk.created_at >= bindparam("since"))
             params["since"] = created_since
+        if newest_first:
+            stmt = stmt.order_by(None).order_by(_tk.number.desc())
         return [ticket_from(r) for r in await self.conn.execute(stmt, params)]
 
     async def count_for_customer(self, customer_id: int, before_id: int) -> int:

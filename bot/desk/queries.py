@@ -35,6 +35,7 @@ async def list_tickets(ctx: CommandContext, cmd: c.ListTickets) -> Outcome:
         customer_id=customer_id,
         created_since=cmd.since,
         limit=cmd.limit,
+        newest_first=cmd.filter in ("closed", "all"),  # the history: the latest matter most
     )
     text = ctx.renderer.render(
         ctx.staff_locale,
@@ -43,6 +44,7 @@ async def list_tickets(ctx: CommandContext, cmd: c.ListTickets) -> Outcome:
         filter=cmd.filter,
         now=ctx.now,
         labels=_labels(ctx, found),
+        cut=cmd.limit if len(found) >= cmd.limit else 0,
     )
     return Outcome(text, listed=[t.number for t in found])
 

@@ -295,6 +295,8 @@ async def test_lists_filter_by_status_and_assignee_in_number_order(
         assert await numbers(*live, limit=2) == [1, 2]
         assert await numbers(*live, assignee_ref=BOB.ref, limit=1) == [4]
         assert await numbers(*live, limit=0) == []
+        newest = await uow.tickets.list(list(live), limit=2, newest_first=True)
+        assert [t.number for t in newest] == [6, 4]
         [ticket] = await uow.tickets.list(["waiting"], assignee_ref=CAROL.ref)
     assert ticket.assignee == CAROL
     assert ticket.id is not None

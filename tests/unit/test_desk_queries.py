@@ -88,10 +88,17 @@ async def test_lists_of_closed_and_all_tickets_and_of_one_customer(world: World)
     await world.customer_says("one")
     await world.customer_says("two", name="dave")
     await world.staff_says("/ticket close #1")
+    await world.staff_says("/ticket close #2")
     closed = await world.staff_says("/ticket list closed")
-    assert closed.listed == [1]
-    assert closed.text.startswith("**Closed tickets (1)**")
-    assert (await world.staff_says("/ticket list all")).listed == [1, 2]
+    assert closed.listed == [2, 1]  # the newest first
+    assert closed.text.startswith("**Closed tickets (2)**")
+    assert "Only the first" not in closed.text
+    newest = await world.desk.handle(c.ListTickets("all", limit=1), staff())
+    assert newest.listed == [2]
+    assert newest.text.endswith(
+        "Only the first 1 is shown; `supportbot tickets list --limit` shows more."
+    )
+    assert (await world.staff_says("/ticket list all")).listed == [2, 1]
     daves = await world.desk.handle(c.ListTickets("all", customer="test:U-dave"), staff())
     assert daves.listed == [2]
     unknown = await world.desk.handle(c.ListTickets("all", customer="test:zed"), staff())

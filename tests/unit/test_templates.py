@@ -67,6 +67,7 @@ VARIABLES: dict[str, dict[str, Any]] = {
         "filter": "open",
         "now": NOW,
         "labels": {"priority_normal": "Normal", "status_open": "Open"},
+        "cut": 1,
     },
     "staff/show.md.j2": {
         "card": "CARD",

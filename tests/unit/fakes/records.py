@@ -106,6 +106,7 @@ class FakeTickets(Repository):
         limit: int = 50,
         customer_id: int | None = None,
         created_since: datetime | None = None,
+        newest_first: bool = False,
     ) -> list[Ticket]:
         s = await self._s()
         since = utc_or_none(created_since)
@@ -121,7 +122,11 @@ class FakeTickets(Repository):
                 return t.assignee is not None and t.assignee.ref == assignee_ref
             return not unassigned or t.assignee is None
 
-        found = sorted((t for t in s.tickets.values() if wanted(t)), key=lambda t: t.number)
+        found = sorted(
+            (t for t in s.tickets.values() if wanted(t)),
+            key=lambda t: t.number,
+            reverse=newest_first,
+        )
         return copy.deepcopy(found[:limit])
 
     async def count_for_customer(self, customer_id: int, before_id: int) -> int:
