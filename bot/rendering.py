@@ -76,7 +76,9 @@ class Renderer:
             return self.text(locale, key, n=minutes // 1440)
         if minutes % 60 == 0 and minutes:
             return self.text(locale, "unit_hours", n=minutes // 60)
-        return self.text(locale, "unit_minutes", n=minutes)
+        if minutes < 60:
+            return self.text(locale, "unit_minutes", n=minutes)
+        return self.span(locale, value)  # 2h30m reads "2 hours 30 minutes", not "150 minutes"
 
     def span(self, locale: str, value: timedelta | None) -> str:
         """A length of time as a person says it, in its two largest units ("1 day 4 hours",

@@ -187,3 +187,5 @@ def test_locale_fallbacks() -> None:
     assert Renderer(default_locale="ja").pick_locale("xx") == "ja"
     assert renderer.duration("en", timedelta(hours=1)) == "1 hour"
     assert renderer.duration("ja", timedelta(minutes=15)) == "15分"
+    assert renderer.duration("en", timedelta(hours=2, minutes=30)) == "2 hours 30 minutes"
+    assert renderer.duration("ja", timedelta(days=1, minutes=5)) == "1日5分"
