@@ -24,6 +24,7 @@ class Caller:
     mentions: dict[str, Person] = field(default_factory=dict)
     # refs of the mentioned people who are staff: a ticket is assigned only to one of them
     mentioned_staff: frozenset[str] = frozenset()
+    locale: str = ""  # the caller's language where the platform tells it (buttons)
     # (channel, message id) the event stands at in the platform's history: remembered with
     # it, so what was written while the bot was away is fetched from there on its return
     seen: tuple[str, str] | None = None

@@ -49,7 +49,10 @@ class Interactions:
         if kind in ("csat", "checkin"):  # the customer's own buttons, in their DMs
             command = command_for_button(custom_id)
             await interaction.response.defer()  # the thanks arrive as a DM of their own
-            await self.desk.handle(command, c.Caller(_person(interaction.user)))
+            caller = c.Caller(_person(interaction.user), locale=str(interaction.locale.value))
+            outcome = await self.desk.handle(command, caller)
+            if not outcome.ok and outcome.text:  # e.g. a button of someone else's ticket
+                await self.tell(interaction, outcome.text)
             return
         if kind not in ("ticket", "followup"):
             return  # not ours

@@ -270,11 +270,15 @@ class Listeners:
         user = body["user"]["id"]
         customer = await self.people.person(user)
         command = command_for_button(action["action_id"])
+        locale = await self.people.locale(user)
         try:
-            await self.desk.handle(command, c.Caller(customer))
+            outcome = await self.desk.handle(command, c.Caller(customer, locale=locale))
+            if not outcome.ok and outcome.text:  # e.g. a button of someone else's ticket
+                await respond(
+                    text=mrkdwn(outcome.text), response_type="ephemeral", replace_original=False
+                )
         except StorageOutage as outage:
             log.warning("slack: a customer's button press was not recorded: %s", outage)
-            locale = await self.people.locale(user)
             text = self.desk.text("press_again", locale)
             await respond(text=text, response_type="ephemeral", replace_original=False)
 

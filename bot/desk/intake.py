@@ -201,7 +201,8 @@ async def customers_ticket(ctx: CommandContext, number: int) -> Ticket:
     ticket = await ctx.uow.tickets.by_number(number)
     customer = await ctx.uow.customers.find(ctx.caller.actor.platform, ctx.caller.actor.user_id)
     if ticket is None or customer is None or customer.id != ticket.customer_id:
-        raise Refusal("not_your_ticket", locale=customer.locale if customer else "", keep=True)
+        locale = customer.locale if customer else ctx.caller.locale
+        raise Refusal("not_your_ticket", locale=locale, keep=True)
     return ticket
 
 

@@ -624,3 +624,19 @@ async def test_a_command_typed_in_the_thread_runs_and_never_reaches_the_customer
     answers = [c.body["content"] for c in desk.sent_to(thread)[before:]]
     assert any(a.endswith("Did you mean `/ticket list`?") for a in answers)
     assert len(desk.sent_to(DM)) == 1  # the acknowledgement only: nothing typed went out
+
+
+async def test_a_stranger_pressing_a_customers_button_is_told_in_their_language(
+    discord_desk: DiscordDesk,
+) -> None:
+    desk, fake = discord_desk, discord_desk.fake
+    await desk.say(CUSTOMER, "alice", "Printer jam", DM)
+    await fake.wait_for("POST", "/messages", count=2)
+    pressed = await fake.interact(
+        3, {"custom_id": "csat:1:1", "component_type": 2}, 7777, "eve", DM + 7, locale="ja"
+    )
+    assert (await _answered(fake, pressed))["type"] == 6  # deferred
+    await fake.wait_for("POST", f"token-{pressed}")  # the interaction's follow-up
+    [told] = [c.body for c in fake.called("POST", f"token-{pressed}")]
+    assert told["content"].startswith("このボタンは別のお客様のチケットのものです。")
+    assert told["flags"] & 64  # only eve sees it

@@ -456,3 +456,14 @@ async def test_a_ticket_is_assigned_only_to_a_member_of_the_staff(slack: SlackDe
     assert refused.startswith("Alice is not on the support staff, so ticket #1 stays as it is.")
     assigned = await slack.command(AGENT, f"assign #1 <@{AGENT2}>")
     assert assigned == "Ticket #1 is now assigned to Agent Two."
+
+
+async def test_a_stranger_pressing_a_customers_button_is_told_and_nothing_changes(
+    slack: SlackDesk,
+) -> None:
+    await slack.message(CUSTOMER, "Screen flickers", DM, channel_type="im")
+    answered = len(slack.fake.responses)
+    await slack.press("UCUST00099", "csat:1:1", "D-OTHER")
+    [told] = slack.fake.responses[answered:]
+    assert told["text"].startswith("That button belongs to a ticket that is not yours")
+    assert told["response_type"] == "ephemeral"
