@@ -3,7 +3,6 @@ repository shares: rows kept as storage/ keeps them."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -21,6 +20,7 @@ from bot.model import (
 )
 from storage.jsontext import dumps, loads
 from storage.rows import person_from
+from storage.sqlite import WriterTurns
 
 if TYPE_CHECKING:
     from tests.unit.fakes import FakeUnitOfWork
@@ -60,7 +60,7 @@ class Store:
         # not data: the database is unreachable (every unit of work fails), and whose
         # transaction runs now
         self.outage = False
-        self.turns = _Turns()
+        self.turns = WriterTurns()  # as SQLite: one transaction at a time, in order
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -92,26 +92,6 @@ _DATA = (
     "cursor_times",
     "next_id",
 )
-
-
-class _Turns:
-    """One transaction at a time, in the order they asked (storage.sqlite's WriterTurns)."""
-
-    def __init__(self) -> None:
-        self._lock = asyncio.Lock()
-        self._holder: asyncio.Task[Any] | None = None
-
-    async def take(self) -> None:
-        task = asyncio.current_task()
-        if task is not None and task is self._holder:
-            # it would wait for itself forever, as on SQLite
-            raise RuntimeError("a second transaction in the task that holds one")
-        await self._lock.acquire()
-        self._holder = task
-
-    def give_back(self) -> None:
-        self._holder = None
-        self._lock.release()
 
 
 def utc(at: datetime) -> datetime:
