@@ -134,6 +134,27 @@ class Help:
 
 
 @dataclass(frozen=True)
+class BlockCustomer:
+    """Their messages open no ticket and reach no one, for `duration` (None: until lifted)."""
+
+    customer: str = ""  # a mention; else the customer of ticket `number` (or the thread's)
+    number: int | None = None
+    duration: timedelta | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class UnblockCustomer:
+    customer: str = ""
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class ListBlocked:
+    """Who is blocked, by whom and until when."""
+
+
+@dataclass(frozen=True)
 class ListFollowUps:
     """The caller's follow-ups and every follow-up due today."""
 
@@ -173,6 +194,9 @@ StaffCommand = (
     | ListTickets
     | ShowTicket
     | Help
+    | BlockCustomer
+    | UnblockCustomer
+    | ListBlocked
     | ListFollowUps
     | ShowDigest
 )

@@ -64,6 +64,7 @@ class MessageKind(_Open):
     CHECKIN = "checkin"  # after-care: is all well? (buttons)
     THANKS = "thanks"
     IDLE_NUDGE = "idle_nudge"
+    BLOCKED = "blocked"  # once per block: their messages reach no one
     # to staff, in the ticket's thread
     CARD = "card"
     CARD_UPDATE = "card_update"  # the card edited in place

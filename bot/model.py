@@ -84,6 +84,24 @@ class Customer:
 
 
 @dataclass
+class Block:
+    """A customer whose messages open no ticket and reach no one, until `until` (None: until
+    someone lifts it). They are told once per block, in their language."""
+
+    customer_id: int
+    by: Person
+    at: datetime
+    until: datetime | None = None
+    reason: str = ""
+    customer_name: str = ""  # for the staff's list; the customer's row holds it
+    noticed: bool = False
+    id: int | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.until is None or now < self.until
+
+
+@dataclass
 class Attachment:
     name: str
     url: str

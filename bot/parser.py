@@ -23,6 +23,9 @@ USAGE: dict[str, str] = {
     "digest": "/ticket digest",
     "list": "/ticket list [mine|open|unclaimed|escalated|closed|all]",
     "show": "/ticket show #N",
+    "block": "/ticket block [#N|@customer] [duration] [reason]",
+    "unblock": "/ticket unblock [#N|@customer]",
+    "blocked": "/ticket blocked",
     "help": "/ticket help",
 }
 LIST_FILTERS = ("mine", "open", "unclaimed", "escalated", "closed", "all")
@@ -126,8 +129,12 @@ def parse(text: str) -> c.StaffCommand:
     if verb == "show":
         _no_more(rest, usage)
         return c.ShowTicket(number)
-    if verb in ("followups", "digest"):
+    if verb in ("block", "unblock"):
+        return _block(verb, rest, number, usage)
+    if verb in ("followups", "digest", "blocked"):
         _no_more(rest if number is None else f"#{number} {rest}".strip(), usage)
+        if verb == "blocked":
+            return c.ListBlocked()
         return c.ListFollowUps() if verb == "followups" else c.ShowDigest()
     _no_more(rest, usage)
     return c.Help()
@@ -146,6 +153,28 @@ def _take_number(rest: str, accept_bare: bool) -> tuple[int | None, str]:
 def _no_more(rest: str, usage: str) -> None:
     if rest:
         raise UsageError("unexpected_argument", usage, value=rest)
+
+
+def _block(
+    verb: str, rest: str, number: int | None, usage: str
+) -> c.BlockCustomer | c.UnblockCustomer:
+    customer = ""
+    head, _, tail = rest.partition(" ")
+    if head.startswith(("@", "<@")):  # a mention: the shell's @name, Slack's and Discord's <@id>
+        if number is not None:
+            raise UsageError("unexpected_argument", usage, value=head)
+        customer, rest = head, tail.strip()
+    if verb == "unblock":
+        _no_more(rest, usage)
+        return c.UnblockCustomer(customer, number)
+    word, _, reason = rest.partition(" ")
+    try:
+        duration = parse_duration(word) if word and word[0].isdigit() else None
+    except BadDuration:
+        raise UsageError("bad_duration", usage, value=word) from None
+    if duration is None:
+        reason = rest
+    return c.BlockCustomer(customer, number, duration, reason.strip())
 
 
 def _followup(rest: str, number: int | None, usage: str) -> c.ScheduleFollowUp:

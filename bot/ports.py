@@ -12,8 +12,10 @@ from typing import Any, Protocol, Self
 from bot.commands import Caller, Command
 from bot.delivery.pacing import Route
 from bot.model import (
+    Block,
     Customer,
     OutboundMessage,
+    Person,
     Reminder,
     ReminderKind,
     Source,
@@ -80,6 +82,25 @@ class CustomerRepository(Protocol):
     async def find(self, platform: str, user_id: str) -> Customer | None: ...
     async def add(self, customer: Customer, platform: str, user_id: str) -> None: ...
     async def update(self, customer: Customer) -> None: ...
+
+
+class BlockRepository(Protocol):
+    async def add(self, block: Block) -> None: ...
+    async def active(self, customer_id: int, now: datetime) -> Block | None:
+        """The customer's block in force at `now`, if any (the newest, when several are)."""
+        ...
+
+    async def lift(self, customer_id: int, by: Person, at: datetime) -> int:
+        """End every block of the customer in force at `at`; how many there were."""
+        ...
+
+    async def mark_noticed(self, block_id: int, at: datetime) -> bool:
+        """The customer is being told of the block: False when they were told already."""
+        ...
+
+    async def in_force(self, now: datetime) -> list[Block]:
+        """Every block in force at `now`, newest first, with the customer's name."""
+        ...
 
 
 class EventRepository(Protocol):
@@ -195,6 +216,7 @@ class UnitOfWork(Protocol):
 
     tickets: TicketRepository
     customers: CustomerRepository
+    blocks: BlockRepository
     events: EventRepository
     messages: MessageRepository
     outbox: OutboxRepository

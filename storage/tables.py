@@ -228,3 +228,30 @@ rate_turns = Table(
     Column("route", String(200), primary_key=True),
     Column("full_at", UTCDateTime(), nullable=False),
 )
+
+# customers whose messages open no ticket; a row stays after the block is lifted or has run
+# out, as the record of who blocked whom and why
+customer_blocks = Table(
+    "customer_blocks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False, index=True),
+    Column("by_ref", String(100), nullable=False),
+    Column("by_name", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("blocked_at", UTCDateTime(), nullable=False),
+    Column("until", UTCDateTime()),  # none: until someone lifts it
+    Column("noticed_at", UTCDateTime()),  # the customer was told, once per block
+    Column("lifted_at", UTCDateTime()),
+    Column("lifted_by_name", String(200), nullable=False),
+)
+
+# a ticket's transcript as it stood at each close: the record an agent or the customer got
+transcripts = Table(
+    "transcripts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("made_at", UTCDateTime(), nullable=False),
+    Column("document", JSON, nullable=False),
+)

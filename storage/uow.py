@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from bot.model import OutboundMessage, Ticket
 from bot.ports import (
+    BlockRepository,
     CursorRepository,
     CustomerRepository,
     EventRepository,
@@ -22,6 +23,7 @@ from bot.ports import (
     TicketRepository,
     UnitOfWork,
 )
+from storage.blocks import SqlBlocks
 from storage.cursors import SqlCursors
 from storage.engine import Conn, Database, is_outage
 from storage.outbox import HandOff
@@ -56,6 +58,7 @@ class SqlUnitOfWork:
         tickets = SqlTickets(conn)
         self.tickets: TicketRepository = tickets
         self.customers: CustomerRepository = SqlCustomers(conn)
+        self.blocks: BlockRepository = SqlBlocks(conn)
         self.events: EventRepository = SqlEvents(conn)
         self.messages: MessageRepository = SqlMessages(conn)
         self._outbox = SqlOutbox(conn, self._handoff, tickets.created)

@@ -127,7 +127,7 @@ def ticket_commands(
     @group.command(name="list", description="List tickets")
     async def list_(
         interaction: discord.Interaction,
-        which: Literal["open", "mine", "unclaimed", "escalated"] = "open",
+        which: Literal["open", "mine", "unclaimed", "escalated", "closed", "all"] = "open",
     ) -> None:
         await run(interaction, f"list {which}")
 
@@ -135,6 +135,41 @@ def ticket_commands(
     @app_commands.autocomplete(number=open_numbers)
     async def show(interaction: discord.Interaction, number: Number | None = None) -> None:
         await run(interaction, f"show {num(number)}")
+
+    def mentioned(user: discord.User | discord.Member | None) -> tuple[str, dict[str, Person]]:
+        if user is None:
+            return "", {}
+        token = f"<@{user.id}>"
+        return f"{token} ", {token: Person(PLATFORM, str(user.id), user.display_name)}
+
+    @group.command(description="Block a customer: their messages open no ticket (e.g. 7d)")
+    async def block(
+        interaction: discord.Interaction,
+        customer: discord.User | None = None,
+        duration: str = "",
+        reason: str = "",
+        number: Number | None = None,
+    ) -> None:
+        token, mentions = mentioned(customer)
+        staff = frozenset(
+            p.ref
+            for p in mentions.values()
+            if isinstance(customer, discord.Member) and interactions.is_staff(customer)
+        )
+        await run(interaction, f"block {num(number)}{token}{duration} {reason}", mentions, staff)
+
+    @group.command(description="Lift a customer's block")
+    async def unblock(
+        interaction: discord.Interaction,
+        customer: discord.User | None = None,
+        number: Number | None = None,
+    ) -> None:
+        token, mentions = mentioned(customer)
+        await run(interaction, f"unblock {num(number)}{token}", mentions)
+
+    @group.command(description="Who is blocked, by whom and until when")
+    async def blocked(interaction: discord.Interaction) -> None:
+        await run(interaction, "blocked")
 
     @group.command(description="Post an 'Open a ticket' button in this channel (staff)")
     async def panel(interaction: discord.Interaction) -> None:

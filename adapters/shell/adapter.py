@@ -29,6 +29,9 @@ Lines you can type:
   :help  :quit             this help; leave (end of input leaves too)"""
 
 
+DM_PREFIX = "dm-"  # a customer's DM "channel" in the shell is their name after this
+
+
 class ShellAdapter:
     platform = PLATFORM
     has_leads_channel = True  # the terminal shows the leads' side as well
@@ -51,7 +54,7 @@ class ShellAdapter:
             return DeliveryReceipt(message_id)
         number = message.ticket_number
         if message.audience is Audience.CUSTOMER:
-            who = ticket.customer_name if ticket else message.channel
+            who = ticket.customer_name if ticket else message.channel.removeprefix(DM_PREFIX)
             head = f"[to {who}]" + (f" {message.author_name}:" if message.author_name else "")
         elif message.audience is Audience.LEADS:
             head = "[leads]"
@@ -145,7 +148,7 @@ class ShellAdapter:
             return await self._press(desk, line.text[1:].strip(), caller)
         if is_command(line.text):
             return await desk.handle_text(line.text, caller)
-        source = Source(PLATFORM, "", f"dm-{line.name}", "", True)
+        source = Source(PLATFORM, "", f"{DM_PREFIX}{line.name}", "", True)
         return await desk.handle(
             c.RelayCustomerMessage(person, source, line.text, locale=line.locale), caller
         )

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot import commands as c
 from bot.clock import Clock, SystemClock
-from bot.desk import digest, followups, intake, queries, staff
+from bot.desk import blocks, digest, followups, intake, queries, staff
 from bot.desk.context import CommandContext
 from bot.desk.in_order import InOrder, conversation_of
 from bot.model import OutboundMessage, Refusal, Ticket
@@ -45,12 +45,14 @@ def _on_ticket(verb: str, action: Callable[..., Awaitable[Outcome]]) -> Handler:
     return handler
 
 
-def _on_customers_ticket(work: Callable[[CommandContext, Any], Awaitable[Ticket]]) -> Handler:
+def _on_customers_ticket(
+    work: Callable[[CommandContext, Any], Awaitable[Ticket | None]],
+) -> Handler:
     """A customer's message or answer: nothing to say back beyond the ticket's number."""
 
     async def handler(ctx: CommandContext, command: Any) -> Outcome:
         ticket = await work(ctx, command)
-        return Outcome("", ticket_number=ticket.number)
+        return Outcome("", ticket_number=ticket.number if ticket else None)
 
     return handler
 
@@ -90,6 +92,9 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.ShowTicket: _show_ticket,
     c.ListTickets: queries.list_tickets,
     c.Help: _help,
+    c.BlockCustomer: blocks.block,
+    c.UnblockCustomer: blocks.unblock,
+    c.ListBlocked: blocks.list_blocked,
     c.SendCheckIn: followups.check_in,
     c.SnoozeFollowUp: followups.snooze,
     c.CompleteFollowUp: followups.complete,

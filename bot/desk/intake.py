@@ -7,6 +7,7 @@ from bot import events as ev
 from bot.desk import ticket_clocks
 from bot.desk.after_close import LOW_RATING, answer_since, heard_after_close
 from bot.desk.context import CommandContext
+from bot.desk.customers import customer_for, refused_for_block, turned_away
 from bot.kinds import EventKind, MessageKind
 from bot.model import (
     Action,
@@ -38,27 +39,13 @@ def subject_of(text: str, attachments: tuple[Attachment, ...], limit: int) -> st
     return first_line or "(no subject)"
 
 
-async def customer_for(ctx: CommandContext, person: Person, locale: str) -> tuple[Customer, bool]:
-    """The customer behind this platform identity, and whether they are new."""
-    customer = await ctx.uow.customers.find(person.platform, person.user_id)
-    wanted = ctx.renderer.pick_locale(locale) if locale else ""
-    if customer is None:
-        customer = Customer(None, person.name, wanted or ctx.settings.locale)
-        await ctx.uow.customers.add(customer, person.platform, person.user_id)
-        return customer, True
-    if (person.name and person.name != customer.display_name) or (
-        wanted and wanted != customer.locale
-    ):
-        customer.display_name = person.name or customer.display_name
-        customer.locale = wanted or customer.locale
-        await ctx.uow.customers.update(customer)
-    return customer, False
-
-
-async def relay_customer_message(ctx: CommandContext, cmd: c.RelayCustomerMessage) -> Ticket:
+async def relay_customer_message(ctx: CommandContext, cmd: c.RelayCustomerMessage) -> Ticket | None:
+    """The ticket the message went to; None when it went nowhere (a blocked customer)."""
     text = _require_content(ctx, cmd.text, cmd.attachments, cmd.locale)
     customer, new = await customer_for(ctx, cmd.customer, cmd.locale)
     assert customer.id is not None
+    if not new and await turned_away(ctx, customer, cmd.source):
+        return None
     ticket = None
     if cmd.source.thread:
         ticket = await ctx.uow.tickets.by_source_thread(cmd.source)
@@ -83,6 +70,9 @@ async def relay_customer_message(ctx: CommandContext, cmd: c.RelayCustomerMessag
 async def open_explicit(ctx: CommandContext, cmd: c.OpenTicket) -> Ticket:
     text = _require_content(ctx, cmd.text, cmd.attachments, cmd.locale)
     customer, new = await customer_for(ctx, cmd.customer, cmd.locale)
+    # a blocked customer's own form opens nothing; staff may still open one for them
+    if not new and not ctx.caller.is_staff and (refusal := await refused_for_block(ctx, customer)):
+        raise refusal
     return await open_ticket(
         ctx,
         customer,
@@ -203,6 +193,8 @@ async def customers_ticket(ctx: CommandContext, number: int) -> Ticket:
     if ticket is None or customer is None or customer.id != ticket.customer_id:
         locale = customer.locale if customer else ctx.caller.locale
         raise Refusal("not_your_ticket", locale=locale, keep=True)
+    if refusal := await refused_for_block(ctx, customer):
+        raise refusal
     return ticket
 
 

@@ -640,3 +640,26 @@ async def test_a_stranger_pressing_a_customers_button_is_told_in_their_language(
     [told] = [c.body for c in fake.called("POST", f"token-{pressed}")]
     assert told["content"].startswith("このボタンは別のお客様のチケットのものです。")
     assert told["flags"] & 64  # only eve sees it
+
+
+async def test_a_blocked_customer_is_told_once_and_opens_no_post(
+    discord_desk: DiscordDesk,
+) -> None:
+    desk, fake = discord_desk, discord_desk.fake
+    data = _slash("block")
+    data["options"][0]["options"] = [
+        {"name": "customer", "type": 6, "value": str(CUSTOMER)},
+        {"name": "duration", "type": 3, "value": "7d"},
+        {"name": "reason", "type": 3, "value": "spam"},
+    ]
+    data["resolved"] = {"users": {str(CUSTOMER): member(CUSTOMER, "alice", [])["user"]}}
+    asked = await fake.interact(2, data, AGENT, "bob", DM + 1, roles=[STAFF_ROLE])
+    assert (await _answered(fake, asked))["data"]["content"].startswith("alice is blocked until ")
+    await desk.say(CUSTOMER, "alice", "Buy cheap watches", DM)
+    await fake.wait_for("POST", f"channels/{DM}/messages")
+    await desk.say(CUSTOMER, "alice", "Buy them now", DM)
+    listed = await fake.interact(2, _slash("blocked"), AGENT, "bob", DM + 1, roles=[STAFF_ROLE])
+    assert "alice: blocked by bob on " in (await _answered(fake, listed))["data"]["content"]
+    [notice] = desk.sent_to(DM)
+    assert "cannot take your messages here until " in notice.body["content"]
+    assert fake.called("POST", f"channels/{FORUM}/threads") == []

@@ -467,3 +467,24 @@ async def test_a_stranger_pressing_a_customers_button_is_told_and_nothing_change
     [told] = slack.fake.responses[answered:]
     assert told["text"].startswith("That button belongs to a ticket that is not yours")
     assert told["response_type"] == "ephemeral"
+
+
+async def test_a_blocked_customer_is_told_once_and_reaches_no_one(slack: SlackDesk) -> None:
+    blocked = await slack.command(AGENT, f"block <@{CUSTOMER}> 7d spam")
+    assert blocked.startswith("Alice is blocked until ")
+    await slack.message(CUSTOMER, "Buy cheap watches", DM, channel_type="im")
+    await slack.message(CUSTOMER, "Buy them now", DM, channel_type="im")
+    await slack.adapter.settled()
+    await slack.app.sender.drain()
+    [notice] = posts(slack, DM)
+    assert "cannot take your messages here until " in notice["text"]
+    assert posts(slack, STAFF_CHANNEL) == []  # no card, no relay
+    listed = await slack.command(AGENT, "blocked")
+    assert "Alice: blocked by Agent One on " in listed
+    assert await slack.command(AGENT, f"unblock <@{CUSTOMER}>") == (
+        "Alice is no longer blocked; their messages open tickets again."
+    )
+    await slack.message(CUSTOMER, "My order is late", DM, channel_type="im")
+    await slack.adapter.settled()
+    await slack.app.sender.drain()
+    assert len([p for p in posts(slack, STAFF_CHANNEL) if "thread_ts" not in p]) == 1

@@ -15,6 +15,7 @@ import pytest
 
 from bot.model import Customer, Person, Priority, Source, Ticket
 from bot.ports import (
+    BlockRepository,
     CursorRepository,
     CustomerRepository,
     EventRepository,
@@ -31,6 +32,7 @@ from storage.engine import Database
 from storage.uow import SqlUnitOfWorkFactory
 from tests.storage.conftest import fresh_database
 from tests.unit.fakes import (
+    FakeBlocks,
     FakeCursors,
     FakeCustomers,
     FakeEvents,
@@ -82,6 +84,7 @@ def _fakes_satisfy_the_ports(store: Store, database: Database) -> list[UnitOfWor
         CursorRepository,
         ReminderRepository,
         ReportRepository,
+        BlockRepository,
         UnitOfWork,
     ] = (
         FakeTickets(uow),
@@ -93,6 +96,7 @@ def _fakes_satisfy_the_ports(store: Store, database: Database) -> list[UnitOfWor
         FakeCursors(uow),
         FakeReminders(uow),
         FakeReports(uow),
+        FakeBlocks(uow),
         uow,
     )
     return [FakeUnitOfWorkFactory(store), SqlUnitOfWorkFactory(database)]

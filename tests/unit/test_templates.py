@@ -14,6 +14,7 @@ import pytest
 from bot.desk.history import HistoryLine
 from bot.model import (
     Attachment,
+    Block,
     Direction,
     Person,
     Reminder,
@@ -79,6 +80,13 @@ VARIABLES: dict[str, dict[str, Any]] = {
         "number": 42,
         "tz": "Asia/Tokyo",
         "history": [HistoryLine(NOW, "bob escalated the ticket to billing (level 2).")],
+    },
+    "staff/blocked.md.j2": {
+        "blocks": [
+            Block(1, BOB, NOW, NOW + timedelta(days=7), "spam", "mallory"),
+            Block(2, BOB, NOW, None, "", "trent"),
+        ],
+        "tz": "Asia/Tokyo",
     },
     "staff/help.md.j2": {"usage": USAGE, "prefixes": ("//",), "teams": ("billing",)},
     "customer/idle_nudge.md.j2": {"closes_in": "3 days"},

@@ -17,6 +17,7 @@ from typing import Self
 
 from bot.model import OutboundMessage, Ticket
 from bot.ports import (
+    BlockRepository,
     CursorRepository,
     CustomerRepository,
     EventRepository,
@@ -28,12 +29,14 @@ from bot.ports import (
     StorageOutage,
     TicketRepository,
 )
+from tests.unit.fakes.blocks import FakeBlocks
 from tests.unit.fakes.delivery import FakeCursors, FakeDeliverer, FakeInbound, FakeOutbox
 from tests.unit.fakes.records import FakeCustomers, FakeEvents, FakeMessages, FakeTickets
 from tests.unit.fakes.reminders import FakeReminders, FakeReports
 from tests.unit.fakes.store import Store
 
 __all__ = [
+    "FakeBlocks",
     "FakeCursors",
     "FakeCustomers",
     "FakeDeliverer",
@@ -62,6 +65,7 @@ class FakeUnitOfWork:
         self._work: Store | None = None
         self.tickets: TicketRepository = FakeTickets(self)
         self.customers: CustomerRepository = FakeCustomers(self)
+        self.blocks: BlockRepository = FakeBlocks(self)
         self.events: EventRepository = FakeEvents(self)
         self.messages: MessageRepository = FakeMessages(self)
         self.outbox: OutboxRepository = FakeOutbox(self)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from sqlalchemy.exc import IntegrityError
 
 from bot.model import (
+    Block,
     Customer,
     OutboundMessage,
     Person,
@@ -49,6 +50,8 @@ class Store:
         self.tickets: dict[int, Ticket] = {}
         self.customers: dict[int, Customer] = {}
         self.identities: dict[tuple[str, str], int] = {}
+        self.blocks: dict[int, Block] = {}
+        self.lifted: dict[int, datetime] = {}  # block id -> when it was lifted
         self.events: list[TicketEvent] = []
         self.messages: list[TicketMessage] = []
         self.outbox: dict[int, OutboxRow] = {}
@@ -83,6 +86,8 @@ _DATA = (
     "tickets",
     "customers",
     "identities",
+    "blocks",
+    "lifted",
     "events",
     "messages",
     "outbox",

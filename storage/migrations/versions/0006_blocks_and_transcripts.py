@@ -1,0 +1,62 @@
+"""blocks and transcripts: customers whose messages open no ticket, and each close's record
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-07 12:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from storage.tables import UTCDateTime
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "customer_blocks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("by_ref", sa.String(length=100), nullable=False),
+        sa.Column("by_name", sa.String(length=200), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("blocked_at", UTCDateTime(), nullable=False),
+        sa.Column("until", UTCDateTime(), nullable=True),
+        sa.Column("noticed_at", UTCDateTime(), nullable=True),
+        sa.Column("lifted_at", UTCDateTime(), nullable=True),
+        sa.Column("lifted_by_name", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_customer_blocks_customer_id_customers"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_blocks")),
+    )
+    op.create_index(
+        op.f("ix_customer_blocks_customer_id"), "customer_blocks", ["customer_id"], unique=False
+    )
+    op.create_table(
+        "transcripts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("made_at", UTCDateTime(), nullable=False),
+        sa.Column("document", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"], ["tickets.id"], name=op.f("fk_transcripts_ticket_id_tickets")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_transcripts")),
+    )
+    op.create_index(op.f("ix_transcripts_ticket_id"), "transcripts", ["ticket_id"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_transcripts_ticket_id"), table_name="transcripts")
+    op.drop_table("transcripts")
+    op.drop_index(op.f("ix_customer_blocks_customer_id"), table_name="customer_blocks")
+    op.drop_table("customer_blocks")

@@ -1,0 +1,68 @@
+"""The block list, as storage/blocks.py."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from datetime import datetime
+
+from bot.model import Block, Person
+from tests.unit.fakes.store import (
+    DISPLAY_NAME_CHARS,
+    Repository,
+    Store,
+    stored_person,
+    utc,
+    utc_or_none,
+    violation,
+)
+
+
+class FakeBlocks(Repository):
+    async def add(self, block: Block) -> None:
+        s = await self._s()
+        if block.customer_id not in s.customers:
+            raise violation(f"no customer {block.customer_id}")
+        block.id = s.new_id()
+        by = stored_person(block.by)
+        s.blocks[block.id] = dataclasses.replace(
+            block,
+            by=dataclasses.replace(by, name=by.name[:DISPLAY_NAME_CHARS]),
+            at=utc(block.at),
+            until=utc_or_none(block.until),
+            customer_name="",  # the customer's row holds the name
+        )
+
+    async def active(self, customer_id: int, now: datetime) -> Block | None:
+        s = await self._s()
+        found = [b for b in _in_force(s, utc(now)) if b.customer_id == customer_id]
+        return found[0] if found else None
+
+    async def lift(self, customer_id: int, by: Person, at: datetime) -> int:
+        s = await self._s()
+        lifted = [b for b in _in_force(s, utc(at)) if b.customer_id == customer_id]
+        for block in lifted:
+            assert block.id is not None
+            s.lifted[block.id] = utc(at)
+        return len(lifted)
+
+    async def mark_noticed(self, block_id: int, at: datetime) -> bool:
+        s = await self._s()
+        block = s.blocks.get(block_id)
+        if block is None or block.noticed:
+            return False
+        block.noticed = True
+        return True
+
+    async def in_force(self, now: datetime) -> list[Block]:
+        return _in_force(await self._s(), utc(now))
+
+
+def _in_force(s: Store, now: datetime) -> list[Block]:
+    """Blocks in force, newest first, each with its customer's name, as copies."""
+    found = [
+        dataclasses.replace(copy.deepcopy(b), customer_name=s.customers[b.customer_id].display_name)
+        for block_id, b in s.blocks.items()
+        if block_id not in s.lifted and b.active(now)
+    ]
+    return sorted(found, key=lambda b: b.id or 0, reverse=True)
