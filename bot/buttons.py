@@ -1,4 +1,5 @@
-"""Button ids (`ticket:claim:42`, `csat:5:42`, `followup:snooze:7`, `checkin:good:42`) read back
+"""Button ids (`ticket:claim:42`, `csat:5:42`, `followup:snooze:7`, `checkin:good:42`,
+`transcript:send:42`) read back
 into commands, for every adapter."""
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def command_for_button(button_id: str) -> c.Command:
             return c.CompleteFollowUp(number)
     if kind == "checkin" and verb in ("good", "trouble"):
         return c.AnswerCheckIn(number, all_good=verb == "good")
+    if kind == "transcript" and verb == "send":
+        return c.SendTranscript(number)
     if kind == "csat":
         if verb == "help":
             return c.RateTicket(number, None)

@@ -150,6 +150,21 @@ class UnblockCustomer:
 
 
 @dataclass(frozen=True)
+class PostTranscript:
+    """The ticket's transcript as it stands, posted as files in its staff thread."""
+
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class ShowTranscript:
+    """The ticket's transcript as it stands, as text, for the terminal."""
+
+    number: int
+    format: str = "text"  # text | html | json
+
+
+@dataclass(frozen=True)
 class ListBlocked:
     """Who is blocked, by whom and until when."""
 
@@ -197,6 +212,8 @@ StaffCommand = (
     | BlockCustomer
     | UnblockCustomer
     | ListBlocked
+    | PostTranscript
+    | ShowTranscript
     | ListFollowUps
     | ShowDigest
 )
@@ -219,6 +236,13 @@ class AnswerCheckIn:
     all_good: bool
 
 
+@dataclass(frozen=True)
+class SendTranscript:
+    """The customer asked for their copy of the ticket's transcript (where the desk allows)."""
+
+    number: int
+
+
 Command = (
     StaffCommand
     | FollowUpCommand
@@ -227,4 +251,5 @@ Command = (
     | OpenTicket
     | RateTicket
     | AnswerCheckIn
+    | SendTranscript
 )

@@ -165,6 +165,7 @@ def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) 
         "followups",
         "idle",
         "thanks_grace",
+        "customer_transcripts",
     }
     unknown = sorted(set(data) - known)
     if unknown:
@@ -191,6 +192,9 @@ def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) 
     follow_ups = _follow_up_policy(_table(data, "followups", where), where)
     idle = _idle_policy(_table(data, "idle", where), where)
     thanks_grace = _grace(data.get("thanks_grace"), where)
+    transcripts = data.get("customer_transcripts", _DESK.customer_transcripts)
+    if not isinstance(transcripts, bool):
+        raise ConfigError(where, f"customer_transcripts = {transcripts!r} must be true or false")
     return DeskSettings(
         locale=locale,
         timezone=timezone,
@@ -202,6 +206,7 @@ def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) 
         follow_ups=follow_ups,
         idle=idle,
         thanks_grace=thanks_grace,
+        customer_transcripts=transcripts,
     )
 
 

@@ -22,6 +22,7 @@ BareKind = Literal[
     EventKind.CHECKIN_TROUBLE,
     EventKind.IDLE_NUDGE,
     EventKind.FEEDBACK,
+    EventKind.TRANSCRIPT_SENT,
 ]
 
 
@@ -143,6 +144,8 @@ class DeliveryFailed(Payload):
     outbox_id: int | None
     message_kind: str = dataclasses.field(metadata={"stored_as": "kind"})  # as it always was
     reason: str
+    # when the message was written: the ticket's message of that moment was never delivered
+    written_at: str = ""
 
 
 PAYLOADS: dict[EventKind, type[Payload]] = {cls.kind: cls for cls in Payload.__subclasses__()}

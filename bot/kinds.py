@@ -50,6 +50,7 @@ class EventKind(_Open):
     SLA_BREACHED = "sla_breached"
     DELIVERY_FAILED = "delivery_failed"
     FEEDBACK = "feedback"  # what the customer says we could have done better
+    TRANSCRIPT_SENT = "transcript_sent"  # the customer asked for their copy and got it
 
 
 class MessageKind(_Open):
@@ -65,6 +66,8 @@ class MessageKind(_Open):
     THANKS = "thanks"
     IDLE_NUDGE = "idle_nudge"
     BLOCKED = "blocked"  # once per block: their messages reach no one
+    # a ticket's transcript as files (model.files_of), to the staff thread or the customer
+    TRANSCRIPT = "transcript"
     # to staff, in the ticket's thread
     CARD = "card"
     CARD_UPDATE = "card_update"  # the card edited in place

@@ -300,6 +300,24 @@ class OutboundMessage:
         return f"{self.platform}:{self.audience.value}:{scope}"
 
 
+@dataclass(frozen=True)
+class FileToSend:
+    """A file an outbox message carries (a transcript), its text kept in the message's data."""
+
+    name: str
+    mime: str
+    text: str
+
+
+def files_of(message: OutboundMessage) -> list[FileToSend]:
+    return [FileToSend(**f) for f in message.data.get("files", [])]
+
+
+def with_files(files: list[FileToSend]) -> dict[str, Any]:
+    """The outbox data that carries `files` (JSON, as the outbox row keeps it)."""
+    return {"files": [{"name": f.name, "mime": f.mime, "text": f.text} for f in files]}
+
+
 class ReminderKind(enum.StrEnum):
     FOLLOW_UP = "followup"  # after-care: an agent checks back with the customer
     SLA_NUDGE = "sla_nudge"  # 75% of the first-response target has passed

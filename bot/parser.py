@@ -26,6 +26,7 @@ USAGE: dict[str, str] = {
     "block": "/ticket block [#N|@customer] [duration] [reason]",
     "unblock": "/ticket unblock [#N|@customer]",
     "blocked": "/ticket blocked",
+    "transcript": "/ticket transcript [#N]",
     "help": "/ticket help",
 }
 LIST_FILTERS = ("mine", "open", "unclaimed", "escalated", "closed", "all")
@@ -129,6 +130,9 @@ def parse(text: str) -> c.StaffCommand:
     if verb == "show":
         _no_more(rest, usage)
         return c.ShowTicket(number)
+    if verb == "transcript":
+        _no_more(rest, usage)
+        return c.PostTranscript(number)
     if verb in ("block", "unblock"):
         return _block(verb, rest, number, usage)
     if verb in ("followups", "digest", "blocked"):

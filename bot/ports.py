@@ -103,6 +103,13 @@ class BlockRepository(Protocol):
         ...
 
 
+class TranscriptRepository(Protocol):
+    async def add(self, ticket_id: int, made_at: datetime, document: dict[str, Any]) -> None: ...
+    async def latest(self, ticket_id: int) -> tuple[datetime, dict[str, Any]] | None:
+        """The ticket's newest stored transcript (made at its last close), if any."""
+        ...
+
+
 class EventRepository(Protocol):
     async def add(self, event: TicketEvent) -> None: ...
     async def for_ticket(self, ticket_id: int) -> list[TicketEvent]:
@@ -217,6 +224,7 @@ class UnitOfWork(Protocol):
     tickets: TicketRepository
     customers: CustomerRepository
     blocks: BlockRepository
+    transcripts: TranscriptRepository
     events: EventRepository
     messages: MessageRepository
     outbox: OutboxRepository

@@ -30,7 +30,10 @@ class Renderer:
         self._env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(root)),
             undefined=jinja2.StrictUndefined,
-            autoescape=False,  # neutral Markdown; each adapter escapes for its platform
+            # neutral Markdown, which each adapter escapes for its platform; HTML escapes here
+            autoescape=jinja2.select_autoescape(
+                enabled_extensions=("html.j2",), default_for_string=False, default=False
+            ),
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,

@@ -60,5 +60,7 @@ class DeskSettings:
     digest_time: time = time(9, 0)  # in `timezone`
     # a short thanks this soon after a close joins the closed ticket (0: never)
     thanks_grace: timedelta = timedelta(minutes=10)
+    # the farewell offers the customer a copy of the transcript (notes and history left out)
+    customer_transcripts: bool = False
     # platforms whose adapter has a leads channel (set at start from the running adapters)
     lead_platforms: tuple[str, ...] = ()

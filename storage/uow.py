@@ -21,6 +21,7 @@ from bot.ports import (
     ReportRepository,
     StorageOutage,
     TicketRepository,
+    TranscriptRepository,
     UnitOfWork,
 )
 from storage.blocks import SqlBlocks
@@ -37,6 +38,7 @@ from storage.repositories import (
     SqlReminders,
     SqlTickets,
 )
+from storage.transcripts import SqlTranscripts
 
 
 class SqlUnitOfWork:
@@ -59,6 +61,7 @@ class SqlUnitOfWork:
         self.tickets: TicketRepository = tickets
         self.customers: CustomerRepository = SqlCustomers(conn)
         self.blocks: BlockRepository = SqlBlocks(conn)
+        self.transcripts: TranscriptRepository = SqlTranscripts(conn)
         self.events: EventRepository = SqlEvents(conn)
         self.messages: MessageRepository = SqlMessages(conn)
         self._outbox = SqlOutbox(conn, self._handoff, tickets.created)

@@ -46,7 +46,7 @@ class Interactions:
         if custom_id == PANEL_BUTTON:
             await interaction.response.send_modal(_panel_form(self.desk, interaction))
             return
-        if kind in ("csat", "checkin"):  # the customer's own buttons, in their DMs
+        if kind in ("csat", "checkin", "transcript"):  # the customer's own buttons, in DMs
             command = command_for_button(custom_id)
             await interaction.response.defer()  # the thanks arrive as a DM of their own
             caller = c.Caller(_person(interaction.user), locale=str(interaction.locale.value))

@@ -14,7 +14,7 @@ from bot import commands as c
 from bot.buttons import UnknownButton, command_for_button
 from bot.delivery.pacing import Route
 from bot.kinds import MessageKind
-from bot.model import Audience, OutboundMessage, Person, Source, Ticket
+from bot.model import Audience, OutboundMessage, Person, Source, Ticket, files_of
 from bot.parser import is_command
 from bot.ports import DeliveryReceipt, DeskPort, Outcome, StorageOutage
 
@@ -76,6 +76,9 @@ class ShellAdapter:
         if message.mentions:
             head += " " + " ".join(m if m.startswith("@") else f"@{m}" for m in message.mentions)
         self._print(head, resolve_ticket_links(message.body, lambda n: f"#{n}"))
+        if attached := files_of(message):  # a terminal shows what a chat would attach
+            names = ", ".join(f"{f.name} ({len(f.text.encode()):,} bytes)" for f in attached)
+            self.out.write(f"    files: {names}\n")
         if message.actions:
             buttons = "  ".join(f"[{a.label}] !{a.id}" for a in message.actions)
             self.out.write(f"    buttons: {buttons}\n")

@@ -65,7 +65,11 @@ class Listeners:
         app.action(re.compile(r"^ticket:(escalate|close):\d+$"))(
             ack=_ack, lazy=[lazy(self._form_button)]
         )
-        for pattern in (r"^csat:(\d|help):\d+$", r"^checkin:(good|trouble):\d+$"):
+        for pattern in (
+            r"^csat:(\d|help):\d+$",
+            r"^checkin:(good|trouble):\d+$",
+            r"^transcript:send:\d+$",
+        ):
             app.action(re.compile(pattern))(ack=_ack, lazy=[lazy(self._rating)])
         app.view(ESCALATE_FORM)(self.on_escalate_form)
         app.view(CLOSE_FORM)(self.on_close_form)

@@ -1,4 +1,4 @@
-"""`supportbot`: run, check, migrate, tickets list|show, digest, tick."""
+"""`supportbot`: run, check, migrate, tickets list|show|transcript, digest, tick."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot.app.bootstrap import build
 from bot.clock import SystemClock
-from bot.commands import Caller, ListTickets, ShowDigest, ShowTicket
+from bot.commands import Caller, ListTickets, ShowDigest, ShowTicket, ShowTranscript
 from bot.config import Config, ConfigError, load_config
 from bot.model import Person
 from bot.parser import LIST_FILTERS
@@ -102,6 +102,12 @@ def _parser() -> argparse.ArgumentParser:
     show = tsub.add_parser("show", help="one ticket: its card, conversation and history")
     show.add_argument("number", type=lambda s: int(s.lstrip("#")))
     show.set_defaults(func=_tickets_show)
+    transcript = tsub.add_parser("transcript", help="one ticket's transcript, as it stands")
+    transcript.add_argument("number", type=lambda s: int(s.lstrip("#")))
+    transcript.add_argument(
+        "--format", choices=["text", "html", "json"], default="text", help="text (the default)"
+    )
+    transcript.set_defaults(func=_tickets_transcript)
     return parser
 
 
@@ -255,15 +261,21 @@ async def _migrate(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _as_operator(config: Config, command: ListTickets | ShowTicket | ShowDigest) -> int:
+async def _as_operator(
+    config: Config, command: ListTickets | ShowTicket | ShowDigest | ShowTranscript
+) -> int:
     """Run a read-only desk command as a lead would, without starting any adapter."""
     app = await build(config, {})
     try:
         outcome = await app.desk.handle(command, Caller(OPERATOR, is_staff=True, is_lead=True))
     finally:
         await app.close()
-    print(plain(outcome.text))
-    return 0 if outcome.ok else 1
+    if not outcome.ok:
+        print(f"supportbot: {plain(outcome.text)}", file=sys.stderr)
+        return 1
+    text = outcome.text if isinstance(command, ShowTranscript) else plain(outcome.text)
+    print(text.rstrip("\n"))
+    return 0
 
 
 async def _digest(config: Config, args: argparse.Namespace) -> int:
@@ -324,3 +336,7 @@ def plain(text: str) -> str:
 
 async def _tickets_show(config: Config, args: argparse.Namespace) -> int:
     return await _as_operator(config, ShowTicket(args.number, whole=True))
+
+
+async def _tickets_transcript(config: Config, args: argparse.Namespace) -> int:
+    return await _as_operator(config, ShowTranscript(args.number, args.format))

@@ -167,7 +167,17 @@ class AttemptResults:
         if ticket is None or ticket.id is None:
             return
         await uow.events.add(
-            TicketEvent.of(ticket.id, DeliveryFailed(message.id, message.kind, reason), SYSTEM, now)
+            TicketEvent.of(
+                ticket.id,
+                DeliveryFailed(
+                    message.id,
+                    message.kind,
+                    reason,
+                    message.created_at.isoformat() if message.created_at else "",
+                ),
+                SYSTEM,
+                now,
+            )
         )
         if message.audience is Audience.CUSTOMER:
             body = self.renderer.text(

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot import commands as c
 from bot.clock import Clock, SystemClock
-from bot.desk import blocks, digest, followups, intake, queries, staff
+from bot.desk import blocks, digest, followups, intake, queries, staff, transcripts
 from bot.desk.context import CommandContext
 from bot.desk.in_order import InOrder, conversation_of
 from bot.model import OutboundMessage, Refusal, Ticket
@@ -78,6 +78,7 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.RelayCustomerMessage: _on_customers_ticket(intake.relay_customer_message),
     c.RateTicket: _on_customers_ticket(intake.rate),
     c.AnswerCheckIn: _on_customers_ticket(followups.answer),
+    c.SendTranscript: _on_customers_ticket(transcripts.send_to_customer),
     c.OpenTicket: _open_ticket,  # a shortcut opens a ticket for a customer's message
     # staff only, from here on
     c.RelayAgentMessage: _on_ticket("note", staff.agent_message),
@@ -95,6 +96,8 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.BlockCustomer: blocks.block,
     c.UnblockCustomer: blocks.unblock,
     c.ListBlocked: blocks.list_blocked,
+    c.PostTranscript: _on_ticket("transcript", transcripts.on_demand),
+    c.ShowTranscript: _on_ticket("transcript", transcripts.show),
     c.SendCheckIn: followups.check_in,
     c.SnoozeFollowUp: followups.snooze,
     c.CompleteFollowUp: followups.complete,
@@ -103,7 +106,13 @@ HANDLERS: dict[type[c.Command], Handler] = {
 }
 
 
-FOR_ANYONE = (c.RelayCustomerMessage, c.RateTicket, c.AnswerCheckIn, c.OpenTicket)
+FOR_ANYONE = (
+    c.RelayCustomerMessage,
+    c.RateTicket,
+    c.AnswerCheckIn,
+    c.OpenTicket,
+    c.SendTranscript,
+)
 
 
 class Desk:

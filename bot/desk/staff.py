@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from bot import commands as c
 from bot import events as ev
-from bot.desk import ticket_clocks
+from bot.desk import ticket_clocks, transcripts
 from bot.desk.context import CommandContext
 from bot.desk.intake import clean_text, csat_actions
 from bot.kinds import EventKind, MessageKind
-from bot.model import Direction, Reminder, ReminderKind, Ticket, TicketMessage
+from bot.model import Action, Direction, Reminder, ReminderKind, Ticket, TicketMessage
 from bot.parser import guess, looks_like_command
 from bot.ports import Outcome
 
@@ -89,10 +89,20 @@ async def close(ctx: CommandContext, ticket: Ticket, cmd: c.CloseTicket) -> Outc
         resolution=cmd.resolution,
         followup=when,
     )
+    await transcripts.at_close(ctx, ticket)
+    offer = ctx.settings.customer_transcripts
     await ctx.to_customer(
         ticket,
         MessageKind.FAREWELL,
         ctx.customer_text(ticket, "customer/farewell.md.j2", resolution=cmd.resolution),
+        actions=[
+            Action(
+                f"transcript:send:{ticket.number}",
+                ctx.renderer.text(ticket.locale, "button_transcript"),
+            )
+        ]
+        if offer
+        else None,
     )
     # a rating of support nobody gave would measure nothing
     rating = ticket.first_response_at is not None

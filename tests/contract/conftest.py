@@ -25,6 +25,7 @@ from bot.ports import (
     ReminderRepository,
     ReportRepository,
     TicketRepository,
+    TranscriptRepository,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -42,6 +43,7 @@ from tests.unit.fakes import (
     FakeReminders,
     FakeReports,
     FakeTickets,
+    FakeTranscripts,
     FakeUnitOfWork,
     FakeUnitOfWorkFactory,
     Store,
@@ -85,6 +87,7 @@ def _fakes_satisfy_the_ports(store: Store, database: Database) -> list[UnitOfWor
         ReminderRepository,
         ReportRepository,
         BlockRepository,
+        TranscriptRepository,
         UnitOfWork,
     ] = (
         FakeTickets(uow),
@@ -97,6 +100,7 @@ def _fakes_satisfy_the_ports(store: Store, database: Database) -> list[UnitOfWor
         FakeReminders(uow),
         FakeReports(uow),
         FakeBlocks(uow),
+        FakeTranscripts(uow),
         uow,
     )
     return [FakeUnitOfWorkFactory(store), SqlUnitOfWorkFactory(database)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -103,7 +104,8 @@ def test_a_whole_ticket_through_the_shell(tmp_path: Path) -> None:
     assert today.stdout.strip() == "There are no tickets."
     nobody = run(tmp_path, "tickets", "list", "all", "--customer", "shell:nobody")
     assert nobody.returncode == 1
-    assert nobody.stdout.startswith("There is no customer shell:nobody.")
+    assert nobody.stdout == ""  # the refusal is the operator's one line on stderr
+    assert nobody.stderr.startswith("supportbot: There is no customer shell:nobody.")
     bad_day = run(tmp_path, "tickets", "list", "--since", "yesterday")
     assert bad_day.returncode == 2
     assert "'yesterday' is not a day like 2026-12-01" in bad_day.stderr
@@ -340,3 +342,38 @@ def test_the_readme_example_is_what_a_real_run_prints(tmp_path: Path) -> None:
     result = run(tmp_path, "run", stdin=lines.replace("\\n", "\n"))
     assert result.returncode == 0, result.stderr
     assert result.stdout == shown
+
+
+def test_a_closed_tickets_transcript_is_posted_kept_and_printed(tmp_path: Path) -> None:
+    script = (
+        "alice> Hi <script>alert(1)</script> <!channel> my invoice is wrong\n"
+        "@bob> // VIP since 2019\n"
+        "@bob> Fixed it, sorry!\n"
+        "@bob> /ticket close fixed\n"
+    )
+    result = run(tmp_path, "run", stdin=script)
+    assert result.returncode == 0, result.stderr
+    assert "[staff #1] Transcript of ticket #1 (3 messages)" in result.stdout
+    assert re.search(r"files: ticket-1\.html \([\d,]+ bytes\), ticket-1\.txt", result.stdout)
+    db = sqlite3.connect(tmp_path / "desk.db")
+    assert db.execute("SELECT count(*) FROM transcripts").fetchone() == (1,)
+
+    text = run(tmp_path, "tickets", "transcript", "1")
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[0] == "Ticket #1: Hi <script>alert(1)</script> <!channel> my invoice is wrong"
+    said = [line.split("] ", 1)[1] for line in lines if line.startswith("[") and ": " in line]
+    assert said[:3] == [
+        "alice: Hi <script>alert(1)</script> <!channel> my invoice is wrong",
+        "bob (internal note): VIP since 2019",
+        "bob: Fixed it, sorry!",
+    ]
+    page = run(tmp_path, "tickets", "transcript", "1", "--format", "html")
+    assert page.stdout.startswith("<!DOCTYPE html>")
+    assert "<script>" not in page.stdout
+    as_json = run(tmp_path, "tickets", "transcript", "#1", "--format", "json")
+    document = json.loads(as_json.stdout)
+    assert [m["role"] for m in document["conversation"]] == ["customer", "internal", "agent"]
+    missing = run(tmp_path, "tickets", "transcript", "9")
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("supportbot: There is no ticket #9.")

@@ -61,6 +61,9 @@ def test_toml_file_sets_teams_keywords_and_targets(tmp_path: Path) -> None:
     assert _load(tmp_path, SUPPORTBOT_CONFIG=str(path)).desk.thanks_grace == timedelta(minutes=30)
     path.write_text('thanks_grace = "0"')
     assert _load(tmp_path, SUPPORTBOT_CONFIG=str(path)).desk.thanks_grace == timedelta(0)
+    assert not config.desk.customer_transcripts  # off unless the desk allows it
+    path.write_text("customer_transcripts = true")
+    assert _load(tmp_path, SUPPORTBOT_CONFIG=str(path)).desk.customer_transcripts
 
 
 @pytest.mark.parametrize(
@@ -72,6 +75,7 @@ def test_toml_file_sets_teams_keywords_and_targets(tmp_path: Path) -> None:
         ("colour = 'blue'", "unknown setting 'colour'"),
         ("teams = [", "not valid TOML"),
         ("thanks_grace = 'a while'", "thanks_grace = 'a while' is not a duration"),
+        ("customer_transcripts = 'yes'", "customer_transcripts = 'yes' must be true or false"),
     ],
 )
 def test_bad_toml_says_what_is_wrong(tmp_path: Path, content: str, words: str) -> None:

@@ -24,8 +24,12 @@ _ENGLISH = re.compile(r"[A-Za-z]{2,}")
 _ALLOWED = {"DM", "UTC", "JST"}  # written in Latin letters in Japanese too
 
 
+# a page's markup and style sheet are code, not prose
+_MARKUP = re.compile(r"<style>[\s\S]*?</style>|<[^>]*>")
+
+
 def _prose(source: str) -> str:
-    return _NOT_PROSE.sub(" ", source)
+    return _MARKUP.sub(" ", _NOT_PROSE.sub(" ", source))
 
 
 def _catalog() -> dict[str, str]:

@@ -12,6 +12,7 @@ import jinja2.meta
 import pytest
 
 from bot.desk.history import HistoryLine
+from bot.desk.transcripts import Said, Transcript
 from bot.model import (
     Attachment,
     Block,
@@ -55,6 +56,35 @@ def _ticket() -> Ticket:
     )
 
 
+_TRANSCRIPT: dict[str, Any] = {
+    "tr": Transcript(
+        number=42,
+        subject="Printer on fire",
+        customer="alice",
+        platform="slack",
+        status="Closed",
+        priority="High",
+        assignee="bob",
+        team="billing",
+        opened_at=NOW.isoformat(),
+        closed_at=NOW.isoformat(),
+        resolution="replaced",
+        made_at=NOW.isoformat(),
+        locale="en",
+        timezone="Asia/Tokyo",
+        for_customer=False,
+        conversation=[
+            Said(
+                NOW.isoformat(), "alice", "customer", "hi", [{"name": "a.png", "url": "https://x"}]
+            ),
+            Said(NOW.isoformat(), "bob", "internal", "VIP"),
+            Said(NOW.isoformat(), "bob", "agent", "fixed", delivered=False),
+        ],
+        history=[{"at": NOW.isoformat(), "text": "bob closed the ticket."}],
+    ),
+    "at": str,
+}
+
 VARIABLES: dict[str, dict[str, Any]] = {
     "relay.md.j2": {"text": "hello", "attachments": [Attachment("log.txt", "https://x/log")]},
     "customer/ack.md.j2": {"expected": "4 hours"},
@@ -88,6 +118,8 @@ VARIABLES: dict[str, dict[str, Any]] = {
         ],
         "tz": "Asia/Tokyo",
     },
+    "transcript/transcript.html.j2": _TRANSCRIPT,
+    "transcript/transcript.txt.j2": _TRANSCRIPT,
     "staff/help.md.j2": {"usage": USAGE, "prefixes": ("//",), "teams": ("billing",)},
     "customer/idle_nudge.md.j2": {"closes_in": "3 days"},
     "staff/followups.md.j2": {

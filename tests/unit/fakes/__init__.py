@@ -28,8 +28,9 @@ from bot.ports import (
     ReportRepository,
     StorageOutage,
     TicketRepository,
+    TranscriptRepository,
 )
-from tests.unit.fakes.blocks import FakeBlocks
+from tests.unit.fakes.blocks import FakeBlocks, FakeTranscripts
 from tests.unit.fakes.delivery import FakeCursors, FakeDeliverer, FakeInbound, FakeOutbox
 from tests.unit.fakes.records import FakeCustomers, FakeEvents, FakeMessages, FakeTickets
 from tests.unit.fakes.reminders import FakeReminders, FakeReports
@@ -47,6 +48,7 @@ __all__ = [
     "FakeReminders",
     "FakeReports",
     "FakeTickets",
+    "FakeTranscripts",
     "FakeUnitOfWork",
     "FakeUnitOfWorkFactory",
     "Store",
@@ -66,6 +68,7 @@ class FakeUnitOfWork:
         self.tickets: TicketRepository = FakeTickets(self)
         self.customers: CustomerRepository = FakeCustomers(self)
         self.blocks: BlockRepository = FakeBlocks(self)
+        self.transcripts: TranscriptRepository = FakeTranscripts(self)
         self.events: EventRepository = FakeEvents(self)
         self.messages: MessageRepository = FakeMessages(self)
         self.outbox: OutboxRepository = FakeOutbox(self)

@@ -1,16 +1,18 @@
-"""The block list, as storage/blocks.py."""
+"""The block list and stored transcripts, as storage/blocks.py and storage/transcripts.py."""
 
 from __future__ import annotations
 
 import copy
 import dataclasses
 from datetime import datetime
+from typing import Any
 
 from bot.model import Block, Person
 from tests.unit.fakes.store import (
     DISPLAY_NAME_CHARS,
     Repository,
     Store,
+    as_json,
     stored_person,
     utc,
     utc_or_none,
@@ -66,3 +68,16 @@ def _in_force(s: Store, now: datetime) -> list[Block]:
         if block_id not in s.lifted and b.active(now)
     ]
     return sorted(found, key=lambda b: b.id or 0, reverse=True)
+
+
+class FakeTranscripts(Repository):
+    async def add(self, ticket_id: int, made_at: datetime, document: dict[str, Any]) -> None:
+        s = await self._s()
+        if ticket_id not in s.tickets:
+            raise violation(f"no ticket {ticket_id}")
+        s.transcripts.append((ticket_id, utc(made_at), as_json(document)))
+
+    async def latest(self, ticket_id: int) -> tuple[datetime, dict[str, Any]] | None:
+        s = await self._s()
+        found = [(at, copy.deepcopy(doc)) for tid, at, doc in s.transcripts if tid == ticket_id]
+        return found[-1] if found else None

@@ -52,6 +52,7 @@ class Store:
         self.identities: dict[tuple[str, str], int] = {}
         self.blocks: dict[int, Block] = {}
         self.lifted: dict[int, datetime] = {}  # block id -> when it was lifted
+        self.transcripts: list[tuple[int, datetime, dict[str, Any]]] = []  # ticket id, made at
         self.events: list[TicketEvent] = []
         self.messages: list[TicketMessage] = []
         self.outbox: dict[int, OutboxRow] = {}
@@ -88,6 +89,7 @@ _DATA = (
     "identities",
     "blocks",
     "lifted",
+    "transcripts",
     "events",
     "messages",
     "outbox",

@@ -1,5 +1,5 @@
 """BlockRepository: a block is in force until it runs out or is lifted, and the customer is
-told of it once."""
+told of it once. TranscriptRepository: the latest transcript of a ticket reads back."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.model import Block, Customer
 from bot.ports import UnitOfWorkFactory
-from tests.contract.conftest import AT, BOB, CAROL, SECOND, add_customer, in_utc
+from tests.contract.conftest import AT, BOB, CAROL, SECOND, add_customer, add_ticket, in_utc
 
 DAY = timedelta(days=1)
 
@@ -110,3 +110,26 @@ async def test_a_block_needs_a_customer(uow_factory: UnitOfWorkFactory) -> None:
         await uow.customers.add(Customer(None, "Ayumi", "ja"), "slack", "U1")
         with pytest.raises(IntegrityError):
             await uow.blocks.add(Block(999_999, BOB, AT))
+
+
+async def test_the_latest_transcript_of_a_ticket_reads_back(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        customer_id = await add_customer(uow)
+        ticket = await add_ticket(uow, 1, customer_id)
+        other = await add_ticket(uow, 2, customer_id)
+        assert ticket.id is not None
+        assert other.id is not None
+        assert await uow.transcripts.latest(ticket.id) is None
+        await uow.transcripts.add(ticket.id, AT, {"conversation": [{"text": "最初"}]})
+        await uow.transcripts.add(ticket.id, AT + DAY, {"conversation": [{"text": "二回目"}]})
+        await uow.commit()
+    async with uow_factory() as uow:
+        found = await uow.transcripts.latest(ticket.id)
+        assert found is not None
+        made_at, document = found
+        assert made_at == AT + DAY
+        assert in_utc(made_at)
+        assert document == {"conversation": [{"text": "二回目"}]}
+        assert await uow.transcripts.latest(other.id) is None
+        with pytest.raises(IntegrityError):
+            await uow.transcripts.add(999_999, AT, {})
