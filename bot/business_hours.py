@@ -45,6 +45,22 @@ class BusinessHours:
             local = _on(day + timedelta(days=1), time(0), self.tz)
         raise ValueError("the target lies too far beyond the business calendar")
 
+    def is_open(self, at: datetime) -> bool:
+        local = at.astimezone(self.tz)
+        day = local.date()
+        return self.is_working_day(day) and self.start <= local.time() < self.end
+
+    def opens_next(self, at: datetime) -> datetime:
+        """When the team is next at work, from `at` (which is outside business hours)."""
+        local = at.astimezone(self.tz)
+        for _ in range(_MAX_DAYS):
+            day = local.date()
+            opens = _on(day, self.start, self.tz)
+            if self.is_working_day(day) and local < _on(day, self.end, self.tz):
+                return max(local, opens).astimezone(at.tzinfo)
+            local = _on(day + timedelta(days=1), time(0), self.tz)
+        raise ValueError("no working day lies within reach of the business calendar")
+
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
         """Working time between two moments."""
         total = timedelta(0)

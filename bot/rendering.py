@@ -83,6 +83,20 @@ class Renderer:
             return self.text(locale, "unit_minutes", n=minutes)
         return self.span(locale, value)  # 2h30m reads "2 hours 30 minutes", not "150 minutes"
 
+    def moment(self, locale: str, at: datetime, tz: str) -> str:
+        """A day and time as people write them ("Monday 8 December, 09:00 JST",
+        "12月8日（月）09:00（JST）"), for a moment days ahead."""
+        local = at.astimezone(ZoneInfo(tz))
+        return self.text(
+            locale,
+            "moment",
+            weekday=self.text(locale, "weekdays").split(",")[local.weekday()],
+            month=self.text(locale, "months").split(",")[local.month - 1],
+            day=local.day,
+            time=local.strftime("%H:%M"),
+            zone=local.strftime("%Z"),
+        )
+
     def span(self, locale: str, value: timedelta | None) -> str:
         """A length of time as a person says it, in its two largest units ("1 day 4 hours",
         "1日4時間"; the minutes of a day and more are left out); "–" when there is none."""

@@ -130,11 +130,20 @@ async def open_ticket(
     await _relay_to_staff(ctx, ticket, person, text, attachments)
     await ticket_clocks.watch_first_response(ctx, ticket, fresh=True)
     target = ctx.settings.first_response_targets[priority]
+    hours = ctx.settings.business_hours
+    # outside business hours the customer is told when the team is back (the target's
+    # clock starts then, too)
+    back = "" if hours is None or hours.is_open(ctx.now) else ctx.renderer.moment(
+        ticket.locale, hours.opens_next(ctx.now), ctx.settings.timezone
+    )
     await ctx.to_customer(
         ticket,
         MessageKind.ACK,
         ctx.customer_text(
-            ticket, "customer/ack.md.j2", expected=ctx.renderer.duration(ticket.locale, target)
+            ticket,
+            "customer/ack.md.j2",
+            expected=ctx.renderer.duration(ticket.locale, target),
+            back=back,
         ),
     )
     return ticket

@@ -87,7 +87,7 @@ _TRANSCRIPT: dict[str, Any] = {
 
 VARIABLES: dict[str, dict[str, Any]] = {
     "relay.md.j2": {"text": "hello", "attachments": [Attachment("log.txt", "https://x/log")]},
-    "customer/ack.md.j2": {"expected": "4 hours"},
+    "customer/ack.md.j2": {"expected": "4 hours", "back": "Monday 8 December, 09:00 JST"},
     "customer/farewell.md.j2": {"resolution": "fixed"},
     "customer/csat.md.j2": {},
     "customer/checkin.md.j2": {},
