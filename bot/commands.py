@@ -119,6 +119,7 @@ class ListTickets:
     customer: str = ""  # a customer's ref (platform:user id): their tickets only
     assignee: str = ""  # an agent's ref: their tickets only
     since: datetime | None = None  # opened at or after
+    tag: str = ""  # tickets with this tag only
     limit: int = 50
 
 
@@ -146,6 +147,18 @@ class BlockCustomer:
 @dataclass(frozen=True)
 class UnblockCustomer:
     customer: str = ""
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class TagTicket:
+    tags: tuple[str, ...]  # normalised (bot.tags)
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class UntagTicket:
+    tags: tuple[str, ...]
     number: int | None = None
 
 
@@ -214,6 +227,8 @@ StaffCommand = (
     | ListBlocked
     | PostTranscript
     | ShowTranscript
+    | TagTicket
+    | UntagTicket
     | ListFollowUps
     | ShowDigest
 )

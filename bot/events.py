@@ -148,6 +148,18 @@ class DeliveryFailed(Payload):
     written_at: str = ""
 
 
+@dataclasses.dataclass(frozen=True)
+class Tagged(Payload):
+    kind = EventKind.TAGGED
+    tags: str  # the tags added, space-separated
+
+
+@dataclasses.dataclass(frozen=True)
+class Untagged(Payload):
+    kind = EventKind.UNTAGGED
+    tags: str
+
+
 PAYLOADS: dict[EventKind, type[Payload]] = {cls.kind: cls for cls in Payload.__subclasses__()}
 
 

@@ -50,6 +50,8 @@ class EventKind(_Open):
     SLA_BREACHED = "sla_breached"
     DELIVERY_FAILED = "delivery_failed"
     FEEDBACK = "feedback"  # what the customer says we could have done better
+    TAGGED = "tagged"
+    UNTAGGED = "untagged"
     TRANSCRIPT_SENT = "transcript_sent"  # the customer asked for their copy and got it
 
 

@@ -133,6 +133,7 @@ class Ticket:
     version: int = 0
     earlier_tickets: int = 0
     sla_breached_at: datetime | None = None  # the first-response target passed unanswered
+    tags: tuple[str, ...] = ()  # normalised (bot.tags), in the order they were added
 
     @property
     def is_closed(self) -> bool:

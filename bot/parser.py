@@ -9,6 +9,7 @@ from typing import Any
 from bot import commands as c
 from bot.durations import BadDuration, parse_duration
 from bot.model import Priority, Refusal
+from bot.tags import TAG_CHARS, BadTag, normalise
 
 USAGE: dict[str, str] = {
     "claim": "/ticket claim [#N]",
@@ -27,6 +28,8 @@ USAGE: dict[str, str] = {
     "unblock": "/ticket unblock [#N|@customer]",
     "blocked": "/ticket blocked",
     "transcript": "/ticket transcript [#N]",
+    "tag": "/ticket tag [#N] <tag>...",
+    "untag": "/ticket untag [#N] <tag>...",
     "help": "/ticket help",
 }
 LIST_FILTERS = ("mine", "open", "unclaimed", "escalated", "closed", "all")
@@ -130,6 +133,8 @@ def parse(text: str) -> c.StaffCommand:
     if verb == "show":
         _no_more(rest, usage)
         return c.ShowTicket(number)
+    if verb in ("tag", "untag"):
+        return _tags(verb, rest, number, usage)
     if verb == "transcript":
         _no_more(rest, usage)
         return c.PostTranscript(number)
@@ -179,6 +184,16 @@ def _block(
     if duration is None:
         reason = rest
     return c.BlockCustomer(customer, number, duration, reason.strip())
+
+
+def _tags(verb: str, rest: str, number: int | None, usage: str) -> c.TagTicket | c.UntagTicket:
+    if not rest:
+        raise UsageError("missing_argument", usage, argument="<tag>")
+    try:
+        tags = tuple(dict.fromkeys(normalise(word) for word in rest.split()))
+    except BadTag as bad:
+        raise UsageError(f"tag_{bad.reason}", usage, value=bad.tag, limit=TAG_CHARS) from None
+    return c.TagTicket(tags, number) if verb == "tag" else c.UntagTicket(tags, number)
 
 
 def _followup(rest: str, number: int | None, usage: str) -> c.ScheduleFollowUp:

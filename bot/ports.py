@@ -71,6 +71,7 @@ class TicketRepository(Protocol):
         customer_id: int | None = None,
         created_since: datetime | None = None,
         newest_first: bool = False,
+        tag: str | None = None,
     ) -> list[Ticket]: ...
     async def count_for_customer(self, customer_id: int, before_id: int) -> int: ...
     async def set_staff_refs(

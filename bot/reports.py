@@ -52,6 +52,19 @@ class AgentLine:
 
 
 @dataclass
+class TagLine:
+    """One tag's tickets in the window (opened, or worked on) and their first responses."""
+
+    tag: str
+    tickets: int = 0
+    first_responses: list[int] = field(default_factory=list)  # seconds
+
+    @property
+    def median_first_response(self) -> timedelta | None:
+        return median_duration(self.first_responses)
+
+
+@dataclass
 class DigestFigures:
     since: datetime
     until: datetime
@@ -70,6 +83,7 @@ class DigestFigures:
     ratings: list[int] = field(default_factory=list)
     follow_ups_due_today: int = 0
     agents: list[AgentLine] = field(default_factory=list)
+    tags: list[TagLine] = field(default_factory=list)
 
     @property
     def backlog_total(self) -> int:
@@ -110,6 +124,7 @@ class AuditLine:
     assignee_name: str | None
     ticket_id: int
     at: datetime
+    tags: tuple[str, ...] = ()  # the ticket's tags, as it has them now
 
     @property
     def payload(self) -> Payload | None:
@@ -143,6 +158,7 @@ class DigestView:
     responded: dict[int, datetime | None] = field(default_factory=dict)  # ticket -> breached at
     breached: set[int] = field(default_factory=set)  # tickets whose target passed in the window
     follow_ups_due_today: int = 0
+    new_tagged: dict[int, tuple[str, ...]] = field(default_factory=dict)  # opened, with tags
 
 
 def digest_figures(view: DigestView) -> DigestFigures:
@@ -155,7 +171,9 @@ def digest_figures(view: DigestView) -> DigestFigures:
     for platform, count in view.new_by_platform.items():
         line(platform).new = count
         figures.new += count
-    figures.agents = _count_events(figures, _once_per_ticket(view.events), line)
+    counted = _once_per_ticket(view.events)
+    figures.agents = _count_events(figures, counted, line)
+    figures.tags = _by_tag(view.new_tagged, counted)
     for status, priority, platform, count in view.backlog:
         by_priority = figures.backlog.setdefault(status, {})
         by_priority[priority] = by_priority.get(priority, 0) + count
@@ -178,6 +196,21 @@ def _once_per_ticket(events: Iterable[AuditLine]) -> list[AuditLine]:
         whose = event.actor_ref if event.kind is EventKind.CLAIMED else None
         last[(event.kind, event.ticket_id, whose)] = event
     return list(last.values())
+
+
+def _by_tag(new_tagged: dict[int, tuple[str, ...]], events: list[AuditLine]) -> list[TagLine]:
+    tickets: dict[str, set[int]] = {}
+    lines: dict[str, TagLine] = {}
+    for ticket_id, tags in [*new_tagged.items(), *((e.ticket_id, e.tags) for e in events)]:
+        for tag in tags:
+            tickets.setdefault(tag, set()).add(ticket_id)
+    for tag, ids in tickets.items():
+        lines[tag] = TagLine(tag, len(ids))
+    for event in events:
+        if isinstance(event.payload, FirstResponse):
+            for tag in event.tags:
+                lines[tag].first_responses.append(event.payload.seconds)
+    return sorted(lines.values(), key=lambda line: (-line.tickets, line.tag))
 
 
 def _count_events(

@@ -44,10 +44,12 @@ _EVENTS = (
         _tk.assignee_name,
         _ev.ticket_id,
         _ev.at,
+        _tk.tags,
     )
     .join(t.tickets, _tk.id == _ev.ticket_id)
     .where(_ev.kind.in_(_EVENT_KINDS), _window(_ev.at))
 )
+_NEW_TAGGED = select(_tk.id, _tk.tags).where(_window(_tk.created_at), _tk.tags != "")
 _BACKLOG = (
     select(_tk.status, _tk.priority, _tk.source_platform, func.count())
     .where(_tk.status.in_(_NOT_CLOSED))
@@ -89,9 +91,23 @@ class SqlReports:
             platform, count = tuple(row)
             view.new_by_platform[platform] = count
         view.events = [
-            AuditLine(EventKind(kind), *rest)
-            for kind, *rest in (tuple(row) for row in await self.conn.execute(_EVENTS, window))
+            AuditLine(
+                EventKind(r.kind),
+                r.actor_ref,
+                r.actor_name,
+                r.data,
+                r.source_platform,
+                r.assignee_ref,
+                r.assignee_name,
+                r.ticket_id,
+                r.at,
+                tuple(r.tags.split()),
+            )
+            for r in await self.conn.execute(_EVENTS, window)
         ]
+        view.new_tagged = {
+            row.id: tuple(row.tags.split()) for row in await self.conn.execute(_NEW_TAGGED, window)
+        }
         view.backlog = [tuple(row) for row in await self.conn.execute(_BACKLOG)]
         view.oldest_unclaimed = [
             UnclaimedTicket(*tuple(row)) for row in await self.conn.execute(_UNCLAIMED)

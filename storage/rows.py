@@ -54,7 +54,14 @@ def ticket_values(t: Ticket) -> dict[str, Any]:
         "staff_thread": t.staff_thread,
         "card_message_id": t.card_message_id,
         "sla_breached_at": t.sla_breached_at,
+        "tags": tags_column(t.tags),
     }
+
+
+def tags_column(tags: tuple[str, ...]) -> str:
+    """Tags as one text column, each between spaces, so that `LIKE '% billing %'` finds one
+    on SQLite and PostgreSQL alike (tags hold no spaces)."""
+    return f" {' '.join(tags)} " if tags else ""
 
 
 def ticket_from(row: Row[Any]) -> Ticket:
@@ -88,6 +95,7 @@ def ticket_from(row: Row[Any]) -> Ticket:
         card_message_id=m["card_message_id"],
         version=m["version"],
         sla_breached_at=m["sla_breached_at"],
+        tags=tuple(m["tags"].split()),
     )
 
 

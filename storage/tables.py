@@ -106,6 +106,7 @@ tickets = Table(
     Column("card_message_id", String(64), nullable=False),
     Column("version", Integer, nullable=False),
     Column("sla_breached_at", UTCDateTime()),  # the first-response target passed unanswered
+    Column("tags", String(600), nullable=False, server_default=""),  # " billing vip " (rows.py)
     Index(None, "status", "priority"),
     Index(None, "customer_id", "status"),
     Index(None, "source_platform", "source_channel", "source_thread"),

@@ -136,6 +136,7 @@ class SqlTickets:
         customer_id: int | None = None,
         created_since: datetime | None = None,
         newest_first: bool = False,
+        tag: str | None = None,
     ) -> list[Ticket]:
         stmt = (
             _LIST_BY_ASSIGNEE
@@ -151,6 +152,8 @@ class SqlTickets:
         if created_since is not None:
             stmt = stmt.where(_tk.created_at >= bindparam("since"))
             params["since"] = created_since
+        if tag is not None:
+            stmt = stmt.where(_tk.tags.contains(f" {tag} ", autoescape=True))
         if newest_first:
             stmt = stmt.order_by(None).order_by(_tk.number.desc())
         return [ticket_from(r) for r in await self.conn.execute(stmt, params)]

@@ -20,6 +20,7 @@ from bot.commands import Caller, ListTickets, ShowDigest, ShowTicket, ShowTransc
 from bot.config import Config, ConfigError, load_config
 from bot.model import Person
 from bot.parser import LIST_FILTERS
+from bot.tags import BadTag, normalise
 from storage.engine import Database, StorageUnavailable
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.run_lock import run_lock_for
@@ -97,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     lst.add_argument("--customer", default="", help="a customer as platform:user id")
     lst.add_argument("--assignee", default="", help="an agent as platform:user id")
     lst.add_argument("--since", type=_date, help="opened on or after this day (YYYY-MM-DD)")
+    lst.add_argument("--tag", type=_tag, default="", help="tickets with this tag")
     lst.add_argument("--limit", type=_positive, default=200, help="at most this many (200)")
     lst.set_defaults(func=_tickets_list)
     show = tsub.add_parser("show", help="one ticket: its card, conversation and history")
@@ -306,7 +308,9 @@ async def _tickets_list(config: Config, args: argparse.Namespace) -> int:
     since = None
     if args.since is not None:  # the day begins at midnight where the desk is
         since = datetime.combine(args.since, time(0), ZoneInfo(config.desk.timezone))
-    command = ListTickets(args.filter, args.customer, args.assignee, since, args.limit)
+    command = ListTickets(
+        args.filter, args.customer, args.assignee, since, tag=args.tag, limit=args.limit
+    )
     return await _as_operator(config, command)
 
 
@@ -314,6 +318,14 @@ def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 up")
     return int(text)
+
+
+def _tag(text: str) -> str:
+    try:
+        return normalise(text)
+    except BadTag as bad:
+        why = "is longer than 50 characters" if bad.reason == "too_long" else "is not one word"
+        raise argparse.ArgumentTypeError(f"{text!r} {why}, so it cannot be a tag") from None
 
 
 def _date(text: str) -> date:

@@ -98,6 +98,8 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.ListBlocked: blocks.list_blocked,
     c.PostTranscript: _on_ticket("transcript", transcripts.on_demand),
     c.ShowTranscript: _on_ticket("transcript", transcripts.show),
+    c.TagTicket: _on_ticket("tag", staff.tag),
+    c.UntagTicket: _on_ticket("untag", staff.untag),
     c.SendCheckIn: followups.check_in,
     c.SnoozeFollowUp: followups.snooze,
     c.CompleteFollowUp: followups.complete,

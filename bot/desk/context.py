@@ -221,4 +221,5 @@ def card_fields(ticket: Ticket) -> dict[str, Any]:
         "team": ticket.team,
         "escalation_level": ticket.escalation_level,
         "earlier_tickets": ticket.earlier_tickets,
+        "tags": list(ticket.tags),
     }

@@ -133,8 +133,10 @@ async def open_ticket(
     hours = ctx.settings.business_hours
     # outside business hours the customer is told when the team is back (the target's
     # clock starts then, too)
-    back = "" if hours is None or hours.is_open(ctx.now) else ctx.renderer.moment(
-        ticket.locale, hours.opens_next(ctx.now), ctx.settings.timezone
+    back = (
+        ""
+        if hours is None or hours.is_open(ctx.now)
+        else ctx.renderer.moment(ticket.locale, hours.opens_next(ctx.now), ctx.settings.timezone)
     )
     await ctx.to_customer(
         ticket,

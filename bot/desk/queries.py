@@ -36,6 +36,7 @@ async def list_tickets(ctx: CommandContext, cmd: c.ListTickets) -> Outcome:
         created_since=cmd.since,
         limit=cmd.limit,
         newest_first=cmd.filter in ("closed", "all"),  # the history: the latest matter most
+        tag=cmd.tag or None,
     )
     text = ctx.renderer.render(
         ctx.staff_locale,

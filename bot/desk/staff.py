@@ -12,6 +12,7 @@ from bot.kinds import EventKind, MessageKind
 from bot.model import Action, Direction, Reminder, ReminderKind, Ticket, TicketMessage
 from bot.parser import guess, looks_like_command
 from bot.ports import Outcome
+from bot.tags import MAX_TAGS
 
 
 async def ticket_for(ctx: CommandContext, number: int | None, usage: str) -> Ticket:
@@ -138,6 +139,34 @@ async def reopen(ctx: CommandContext, ticket: Ticket, cmd: c.ReopenTicket) -> Ou
         ctx.customer_text(ticket, "customer/reopened.md.j2", reason=cmd.reason),
     )
     return Outcome(ctx.staff_text("reply_reopened", number=ticket.number, cancelled=cancelled))
+
+
+async def tag(ctx: CommandContext, ticket: Ticket, cmd: c.TagTicket) -> Outcome:
+    added = tuple(t for t in cmd.tags if t not in ticket.tags)
+    if not added:
+        raise ctx.refuse("already_tagged", number=ticket.number, tags=_listed(cmd.tags))
+    if len(ticket.tags) + len(added) > MAX_TAGS:
+        raise ctx.refuse("too_many_tags", number=ticket.number, limit=MAX_TAGS)
+    ticket.tags += added
+    await _save(ctx, ticket)
+    await ctx.record(ticket, ev.Tagged(" ".join(added)))
+    return Outcome(ctx.staff_text("reply_tagged", number=ticket.number, tags=_listed(ticket.tags)))
+
+
+async def untag(ctx: CommandContext, ticket: Ticket, cmd: c.UntagTicket) -> Outcome:
+    removed = tuple(t for t in cmd.tags if t in ticket.tags)
+    if not removed:
+        raise ctx.refuse("not_tagged", number=ticket.number, tags=_listed(cmd.tags))
+    ticket.tags = tuple(t for t in ticket.tags if t not in removed)
+    await _save(ctx, ticket)
+    await ctx.record(ticket, ev.Untagged(" ".join(removed)))
+    return Outcome(
+        ctx.staff_text("reply_untagged", number=ticket.number, tags=_listed(ticket.tags))
+    )
+
+
+def _listed(tags: tuple[str, ...]) -> str:
+    return " ".join(f"#{t}" for t in tags)
 
 
 async def set_priority(ctx: CommandContext, ticket: Ticket, cmd: c.SetPriority) -> Outcome:

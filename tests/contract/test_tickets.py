@@ -313,3 +313,27 @@ async def test_earlier_tickets_of_a_customer_are_counted_by_id(
         assert [await uow.tickets.count_for_customer(alice, i) for i in ids] == [0, 1, 2]
         assert await uow.tickets.count_for_customer(alice, max(ids) + 1000) == 3
         assert await uow.tickets.count_for_customer(other, min(ids)) == 0
+
+
+async def test_tags_are_kept_and_tickets_are_listed_by_one(uow_factory: UnitOfWorkFactory) -> None:
+    statuses = [s.value for s in Status]
+    async with uow_factory() as uow:
+        customer_id = await add_customer(uow)
+        await add_ticket(uow, 1, customer_id, tags=("billing", "vip"))
+        await add_ticket(uow, 2, customer_id, tags=("billing-eu",))
+        await add_ticket(uow, 3, customer_id, tags=("a_b",))
+        await add_ticket(uow, 4, customer_id, tags=("axb", "請求"))
+        await add_ticket(uow, 5, customer_id)
+        await uow.commit()
+    async with uow_factory() as uow:
+        one = await uow.tickets.by_number(1)
+        assert one is not None
+        assert one.tags == ("billing", "vip")
+        listed = {
+            tag: [t.number for t in await uow.tickets.list(statuses, tag=tag)]
+            for tag in ("billing", "vip", "a_b", "請求", "bill")
+        }
+        assert listed == {"billing": [1], "vip": [1], "a_b": [3], "請求": [4], "bill": []}
+        one.tags = ("vip",)
+        await uow.tickets.save(one)
+        assert [t.number for t in await uow.tickets.list(statuses, tag="billing")] == []

@@ -377,3 +377,21 @@ def test_a_closed_tickets_transcript_is_posted_kept_and_printed(tmp_path: Path) 
     missing = run(tmp_path, "tickets", "transcript", "9")
     assert missing.returncode == 1
     assert missing.stderr.startswith("supportbot: There is no ticket #9.")
+
+
+def test_tickets_are_tagged_in_chat_and_listed_by_tag_in_the_terminal(tmp_path: Path) -> None:
+    script = (
+        "alice> My invoice is wrong\n"
+        "@bob> /ticket tag #Billing VIP\n"
+        "ben> The app crashes\n"
+        "@bob #2> /ticket tag crash\n"
+    )
+    result = run(tmp_path, "run", stdin=script)
+    assert result.returncode == 0, result.stderr
+    assert "[reply to @bob] Ticket #1 is tagged #billing #vip." in result.stdout
+    listed = run(tmp_path, "tickets", "list", "all", "--tag", "#billing")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.startswith("All tickets (1)\n• #1 ")
+    bad = run(tmp_path, "tickets", "list", "--tag", "two words")
+    assert bad.returncode == 2
+    assert "'two words' is not one word, so it cannot be a tag" in bad.stderr

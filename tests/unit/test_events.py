@@ -31,6 +31,8 @@ SAMPLES: list[ev.Payload] = [
     ev.ResponseTargetNudged("2026-12-07T10:00:00+00:00"),
     ev.ResponseTargetBreached("1h"),
     ev.DeliveryFailed(42, "agent_reply", "channel_not_found"),
+    ev.Tagged("billing vip"),
+    ev.Untagged("vip"),
 ]
 
 

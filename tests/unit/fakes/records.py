@@ -107,6 +107,7 @@ class FakeTickets(Repository):
         customer_id: int | None = None,
         created_since: datetime | None = None,
         newest_first: bool = False,
+        tag: str | None = None,
     ) -> list[Ticket]:
         s = await self._s()
         since = utc_or_none(created_since)
@@ -117,6 +118,8 @@ class FakeTickets(Repository):
             if customer_id is not None and t.customer_id != customer_id:
                 return False
             if since is not None and t.created_at < since:
+                return False
+            if tag is not None and tag not in t.tags:
                 return False
             if assignee_ref is not None:  # an assignee asked for: `unassigned` is not read
                 return t.assignee is not None and t.assignee.ref == assignee_ref
@@ -157,6 +160,7 @@ def _stored_ticket(ticket: Ticket) -> Ticket:
     stored.first_response_at = utc_or_none(ticket.first_response_at)
     stored.closed_at = utc_or_none(ticket.closed_at)
     stored.sla_breached_at = utc_or_none(ticket.sla_breached_at)
+    stored.tags = tuple(ticket.tags)
     stored.assignee = stored_person(ticket.assignee) if ticket.assignee else None
     stored.source = Source(
         ticket.source.platform,

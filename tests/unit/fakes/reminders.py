@@ -163,8 +163,14 @@ class FakeReports(Repository):
                     assignee.name if assignee else None,
                     e.ticket_id,
                     e.at,
+                    tuple(ticket.tags),
                 )
             )
+        view.new_tagged = {
+            t.id: tuple(t.tags)
+            for t in tickets
+            if t.id is not None and within(t.created_at) and t.tags
+        }
         not_closed = [t for t in tickets if t.status is not Status.CLOSED]
         backlog = Counter((t.status.value, t.priority.value, t.source.platform) for t in not_closed)
         view.backlog = [(*key, count) for key, count in backlog.items()]

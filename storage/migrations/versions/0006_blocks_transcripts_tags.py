@@ -1,4 +1,5 @@
-"""blocks and transcripts: customers whose messages open no ticket, and each close's record
+"""blocks, transcripts and tags: customers whose messages open no ticket, each close's
+record, and the tags agents sort tickets by
 
 Revision ID: 0006
 Revises: 0005
@@ -19,6 +20,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("tags", sa.String(length=600), server_default="", nullable=False)
+        )
     op.create_table(
         "customer_blocks",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -60,3 +65,5 @@ def downgrade() -> None:
     op.drop_table("transcripts")
     op.drop_index(op.f("ix_customer_blocks_customer_id"), table_name="customer_blocks")
     op.drop_table("customer_blocks")
+    with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.drop_column("tags")
