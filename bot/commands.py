@@ -163,6 +163,39 @@ class UntagTicket:
 
 
 @dataclass(frozen=True)
+class AddSnippet:
+    name: str
+    text: str
+    locale: str = "en"
+
+
+@dataclass(frozen=True)
+class RemoveSnippet:
+    name: str
+
+
+@dataclass(frozen=True)
+class ListSnippets:
+    pass
+
+
+@dataclass(frozen=True)
+class SendSnippet:
+    """The saved reply to the customer, in their language."""
+
+    name: str
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class ReplyAsTeam:
+    """A reply the customer sees from the team, not from the agent."""
+
+    text: str
+    number: int | None = None
+
+
+@dataclass(frozen=True)
 class PostTranscript:
     """The ticket's transcript as it stands, posted as files in its staff thread."""
 
@@ -229,6 +262,11 @@ StaffCommand = (
     | ShowTranscript
     | TagTicket
     | UntagTicket
+    | AddSnippet
+    | RemoveSnippet
+    | ListSnippets
+    | SendSnippet
+    | ReplyAsTeam
     | ListFollowUps
     | ShowDigest
 )

@@ -22,6 +22,7 @@ from bot.business_hours import BusinessHours
 from bot.durations import BadDuration, format_duration, parse_duration
 from bot.model import Priority
 from bot.rendering import available_locales
+from bot.saved_replies import SnippetConfigError, snippets_from
 from bot.settings import DeskSettings, FollowUpPolicy, IdlePolicy
 
 DEFAULT_DATABASE_URL = "sqlite:///supportbot.db"
@@ -166,6 +167,9 @@ def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) 
         "idle",
         "thanks_grace",
         "customer_transcripts",
+        "snippets",
+        "anonymous_replies",
+        "team_name",
     }
     unknown = sorted(set(data) - known)
     if unknown:
@@ -192,9 +196,14 @@ def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) 
     follow_ups = _follow_up_policy(_table(data, "followups", where), where)
     idle = _idle_policy(_table(data, "idle", where), where)
     thanks_grace = _grace(data.get("thanks_grace"), where)
-    transcripts = data.get("customer_transcripts", _DESK.customer_transcripts)
-    if not isinstance(transcripts, bool):
-        raise ConfigError(where, f"customer_transcripts = {transcripts!r} must be true or false")
+    transcripts = _flag(data.get("customer_transcripts", False), where, "customer_transcripts")
+    try:
+        snippets = snippets_from(data.get("snippets", {}))
+    except SnippetConfigError as error:
+        raise ConfigError(where, str(error)) from None
+    team_name = data.get("team_name", "")
+    if not isinstance(team_name, str) or len(team_name) > 80:
+        raise ConfigError(where, "team_name must be a text of up to 80 characters")
     return DeskSettings(
         locale=locale,
         timezone=timezone,
@@ -207,6 +216,9 @@ def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) 
         idle=idle,
         thanks_grace=thanks_grace,
         customer_transcripts=transcripts,
+        snippets=snippets,
+        anonymous_replies=_flag(data.get("anonymous_replies", False), where, "anonymous_replies"),
+        team_name=team_name.strip(),
     )
 
 

@@ -253,6 +253,18 @@ class TicketMessage:
     at: datetime
     attachments: list[Attachment] = field(default_factory=list)
     id: int | None = None
+    anonymous: bool = False  # sent in the team's voice: the customer saw no agent's name
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A saved reply in one language, from the configuration file or added from chat."""
+
+    name: str
+    locale: str
+    text: str
+    by: str = ""  # who added it from chat; empty for the configuration file's
+    in_config: bool = False
 
 
 class Audience(enum.StrEnum):

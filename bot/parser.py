@@ -28,12 +28,16 @@ USAGE: dict[str, str] = {
     "unblock": "/ticket unblock [#N|@customer]",
     "blocked": "/ticket blocked",
     "transcript": "/ticket transcript [#N]",
+    "send": "/ticket send <saved reply> [#N]",
+    "areply": "/ticket areply [#N] <text>",
+    "snippet": "/ticket snippet add <name> [--locale ja] <text> | list | remove <name>",
     "tag": "/ticket tag [#N] <tag>...",
     "untag": "/ticket untag [#N] <tag>...",
     "help": "/ticket help",
 }
 LIST_FILTERS = ("mine", "open", "unclaimed", "escalated", "closed", "all")
 _NUMBER = re.compile(r"^#(\d{1,9})$")
+SNIPPET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _PREFIX = re.compile(r"^\s*/?ticket\b", re.IGNORECASE)
 # "/help", "/tickets list": a command, typed; "/var/log is full" or " /help" is a message
 _SLASH_WORD = re.compile(r"^/[^\W\d_][\w-]*(\s|$)")
@@ -133,6 +137,18 @@ def parse(text: str) -> c.StaffCommand:
     if verb == "show":
         _no_more(rest, usage)
         return c.ShowTicket(number)
+    if verb == "send":
+        name, _, tail = rest.partition(" ")
+        if number is None:  # `/ticket send refund #4` as well as `/ticket send #4 refund`
+            number, tail = _take_number(tail.strip(), accept_bare=False)
+        _no_more(tail.strip(), usage)
+        return c.SendSnippet(_snippet_name(name, usage), number)
+    if verb == "areply":
+        if not rest:
+            raise UsageError("missing_argument", usage, argument="text")
+        return c.ReplyAsTeam(rest, number)
+    if verb == "snippet":
+        return _snippet(rest if number is None else f"#{number} {rest}", usage)
     if verb in ("tag", "untag"):
         return _tags(verb, rest, number, usage)
     if verb == "transcript":
@@ -184,6 +200,38 @@ def _block(
     if duration is None:
         reason = rest
     return c.BlockCustomer(customer, number, duration, reason.strip())
+
+
+def _snippet_name(word: str, usage: str) -> str:
+    if not word:
+        raise UsageError("missing_argument", usage, argument="<name>")
+    name = word.lower()
+    if not SNIPPET_NAME.match(name):
+        raise UsageError("bad_snippet_name", usage, value=word)
+    return name
+
+
+def _snippet(rest: str, usage: str) -> c.AddSnippet | c.RemoveSnippet | c.ListSnippets:
+    action, _, rest = rest.partition(" ")
+    action = action.lower()
+    if action == "list":
+        _no_more(rest.strip(), usage)
+        return c.ListSnippets()
+    name, _, rest = rest.strip().partition(" ")
+    name = _snippet_name(name, usage)
+    if action == "remove":
+        _no_more(rest.strip(), usage)
+        return c.RemoveSnippet(name)
+    if action != "add":
+        raise UsageError("unexpected_argument", usage, value=action or "")
+    locale, rest = "en", rest.strip()
+    if rest.startswith("--locale"):
+        _, _, rest = rest.partition(" ")
+        locale, _, rest = rest.strip().partition(" ")
+        locale, rest = locale.lower(), rest.strip()
+    if not rest:
+        raise UsageError("missing_argument", usage, argument="<text>")
+    return c.AddSnippet(name, rest, locale)
 
 
 def _tags(verb: str, rest: str, number: int | None, usage: str) -> c.TagTicket | c.UntagTicket:

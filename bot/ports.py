@@ -18,6 +18,7 @@ from bot.model import (
     Person,
     Reminder,
     ReminderKind,
+    Snippet,
     Source,
     Ticket,
     TicketEvent,
@@ -101,6 +102,20 @@ class BlockRepository(Protocol):
 
     async def in_force(self, now: datetime) -> list[Block]:
         """Every block in force at `now`, newest first, with the customer's name."""
+        ...
+
+
+class SnippetRepository(Protocol):
+    async def all(self) -> list[Snippet]:
+        """The saved replies added from chat, by name and language."""
+        ...
+
+    async def put(self, snippet: Snippet, at: datetime) -> None:
+        """Keep the saved reply; one of the same name and language is replaced."""
+        ...
+
+    async def remove(self, name: str) -> int:
+        """Remove the saved reply in every language; how many there were."""
         ...
 
 
@@ -226,6 +241,7 @@ class UnitOfWork(Protocol):
     customers: CustomerRepository
     blocks: BlockRepository
     transcripts: TranscriptRepository
+    snippets: SnippetRepository
     events: EventRepository
     messages: MessageRepository
     outbox: OutboxRepository

@@ -62,5 +62,9 @@ class DeskSettings:
     thanks_grace: timedelta = timedelta(minutes=10)
     # the farewell offers the customer a copy of the transcript (notes and history left out)
     customer_transcripts: bool = False
+    # saved replies from the configuration file: name -> language -> text
+    snippets: dict[str, dict[str, str]] = field(default_factory=dict)
+    anonymous_replies: bool = False  # every reply in the team's voice
+    team_name: str = ""  # the name customers see for it ("" : "Support team", translated)
     # platforms whose adapter has a leads channel (set at start from the running adapters)
     lead_platforms: tuple[str, ...] = ()

@@ -133,6 +133,7 @@ class SqlMessages:
                 "body": message.body,
                 "attachments": attachments_json(message.attachments),
                 "at": message.at,
+                "anonymous": message.anonymous,
             },
         )
         message.id = new_id(written)
@@ -151,6 +152,7 @@ class SqlMessages:
                 r.at,
                 [Attachment(**a) for a in r.attachments],
                 r.id,
+                bool(r.anonymous),
             )
             for r in rows
         ]

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 
@@ -143,6 +144,7 @@ ticket_messages = Table(
     Column("body", Text, nullable=False),
     Column("attachments", JSON, nullable=False),
     Column("at", UTCDateTime(), nullable=False),
+    Column("anonymous", Boolean, nullable=False, server_default=false()),  # in the team's voice
 )
 
 outbox = Table(
@@ -255,4 +257,29 @@ transcripts = Table(
     Column("ticket_id", ForeignKey("tickets.id"), nullable=False, index=True),
     Column("made_at", UTCDateTime(), nullable=False),
     Column("document", JSON, nullable=False),
+)
+
+# saved replies added from chat, one row per name and language (the configuration file's
+# live in the settings; a row here of the same name and language wins)
+snippets = Table(
+    "snippets",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("locale", String(16), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("by_name", String(200), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# each `supportbot erase`: when, by whom, which customer (by the internal id only: the
+# platform id and the name are what was erased) and how much of theirs it took
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("by", String(200), nullable=False),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False),
+    Column("tickets", Integer, nullable=False),
+    Column("messages", Integer, nullable=False),
 )

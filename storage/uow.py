@@ -19,6 +19,7 @@ from bot.ports import (
     OutboxRepository,
     ReminderRepository,
     ReportRepository,
+    SnippetRepository,
     StorageOutage,
     TicketRepository,
     TranscriptRepository,
@@ -38,6 +39,7 @@ from storage.repositories import (
     SqlReminders,
     SqlTickets,
 )
+from storage.snippets import SqlSnippets
 from storage.transcripts import SqlTranscripts
 
 
@@ -62,6 +64,7 @@ class SqlUnitOfWork:
         self.customers: CustomerRepository = SqlCustomers(conn)
         self.blocks: BlockRepository = SqlBlocks(conn)
         self.transcripts: TranscriptRepository = SqlTranscripts(conn)
+        self.snippets: SnippetRepository = SqlSnippets(conn, self._database.dialect_name)
         self.events: EventRepository = SqlEvents(conn)
         self.messages: MessageRepository = SqlMessages(conn)
         self._outbox = SqlOutbox(conn, self._handoff, tickets.created)

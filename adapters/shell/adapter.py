@@ -26,7 +26,13 @@ Lines you can type:
   @bob #3> // text         agent bob in ticket #3's thread; '//' or 'note:' keeps it internal
   @bob> /ticket claim      a command (/ticket help lists them all)
   alice> !csat:5:3         press a button shown in the transcript (@bob> !followup:done:7)
+  @bob> !refund            send the saved reply "refund"; '!anon text' replies as the team
   :help  :quit             this help; leave (end of input leaves too)"""
+
+
+def _is_press(text: str) -> bool:
+    """A button id always holds a colon; an agent's `!refund` or `!anon ...` does not."""
+    return text.startswith("!") and ":" in text.split(" ", 1)[0]
 
 
 DM_PREFIX = "dm-"  # a customer's DM "channel" in the shell is their name after this
@@ -171,7 +177,7 @@ class ShellAdapter:
             mentions=mentions,
             mentioned_staff=frozenset(p.ref for p in mentions.values() if self._is_staff(p.name)),
         )
-        if line.text.startswith("!"):
+        if _is_press(line.text):  # `!ticket:claim:1`; `!refund` is a thread message
             return await self._press(desk, line.text[1:].strip(), caller)
         if is_command(line.text):
             return await desk.handle_text(line.text, caller)

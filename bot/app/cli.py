@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.app.bootstrap import build
+from bot.app.records_cli import add_record_commands
 from bot.clock import SystemClock
 from bot.commands import Caller, ListTickets, ShowDigest, ShowTicket, ShowTranscript
 from bot.config import Config, ConfigError, load_config
@@ -98,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     lst.add_argument("--customer", default="", help="a customer as platform:user id")
     lst.add_argument("--assignee", default="", help="an agent as platform:user id")
     lst.add_argument("--since", type=_date, help="opened on or after this day (YYYY-MM-DD)")
-    lst.add_argument("--tag", type=_tag, default="", help="tickets with this tag")
+    lst.add_argument("--tag", type=_tag, help="tickets with this tag")
     lst.add_argument("--limit", type=_positive, default=200, help="at most this many (200)")
     lst.set_defaults(func=_tickets_list)
     show = tsub.add_parser("show", help="one ticket: its card, conversation and history")
@@ -110,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=["text", "html", "json"], default="text", help="text (the default)"
     )
     transcript.set_defaults(func=_tickets_transcript)
+    add_record_commands(sub)
     return parser
 
 
@@ -309,7 +311,7 @@ async def _tickets_list(config: Config, args: argparse.Namespace) -> int:
     if args.since is not None:  # the day begins at midnight where the desk is
         since = datetime.combine(args.since, time(0), ZoneInfo(config.desk.timezone))
     command = ListTickets(
-        args.filter, args.customer, args.assignee, since, tag=args.tag, limit=args.limit
+        args.filter, args.customer, args.assignee, since, tag=args.tag or "", limit=args.limit
     )
     return await _as_operator(config, command)
 

@@ -12,7 +12,17 @@ from typing import Any
 
 from bot import commands as c
 from bot.clock import Clock, SystemClock
-from bot.desk import blocks, digest, followups, intake, queries, staff, transcripts
+from bot.desk import (
+    blocks,
+    digest,
+    followups,
+    intake,
+    queries,
+    replies,
+    snippets,
+    staff,
+    transcripts,
+)
 from bot.desk.context import CommandContext
 from bot.desk.in_order import InOrder, conversation_of
 from bot.model import OutboundMessage, Refusal, Ticket
@@ -81,7 +91,12 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.SendTranscript: _on_customers_ticket(transcripts.send_to_customer),
     c.OpenTicket: _open_ticket,  # a shortcut opens a ticket for a customer's message
     # staff only, from here on
-    c.RelayAgentMessage: _on_ticket("note", staff.agent_message),
+    c.RelayAgentMessage: _on_ticket("note", replies.agent_message),
+    c.SendSnippet: _on_ticket("send", replies.send_snippet),
+    c.ReplyAsTeam: _on_ticket("areply", replies.reply_as_team),
+    c.AddSnippet: snippets.add,
+    c.RemoveSnippet: snippets.remove,
+    c.ListSnippets: snippets.listed,
     c.ClaimTicket: _on_ticket("claim", staff.claim),
     c.AssignTicket: _on_ticket("assign", staff.assign),
     c.EscalateTicket: _on_ticket("escalate", staff.escalate),

@@ -46,6 +46,10 @@ class CommandContext:
     def staff_text(self, key: str, **params: Any) -> str:
         return self.renderer.text(self.staff_locale, key, **params)
 
+    def team_name(self, locale: str) -> str:
+        """Who a reply in the team's voice is from, as the customer sees it."""
+        return self.settings.team_name or self.renderer.text(locale, "team_voice")
+
     def refuse(self, key: str, **params: Any) -> Refusal:
         """Refused in the staff's language, keeping what was written (the event id)."""
         return Refusal(key, keep=True, **params)

@@ -1,5 +1,5 @@
-"""The agents' side: claim, assign, escalate, close, reopen, notes, priority, follow-ups,
-and replies in the ticket thread."""
+"""The agents' side: claim, assign, escalate, close, reopen, notes, priority, tags and
+follow-ups (replies to the customer are bot.desk.replies)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from bot.desk.context import CommandContext
 from bot.desk.intake import clean_text, csat_actions
 from bot.kinds import EventKind, MessageKind
 from bot.model import Action, Direction, Reminder, ReminderKind, Ticket, TicketMessage
-from bot.parser import guess, looks_like_command
 from bot.ports import Outcome
 from bot.tags import MAX_TAGS
 
@@ -25,7 +24,7 @@ async def ticket_for(ctx: CommandContext, number: int | None, usage: str) -> Tic
     return ticket
 
 
-async def _save(ctx: CommandContext, ticket: Ticket) -> None:
+async def save(ctx: CommandContext, ticket: Ticket) -> None:
     ticket.updated_at = ctx.now
     await ctx.uow.tickets.save(ticket)
     await ctx.card(ticket)
@@ -33,7 +32,7 @@ async def _save(ctx: CommandContext, ticket: Ticket) -> None:
 
 async def claim(ctx: CommandContext, ticket: Ticket, cmd: c.ClaimTicket) -> Outcome:
     ticket.claim(ctx.caller.actor)
-    await _save(ctx, ticket)
+    await save(ctx, ticket)
     await ctx.record(ticket, EventKind.CLAIMED)
     await ctx.notice(ticket, "notice_claimed", agent=ctx.caller.actor.name)
     return Outcome(ctx.staff_text("reply_claimed", number=ticket.number))
@@ -46,7 +45,7 @@ async def assign(ctx: CommandContext, ticket: Ticket, cmd: c.AssignTicket) -> Ou
     if agent.ref not in ctx.caller.mentioned_staff:
         raise ctx.refuse("not_an_agent", agent=agent.name, number=ticket.number)
     ticket.assign(agent)
-    await _save(ctx, ticket)
+    await save(ctx, ticket)
     await ctx.record(ticket, ev.Assigned(agent.name, agent.ref))
     await ctx.notice(
         ticket,
@@ -63,7 +62,7 @@ async def escalate(ctx: CommandContext, ticket: Ticket, cmd: c.EscalateTicket) -
         raise ctx.refuse("unknown_team", team=cmd.team, teams=", ".join(ctx.settings.teams))
     previous = ticket.assignee.name if ticket.assignee else ""
     ticket.escalate(cmd.team)
-    await _save(ctx, ticket)
+    await save(ctx, ticket)
     await ctx.record(ticket, ev.Escalated(cmd.team, cmd.reason, ticket.escalation_level, previous))
     await ctx.notice(
         ticket,
@@ -78,7 +77,7 @@ async def escalate(ctx: CommandContext, ticket: Ticket, cmd: c.EscalateTicket) -
 
 async def close(ctx: CommandContext, ticket: Ticket, cmd: c.CloseTicket) -> Outcome:
     ticket.close(cmd.resolution, ctx.now)
-    await _save(ctx, ticket)
+    await save(ctx, ticket)
     seconds = int((ctx.now - ticket.created_at).total_seconds())
     await ctx.record(ticket, ev.Closed(cmd.resolution, seconds))
     follow_up = await ticket_clocks.after_close(ctx, ticket, cmd.follow_up)
@@ -122,7 +121,7 @@ async def close(ctx: CommandContext, ticket: Ticket, cmd: c.CloseTicket) -> Outc
 
 async def reopen(ctx: CommandContext, ticket: Ticket, cmd: c.ReopenTicket) -> Outcome:
     ticket.reopen()
-    await _save(ctx, ticket)
+    await save(ctx, ticket)
     await ctx.record(ticket, ev.Reopened(cmd.reason))
     cancelled = await ticket_clocks.after_reopen(ctx, ticket)
     await ctx.notice(
@@ -148,7 +147,7 @@ async def tag(ctx: CommandContext, ticket: Ticket, cmd: c.TagTicket) -> Outcome:
     if len(ticket.tags) + len(added) > MAX_TAGS:
         raise ctx.refuse("too_many_tags", number=ticket.number, limit=MAX_TAGS)
     ticket.tags += added
-    await _save(ctx, ticket)
+    await save(ctx, ticket)
     await ctx.record(ticket, ev.Tagged(" ".join(added)))
     return Outcome(ctx.staff_text("reply_tagged", number=ticket.number, tags=_listed(ticket.tags)))
 
@@ -158,7 +157,7 @@ async def untag(ctx: CommandContext, ticket: Ticket, cmd: c.UntagTicket) -> Outc
     if not removed:
         raise ctx.refuse("not_tagged", number=ticket.number, tags=_listed(cmd.tags))
     ticket.tags = tuple(t for t in ticket.tags if t not in removed)
-    await _save(ctx, ticket)
+    await save(ctx, ticket)
     await ctx.record(ticket, ev.Untagged(" ".join(removed)))
     return Outcome(
         ctx.staff_text("reply_untagged", number=ticket.number, tags=_listed(ticket.tags))
@@ -172,7 +171,7 @@ def _listed(tags: tuple[str, ...]) -> str:
 async def set_priority(ctx: CommandContext, ticket: Ticket, cmd: c.SetPriority) -> Outcome:
     before = ticket.priority
     ticket.set_priority(cmd.priority)
-    await _save(ctx, ticket)
+    await save(ctx, ticket)
     await ctx.record(ticket, ev.PriorityChanged(before.value, cmd.priority.value))
     await ticket_clocks.watch_first_response(ctx, ticket)  # the target follows the priority
     label = ctx.staff_text(f"priority_{cmd.priority.value}")
@@ -215,50 +214,3 @@ async def schedule_follow_up(
         ticket, "notice_followup", agent=ctx.caller.actor.name, when=when, note=cmd.note
     )
     return Outcome(ctx.staff_text("reply_followup", number=ticket.number, when=when))
-
-
-async def agent_message(ctx: CommandContext, ticket: Ticket, cmd: c.RelayAgentMessage) -> Outcome:
-    """An agent wrote in the thread: an internal note by prefix, else a reply to the customer."""
-    assert ticket.id is not None
-    text = clean_text(cmd.text)
-    for prefix in ctx.settings.note_prefixes:
-        if text.lower().startswith(prefix.lower()):
-            return await add_note(
-                ctx, ticket, c.AddNote(text[len(prefix) :]), cmd.source_message_id
-            )
-    if not text and not cmd.attachments:
-        raise ctx.refuse("empty_message")
-    if looks_like_command(cmd.text):  # a mistyped command must not reach the customer
-        raise ctx.refuse("not_sent_command", text=text.split("\n", 1)[0], guess=guess(text))
-    agent = ctx.caller.actor
-    if ticket.is_closed:
-        # keep the words, but do not send them to a customer who was told we are done
-        await ctx.uow.messages.add(
-            TicketMessage(ticket.id, Direction.NOTE, agent, text, ctx.now, list(cmd.attachments))
-        )
-        await ctx.record(ticket, EventKind.REPLY_NOT_SENT)
-        raise ctx.refuse("reply_to_closed", number=ticket.number)
-    before, first = ticket.status, ticket.first_response_at is None
-    claimed = ticket.record_agent_reply(agent, ctx.now)
-    await _save(ctx, ticket)
-    await ctx.uow.messages.add(
-        TicketMessage(ticket.id, Direction.OUTBOUND, agent, text, ctx.now, list(cmd.attachments))
-    )
-    if claimed:
-        await ctx.record(ticket, EventKind.CLAIMED)
-    if first:
-        seconds = int((ctx.now - ticket.created_at).total_seconds())
-        await ctx.record(ticket, ev.FirstResponse(seconds))
-        await ticket_clocks.first_response_given(ctx, ticket)
-    await ticket_clocks.start_idle_clock(ctx, ticket)
-    if ticket.status is not before:
-        await ctx.record(ticket, ev.StatusChanged(before.value, ticket.status.value))
-    body = ctx.renderer.render(ticket.locale, "relay.md.j2", text=text, attachments=cmd.attachments)
-    await ctx.to_customer(
-        ticket,
-        MessageKind.AGENT_REPLY,
-        body,
-        author=agent.name,
-        source_message_id=cmd.source_message_id,
-    )
-    return Outcome(ctx.staff_text("reply_sent", number=ticket.number))

@@ -42,6 +42,7 @@ class Said:
     text: str
     attachments: list[dict[str, str]] = field(default_factory=list)  # name, url
     delivered: bool = True  # False: it never reached the customer
+    as_team: bool = False  # sent in the team's voice (the customer saw the team's name)
 
 
 @dataclass(frozen=True)
@@ -90,11 +91,13 @@ def make(
     conversation = [
         Said(
             m.at.isoformat(),
-            m.author.name,
+            # the customer's copy names the team where they saw the team's name
+            ctx.team_name(locale) if m.anonymous and for_customer else m.author.name,
             _ROLES[m.direction],
             m.body,
             [{"name": a.name, "url": a.url} for a in m.attachments],
             not (m.direction is Direction.OUTBOUND and m.at.isoformat() in undelivered),
+            m.anonymous and not for_customer,
         )
         for m in messages
         if not (for_customer and m.direction is Direction.NOTE)

@@ -24,6 +24,7 @@ from bot.ports import (
     OutboxRepository,
     ReminderRepository,
     ReportRepository,
+    SnippetRepository,
     TicketRepository,
     TranscriptRepository,
     UnitOfWork,
@@ -42,6 +43,7 @@ from tests.unit.fakes import (
     FakeOutbox,
     FakeReminders,
     FakeReports,
+    FakeSnippets,
     FakeTickets,
     FakeTranscripts,
     FakeUnitOfWork,
@@ -88,6 +90,7 @@ def _fakes_satisfy_the_ports(store: Store, database: Database) -> list[UnitOfWor
         ReportRepository,
         BlockRepository,
         TranscriptRepository,
+        SnippetRepository,
         UnitOfWork,
     ] = (
         FakeTickets(uow),
@@ -101,6 +104,7 @@ def _fakes_satisfy_the_ports(store: Store, database: Database) -> list[UnitOfWor
         FakeReports(uow),
         FakeBlocks(uow),
         FakeTranscripts(uow),
+        FakeSnippets(uow),
         uow,
     )
     return [FakeUnitOfWorkFactory(store), SqlUnitOfWorkFactory(database)]

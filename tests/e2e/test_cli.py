@@ -395,3 +395,24 @@ def test_tickets_are_tagged_in_chat_and_listed_by_tag_in_the_terminal(tmp_path: 
     bad = run(tmp_path, "tickets", "list", "--tag", "two words")
     assert bad.returncode == 2
     assert "'two words' is not one word, so it cannot be a tag" in bad.stderr
+
+
+def test_saved_replies_and_the_teams_voice_in_the_shell(tmp_path: Path) -> None:
+    config = tmp_path / "desk.toml"
+    config.write_text('[snippets.hello]\nen = "Hi {{ customer }}, this is {{ agent }}."\n')
+    script = (
+        "alice> My parcel is late\n"
+        "@bob> !hello\n"
+        "@bob> /ticket snippet add later We will write again tomorrow, {{ customer }}.\n"
+        "@bob> /ticket send later\n"
+        "@bob> !anon Sorry for the wait.\n"
+    )
+    result = run(tmp_path, "run", stdin=script, SUPPORTBOT_CONFIG=str(config))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "[to alice] bob: Hi alice, this is bob." in out
+    assert "[to alice] bob: We will write again tomorrow, alice." in out
+    assert "[to alice] Support team: Sorry for the wait." in out
+    assert (
+        "[staff #1] bob sent the saved reply “later”: We will write again tomorrow, alice." in out
+    )

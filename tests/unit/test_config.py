@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -75,7 +76,14 @@ def test_toml_file_sets_teams_keywords_and_targets(tmp_path: Path) -> None:
         ("colour = 'blue'", "unknown setting 'colour'"),
         ("teams = [", "not valid TOML"),
         ("thanks_grace = 'a while'", "thanks_grace = 'a while' is not a duration"),
-        ("customer_transcripts = 'yes'", "customer_transcripts = 'yes' must be true or false"),
+        ("customer_transcripts = 'yes'", "customer_transcripts must be true or false, not 'yes'"),
+        ("[snippets.Refund]\nen = 'x'", "snippets.Refund: a name is one lower-case word"),
+        ("[snippets.refund]\nfr = 'x'", "snippets.refund.fr: the languages are en, ja"),
+        (
+            "[snippets.refund]\nen = 'Hi {{ name }}'",
+            "{{ name }} is not filled in; use {{ customer }}",
+        ),
+        ("anonymous_replies = 1", "anonymous_replies must be true or false"),
     ],
 )
 def test_bad_toml_says_what_is_wrong(tmp_path: Path, content: str, words: str) -> None:
@@ -199,3 +207,14 @@ def test_care_settings_that_make_no_sense_are_refused(
         _load(tmp_path, SUPPORTBOT_CONFIG=str(toml))
     assert caught.value.variable.startswith("SUPPORTBOT_CONFIG")
     assert words in caught.value.problem
+
+
+def test_the_readmes_example_configuration_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    example = re.search(r"```toml\n(# SUPPORTBOT_CONFIG=desk.toml\n.*?)```", readme, re.DOTALL)
+    assert example is not None, "the README's configuration example is gone"
+    path = tmp_path / "desk.toml"
+    path.write_text(example.group(1), "utf-8")
+    desk = _load(tmp_path, SUPPORTBOT_CONFIG=str(path)).desk
+    assert desk.team_name == "Acme Support"
+    assert set(desk.snippets["refund"]) == {"en", "ja"}

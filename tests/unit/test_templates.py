@@ -20,6 +20,7 @@ from bot.model import (
     Person,
     Reminder,
     ReminderKind,
+    Snippet,
     Source,
     Status,
     Ticket,
@@ -120,6 +121,14 @@ VARIABLES: dict[str, dict[str, Any]] = {
     },
     "transcript/transcript.html.j2": _TRANSCRIPT,
     "transcript/transcript.txt.j2": _TRANSCRIPT,
+    "staff/snippets.md.j2": {
+        "snippets": [
+            {
+                "en": Snippet("refund", "en", "Refunded, sorry.", in_config=True),
+                "ja": Snippet("refund", "ja", "返金しました。", "bob"),
+            }
+        ]
+    },
     "staff/help.md.j2": {"usage": USAGE, "prefixes": ("//",), "teams": ("billing",)},
     "customer/idle_nudge.md.j2": {"closes_in": "3 days"},
     "staff/followups.md.j2": {

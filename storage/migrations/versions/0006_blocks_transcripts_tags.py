@@ -1,5 +1,6 @@
-"""blocks, transcripts and tags: customers whose messages open no ticket, each close's
-record, and the tags agents sort tickets by
+"""blocks, transcripts, tags and saved replies: customers whose messages open no ticket,
+each close's record, the tags agents sort tickets by, saved replies added from chat, and
+replies sent in the team's voice
 
 Revision ID: 0006
 Revises: 0005
@@ -24,6 +25,19 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("tags", sa.String(length=600), server_default="", nullable=False)
         )
+    with op.batch_alter_table("ticket_messages", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("anonymous", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+    op.create_table(
+        "snippets",
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("locale", sa.String(length=16), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("by_name", sa.String(length=200), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("name", "locale", name=op.f("pk_snippets")),
+    )
     op.create_table(
         "customer_blocks",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -65,5 +79,8 @@ def downgrade() -> None:
     op.drop_table("transcripts")
     op.drop_index(op.f("ix_customer_blocks_customer_id"), table_name="customer_blocks")
     op.drop_table("customer_blocks")
+    op.drop_table("snippets")
+    with op.batch_alter_table("ticket_messages", schema=None) as batch_op:
+        batch_op.drop_column("anonymous")
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_column("tags")

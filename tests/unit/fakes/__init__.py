@@ -26,11 +26,12 @@ from bot.ports import (
     OutboxRepository,
     ReminderRepository,
     ReportRepository,
+    SnippetRepository,
     StorageOutage,
     TicketRepository,
     TranscriptRepository,
 )
-from tests.unit.fakes.blocks import FakeBlocks, FakeTranscripts
+from tests.unit.fakes.blocks import FakeBlocks, FakeSnippets, FakeTranscripts
 from tests.unit.fakes.delivery import FakeCursors, FakeDeliverer, FakeInbound, FakeOutbox
 from tests.unit.fakes.records import FakeCustomers, FakeEvents, FakeMessages, FakeTickets
 from tests.unit.fakes.reminders import FakeReminders, FakeReports
@@ -47,6 +48,7 @@ __all__ = [
     "FakeOutbox",
     "FakeReminders",
     "FakeReports",
+    "FakeSnippets",
     "FakeTickets",
     "FakeTranscripts",
     "FakeUnitOfWork",
@@ -69,6 +71,7 @@ class FakeUnitOfWork:
         self.customers: CustomerRepository = FakeCustomers(self)
         self.blocks: BlockRepository = FakeBlocks(self)
         self.transcripts: TranscriptRepository = FakeTranscripts(self)
+        self.snippets: SnippetRepository = FakeSnippets(self)
         self.events: EventRepository = FakeEvents(self)
         self.messages: MessageRepository = FakeMessages(self)
         self.outbox: OutboxRepository = FakeOutbox(self)

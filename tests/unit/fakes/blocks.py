@@ -1,4 +1,5 @@
-"""The block list and stored transcripts, as storage/blocks.py and storage/transcripts.py."""
+"""The block list, stored transcripts and saved replies, as storage/blocks.py,
+storage/transcripts.py and storage/snippets.py."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from bot.model import Block, Person
+from bot.model import Block, Person, Snippet
 from tests.unit.fakes.store import (
     DISPLAY_NAME_CHARS,
     Repository,
@@ -81,3 +82,22 @@ class FakeTranscripts(Repository):
         s = await self._s()
         found = [(at, copy.deepcopy(doc)) for tid, at, doc in s.transcripts if tid == ticket_id]
         return found[-1] if found else None
+
+
+class FakeSnippets(Repository):
+    async def all(self) -> list[Snippet]:
+        s = await self._s()
+        return [s.snippets[key] for key in sorted(s.snippets)]
+
+    async def put(self, snippet: Snippet, at: datetime) -> None:
+        s = await self._s()
+        utc(at)
+        kept = Snippet(snippet.name, snippet.locale, snippet.text, snippet.by[:DISPLAY_NAME_CHARS])
+        s.snippets[(snippet.name, snippet.locale)] = kept
+
+    async def remove(self, name: str) -> int:
+        s = await self._s()
+        found = [key for key in s.snippets if key[0] == name]
+        for key in found:
+            del s.snippets[key]
+        return len(found)

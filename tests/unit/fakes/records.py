@@ -236,6 +236,7 @@ class FakeMessages(Repository):
                 utc(message.at),
                 [Attachment(**a) for a in attachments],
                 message.id,
+                message.anonymous,
             )
         )
 

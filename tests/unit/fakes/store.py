@@ -15,6 +15,7 @@ from bot.model import (
     OutboundMessage,
     Person,
     Reminder,
+    Snippet,
     Ticket,
     TicketEvent,
     TicketMessage,
@@ -53,6 +54,7 @@ class Store:
         self.blocks: dict[int, Block] = {}
         self.lifted: dict[int, datetime] = {}  # block id -> when it was lifted
         self.transcripts: list[tuple[int, datetime, dict[str, Any]]] = []  # ticket id, made at
+        self.snippets: dict[tuple[str, str], Snippet] = {}  # (name, locale)
         self.events: list[TicketEvent] = []
         self.messages: list[TicketMessage] = []
         self.outbox: dict[int, OutboxRow] = {}
@@ -90,6 +92,7 @@ _DATA = (
     "blocks",
     "lifted",
     "transcripts",
+    "snippets",
     "events",
     "messages",
     "outbox",
