@@ -6,10 +6,15 @@ with `enforce_nonce`: when a send is repeated after a lost answer (or by discord
 retry of a 5xx), Discord returns the message it already has instead of posting it again.
 Discord keeps nonces for a few minutes, which covers a retry or a restart. A forum post has
 no nonce; a card in doubt is looked for among the forum's threads first. Edits, thread
-changes and reactions set a state, so repeating them changes nothing."""
+changes and reactions set a state, so repeating them changes nothing.
+
+Files a message carries (a transcript) go as attachments of its text: up to 10 a message
+and 10 MiB in all, more over further messages (parts like the text's, each with its own
+nonce). A file over 10 MiB cannot go at all: the text names it instead."""
 
 from __future__ import annotations
 
+import io
 import logging
 from typing import Any
 
@@ -20,7 +25,7 @@ from adapters.discord.views import buttons
 from adapters.text import resolve_ticket_links, split_text
 from bot.delivery.pacing import Pacer, Route
 from bot.kinds import MessageKind
-from bot.model import Audience, OutboundMessage, Ticket
+from bot.model import Audience, FileToSend, OutboundMessage, Ticket, files_of
 from bot.ports import LEADS_GROUP, STAFF_GROUP, DeliveryError, DeliveryReceipt
 
 log = logging.getLogger(__name__)
@@ -28,6 +33,10 @@ PLATFORM = "discord"
 THREAD_EXISTS = 160004  # "A thread has already been created for this message"
 _HISTORY = 100  # a message in doubt is among the channel's latest (one page)
 LIMIT = 2000
+# a bot's uploads where no boost raises them (and in DMs): attachments a message, and bytes a
+# file; a message's files stay within the bytes in all, should Discord count them together
+MAX_FILES = 10
+MAX_BYTES = 10 * 1024 * 1024
 DELIVERED = "✅"
 INTERNAL = "🔒"
 # reactions on the agent's own message
@@ -205,8 +214,18 @@ class DiscordDeliverer:
             users=[discord.Object(u) for u in users],
         )
         body = resolve_ticket_links(body, lambda n: self._link(n, message))
+        groups, too_large = _pack(files_of(message))
+        for name, size in too_large:
+            body += f"\n⚠️ {name} ({size / 2**20:.1f} MiB) is over Discord's 10 MiB limit."
         parts = split_text(f"{mentions} {body}" if mentions else body, LIMIT)
-        sent_before = await self._already_sent(channel, message, parts) if message.in_doubt else {}
+        parts += [""] * (len(groups) - len(parts))  # files beyond the text's parts go alone
+        groups += [[] for _ in range(len(parts) - len(groups))]
+        expected = [
+            (part, [f.name for f in group]) for part, group in zip(parts, groups, strict=True)
+        ]
+        sent_before = (
+            await self._already_sent(channel, message, expected) if message.in_doubt else {}
+        )
         first = sent_before.get(0, "")
         for index, part in enumerate(parts):
             if index in sent_before:
@@ -214,6 +233,11 @@ class DiscordDeliverer:
             extra: dict[str, Any] = {}
             if index == len(parts) - 1 and message.actions:
                 extra["view"] = buttons(message.actions)
+            if groups[index]:
+                extra["files"] = [
+                    discord.File(io.BytesIO(f.text.encode()), filename=f.name)
+                    for f in groups[index]
+                ]
             sent = await channel.send(
                 part,
                 allowed_mentions=allowed if index == 0 else NO_PINGS,
@@ -224,9 +248,13 @@ class DiscordDeliverer:
         return DeliveryReceipt(first, str(channel_id), "")
 
     async def _already_sent(
-        self, channel: discord.PartialMessageable, message: OutboundMessage, parts: list[str]
+        self,
+        channel: discord.PartialMessageable,
+        message: OutboundMessage,
+        parts: list[tuple[str, list[str]]],
     ) -> dict[int, str]:
         """Parts of a message in doubt that are in the channel already: part -> message id.
+        A part is its text and the names of the files attached to it.
 
         The nonce covers a resend within Discord's few minutes; a process that was down for
         longer finds its own messages in the channel's recent history instead."""
@@ -237,8 +265,9 @@ class DiscordDeliverer:
         for posted in reversed(recent):
             if posted.author.id != self.client.user.id:
                 continue
+            names = [a.filename for a in posted.attachments]
             for index, part in enumerate(parts):
-                if index not in found and posted.content == part:
+                if index not in found and (posted.content, names) == part:
                     found[index] = str(posted.id)
                     break
         if found:
@@ -260,6 +289,24 @@ class DiscordDeliverer:
             .get_partial_message(message_id)
             .add_reaction(emoji)
         )
+
+
+def _pack(files: list[FileToSend]) -> tuple[list[list[FileToSend]], list[tuple[str, int]]]:
+    """Files in messages' worth, in order; and (name, bytes) of those too large to send."""
+    groups: list[list[FileToSend]] = []
+    too_large: list[tuple[str, int]] = []
+    room = 0
+    for f in files:
+        size = len(f.text.encode())
+        if size > MAX_BYTES:
+            too_large.append((f.name, size))
+            continue
+        if not groups or len(groups[-1]) == MAX_FILES or size > room:
+            groups.append([])
+            room = MAX_BYTES
+        groups[-1].append(f)
+        room -= size
+    return groups, too_large
 
 
 def _nonce(message: OutboundMessage, part: int) -> str:

@@ -4,7 +4,8 @@ outbox sender retries (honouring Retry-After) or reports.
 Every post carries message metadata naming its outbox row and part. A message in doubt (its
 last send got no answer) is first looked for in the channel or thread: the parts found there
 are not posted again. Edits (chat.update) and reactions set a state rather than add a
-message, so sending them twice changes nothing; they need no lookup."""
+message, so sending them twice changes nothing; they need no lookup. Messages that carry
+files (transcripts) are uploaded and shared where their text would go (see files.py)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import button, message_blocks
+from adapters.slack.files import COMPLETE, share_files, upload_route
 from adapters.slack.pacing import paced_ahead, post_route, retry_after, tier_route
 from adapters.slack.settings import SlackSettings
 from adapters.slack.text import mention, mrkdwn, split
 from adapters.text import linked_numbers, resolve_ticket_links
 from bot.delivery.pacing import Route
 from bot.kinds import MessageKind
-from bot.model import Audience, OutboundMessage, Ticket
+from bot.model import Audience, OutboundMessage, Ticket, files_of
 from bot.ports import LEADS_GROUP, STAFF_GROUP, DeliveryError, DeliveryReceipt
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,8 @@ _PERMANENT = {
     "token_revoked",
     "missing_scope",
     "restricted_action",
+    "file_uploads_disabled",  # the workspace's policy, for files and for large files
+    "file_upload_size_restricted",
 }
 # errors after which Slack may have posted the message all the same
 _MAYBE_POSTED = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
@@ -69,6 +73,8 @@ class SlackDeliverer:
     def route(self, message: OutboundMessage, ticket: Ticket | None) -> Route | None:
         """Where the message's first call goes, as Slack counts its limits."""
         rate = self.settings.rate_scale
+        if message.kind == MessageKind.TRANSCRIPT and files_of(message):
+            return upload_route(COMPLETE, rate)  # the file URLs take turns as they go
         if message.audience is Audience.CUSTOMER:
             return post_route(message.channel, rate)
         if message.audience is Audience.LEADS:
@@ -93,6 +99,8 @@ class SlackDeliverer:
 
     async def _deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
         source_id = str(message.data.get("source_message_id", ""))
+        if message.kind == MessageKind.TRANSCRIPT and files_of(message):
+            return await self._share(message, ticket)
         if message.audience is Audience.CUSTOMER:
             return await self._post(message.channel, message.thread, message)
         if message.audience is Audience.LEADS:
@@ -166,6 +174,29 @@ class SlackDeliverer:
             first_ts = first_ts or str(response["ts"])
             channel = str(response.get("channel") or channel)  # a user id resolves to the DM
         return DeliveryReceipt(first_ts, channel, thread or first_ts)
+
+    async def _share(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
+        """The message's files, with its text as their comment, where its text would go."""
+        if message.audience is Audience.CUSTOMER:
+            channel, thread = message.channel, message.thread
+        elif message.audience is Audience.LEADS:
+            channel, thread = self.settings.leads_channel, ""
+        elif ticket is None:
+            raise DeliveryError("staff message without a ticket", permanent=True)
+        else:
+            channel = ticket.staff_channel or self.settings.staff_channel
+            thread = ticket.staff_thread
+        head = mention(self._people(message.mentions))
+        comment = await self._linked(mrkdwn(message.body), message)
+        return await share_files(
+            self.client,
+            channel,
+            thread,
+            f"{head} {comment}" if head else comment,
+            files_of(message),
+            message,
+            self.settings.rate_scale,
+        )
 
     async def _already_posted(
         self, channel: str, thread: str, message: OutboundMessage

@@ -16,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.adapters.fake_discord_files import Upload
 from tests.adapters.fake_discord_store import Call as Call  # where the tests import it from
 from tests.adapters.fake_discord_store import RestSide, json_response
 
@@ -88,7 +89,12 @@ class FakeDiscord(RestSide):
         return next(self._ids)
 
     def _answer(
-        self, method: str, path: str, body: Any, query: Mapping[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        query: Mapping[str, str] | None = None,
+        files: Sequence[Upload] = (),
     ) -> web.Response:
         if path.endswith("/messages") and method == "GET":
             page = self.store.page(path.split("/")[1], dict(query or {}))
@@ -131,7 +137,7 @@ class FakeDiscord(RestSide):
             post = self._thread(thread_id, str(FORUM), body)
             return json_response(post | {"message": starter})
         if path.endswith("/messages") and method == "POST":
-            return self._create_message(path.split("/")[1], body, BOT)
+            return self._create_message(path.split("/")[1], body, BOT, files)
         if "/messages/" in path and method == "PATCH":
             parts = path.split("/")
             message = self._message(parts[1], body, BOT)
@@ -536,7 +542,9 @@ def bot_env(fake: FakeDiscord) -> dict[str, str]:
 async def running_fake_discord(**options: Any) -> AsyncIterator[FakeDiscord]:
     """The fake on a free port; options are FakeDiscord's fields (clock, latency, ...)."""
     fake = FakeDiscord(**options)
-    app = web.Application()
+    # room for a message's files (aiohttp's default refuses bodies over 1 MiB); the fake's own
+    # limits, Discord's, decide what is accepted
+    app = web.Application(client_max_size=64 * 1024 * 1024)
     app.router.add_route("*", "/api/v10/{tail:.*}", fake.rest)
     app.router.add_get("/gateway/", fake.gateway)
     runner = web.AppRunner(app)

@@ -9,7 +9,7 @@ limit of 1-100 (default 50) and returns the messages newest first, also with `af
 documented: `nonce_window`, 120 s by default) returns that message instead of a new one - the
 docs name no channel, the fake checks per channel; a nonce is at most 25 characters; a 429
 carries Retry-After (whole seconds) and a body {"message", "retry_after", "global"}, with
-X-RateLimit-Scope only on 429s."""
+X-RateLimit-Scope only on 429s. Files a message carries: see fake_discord_files."""
 
 from __future__ import annotations
 
@@ -18,11 +18,13 @@ import json
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from tests.adapters.fake_discord_files import UPLOAD_LIMIT, Upload, read_files, refusal
 
 NONCE_MAX = 25  # characters
 
@@ -190,7 +192,8 @@ class Cut:
 class Call:
     method: str
     path: str
-    body: Any
+    body: Any  # the JSON sent; for a request with files, its payload_json
+    files: list[Upload] = field(default_factory=list)
 
 
 @dataclass
@@ -208,12 +211,22 @@ class RestSide:
     nonce_window: float = 120.0  # Discord: "the past few minutes"
     dm_channels: dict[str, str] = field(default_factory=dict)  # user -> their DM channel
     members: dict[str, dict[str, Any]] = field(default_factory=dict)  # user -> guild member
+    upload_limit: int = UPLOAD_LIMIT
+    uploads: list[Upload] = field(default_factory=list)  # files attached to kept messages
     _new_call: asyncio.Event = field(default_factory=asyncio.Event)
 
     # given by the fake itself: its answers, and the message objects it builds
     def _answer(
-        self, method: str, path: str, body: Any, query: Mapping[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        query: Mapping[str, str] | None = None,
+        files: Sequence[Upload] = (),
     ) -> web.Response:
+        raise NotImplementedError
+
+    def next_id(self) -> int:
         raise NotImplementedError
 
     def _message(self, channel: str, body: dict[str, Any], author: int) -> dict[str, Any]:
@@ -255,19 +268,21 @@ class RestSide:
         path, method = request.match_info["tail"], request.method
         body: Any = None
         payload: Any = None
+        files: list[Upload] = []
         if request.content_type.startswith("multipart"):  # files: the JSON is a form field
             form = await request.post()
-            payload = json.loads(str(form.get("payload_json", "{}")))
+            body = payload = json.loads(str(form.get("payload_json", "{}")))
+            files = read_files(form, payload)
         elif request.body_exists:
             body = payload = await request.json()
-        self.calls.append(Call(method, path, body))
+        self.calls.append(Call(method, path, body, files))
         self._new_call.set()
         cut = next((c for c in self.cuts if c.matches(method, path)), None)
         if cut is not None:
             cut.count -= 1
         response = web.Response()  # never sent when the call is cut off
         if cut is None or cut.after_effect:
-            response = self._respond(method, path, payload or {}, request.query)
+            response = self._respond(method, path, payload or {}, request.query, files)
         if self.latency:
             await asyncio.sleep(self.latency)
         if cut is not None:  # the connection breaks: no status line, no body
@@ -276,7 +291,14 @@ class RestSide:
             request.transport.close()
         return response
 
-    def _respond(self, method: str, path: str, body: Any, query: Mapping[str, str]) -> web.Response:
+    def _respond(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        query: Mapping[str, str],
+        files: Sequence[Upload] = (),
+    ) -> web.Response:
         for ending, queued in self.failures.items():
             if path.endswith(ending) and queued:
                 status, error = queued.pop(0)
@@ -286,17 +308,21 @@ class RestSide:
                 return response
         bucket = next((b for b in self.buckets if b.matches(method, path)), None)
         if bucket is None:
-            return self._answer(method, path, body, query)
+            return self._answer(method, path, body, query, files)
         allowed, headers = bucket.take(self.clock())
         if not allowed:
             return json_response(bucket.refusal(headers), 429, headers)
-        response = self._answer(method, path, body, query)
+        response = self._answer(method, path, body, query, files)
         response.headers.update(headers)
         return response
 
-    def _create_message(self, channel: str, body: dict[str, Any], author: int) -> web.Response:
+    def _create_message(
+        self, channel: str, body: dict[str, Any], author: int, files: Sequence[Upload] = ()
+    ) -> web.Response:
         """Create Message: with `nonce` and `enforce_nonce`, the author's message created here
         with that nonce within `nonce_window` comes back instead of a second one."""
+        if (refused := refusal(files, self.upload_limit)) is not None:
+            return json_response(refused[1], refused[0])
         nonce = body.get("nonce")
         if nonce is not None and len(str(nonce)) > NONCE_MAX:
             why = "Must be 25 or fewer characters long."
@@ -308,10 +334,16 @@ class RestSide:
             if found is not None:
                 return json_response(found)
         message = self._message(channel, body, author)
+        message["attachments"] = [f.attached(message, self.next_id()) for f in files]
+        self.uploads.extend(files)
         if nonce is not None:
             message["nonce"] = nonce  # Discord echoes it, here and in MESSAGE_CREATE
             self.store.remember_nonce(message, str(nonce))
         return json_response(self._keep(message))
+
+    def files_in(self, channel: int | str) -> list[Upload]:
+        """The files attached to messages kept in `channel`, in the order they came."""
+        return [u for u in self.uploads if u.channel == str(channel)]
 
     def _keep(self, message: dict[str, Any]) -> dict[str, Any]:
         """Into its channel's history; a user's DM also tells which channel is their DM."""

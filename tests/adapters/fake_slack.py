@@ -10,6 +10,8 @@ It can also behave like Slack under load; each of these is off until a test asks
   until `clock()` reaches it;
 - `drop()`: the next calls of a method cut without an answer, after or before they took
   effect;
+- file uploads as Slack's external uploads go (see fake_slack_store.FileStore): the upload
+  URL points back here, and what was shared is read back with `shared_files()`;
 - several Socket Mode connections at once, envelopes spread round robin, `close_sockets()`;
   `send_envelope(..., give_up_on_close=True)` answers None as soon as the connection it went
   out on closes (Slack sees the app gone and will deliver again), not after the timeout.
@@ -32,13 +34,15 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tests.adapters.fake_slack_store import MessageStore
+from tests.adapters.fake_slack_store import FileStore, MessageStore, Upload
 
 BOT_USER = "UBOT"
 BOT_ID = "B0001"
 APP_ID = "A0001"
 TEAM = "T0001"
-STORM_METHODS = frozenset({"chat.postMessage", "chat.update", "reactions.add"})
+STORM_METHODS = frozenset(
+    {"chat.postMessage", "chat.update", "reactions.add", "files.completeUploadExternal"}
+)
 
 
 @dataclass
@@ -83,6 +87,7 @@ class FakeSlack:
     store: MessageStore = field(
         default_factory=lambda: MessageStore(BOT_USER, BOT_ID, APP_ID, TEAM)
     )
+    files: FileStore = field(default_factory=FileStore)
     _post_limit: tuple[int, float] | None = None
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
     _drops: dict[str, list[tuple[bool, str]]] = field(default_factory=dict)
@@ -161,6 +166,11 @@ class FakeSlack:
         """Every kept message whose metadata has this event_type (with its "channel")."""
         return self.store.with_metadata(event_type)
 
+    def shared_files(self, channel: str | None = None) -> list[Upload]:
+        """The files shared by completed uploads (into `channel`, if given), oldest first:
+        each with its name, content, channel, thread_ts and the comment it came with."""
+        return self.files.shared(channel)
+
     # --- Web API ------------------------------------------------------------------------
 
     async def api(self, request: web.Request) -> web.StreamResponse:
@@ -177,7 +187,8 @@ class FakeSlack:
         self.calls.append(call)
         self._new_call.set()
         drops = self._drops.get(method, [])
-        chosen = [i for i, (_, where) in enumerate(drops) if where in ("", args.get("channel"))]
+        channel = args.get("channel") or args.get("channel_id")  # the latter: file shares
+        chosen = [i for i, (_, where) in enumerate(drops) if where in ("", channel)]
         if chosen:
             call.dropped = True
             after_effect, _ = drops.pop(chosen[0])
@@ -272,9 +283,22 @@ class FakeSlack:
                     "locale": user.get("locale", "en-US"),
                 }
             }
+        if method == "files.getUploadURLExternal":
+            return self.files.begin(args, self.base_url)
+        if method == "files.completeUploadExternal":
+            return self.files.complete(args, self.store, self.next_ts)
         if method == "apps.connections.open":
             return {"url": self.base_url.replace("http", "ws") + "socket"}
         return {}
+
+    async def upload(self, request: web.Request) -> web.Response:
+        """The upload URL: takes the file's bytes, and answers as Slack's does (text/plain)."""
+        content = await request.read()
+        if self.latency > 0:
+            await self.pause(self.latency)
+        if not self.files.receive(request.match_info["file_id"], content):
+            return web.Response(status=404, text="Not Found")
+        return web.Response(text=f"OK - {len(content)}")
 
     async def response_url(self, request: web.Request) -> web.Response:
         self.responses.append(await request.json())
@@ -412,10 +436,11 @@ def _cut(request: web.Request) -> web.StreamResponse:
 @asynccontextmanager
 async def running_fake_slack(**options: Any) -> AsyncIterator[FakeSlack]:
     fake = FakeSlack(**options)
-    app = web.Application()
+    app = web.Application(client_max_size=64 * 1024 * 1024)  # room for uploaded files
     app.router.add_post("/api/{method}", fake.api)
     app.router.add_get("/api/{method}", fake.api)
     app.router.add_post("/response/{id}", fake.response_url)
+    app.router.add_post("/upload/{file_id}", fake.upload)
     app.router.add_get("/socket", fake.socket)
     runner = web.AppRunner(app)
     await runner.setup()

@@ -9,12 +9,21 @@ through conversations.history and conversations.replies, following Slack's docum
   caller passes `include_all_metadata`;
 - both methods page with `limit` and an opaque `cursor` (`response_metadata.next_cursor`,
   empty on the last page) and answer `has_more`.
+
+Files (`FileStore`) go as with Slack's external uploads: files.getUploadURLExternal opens an
+upload (a file id and a URL), the bytes are POSTed to that URL, and one
+files.completeUploadExternal shares the files in a channel or thread as a message with the
+initial comment as its text and the files on it. An upload completes once; an unknown file,
+one whose bytes never came, or one already completed answers `file_not_found`.
 """
 
 from __future__ import annotations
 
 import base64
+import itertools
 import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -79,6 +88,15 @@ class MessageStore:
                 "event_payload": metadata.get("event_payload") or {},
             }
         self._channels.setdefault(channel, []).append(message)
+        return message
+
+    def share(
+        self, channel: str, ts: str, thread_ts: str, comment: str, files: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The message a completed upload posts: the comment, with the files on it."""
+        message = self.post(channel, ts, {"text": comment, "thread_ts": thread_ts})
+        message["files"] = files
+        message["upload"] = False
         return message
 
     def update(self, channel: str, ts: str, args: dict[str, Any]) -> dict[str, Any] | None:
@@ -199,3 +217,91 @@ class MessageStore:
                 latest_reply=replies[-1]["ts"],
             )
         return shown
+
+
+@dataclass
+class Upload:
+    """One file of an external upload, and (once completed) where it was shared."""
+
+    id: str
+    name: str
+    length: int
+    content: bytes | None = None  # None until the bytes are POSTed to the upload URL
+    title: str = ""
+    completed: bool = False
+    channel: str = ""  # "" while it is private: completed without a channel, or not yet
+    thread_ts: str = ""
+    comment: str = ""
+    ts: str = ""  # of the message that shared it
+
+    @property
+    def text(self) -> str:
+        return (self.content or b"").decode()
+
+    def shown(self) -> dict[str, Any]:
+        """The file object, as Slack's answers and messages carry it (the main fields)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "title": self.title or self.name,
+            "mimetype": "text/html" if self.name.endswith(".html") else "text/plain",
+            "filetype": self.name.rsplit(".", 1)[-1] if "." in self.name else "text",
+            "size": len(self.content or b""),
+            "url_private": f"https://files.slack.com/files-pri/T0001-{self.id}/{self.name}",
+        }
+
+
+@dataclass
+class FileStore:
+    uploads: dict[str, Upload] = field(default_factory=dict)
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def begin(self, args: dict[str, Any], base_url: str) -> dict[str, Any]:
+        """files.getUploadURLExternal: a file id, and where its bytes go."""
+        name = str(args.get("filename") or "")
+        length = str(args.get("length") or "")
+        if not name or not length.isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._ids):010d}"
+        self.uploads[file_id] = Upload(file_id, name, int(length))
+        return {"upload_url": f"{base_url}upload/{file_id}", "file_id": file_id}
+
+    def receive(self, file_id: str, content: bytes) -> bool:
+        """The bytes POSTed to an upload URL; False for a URL no upload gave."""
+        upload = self.uploads.get(file_id)
+        if upload is None or upload.completed:
+            return False
+        upload.content = content
+        return True
+
+    def complete(
+        self, args: dict[str, Any], messages: MessageStore, next_ts: Callable[[], str]
+    ) -> dict[str, Any]:
+        """files.completeUploadExternal: the files shared as one message (the comment its
+        text) in `channel_id`; without a channel they stay private, as in Slack."""
+        files = parse_json(args.get("files"))
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        chosen: list[Upload] = []
+        for entry in files:
+            upload = self.uploads.get(str(entry.get("id", ""))) if isinstance(entry, dict) else None
+            if upload is None or upload.completed or upload.content is None:
+                return {"ok": False, "error": "file_not_found"}
+            chosen.append(upload)
+        for upload, entry in zip(chosen, files, strict=True):
+            upload.completed = True
+            upload.title = str(entry.get("title") or upload.name)
+        channel = str(args.get("channel_id") or str(args.get("channels") or "").split(",")[0])
+        if channel:
+            ts, thread_ts = next_ts(), str(args.get("thread_ts") or "")
+            comment = str(args.get("initial_comment") or "")
+            for upload in chosen:
+                upload.channel, upload.thread_ts, upload.ts = channel, thread_ts, ts
+                upload.comment = comment
+            messages.share(channel, ts, thread_ts, comment, [u.shown() for u in chosen])
+        return {"files": [u.shown() for u in chosen]}
+
+    def shared(self, channel: str | None = None) -> list[Upload]:
+        """The files shared (in `channel`, if given), in the order they were shared."""
+        found = [u for u in self.uploads.values() if u.channel and channel in (None, u.channel)]
+        return sorted(found, key=lambda u: _stamp(u.ts))

@@ -252,11 +252,13 @@ async def test_buttons_forms_and_rating(discord_desk: DiscordDesk) -> None:
         3, {"custom_id": "csat:5:1", "component_type": 2}, CUSTOMER, "alice", DM
     )
     assert (await _answered(fake, rated))["type"] == 6
-    # in the thread: the relay, claimed, closed with the form's follow-up, the rating
-    await fake.wait_for("POST", f"channels/{thread}/messages", count=4)
+    # in the thread: the relay, claimed, closed with the form's follow-up, the transcript,
+    # the rating
+    await fake.wait_for("POST", f"channels/{thread}/messages", count=5)
     notices = [c.body["content"] for c in desk.sent_to(thread)]
     assert "closed this ticket: extinguished. After-care follow-up in 3 days." in notices[2]
-    assert "rated this ticket 5/5" in notices[3]
+    assert notices[3].startswith("Transcript of ticket #1 (")
+    assert "rated this ticket 5/5" in notices[4]
 
 
 def _starter_id(fake: FakeDiscord) -> str:
