@@ -351,5 +351,9 @@ class DeskPort(Protocol):
         """A message in `locale` (the staff's language when empty)."""
         ...
 
+    async def snippet_names(self) -> list[str]:
+        """The names of every saved reply, sorted, for pickers and autocomplete."""
+        ...
+
     @property
     def teams(self) -> tuple[str, ...]: ...

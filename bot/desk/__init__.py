@@ -222,6 +222,11 @@ class Desk:
         async with self.uow_factory() as uow:
             return await uow.cursors.channels(platform, since)
 
+    async def snippet_names(self) -> list[str]:
+        async with self.uow_factory() as uow:
+            chat = {s.name for s in await uow.snippets.all()}
+        return sorted(chat | set(self.settings.snippets))
+
     async def ticket_in_thread(self, platform: str, thread: str) -> int | None:
         """The number of the ticket whose staff thread this is, for adapters."""
         async with self.uow_factory() as uow:

@@ -156,3 +156,9 @@ def test_saved_reply_commands_parse() -> None:
     ):
         with pytest.raises(UsageError):
             parse(bad)
+
+
+async def test_adapters_get_every_saved_replys_name_for_their_pickers() -> None:
+    world = _world()
+    await world.staff_says("/ticket snippet add wait One moment, please.")
+    assert await world.desk.snippet_names() == ["hello", "refund", "wait"]
