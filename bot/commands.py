@@ -196,6 +196,19 @@ class ReplyAsTeam:
 
 
 @dataclass(frozen=True)
+class SetDuty:
+    """On duty (for these teams; none: the teams the agent is listed in), or off."""
+
+    on: bool
+    teams: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ShowDuty:
+    """Who is on duty, for which teams, holding how many open tickets."""
+
+
+@dataclass(frozen=True)
 class PostTranscript:
     """The ticket's transcript as it stands, posted as files in its staff thread."""
 
@@ -267,6 +280,8 @@ StaffCommand = (
     | ListSnippets
     | SendSnippet
     | ReplyAsTeam
+    | SetDuty
+    | ShowDuty
     | ListFollowUps
     | ShowDigest
 )

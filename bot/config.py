@@ -22,6 +22,7 @@ from bot.business_hours import BusinessHours
 from bot.durations import BadDuration, format_duration, parse_duration
 from bot.model import Priority
 from bot.rendering import available_locales
+from bot.routing_config import RoutingConfigError, routing_from
 from bot.saved_replies import SnippetConfigError, snippets_from
 from bot.settings import DeskSettings, FollowUpPolicy, IdlePolicy
 
@@ -170,6 +171,7 @@ def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) 
         "snippets",
         "anonymous_replies",
         "team_name",
+        "routing",
     }
     unknown = sorted(set(data) - known)
     if unknown:
@@ -201,6 +203,10 @@ def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) 
         snippets = snippets_from(data.get("snippets", {}))
     except SnippetConfigError as error:
         raise ConfigError(where, str(error)) from None
+    try:
+        routing = routing_from(data.get("routing", {}), tuple(t.lower() for t in teams))
+    except RoutingConfigError as error:
+        raise ConfigError(where, str(error)) from None
     team_name = data.get("team_name", "")
     if not isinstance(team_name, str) or len(team_name) > 80:
         raise ConfigError(where, "team_name must be a text of up to 80 characters")
@@ -219,6 +225,7 @@ def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) 
         snippets=snippets,
         anonymous_replies=_flag(data.get("anonymous_replies", False), where, "anonymous_replies"),
         team_name=team_name.strip(),
+        routing=routing,
     )
 
 

@@ -256,6 +256,17 @@ class TicketMessage:
     anonymous: bool = False  # sent in the team's voice: the customer saw no agent's name
 
 
+@dataclass
+class Duty:
+    """An agent's shift: while on, new tickets (those of their teams too) are theirs in turn."""
+
+    agent: Person
+    teams: tuple[str, ...] = ()
+    on: bool = True
+    since: datetime | None = None
+    last_assigned_at: datetime | None = None  # round-robin: the longest without one goes first
+
+
 @dataclass(frozen=True)
 class Snippet:
     """A saved reply in one language, from the configuration file or added from chat."""

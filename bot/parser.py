@@ -31,6 +31,7 @@ USAGE: dict[str, str] = {
     "send": "/ticket send <saved reply> [#N]",
     "areply": "/ticket areply [#N] <text>",
     "snippet": "/ticket snippet add <name> [--locale ja] <text> | list | remove <name>",
+    "duty": "/ticket duty [on [team...]|off]",
     "tag": "/ticket tag [#N] <tag>...",
     "untag": "/ticket untag [#N] <tag>...",
     "help": "/ticket help",
@@ -137,6 +138,15 @@ def parse(text: str) -> c.StaffCommand:
     if verb == "show":
         _no_more(rest, usage)
         return c.ShowTicket(number)
+    if verb == "duty":
+        _no_more("" if number is None else f"#{number}", usage)
+        word, _, teams = rest.partition(" ")
+        word = word.lower()
+        if not word:
+            return c.ShowDuty()
+        if word not in ("on", "off") or (word == "off" and teams.strip()):
+            raise UsageError("unexpected_argument", usage, value=rest)
+        return c.SetDuty(word == "on", tuple(dict.fromkeys(teams.lower().split())))
     if verb == "send":
         name, _, tail = rest.partition(" ")
         if number is None:  # `/ticket send refund #4` as well as `/ticket send #4 refund`

@@ -14,6 +14,7 @@ from bot.delivery.pacing import Route
 from bot.model import (
     Block,
     Customer,
+    Duty,
     OutboundMessage,
     Person,
     Reminder,
@@ -75,6 +76,10 @@ class TicketRepository(Protocol):
         tag: str | None = None,
     ) -> list[Ticket]: ...
     async def count_for_customer(self, customer_id: int, before_id: int) -> int: ...
+    async def open_counts(self, assignee_refs: Sequence[str]) -> dict[str, int]:
+        """How many tickets that are not closed each of these agents holds (0s left out)."""
+        ...
+
     async def set_staff_refs(
         self, ticket_id: int, channel: str, thread: str, card_message_id: str
     ) -> None: ...
@@ -102,6 +107,21 @@ class BlockRepository(Protocol):
 
     async def in_force(self, now: datetime) -> list[Block]:
         """Every block in force at `now`, newest first, with the customer's name."""
+        ...
+
+
+class DutyRepository(Protocol):
+    async def put(self, duty: Duty) -> None:
+        """Keep the agent's duty (on or off, and for which teams); replaces the last."""
+        ...
+
+    async def get(self, agent_ref: str) -> Duty | None: ...
+    async def all(self) -> list[Duty]:
+        """Every agent who ever went on duty, by name."""
+        ...
+
+    async def assigned(self, agent_ref: str, at: datetime) -> None:
+        """Round-robin gave the agent a ticket at `at`."""
         ...
 
 
@@ -242,6 +262,7 @@ class UnitOfWork(Protocol):
     blocks: BlockRepository
     transcripts: TranscriptRepository
     snippets: SnippetRepository
+    duty: DutyRepository
     events: EventRepository
     messages: MessageRepository
     outbox: OutboxRepository

@@ -42,6 +42,16 @@ class IdlePolicy:
 
 
 @dataclass(frozen=True)
+class RoutingPolicy:
+    """Round-robin: a new ticket (or one escalated to a team) goes to the on-duty agent with
+    the fewest open tickets, skipping those at `max_open`."""
+
+    round_robin: bool = True  # nothing happens until someone goes on duty
+    max_open: int = 10
+    members: dict[str, tuple[str, ...]] = field(default_factory=dict)  # team -> agent refs
+
+
+@dataclass(frozen=True)
 class DeskSettings:
     locale: str = "en"
     timezone: str = "UTC"
@@ -66,5 +76,6 @@ class DeskSettings:
     snippets: dict[str, dict[str, str]] = field(default_factory=dict)
     anonymous_replies: bool = False  # every reply in the team's voice
     team_name: str = ""  # the name customers see for it ("" : "Support team", translated)
+    routing: RoutingPolicy = field(default_factory=RoutingPolicy)
     # platforms whose adapter has a leads channel (set at start from the running adapters)
     lead_platforms: tuple[str, ...] = ()

@@ -283,3 +283,15 @@ erasures = Table(
     Column("tickets", Integer, nullable=False),
     Column("messages", Integer, nullable=False),
 )
+
+# agents' shifts: who takes new tickets by round-robin, for which teams, and since when
+agent_duty = Table(
+    "agent_duty",
+    metadata,
+    Column("agent_ref", String(100), primary_key=True),
+    Column("agent_name", String(200), nullable=False),
+    Column("teams", String(600), nullable=False),  # " billing tier2 ", as tickets.tags
+    Column("on_duty", Boolean, nullable=False),
+    Column("since", UTCDateTime()),
+    Column("last_assigned_at", UTCDateTime()),
+)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from bot.model import Source, Ticket
+from bot.model import Source, Status, Ticket
 from bot.ports import ConcurrencyConflict
 from storage import tables as t
 from storage.engine import Conn, new_id
@@ -60,6 +60,15 @@ _COUNT_EARLIER = quick(
     select(func.count()).where(
         _tk.customer_id == bindparam("customer_id"), _tk.id < bindparam("before_id")
     )
+)
+# by the (assignee_ref, status) index
+_OPEN_COUNTS = (
+    select(_tk.assignee_ref.label("ref"), func.count().label("n"))
+    .where(
+        _tk.assignee_ref.in_(bindparam("refs", expanding=True)),
+        _tk.status != Status.CLOSED.value,
+    )
+    .group_by(_tk.assignee_ref)
 )
 
 
@@ -161,6 +170,12 @@ class SqlTickets:
     async def count_for_customer(self, customer_id: int, before_id: int) -> int:
         params = {"customer_id": customer_id, "before_id": before_id}
         return int((await self.conn.execute(_COUNT_EARLIER, params)).scalar_one())
+
+    async def open_counts(self, assignee_refs: Sequence[str]) -> dict[str, int]:
+        if not assignee_refs:
+            return {}
+        rows = await self.conn.execute(_OPEN_COUNTS, {"refs": list(assignee_refs)})
+        return {row.ref: int(row.n) for row in rows}
 
     async def set_staff_refs(
         self, ticket_id: int, channel: str, thread: str, card_message_id: str

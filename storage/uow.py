@@ -13,6 +13,7 @@ from bot.ports import (
     BlockRepository,
     CursorRepository,
     CustomerRepository,
+    DutyRepository,
     EventRepository,
     InboundRepository,
     MessageRepository,
@@ -27,6 +28,7 @@ from bot.ports import (
 )
 from storage.blocks import SqlBlocks
 from storage.cursors import SqlCursors
+from storage.duty import SqlDuty
 from storage.engine import Conn, Database, is_outage
 from storage.outbox import HandOff
 from storage.reports import SqlReports
@@ -65,6 +67,7 @@ class SqlUnitOfWork:
         self.blocks: BlockRepository = SqlBlocks(conn)
         self.transcripts: TranscriptRepository = SqlTranscripts(conn)
         self.snippets: SnippetRepository = SqlSnippets(conn, self._database.dialect_name)
+        self.duty: DutyRepository = SqlDuty(conn, self._database.dialect_name)
         self.events: EventRepository = SqlEvents(conn)
         self.messages: MessageRepository = SqlMessages(conn)
         self._outbox = SqlOutbox(conn, self._handoff, tickets.created)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import commands as c
 from bot import events as ev
-from bot.desk import ticket_clocks
+from bot.desk import routing, ticket_clocks
 from bot.desk.after_close import LOW_RATING, answer_since, heard_after_close
 from bot.desk.context import CommandContext
 from bot.desk.customers import customer_for, refused_for_block, turned_away
@@ -106,6 +106,7 @@ async def open_ticket(
 ) -> Ticket:
     assert customer.id is not None
     priority, keyword = ctx.triage.priority_for(f"{subject}\n{text}")
+    turn = await routing.next_in_turn(ctx)
     ticket = Ticket(
         id=None,
         number=await ctx.uow.tickets.next_number(),
@@ -117,6 +118,8 @@ async def open_ticket(
         created_at=ctx.now,
         updated_at=ctx.now,
         priority=priority,
+        assignee=turn[0] if turn else None,
+        status=Status.CLAIMED if turn else Status.OPEN,
     )
     await ctx.uow.tickets.add(ticket)
     assert ticket.id is not None
@@ -128,6 +131,8 @@ async def open_ticket(
     )
     await ctx.card(ticket, first=True)
     await _relay_to_staff(ctx, ticket, person, text, attachments)
+    if turn:
+        await routing.announce(ctx, ticket, *turn)
     await ticket_clocks.watch_first_response(ctx, ticket, fresh=True)
     target = ctx.settings.first_response_targets[priority]
     hours = ctx.settings.business_hours

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot import commands as c
 from bot import events as ev
-from bot.desk import ticket_clocks, transcripts
+from bot.desk import routing, ticket_clocks, transcripts
 from bot.desk.context import CommandContext
 from bot.desk.intake import clean_text, csat_actions
 from bot.kinds import EventKind, MessageKind
@@ -62,6 +62,9 @@ async def escalate(ctx: CommandContext, ticket: Ticket, cmd: c.EscalateTicket) -
         raise ctx.refuse("unknown_team", team=cmd.team, teams=", ".join(ctx.settings.teams))
     previous = ticket.assignee.name if ticket.assignee else ""
     ticket.escalate(cmd.team)
+    turn = await routing.next_in_turn(ctx, cmd.team)
+    if turn:
+        ticket.assign(turn[0])
     await save(ctx, ticket)
     await ctx.record(ticket, ev.Escalated(cmd.team, cmd.reason, ticket.escalation_level, previous))
     await ctx.notice(
@@ -72,6 +75,10 @@ async def escalate(ctx: CommandContext, ticket: Ticket, cmd: c.EscalateTicket) -
         agent=ctx.caller.actor.name,
         level=ticket.escalation_level,
     )
+    if turn:
+        await routing.announce(ctx, ticket, *turn)
+    else:
+        await routing.nobody_for(ctx, ticket, cmd.team)
     return Outcome(ctx.staff_text("reply_escalated", number=ticket.number, team=cmd.team))
 
 

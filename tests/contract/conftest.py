@@ -18,6 +18,7 @@ from bot.ports import (
     BlockRepository,
     CursorRepository,
     CustomerRepository,
+    DutyRepository,
     EventRepository,
     InboundRepository,
     MessageRepository,
@@ -37,6 +38,7 @@ from tests.unit.fakes import (
     FakeBlocks,
     FakeCursors,
     FakeCustomers,
+    FakeDuty,
     FakeEvents,
     FakeInbound,
     FakeMessages,
@@ -91,6 +93,7 @@ def _fakes_satisfy_the_ports(store: Store, database: Database) -> list[UnitOfWor
         BlockRepository,
         TranscriptRepository,
         SnippetRepository,
+        DutyRepository,
         UnitOfWork,
     ] = (
         FakeTickets(uow),
@@ -105,6 +108,7 @@ def _fakes_satisfy_the_ports(store: Store, database: Database) -> list[UnitOfWor
         FakeBlocks(uow),
         FakeTranscripts(uow),
         FakeSnippets(uow),
+        FakeDuty(uow),
         uow,
     )
     return [FakeUnitOfWorkFactory(store), SqlUnitOfWorkFactory(database)]

@@ -416,3 +416,19 @@ def test_saved_replies_and_the_teams_voice_in_the_shell(tmp_path: Path) -> None:
     assert (
         "[staff #1] bob sent the saved reply “later”: We will write again tomorrow, alice." in out
     )
+
+
+def test_agents_on_duty_get_new_tickets_in_turn_in_the_shell(tmp_path: Path) -> None:
+    script = (
+        "@bob> /ticket duty on\n"
+        "@carol> /ticket duty on\n"
+        "alice> My invoice is wrong\n"
+        "ben> The app crashes\n"
+        "@bob> /ticket duty\n"
+    )
+    result = run(tmp_path, "run", stdin=script)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "[staff #1] @bob Assigned to bob in turn (0 other open tickets held)." in out
+    assert "[staff #2] @carol Assigned to carol in turn (0 other open tickets held)." in out
+    assert "• bob: 1 open, on duty since " in out

@@ -84,6 +84,9 @@ def test_toml_file_sets_teams_keywords_and_targets(tmp_path: Path) -> None:
             "{{ name }} is not filled in; use {{ customer }}",
         ),
         ("anonymous_replies = 1", "anonymous_replies must be true or false"),
+        ("[routing]\nmax_open = 0", "routing.max_open must be a whole number from 1 up"),
+        ("[routing.members]\nsales = ['slack:U1']", "routing.members.sales: there is no such team"),
+        ("[routing.members]\nbilling = ['U1']", "must list agents as platform:user id"),
     ],
 )
 def test_bad_toml_says_what_is_wrong(tmp_path: Path, content: str, words: str) -> None:

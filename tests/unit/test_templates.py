@@ -17,6 +17,7 @@ from bot.model import (
     Attachment,
     Block,
     Direction,
+    Duty,
     Person,
     Reminder,
     ReminderKind,
@@ -128,6 +129,12 @@ VARIABLES: dict[str, dict[str, Any]] = {
                 "ja": Snippet("refund", "ja", "返金しました。", "bob"),
             }
         ]
+    },
+    "staff/duty.md.j2": {
+        "rota": [(Duty(BOB, ("billing",), True, NOW), 3), (Duty(BOB, (), True, NOW), 0)],
+        "cap": 10,
+        "round_robin": True,
+        "tz": "Asia/Tokyo",
     },
     "staff/help.md.j2": {"usage": USAGE, "prefixes": ("//",), "teams": ("billing",)},
     "customer/idle_nudge.md.j2": {"closes_in": "3 days"},

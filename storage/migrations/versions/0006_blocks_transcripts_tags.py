@@ -1,6 +1,6 @@
-"""blocks, transcripts, tags and saved replies: customers whose messages open no ticket,
-each close's record, the tags agents sort tickets by, saved replies added from chat, and
-replies sent in the team's voice
+"""blocks, transcripts, tags, saved replies and duty: customers whose messages open no
+ticket, each close's record, the tags agents sort tickets by, saved replies added from chat,
+replies sent in the team's voice, and agents' shifts for round-robin assignment
 
 Revision ID: 0006
 Revises: 0005
@@ -37,6 +37,16 @@ def upgrade() -> None:
         sa.Column("by_name", sa.String(length=200), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("name", "locale", name=op.f("pk_snippets")),
+    )
+    op.create_table(
+        "agent_duty",
+        sa.Column("agent_ref", sa.String(length=100), nullable=False),
+        sa.Column("agent_name", sa.String(length=200), nullable=False),
+        sa.Column("teams", sa.String(length=600), nullable=False),
+        sa.Column("on_duty", sa.Boolean(), nullable=False),
+        sa.Column("since", UTCDateTime(), nullable=True),
+        sa.Column("last_assigned_at", UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("agent_ref", name=op.f("pk_agent_duty")),
     )
     op.create_table(
         "customer_blocks",
@@ -79,6 +89,7 @@ def downgrade() -> None:
     op.drop_table("transcripts")
     op.drop_index(op.f("ix_customer_blocks_customer_id"), table_name="customer_blocks")
     op.drop_table("customer_blocks")
+    op.drop_table("agent_duty")
     op.drop_table("snippets")
     with op.batch_alter_table("ticket_messages", schema=None) as batch_op:
         batch_op.drop_column("anonymous")

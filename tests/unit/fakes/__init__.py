@@ -20,6 +20,7 @@ from bot.ports import (
     BlockRepository,
     CursorRepository,
     CustomerRepository,
+    DutyRepository,
     EventRepository,
     InboundRepository,
     MessageRepository,
@@ -31,7 +32,7 @@ from bot.ports import (
     TicketRepository,
     TranscriptRepository,
 )
-from tests.unit.fakes.blocks import FakeBlocks, FakeSnippets, FakeTranscripts
+from tests.unit.fakes.blocks import FakeBlocks, FakeDuty, FakeSnippets, FakeTranscripts
 from tests.unit.fakes.delivery import FakeCursors, FakeDeliverer, FakeInbound, FakeOutbox
 from tests.unit.fakes.records import FakeCustomers, FakeEvents, FakeMessages, FakeTickets
 from tests.unit.fakes.reminders import FakeReminders, FakeReports
@@ -42,6 +43,7 @@ __all__ = [
     "FakeCursors",
     "FakeCustomers",
     "FakeDeliverer",
+    "FakeDuty",
     "FakeEvents",
     "FakeInbound",
     "FakeMessages",
@@ -72,6 +74,7 @@ class FakeUnitOfWork:
         self.blocks: BlockRepository = FakeBlocks(self)
         self.transcripts: TranscriptRepository = FakeTranscripts(self)
         self.snippets: SnippetRepository = FakeSnippets(self)
+        self.duty: DutyRepository = FakeDuty(self)
         self.events: EventRepository = FakeEvents(self)
         self.messages: MessageRepository = FakeMessages(self)
         self.outbox: OutboxRepository = FakeOutbox(self)

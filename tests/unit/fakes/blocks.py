@@ -1,5 +1,5 @@
-"""The block list, stored transcripts and saved replies, as storage/blocks.py,
-storage/transcripts.py and storage/snippets.py."""
+"""The block list, stored transcripts, saved replies and agents' duty, as storage/blocks.py,
+storage/transcripts.py, storage/snippets.py and storage/duty.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from bot.model import Block, Person, Snippet
+from bot.model import Block, Duty, Person, Snippet
 from tests.unit.fakes.store import (
     DISPLAY_NAME_CHARS,
     Repository,
@@ -101,3 +101,30 @@ class FakeSnippets(Repository):
         for key in found:
             del s.snippets[key]
         return len(found)
+
+
+class FakeDuty(Repository):
+    async def put(self, duty: Duty) -> None:
+        s = await self._s()
+        agent = stored_person(duty.agent)
+        kept = s.duty.get(agent.ref)
+        s.duty[agent.ref] = Duty(
+            dataclasses.replace(agent, name=agent.name[:DISPLAY_NAME_CHARS]),
+            tuple(duty.teams),
+            duty.on,
+            utc_or_none(duty.since),
+            kept.last_assigned_at if kept else utc_or_none(duty.last_assigned_at),
+        )
+
+    async def get(self, agent_ref: str) -> Duty | None:
+        s = await self._s()
+        return copy.deepcopy(s.duty.get(agent_ref))
+
+    async def all(self) -> list[Duty]:
+        s = await self._s()
+        return copy.deepcopy(sorted(s.duty.values(), key=lambda d: (d.agent.name, d.agent.ref)))
+
+    async def assigned(self, agent_ref: str, at: datetime) -> None:
+        s = await self._s()
+        if agent_ref in s.duty:
+            s.duty[agent_ref].last_assigned_at = utc(at)

@@ -140,6 +140,14 @@ class FakeTickets(Repository):
             if t.customer_id == customer_id and t.id is not None and t.id < before_id
         )
 
+    async def open_counts(self, assignee_refs: Sequence[str]) -> dict[str, int]:
+        s = await self._s()
+        counts: dict[str, int] = {}
+        for t in s.tickets.values():
+            if t.assignee and t.assignee.ref in assignee_refs and not t.is_closed:
+                counts[t.assignee.ref] = counts.get(t.assignee.ref, 0) + 1
+        return counts
+
     async def set_staff_refs(
         self, ticket_id: int, channel: str, thread: str, card_message_id: str
     ) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.model import (
     Block,
     Customer,
+    Duty,
     OutboundMessage,
     Person,
     Reminder,
@@ -55,6 +56,7 @@ class Store:
         self.lifted: dict[int, datetime] = {}  # block id -> when it was lifted
         self.transcripts: list[tuple[int, datetime, dict[str, Any]]] = []  # ticket id, made at
         self.snippets: dict[tuple[str, str], Snippet] = {}  # (name, locale)
+        self.duty: dict[str, Duty] = {}  # agent ref
         self.events: list[TicketEvent] = []
         self.messages: list[TicketMessage] = []
         self.outbox: dict[int, OutboxRow] = {}
@@ -93,6 +95,7 @@ _DATA = (
     "lifted",
     "transcripts",
     "snippets",
+    "duty",
     "events",
     "messages",
     "outbox",
