@@ -13,7 +13,7 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord.deliver import TAGS
+from adapters.discord.forum_tags import TAGS
 from adapters.discord.intake import DiscordIntake
 from adapters.discord.interactions import Interactions
 from adapters.discord.settings import DiscordSettings

@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 import discord
 
+from adapters.discord.forum_tags import ForumTags
 from adapters.discord.views import buttons
 from adapters.text import resolve_ticket_links, split_text
 from bot.delivery.pacing import Pacer, Route
@@ -45,16 +46,6 @@ NO_PINGS = discord.AllowedMentions.none()
 # Discord allows a bot 50 requests per second in all
 # one bot token, whichever process calls: shared by every process on the database
 GLOBAL = Route("discord:global", 50.0, burst=50, serial=False, shared=True)
-# forum tags that show each ticket's state in the staff forum
-TAGS = ("Open", "Claimed", "Escalated", "Waiting", "Closed")
-STATUS_TAG = {
-    "open": "Open",
-    "claimed": "Claimed",
-    "escalated": "Escalated",
-    "waiting": "Waiting",
-    "closed": "Closed",
-    "reopened": "Open",
-}
 
 
 class DiscordDeliverer:
@@ -77,8 +68,17 @@ class DiscordDeliverer:
         self.has_leads_channel = bool(leads_channel)
         # the core's group tokens: the staff role, and the lead role (else staff again)
         self.groups = {STAFF_GROUP: staff_role, LEADS_GROUP: lead_role or staff_role}
-        self.tags: dict[str, int] = {}  # tag name -> id, filled in at start
+        self.forum_tags = ForumTags(client, staff_channel)
         self.pacer = Pacer()
+
+    @property
+    def tags(self) -> dict[str, int]:
+        """The staff forum's tags, name -> id: filled in at start (none in a text channel)."""
+        return self.forum_tags.ids
+
+    @tags.setter
+    def tags(self, ids: dict[str, int]) -> None:
+        self.forum_tags.ids = ids
 
     def route(self, message: OutboundMessage, ticket: Ticket | None) -> Route | None:
         """The channel the message's call goes to. discord.py keeps each route's bucket and
@@ -135,11 +135,7 @@ class DiscordDeliverer:
                 embed=_card_embed(message), view=buttons(message.actions), allowed_mentions=NO_PINGS
             )
             # last, as the command's last word: tag it, and archive it when it is closed
-            status = str(message.data.get("status", ""))
-            changes: dict[str, Any] = {"archived": status == "closed"}
-            if self.tags:  # forum tags; a text channel's threads have none
-                changes["applied_tags"] = [str(t) for t in self._tag_ids(status)]
-            await self.client.http.edit_channel(thread, **changes)
+            await self._tag_post(thread, message)
             return DeliveryReceipt(ticket.card_message_id, str(thread), str(thread))
         if message.kind in _MARKS and source_id:
             # the agent's own message is in the thread already: mark it internal, or delivered
@@ -177,7 +173,7 @@ class DiscordDeliverer:
             name=name,
             embed=_card_embed(message),
             view=buttons(message.actions),
-            applied_tags=[t for t in (forum.get_tag(i) for i in self._tag_ids("open")) if t],
+            applied_tags=[t for t in map(forum.get_tag, self.forum_tags.status_ids("open")) if t],
             allowed_mentions=NO_PINGS,
         )
         thread_id = str(created.thread.id)
@@ -193,9 +189,23 @@ class DiscordDeliverer:
                 return DeliveryReceipt(str(thread.id), str(thread.id), str(thread.id))
         return None
 
-    def _tag_ids(self, status: str) -> list[int]:
-        tag = self.tags.get(STATUS_TAG.get(status, ""))
-        return [tag] if tag else []
+    async def _tag_post(self, thread: int, message: OutboundMessage) -> None:
+        status = str(message.data.get("status", ""))
+        tags = [str(t) for t in message.data.get("tags", [])]
+        changes: dict[str, Any] = {"archived": status == "closed"}
+        if not self.tags:  # a text channel's threads have no tags
+            await self.client.http.edit_channel(thread, **changes)
+            return
+        changes["applied_tags"] = [str(t) for t in await self.forum_tags.applied(status, tags)]
+        try:
+            await self.client.http.edit_channel(thread, **changes)
+        except discord.HTTPException as error:
+            if error.status != 400:
+                raise
+            # a tag went from the forum since it was cached: read the tags again, once
+            await self.forum_tags.refresh()
+            changes["applied_tags"] = [str(t) for t in await self.forum_tags.applied(status, tags)]
+            await self.client.http.edit_channel(thread, **changes)
 
     async def _send(self, channel_id: int, message: OutboundMessage) -> DeliveryReceipt:
         channel = self.client.get_partial_messageable(channel_id)

@@ -2,7 +2,11 @@
 
 Every subcommand is turned back into `/ticket ...` text and run through the desk's parser,
 so Discord, Slack and the shell accept exactly the same commands. Inside a ticket's forum
-post no number is needed; elsewhere numbers autocomplete."""
+post no number is needed; elsewhere numbers autocomplete.
+
+Discord allows a command 25 options, subcommands and groups alike, and one level of groups.
+`/ticket` has 23: 22 subcommands and the `snippet` group (add, list, remove), which makes the
+saved replies' three actions one option and gives each its own required fields."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from adapters.discord.views import buttons
 from bot import commands as c
 from bot.model import Action, Person
 from bot.ports import DeskPort
+from bot.rendering import available_locales
 
 Number = app_commands.Range[int, 1]
 
@@ -170,6 +175,72 @@ def ticket_commands(
     @group.command(description="Who is blocked, by whom and until when")
     async def blocked(interaction: discord.Interaction) -> None:
         await run(interaction, "blocked")
+
+    async def snippet_names(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        if not interactions.is_staff(interaction.user):
+            return []  # the saved replies are the staff's
+        typed = current.strip().lower()
+        names = [n for n in await desk.snippet_names() if typed in n]
+        names.sort(key=lambda n: not n.startswith(typed))  # what was typed first, in order
+        return [app_commands.Choice(name=n, value=n) for n in names[:25]]
+
+    @group.command(description="Send a saved reply to the customer, in their language")
+    @app_commands.autocomplete(name=snippet_names)
+    @app_commands.autocomplete(number=open_numbers)
+    async def send(
+        interaction: discord.Interaction, name: str, number: Number | None = None
+    ) -> None:
+        await run(interaction, f"send {name} {num(number)}")
+
+    @group.command(description="Reply to the customer in the team's voice, not your own")
+    @app_commands.autocomplete(number=open_numbers)
+    async def areply(
+        interaction: discord.Interaction, text: str, number: Number | None = None
+    ) -> None:
+        await run(interaction, f"areply {num(number)}{text}")
+
+    snippet = app_commands.Group(name="snippet", description="Saved replies", parent=group)
+
+    @snippet.command(
+        name="add",
+        description="Save a reply; {{ customer }}, {{ agent }} and {{ number }} are filled in",
+    )
+    @app_commands.choices(
+        locale=[app_commands.Choice(name=x, value=x) for x in available_locales()]
+    )
+    async def snippet_add(
+        interaction: discord.Interaction, name: str, text: str, locale: str | None = None
+    ) -> None:
+        language = f"--locale {locale} " if locale else ""
+        await run(interaction, f"snippet add {name} {language}{text}")
+
+    @snippet.command(name="list", description="Every saved reply")
+    async def snippet_list(interaction: discord.Interaction) -> None:
+        await run(interaction, "snippet list")
+
+    @snippet.command(name="remove", description="Remove a saved reply, in every language")
+    @app_commands.autocomplete(name=snippet_names)
+    async def snippet_remove(interaction: discord.Interaction, name: str) -> None:
+        await run(interaction, f"snippet remove {name}")
+
+    @group.command(description="Tag the ticket: one or more words, e.g. billing vip")
+    @app_commands.autocomplete(number=open_numbers)
+    async def tag(
+        interaction: discord.Interaction, tags: str, number: Number | None = None
+    ) -> None:
+        await run(interaction, f"tag {num(number)}{tags}")
+
+    @group.command(description="Take tags off the ticket")
+    async def untag(
+        interaction: discord.Interaction, tags: str, number: Number | None = None
+    ) -> None:
+        await run(interaction, f"untag {num(number)}{tags}")
+
+    @group.command(description="Post the ticket's transcript as files in its thread")
+    async def transcript(interaction: discord.Interaction, number: Number | None = None) -> None:
+        await run(interaction, f"transcript {num(number)}")
 
     @group.command(description="Post an 'Open a ticket' button in this channel (staff)")
     async def panel(interaction: discord.Interaction) -> None:

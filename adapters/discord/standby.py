@@ -19,7 +19,8 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 import discord
 
-from adapters.discord.deliver import TAGS, DiscordDeliverer
+from adapters.discord.deliver import DiscordDeliverer
+from adapters.discord.forum_tags import TAGS
 from bot.config import ConfigError
 from bot.kinds import MessageKind
 from bot.model import OutboundMessage, Ticket

@@ -16,7 +16,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.blocks import button, message_blocks
+from adapters.slack.blocks import button, message_blocks, slack_actions
 from adapters.slack.files import COMPLETE, share_files, upload_route
 from adapters.slack.pacing import paced_ahead, post_route, retry_after, tier_route
 from adapters.slack.settings import SlackSettings
@@ -24,7 +24,7 @@ from adapters.slack.text import mention, mrkdwn, split
 from adapters.text import linked_numbers, resolve_ticket_links
 from bot.delivery.pacing import Route
 from bot.kinds import MessageKind
-from bot.model import Audience, OutboundMessage, Ticket, files_of
+from bot.model import Action, Audience, OutboundMessage, Ticket, files_of
 from bot.ports import LEADS_GROUP, STAFF_GROUP, DeliveryError, DeliveryReceipt
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class SlackDeliverer:
                     channel=ticket.staff_channel,
                     ts=ticket.card_message_id,
                     text=_fallback(message),
-                    blocks=message_blocks(message.body, message.actions),
+                    blocks=message_blocks(message.body, slack_actions(message)),
                 )
             return DeliveryReceipt(ticket.card_message_id, ticket.staff_channel)
         if message.kind in _MARKS and source_id:
@@ -163,8 +163,8 @@ class SlackDeliverer:
                 args["metadata"]["event_payload"]["ticket"] = ticket
             if thread:
                 args["thread_ts"] = thread
-            if last and message.actions:
-                args["blocks"] = _text_and_buttons(text, message)
+            if last and (actions := slack_actions(message)):
+                args["blocks"] = _text_and_buttons(text, actions)
             try:
                 response = await self.client.chat_postMessage(**args)
             except SlackApiError as error:
@@ -257,10 +257,10 @@ class SlackDeliverer:
                 raise
 
 
-def _text_and_buttons(text: str, message: OutboundMessage) -> list[dict[str, Any]]:
+def _text_and_buttons(text: str, actions: list[Action]) -> list[dict[str, Any]]:
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-        {"type": "actions", "elements": [button(a) for a in message.actions[:25]]},
+        {"type": "actions", "elements": [button(a) for a in actions[:25]]},
     ]
 
 

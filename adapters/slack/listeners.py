@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import re
 from collections import deque
@@ -20,20 +19,18 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.blocks import CLOSE_FORM, ESCALATE_FORM, close_form, escalate_form, form_value
 from adapters.slack.deliver import card_ticket
+from adapters.slack.forms import MENTION, FormListeners
 from adapters.slack.people import PLATFORM, People
 from adapters.slack.settings import SlackSettings
 from adapters.slack.text import mrkdwn
 from bot import commands as c
 from bot.buttons import command_for_button
-from bot.durations import BadDuration, parse_duration
-from bot.model import Attachment, Person, Source
+from bot.model import Attachment, Source
 from bot.ports import DeskPort, Outcome, StorageOutage
 
 log = logging.getLogger(__name__)
 
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _MESSAGE_SUBTYPES = {None, "file_share", "thread_broadcast"}  # what people write
 
 
@@ -42,11 +39,9 @@ class NotTakenYet(Exception):
     unacknowledged, it comes again."""
 
 
-class Listeners:
+class Listeners(FormListeners):
     def __init__(self, desk: DeskPort, settings: SlackSettings, people: People) -> None:
-        self.desk = desk
-        self.settings = settings
-        self.people = people
+        super().__init__(desk, settings, people)
         self._working: set[asyncio.Task[Any] | None] = set()
         # staff threads that are not under a card: asked about once, not at every message
         self._not_cards: deque[str] = deque(maxlen=1000)
@@ -62,17 +57,13 @@ class Listeners:
         buttons = (r"^ticket:(claim|reopen):\d+$", r"^followup:(checkin|snooze|done):\d+$")
         for pattern in buttons:
             app.action(re.compile(pattern))(ack=_ack, lazy=[lazy(self._ticket_button)])
-        app.action(re.compile(r"^ticket:(escalate|close):\d+$"))(
-            ack=_ack, lazy=[lazy(self._form_button)]
-        )
+        self.register_forms(app, lazy, _ack)
         for pattern in (
             r"^csat:(\d|help):\d+$",
             r"^checkin:(good|trouble):\d+$",
             r"^transcript:send:\d+$",
         ):
             app.action(re.compile(pattern))(ack=_ack, lazy=[lazy(self._rating)])
-        app.view(ESCALATE_FORM)(self.on_escalate_form)
-        app.view(CLOSE_FORM)(self.on_close_form)
         app.shortcut("create_ticket")(ack=_ack, lazy=[lazy(self._create_ticket)])
 
     async def on_error(self, error: Exception) -> None:
@@ -190,7 +181,7 @@ class Listeners:
         """`@supportbot claim` inside a ticket thread: no number needed."""
         channel, thread = event["channel"], event.get("thread_ts", "")
         number = await self.desk.ticket_in_thread(PLATFORM, thread) if thread else None
-        text = _MENTION.sub("", event.get("text", ""), count=1).strip()
+        text = MENTION.sub("", event.get("text", ""), count=1).strip()
         caller = await self._caller(
             event["user"], number, text, event_id=str(body.get("event_id", ""))
         )
@@ -222,53 +213,6 @@ class Listeners:
             await respond(
                 text=mrkdwn(outcome.text), response_type="ephemeral", replace_original=False
             )
-
-    async def _form_button(
-        self, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, respond: Any
-    ) -> None:
-        _, verb, number = action["action_id"].split(":")
-        if not await self.people.is_staff(body["user"]["id"]):
-            refusal = self.desk.text("not_staff")
-            await respond(text=refusal, response_type="ephemeral", replace_original=False)
-            return
-        form = (
-            escalate_form(int(number), self.desk.teams, f"Escalate #{number}")
-            if verb == "escalate"
-            else close_form(int(number), f"Close #{number}")
-        )
-        await client.views_open(trigger_id=body["trigger_id"], view=form)
-
-    async def on_escalate_form(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
-        number = json.loads(view["private_metadata"])["number"]
-        command = c.EscalateTicket(form_value(view, "team"), form_value(view, "reason"), number)
-        caller = await self._caller(body["user"]["id"], None)
-        outcome = await self._kept_or_retry(self.desk.handle(command, caller))
-        await ack(
-            **(
-                {}
-                if outcome.ok
-                else {"response_action": "errors", "errors": {"team": outcome.text[:150]}}
-            )
-        )
-
-    async def on_close_form(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
-        number = json.loads(view["private_metadata"])["number"]
-        followup = form_value(view, "followup").strip()
-        try:
-            delay = parse_duration(followup) if followup else None
-        except BadDuration:
-            await ack(
-                response_action="errors",
-                errors={"followup": "Write a duration like 30m, 4h, 3d or 1w."},
-            )
-            return
-        caller = await self._caller(body["user"]["id"], None)
-        close = c.CloseTicket(form_value(view, "resolution"), number, follow_up=delay)
-        outcome = await self._kept_or_retry(self.desk.handle(close, caller))
-        if not outcome.ok:
-            await ack(response_action="errors", errors={"resolution": outcome.text[:150]})
-            return
-        await ack()
 
     async def _rating(self, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
         user = body["user"]["id"]
@@ -315,36 +259,6 @@ class Listeners:
             )
         await client.chat_postEphemeral(
             channel=channel, user=caller.actor.user_id, text=mrkdwn(outcome.text)
-        )
-
-    # --- helpers ------------------------------------------------------------------------
-
-    async def _kept_or_retry(self, work: Awaitable[Outcome]) -> Outcome:
-        """An agent's command, or the truth when the database could not take it: Slack does
-        not redeliver commands and button presses, so the agent is asked to try again."""
-        try:
-            return await work
-        except StorageOutage as outage:
-            log.warning("slack: an agent's command was not carried out: %s", outage)
-            return Outcome(self.desk.text("try_again"), False)
-
-    async def _caller(
-        self, user: str, number: int | None, text: str = "", event_id: str = ""
-    ) -> c.Caller:
-        mentions: dict[str, Person] = {}
-        staff: set[str] = set()
-        for match in _MENTION.finditer(text):
-            person = mentions[match.group(0)] = await self.people.person(match.group(1))
-            if await self.people.is_staff(match.group(1)):
-                staff.add(person.ref)
-        return c.Caller(
-            await self.people.person(user),
-            is_staff=await self.people.is_staff(user),
-            is_lead=await self.people.is_lead(user),
-            in_ticket=number,
-            event_id=event_id,
-            mentions=mentions,
-            mentioned_staff=frozenset(staff),
         )
 
 

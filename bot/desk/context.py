@@ -170,6 +170,8 @@ class CommandContext:
             kind,
             self.card_body(ticket),
             actions=card_actions(ticket, self.staff_text),
+            # the label of a button only some platforms add (Slack's saved-reply picker)
+            saved_reply_label=self.staff_text("button_saved_reply"),
             **card_fields(ticket),
         )
 

@@ -9,7 +9,8 @@ with no answer, before or after it took effect), `fail` (any status), `restart` 
 lost: RESUME is refused and the bot must IDENTIFY anew, missing what came meanwhile). Get
 Channel and Get Guild Member answer for the threads, DMs and members it knows; opt in to
 `rest_history` (history without the gateway-only guild_id and member) and
-`threads_in_guild_create` (active threads listed on connect), as Discord does."""
+`threads_in_guild_create` (active threads listed on connect), as Discord does. Forum tags
+keep Discord's limits (see fake_discord_forum)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from tests.adapters.fake_discord_files import Upload
+from tests.adapters.fake_discord_forum import applied_tags_refusal, new_forum_tags
 from tests.adapters.fake_discord_store import Call as Call  # where the tests import it from
 from tests.adapters.fake_discord_store import RestSide, json_response
 
@@ -131,6 +133,8 @@ class FakeDiscord(RestSide):
             parts = path.split("/")
             return json_response(self._thread(parts[3], parts[1], body))
         if path.endswith("/threads") and method == "POST":
+            if refused := applied_tags_refusal(body.get("applied_tags", []), self.forum_tags):
+                return json_response(refused, 400)
             thread_id = str(self.next_id())
             starter = self._keep(self._message(thread_id, body.get("message", {}), BOT))
             self.starters[thread_id] = starter["id"]
@@ -148,9 +152,9 @@ class FakeDiscord(RestSide):
                 stored["edited_timestamp"] = STAMP
             return json_response(message)
         if method == "PATCH" and path == f"channels/{FORUM}":
-            tags = body.get("available_tags", [])
-            for tag in tags:
-                tag.setdefault("id", str(self.next_id()))
+            tags = new_forum_tags(body.get("available_tags", self.forum_tags), self.next_id)
+            if isinstance(tags, dict):
+                return json_response(tags, 400)
             self.forum_tags = tags
             # as Discord does, the change also comes as an event to every connected bot
             asyncio.get_running_loop().create_task(self.dispatch("CHANNEL_UPDATE", self._forum()))
@@ -158,6 +162,8 @@ class FakeDiscord(RestSide):
         if method == "PATCH" and path.startswith("channels/") and path.count("/") == 1:
             thread = self.threads[path.split("/")[1]]
             if "applied_tags" in body:
+                if refused := applied_tags_refusal(body["applied_tags"], self.forum_tags):
+                    return json_response(refused, 400)
                 thread["applied_tags"] = body["applied_tags"]
             if "archived" in body:
                 thread["thread_metadata"]["archived"] = body["archived"]
@@ -205,6 +211,7 @@ class FakeDiscord(RestSide):
             "member_count": 1,
             "rate_limit_per_user": 0,
             "flags": 0,
+            "applied_tags": list(body.get("applied_tags", [])),
             "thread_metadata": {
                 "archived": False,
                 "auto_archive_duration": 10080,

@@ -20,6 +20,7 @@ from bot.app.bootstrap import App, build
 from bot.clock import FrozenClock
 from bot.config import Config
 from bot.delivery.pacing import Pacer
+from bot.settings import DeskSettings
 from tests.adapters.fake_slack import TEAM, FakeSlack
 from tests.support.virtual_time import RunningClock
 
@@ -175,8 +176,14 @@ class SlackDesk:
         return await self.send("interactive", payload)
 
     async def submit(
-        self, user: str, callback_id: str, number: int, values: dict[str, dict[str, Any]]
+        self,
+        user: str,
+        callback_id: str,
+        number: int,
+        values: dict[str, dict[str, Any]],
+        metadata: str = "",
     ) -> tuple[int, str]:
+        """A form submitted; `metadata` is the private_metadata the form was opened with."""
         payload = {
             "type": "view_submission",
             "user": {"id": user},
@@ -187,7 +194,7 @@ class SlackDesk:
                 "id": "V1",
                 "type": "modal",
                 "callback_id": callback_id,
-                "private_metadata": json.dumps({"number": number}),
+                "private_metadata": metadata or json.dumps({"number": number}),
                 "state": {"values": values},
             },
         }
@@ -214,12 +221,16 @@ async def start(
     *,
     database_url: str = "",
     clock: FrozenClock | None = None,
+    desk: DeskSettings | None = None,
 ) -> SlackDesk:
-    """A desk on `database_url` (default: a SQLite file in `tmp`) and `clock`."""
+    """A desk on `database_url` (default: a SQLite file in `tmp`) and `clock`, with the
+    desk's settings `desk` (default: the defaults)."""
     clock = clock or FrozenClock()
     chosen = replace(settings(fake, socket_mode), leads_channel=leads_channel)
     adapter = SlackAdapter(chosen, clock=clock)
-    config = Config(database_url=database_url or f"sqlite:///{tmp / 'desk.db'}")
+    config = Config(
+        database_url=database_url or f"sqlite:///{tmp / 'desk.db'}", desk=desk or DeskSettings()
+    )
     app = await build(config, {"slack": adapter.deliverer}, clock=clock)
     # the channels' pace runs on the test's clock: waiting for a turn moves it, not sleeps
     app.sender.pacer = Pacer(RunningClock(clock))

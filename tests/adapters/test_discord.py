@@ -16,6 +16,7 @@ from adapters.discord.settings import DiscordSettings
 from bot.app.bootstrap import App, build
 from bot.clock import FrozenClock
 from bot.config import Config
+from bot.settings import DeskSettings
 from tests.adapters.fake_discord import (
     FORUM,
     GUILD,
@@ -69,8 +70,10 @@ async def connected(
     support: tuple[int, ...] = (),
     staff: int = FORUM,
     leads: int = 0,
+    desk: DeskSettings | None = None,
 ) -> AsyncIterator[DiscordDesk]:
-    """supportbot with the Discord adapter, its outbox sender running, on a SQLite file."""
+    """supportbot with the Discord adapter, its outbox sender running, on a SQLite file;
+    `desk`: the desk's settings (default: the defaults)."""
     settings = DiscordSettings(
         bot_token="fake-token",
         guild_id=GUILD,
@@ -84,7 +87,7 @@ async def connected(
     )
     adapter = DiscordAdapter(settings)
     app = await build(
-        Config(database_url=f"sqlite:///{tmp_path / 'desk.db'}"),
+        Config(database_url=f"sqlite:///{tmp_path / 'desk.db'}", desk=desk or DeskSettings()),
         {"discord": adapter.deliverer},
         clock=FrozenClock(),
     )

@@ -51,7 +51,7 @@ async def test_a_whole_ticket_from_dm_to_rating(slack: SlackDesk) -> None:
     buttons = [
         e["action_id"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]
-    assert buttons == ["ticket:claim:1", "ticket:escalate:1", "ticket:close:1"]
+    assert buttons == ["ticket:claim:1", "ticket:escalate:1", "snippet:pick:1", "ticket:close:1"]
     assert "#1 My card was charged twice" in card["blocks"][0]["text"]["text"]
     ack = posts(slack, DM)[0]
     assert "Hi Alice" in ack["text"]
