@@ -51,6 +51,8 @@ class OpenTicket:
     subject: str = ""
     locale: str = ""
     attachments: tuple[Attachment, ...] = ()
+    category: str = ""  # from a form; a name bot.categories does not know means "general"
+    answers: tuple[tuple[str, str], ...] = ()  # the category's questions, as asked, answered
 
 
 @dataclass(frozen=True)

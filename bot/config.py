@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from bot.business_hours import BusinessHours
+from bot.categories import CategoryConfigError, categories_from
 from bot.durations import BadDuration, format_duration, parse_duration
 from bot.model import Priority
 from bot.rendering import available_locales
@@ -172,6 +173,7 @@ def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) 
         "anonymous_replies",
         "team_name",
         "routing",
+        "categories",
     }
     unknown = sorted(set(data) - known)
     if unknown:
@@ -207,6 +209,12 @@ def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) 
         routing = routing_from(data.get("routing", {}), tuple(t.lower() for t in teams))
     except RoutingConfigError as error:
         raise ConfigError(where, str(error)) from None
+    try:
+        categories = categories_from(
+            data.get("categories", {}), tuple(t.lower() for t in teams), available_locales()
+        )
+    except CategoryConfigError as error:
+        raise ConfigError(where, str(error)) from None
     team_name = data.get("team_name", "")
     if not isinstance(team_name, str) or len(team_name) > 80:
         raise ConfigError(where, "team_name must be a text of up to 80 characters")
@@ -226,6 +234,7 @@ def _desk_settings(data: dict[str, Any], locale: str, timezone: str, path: str) 
         anonymous_replies=_flag(data.get("anonymous_replies", False), where, "anonymous_replies"),
         team_name=team_name.strip(),
         routing=routing,
+        categories=categories,
     )
 
 

@@ -134,6 +134,8 @@ class Ticket:
     earlier_tickets: int = 0
     sla_breached_at: datetime | None = None  # the first-response target passed unanswered
     tags: tuple[str, ...] = ()  # normalised (bot.tags), in the order they were added
+    category: str = "general"  # what the customer picked (bot.categories)
+    answers: tuple[tuple[str, str], ...] = ()  # the category's questions, as asked, answered
 
     @property
     def is_closed(self) -> bool:

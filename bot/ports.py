@@ -354,6 +354,16 @@ class Outcome:
     listed: list[int] = field(default_factory=list)  # ticket numbers a listing showed
 
 
+@dataclass(frozen=True)
+class CategoryChoice:
+    """An intake category as a form offers it, in one language."""
+
+    name: str
+    label: str
+    emoji: str
+    questions: list[str]
+
+
 class DeskPort(Protocol):
     """What a platform adapter asks of the desk: commands to run, texts to show, and the
     few settings a platform's forms need; never its storage or its internals."""
@@ -370,6 +380,10 @@ class DeskPort(Protocol):
 
     def text(self, key: str, locale: str = "", **params: Any) -> str:
         """A message in `locale` (the staff's language when empty)."""
+        ...
+
+    def categories(self, locale: str = "") -> list[CategoryChoice]:
+        """The configured intake categories, in `locale` (the staff's when empty)."""
         ...
 
     async def snippet_names(self) -> list[str]:

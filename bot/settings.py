@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 
 from bot.business_hours import BusinessHours
+from bot.categories import Category
 from bot.model import Priority
 from bot.triage import DEFAULT_KEYWORDS
 
@@ -77,5 +78,6 @@ class DeskSettings:
     anonymous_replies: bool = False  # every reply in the team's voice
     team_name: str = ""  # the name customers see for it ("" : "Support team", translated)
     routing: RoutingPolicy = field(default_factory=RoutingPolicy)
+    categories: dict[str, Category] = field(default_factory=dict)  # by name; "general" aside
     # platforms whose adapter has a leads channel (set at start from the running adapters)
     lead_platforms: tuple[str, ...] = ()

@@ -55,6 +55,8 @@ def ticket_values(t: Ticket) -> dict[str, Any]:
         "card_message_id": t.card_message_id,
         "sla_breached_at": t.sla_breached_at,
         "tags": tags_column(t.tags),
+        "category": t.category,
+        "answers": [list(qa) for qa in t.answers],
     }
 
 
@@ -96,6 +98,8 @@ def ticket_from(row: Row[Any]) -> Ticket:
         version=m["version"],
         sla_breached_at=m["sla_breached_at"],
         tags=tuple(m["tags"].split()),
+        category=m["category"],
+        answers=tuple((str(q), str(a)) for q, a in m["answers"]),
     )
 
 

@@ -108,6 +108,8 @@ tickets = Table(
     Column("version", Integer, nullable=False),
     Column("sla_breached_at", UTCDateTime()),  # the first-response target passed unanswered
     Column("tags", String(600), nullable=False, server_default=""),  # " billing vip " (rows.py)
+    Column("category", String(40), nullable=False, server_default="general"),
+    Column("answers", JSON, nullable=False, server_default="[]"),  # [[question, answer], ...]
     Index(None, "status", "priority"),
     Index(None, "customer_id", "status"),
     Index(None, "source_platform", "source_channel", "source_thread"),

@@ -28,7 +28,14 @@ from bot.desk.context import CommandContext
 from bot.desk.in_order import InOrder, conversation_of
 from bot.model import OutboundMessage, Refusal, Ticket
 from bot.parser import USAGE, parse
-from bot.ports import ConcurrencyConflict, Outcome, StorageOutage, UnitOfWork, UnitOfWorkFactory
+from bot.ports import (
+    CategoryChoice,
+    ConcurrencyConflict,
+    Outcome,
+    StorageOutage,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from bot.rendering import Renderer
 from bot.settings import DeskSettings
 from bot.storable import storable
@@ -224,6 +231,13 @@ class Desk:
         since = self.clock.now() - timedelta(days=days)
         async with self.uow_factory() as uow:
             return await uow.cursors.channels(platform, since)
+
+    def categories(self, locale: str = "") -> list[CategoryChoice]:
+        locale = self.renderer.pick_locale(locale or self.settings.locale)
+        return [
+            CategoryChoice(c.name, c.label(locale), c.emoji, c.asked(locale))
+            for c in self.settings.categories.values()
+        ]
 
     async def snippet_names(self) -> list[str]:
         async with self.uow_factory() as uow:

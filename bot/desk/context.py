@@ -182,7 +182,15 @@ class CommandContext:
             ticket=ticket,
             status=self.staff_text(f"status_{ticket.status.value}"),
             priority=self.staff_text(f"priority_{ticket.priority.value}"),
+            category=self.category_label(ticket.category),
         )
+
+    def category_label(self, name: str) -> str:
+        """ "💳 Billing" for a configured category; "" for general (or one since removed)."""
+        category = self.settings.categories.get(name)
+        if category is None:
+            return ""
+        return f"{category.emoji} {category.label(self.staff_locale)}".strip()
 
 
 def _about(

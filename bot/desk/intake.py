@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot import commands as c
 from bot import events as ev
+from bot.categories import GENERAL
 from bot.desk import routing, ticket_clocks
 from bot.desk.after_close import LOW_RATING, answer_since, heard_after_close
 from bot.desk.context import CommandContext
@@ -82,6 +83,8 @@ async def open_explicit(ctx: CommandContext, cmd: c.OpenTicket) -> Ticket:
         cmd.attachments,
         subject=cmd.subject,
         new_customer=new,
+        category=cmd.category,
+        answers=cmd.answers,
     )
 
 
@@ -103,10 +106,16 @@ async def open_ticket(
     attachments: tuple[Attachment, ...],
     subject: str = "",
     new_customer: bool = False,
+    category: str = "",
+    answers: tuple[tuple[str, str], ...] = (),
 ) -> Ticket:
     assert customer.id is not None
+    picked = ctx.settings.categories.get(category)
     priority, keyword = ctx.triage.priority_for(f"{subject}\n{text}")
-    turn = await routing.next_in_turn(ctx)
+    if picked and picked.priority and picked.priority.rank < priority.rank:
+        priority, keyword = picked.priority, ""  # the category's, unless a keyword says more
+    team = picked.team if picked else ""
+    turn = await routing.next_in_turn(ctx, team)
     ticket = Ticket(
         id=None,
         number=await ctx.uow.tickets.next_number(),
@@ -120,6 +129,9 @@ async def open_ticket(
         priority=priority,
         assignee=turn[0] if turn else None,
         status=Status.CLAIMED if turn else Status.OPEN,
+        team=team,
+        category=picked.name if picked else GENERAL,
+        answers=answers,
     )
     await ctx.uow.tickets.add(ticket)
     assert ticket.id is not None
@@ -134,7 +146,7 @@ async def open_ticket(
     if turn:
         await routing.announce(ctx, ticket, *turn)
     await ticket_clocks.watch_first_response(ctx, ticket, fresh=True)
-    target = ctx.settings.first_response_targets[priority]
+    target = ticket_clocks.target_for(ctx.settings, ticket)
     hours = ctx.settings.business_hours
     # outside business hours the customer is told when the team is back (the target's
     # clock starts then, too)

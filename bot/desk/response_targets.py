@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import events as ev
 from bot.desk.context import CommandContext
-from bot.desk.ticket_clocks import response_due
+from bot.desk.ticket_clocks import response_due, target_for
 from bot.kinds import MessageKind
 from bot.model import Reminder, ReminderStatus, Ticket
 from bot.ports import LEADS_GROUP, STAFF_GROUP
@@ -15,12 +15,12 @@ def _still_unanswered(ticket: Ticket) -> bool:
 
 
 def _target_text(ctx: CommandContext, ticket: Ticket) -> str:
-    target = ctx.settings.first_response_targets[ticket.priority]
+    target = target_for(ctx.settings, ticket)
     return ctx.renderer.duration(ctx.staff_locale, target)
 
 
 async def nudge(ctx: CommandContext, reminder: Reminder, ticket: Ticket) -> None:
-    due = response_due(ctx.settings, ticket.created_at, ticket.priority)
+    due = response_due(ctx.settings, ticket)
     # after a restart the breach may be due too; then it speaks alone
     if not _still_unanswered(ticket) or ctx.now >= due:
         reminder.status = ReminderStatus.CANCELLED

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.desk.context import CommandContext
-from bot.model import Priority, Reminder, ReminderKind, Ticket
+from bot.model import Reminder, ReminderKind, Ticket
 from bot.settings import DeskSettings
 
 NUDGE_SHARE = 0.75  # the nudge comes when this share of the target has passed
@@ -14,11 +14,17 @@ SLA_KINDS = (ReminderKind.SLA_NUDGE, ReminderKind.SLA_BREACH)
 IDLE_KINDS = (ReminderKind.IDLE_NUDGE, ReminderKind.IDLE_CLOSE)
 
 
-def response_due(
-    settings: DeskSettings, start: datetime, priority: Priority, share: float = 1.0
-) -> datetime:
+def target_for(settings: DeskSettings, ticket: Ticket) -> timedelta:
+    """The ticket's first-response target: its category's own, else its priority's."""
+    category = settings.categories.get(ticket.category)
+    if category is not None and category.first_response is not None:
+        return category.first_response
+    return settings.first_response_targets[ticket.priority]
+
+
+def response_due(settings: DeskSettings, ticket: Ticket, share: float = 1.0) -> datetime:
     """When the first response is due (or `share` of the way there): business hours if set."""
-    target = settings.first_response_targets[priority]
+    start, target = ticket.created_at, target_for(settings, ticket)
     if settings.business_hours is not None:
         return settings.business_hours.due(start, target, share)
     return start + target * share
@@ -37,18 +43,16 @@ async def watch_first_response(ctx: CommandContext, ticket: Ticket, *, fresh: bo
         await ctx.uow.reminders.cancel(ticket.id, SLA_KINDS)
     if ticket.first_response_at or ticket.sla_breached_at or ticket.is_closed:
         return
-    start, settings = ticket.created_at, ctx.settings
+    settings = ctx.settings
     await ctx.uow.reminders.add_many(
         [
             _reminder(
                 ctx,
                 ticket,
                 ReminderKind.SLA_NUDGE,
-                response_due(settings, start, ticket.priority, NUDGE_SHARE),
+                response_due(settings, ticket, NUDGE_SHARE),
             ),
-            _reminder(
-                ctx, ticket, ReminderKind.SLA_BREACH, response_due(settings, start, ticket.priority)
-            ),
+            _reminder(ctx, ticket, ReminderKind.SLA_BREACH, response_due(settings, ticket)),
         ]
     )
 

@@ -337,3 +337,18 @@ async def test_tags_are_kept_and_tickets_are_listed_by_one(uow_factory: UnitOfWo
         one.tags = ("vip",)
         await uow.tickets.save(one)
         assert [t.number for t in await uow.tickets.list(statuses, tag="billing")] == []
+
+
+async def test_a_tickets_category_and_answers_read_back(uow_factory: UnitOfWorkFactory) -> None:
+    answers = (("請求書番号は？", "INV-42"), ("Amount?", '¥3,000 "twice"'))
+    async with uow_factory() as uow:
+        customer_id = await add_customer(uow)
+        await add_ticket(uow, 1, customer_id, category="billing", answers=answers)
+        await add_ticket(uow, 2, customer_id)
+        await uow.commit()
+    async with uow_factory() as uow:
+        one, two = await uow.tickets.by_number(1), await uow.tickets.by_number(2)
+    assert one is not None
+    assert two is not None
+    assert (one.category, one.answers) == ("billing", answers)
+    assert (two.category, two.answers) == ("general", ())

@@ -94,7 +94,12 @@ VARIABLES: dict[str, dict[str, Any]] = {
     "customer/csat.md.j2": {},
     "customer/checkin.md.j2": {},
     "customer/reopened.md.j2": {"reason": "still broken"},
-    "staff/card.md.j2": {"ticket": _ticket(), "status": "Open", "priority": "High"},
+    "staff/card.md.j2": {
+        "ticket": _ticket(),
+        "status": "Open",
+        "priority": "High",
+        "category": "💳 Billing",
+    },
     "staff/list.md.j2": {
         "tickets": [_ticket()],
         "filter": "open",

@@ -1,6 +1,7 @@
-"""blocks, transcripts, tags, saved replies and duty: customers whose messages open no
-ticket, each close's record, the tags agents sort tickets by, saved replies added from chat,
-replies sent in the team's voice, and agents' shifts for round-robin assignment
+"""blocks, transcripts, tags, saved replies, duty and categories: customers whose messages
+open no ticket, each close's record, the tags agents sort tickets by, saved replies added from
+chat, replies sent in the team's voice, agents' shifts for round-robin assignment, and the
+intake category a ticket was opened in with the answers to its questions
 
 Revision ID: 0006
 Revises: 0005
@@ -25,6 +26,12 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("tags", sa.String(length=600), server_default="", nullable=False)
         )
+        batch_op.add_column(
+            sa.Column(
+                "category", sa.String(length=40), server_default="general", nullable=False
+            )
+        )
+        batch_op.add_column(sa.Column("answers", sa.JSON(), server_default="[]", nullable=False))
     with op.batch_alter_table("ticket_messages", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("anonymous", sa.Boolean(), server_default=sa.false(), nullable=False)
@@ -94,4 +101,6 @@ def downgrade() -> None:
     with op.batch_alter_table("ticket_messages", schema=None) as batch_op:
         batch_op.drop_column("anonymous")
     with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.drop_column("answers")
+        batch_op.drop_column("category")
         batch_op.drop_column("tags")

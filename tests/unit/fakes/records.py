@@ -169,6 +169,8 @@ def _stored_ticket(ticket: Ticket) -> Ticket:
     stored.closed_at = utc_or_none(ticket.closed_at)
     stored.sla_breached_at = utc_or_none(ticket.sla_breached_at)
     stored.tags = tuple(ticket.tags)
+    kept = as_json([list(qa) for qa in ticket.answers])  # a JSON column's list of pairs
+    stored.answers = tuple((str(q), str(a)) for q, a in kept)
     stored.assignee = stored_person(ticket.assignee) if ticket.assignee else None
     stored.source = Source(
         ticket.source.platform,
