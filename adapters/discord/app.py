@@ -97,6 +97,8 @@ class DiscordAdapter:
             staff_channel=self.settings.staff_channel,
             staff_role=self.settings.staff_role,
             support_channels=self.settings.support_channels,
+            support_auto=self.settings.support_auto,
+            leads_channel=self.settings.leads_channel,
         )
         self.intake.start_replay()
         self.client.event(self.on_ready)

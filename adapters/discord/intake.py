@@ -9,7 +9,12 @@ before the connection was lost, and what was written meanwhile is handled once (
 event-id check drops what the gateway did deliver). Where to read from is taken when the
 connection goes (at start, from the database), so live messages that arrive first cannot move
 it past what is still to be read; and they wait until the catch-up is done, so each channel
-keeps its order."""
+keeps its order.
+
+Support channels are those DISCORD_SUPPORT_CHANNELS lists or, with `auto`, every text channel
+where the bot may read and write, except the staff and leads channels: a channel the bot may
+not write in is one it was not brought in to serve. There the staff talk among the server's
+members, so their messages open no ticket."""
 
 from __future__ import annotations
 
@@ -40,6 +45,8 @@ class DiscordIntake:
         staff_channel: int,
         staff_role: int,
         support_channels: tuple[int, ...],
+        support_auto: bool = False,
+        leads_channel: int = 0,
         retry_seconds: float = 5.0,
     ) -> None:
         self.desk = desk
@@ -48,6 +55,8 @@ class DiscordIntake:
         self.staff_channel = staff_channel
         self.staff_role = staff_role
         self.support_channels = support_channels
+        self.support_auto = support_auto
+        self.leads_channel = leads_channel
         self.retry_seconds = retry_seconds
         self._replaying: asyncio.Task[None] | None = None
         self._catching_up: asyncio.Task[None] | None = None
@@ -71,17 +80,36 @@ class DiscordIntake:
             return self._arrival(message, "customer", str(channel.id))
         if isinstance(channel, discord.Thread) and channel.parent_id == self.staff_channel:
             return self._arrival(message, "agent", str(channel.id))
-        if channel.id in self.support_channels:
+        if self._is_support(message):
             # asked in public: the conversation goes on in private, in the customer's DMs
             dm = await message.author.create_dm()
             return self._arrival(message, "customer", str(dm.id))
         return None
 
-    def _arrival(self, message: discord.Message, kind: str, reply_channel: str) -> Arrival:
+    def _is_support(self, message: discord.Message) -> bool:
+        channel = message.channel
+        if not self.support_auto:
+            return channel.id in self.support_channels
+        if not isinstance(channel, discord.TextChannel) or channel.id in (
+            self.staff_channel,
+            self.leads_channel,
+        ):
+            return False
+        me = channel.guild.me
+        if me is None:  # the server is not fully known yet
+            return False
+        allowed = channel.permissions_for(me)
+        return allowed.view_channel and allowed.send_messages and not self._is_staff(message)
+
+    def _is_staff(self, message: discord.Message) -> bool:
         author = message.author
-        is_staff = isinstance(author, discord.Member) and any(
+        return isinstance(author, discord.Member) and any(
             role.id == self.staff_role for role in author.roles
         )
+
+    def _arrival(self, message: discord.Message, kind: str, reply_channel: str) -> Arrival:
+        author = message.author
+        is_staff = self._is_staff(message)
         return Arrival(
             kind=kind,
             message_id=str(message.id),

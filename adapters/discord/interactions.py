@@ -1,5 +1,6 @@
-"""Buttons and forms. Custom ids (`ticket:claim:42`, `csat:5:42`) carry everything needed, so
-cards posted before a restart keep working: nothing is looked up in memory."""
+"""Buttons, menus and forms. Custom ids (`ticket:claim:42`, `csat:5:42`) carry everything needed,
+so cards posted before a restart keep working: nothing is looked up in memory. The panel's own
+(`panel:open` and what follows it) are in panel.py."""
 
 from __future__ import annotations
 
@@ -11,17 +12,17 @@ from typing import Any
 import discord
 
 from adapters.discord.deliver import PLATFORM
+from adapters.discord.panel import PANEL_BUTTON, PANEL_FORM, PANEL_PICK, Panel
 from bot import commands as c
 from bot.buttons import UnknownButton, command_for_button
 from bot.durations import BadDuration, parse_duration
-from bot.model import Person, Source
+from bot.model import Person
 from bot.ports import DeskPort, Outcome
 
 log = logging.getLogger(__name__)
 ESCALATE_FORM = "ticket_escalate"
-PANEL_BUTTON = "panel:open"
-PANEL_FORM = "panel_form"
 CLOSE_FORM = "ticket_close"
+_SELECT = 3  # a component interaction's component_type for a select menu of texts
 
 
 class Interactions:
@@ -32,11 +33,16 @@ class Interactions:
         self.desk = desk
         self.staff_role = staff_role
         self.lead_role = lead_role
+        self.panel = Panel(desk, self.timely, self.tell)
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         data: dict[str, Any] = dict(interaction.data or {})
         custom_id = str(data.get("custom_id", ""))
         if interaction.type is discord.InteractionType.component:
+            if data.get("component_type") == _SELECT:
+                if custom_id == PANEL_PICK:
+                    await self.panel.picked(interaction, [str(v) for v in data.get("values", [])])
+                return
             await self._button(interaction, custom_id)
         elif interaction.type is discord.InteractionType.modal_submit:
             await self._form(interaction, custom_id, _form_values(data))
@@ -44,7 +50,7 @@ class Interactions:
     async def _button(self, interaction: discord.Interaction, custom_id: str) -> None:
         kind, _, rest = custom_id.partition(":")
         if custom_id == PANEL_BUTTON:
-            await interaction.response.send_modal(_panel_form(self.desk, interaction))
+            await self.panel.pressed(interaction)
             return
         if kind in ("csat", "checkin", "transcript"):  # the customer's own buttons, in DMs
             command = command_for_button(custom_id)
@@ -74,8 +80,8 @@ class Interactions:
     async def _form(
         self, interaction: discord.Interaction, custom_id: str, values: dict[str, str]
     ) -> None:
-        if custom_id == PANEL_FORM:
-            await self._open_from_panel(interaction, values)
+        if custom_id == PANEL_FORM or custom_id.startswith(f"{PANEL_FORM}:"):
+            await self.panel.submitted(interaction, custom_id, values)
             return
         form, _, number_text = custom_id.partition(":")
         if form not in (ESCALATE_FORM, CLOSE_FORM) or not number_text.isdigit():
@@ -101,35 +107,6 @@ class Interactions:
         close = c.CloseTicket(values.get("resolution", ""), number, follow_up=delay)
         outcome = await self.timely(interaction, self.desk.handle(close, caller))
         await self.tell(interaction, outcome.text)
-
-    async def _open_from_panel(
-        self, interaction: discord.Interaction, values: dict[str, str]
-    ) -> None:
-        """The panel's form: a ticket for whoever filled it in, answered in their DMs."""
-        customer = _person(interaction.user)
-        dm = await interaction.user.create_dm()
-        source = Source(PLATFORM, str(interaction.guild_id or ""), str(dm.id), "", True)
-        locale = str(interaction.locale.value)
-        outcome = await self.timely(
-            interaction,
-            self.desk.handle(
-                c.OpenTicket(
-                    customer,
-                    source,
-                    values.get("description", ""),
-                    subject=values.get("subject", ""),
-                    locale=locale,
-                ),
-                c.Caller(customer, event_id=f"interaction:{interaction.id}"),
-            ),
-        )
-
-        text = (
-            self.desk.text("panel_opened", locale, number=outcome.ticket_number)
-            if outcome.ok
-            else outcome.text
-        )
-        await self.tell(interaction, text)
 
     def is_staff(self, user: discord.User | discord.Member) -> bool:
         roles = {r.id for r in user.roles} if isinstance(user, discord.Member) else set()
@@ -197,21 +174,6 @@ def _modal(verb: str, number: int, desk: DeskPort) -> discord.ui.Modal:
                 label="Follow up in (e.g. 3d)", custom_id="followup", required=False
             )
         )
-    return modal
-
-
-def _panel_form(desk: DeskPort, interaction: discord.Interaction) -> discord.ui.Modal:
-    title = desk.text("button_open_ticket", str(interaction.locale.value))
-    modal = discord.ui.Modal(title=title[:45], custom_id=PANEL_FORM)
-    modal.add_item(discord.ui.TextInput(label="Subject", custom_id="subject", max_length=80))
-    modal.add_item(
-        discord.ui.TextInput(
-            label="Description",
-            custom_id="description",
-            style=discord.TextStyle.paragraph,
-            max_length=4000,
-        )
-    )
     return modal
 
 

@@ -24,6 +24,9 @@ class DiscordSettings:
     staff_role: int
     lead_role: int = 0
     support_channels: tuple[int, ...] = ()
+    # DISCORD_SUPPORT_CHANNELS=auto: every text channel the bot may read and write in (see
+    # intake.py) instead of a list
+    support_auto: bool = False
     leads_channel: int = 0
     api_url: str = DEFAULT_API_URL
     gateway_url: str = DEFAULT_GATEWAY_URL
@@ -56,9 +59,12 @@ def load(env: Mapping[str, str]) -> DiscordSettings:
         return int(value)
 
     support_ids = [c.strip() for c in get("DISCORD_SUPPORT_CHANNELS").split(",") if c.strip()]
-    if not all(c.isdigit() for c in support_ids):
-        raise ConfigError("DISCORD_SUPPORT_CHANNELS", "must be comma-separated channel ids")
-    support = tuple(int(c) for c in support_ids)
+    support_auto = [c.lower() for c in support_ids] == ["auto"]
+    if not support_auto and not all(c.isdigit() for c in support_ids):
+        raise ConfigError(
+            "DISCORD_SUPPORT_CHANNELS", "must be comma-separated channel ids, or auto alone"
+        )
+    support = () if support_auto else tuple(int(c) for c in support_ids)
     retry = get("DISCORD_STANDBY_RETRY_SECONDS")
     try:
         standby_retry = float(retry) if retry else DEFAULT_STANDBY_RETRY_SECONDS
@@ -75,6 +81,7 @@ def load(env: Mapping[str, str]) -> DiscordSettings:
         staff_role=snowflake("DISCORD_STAFF_ROLE"),
         lead_role=snowflake("DISCORD_LEAD_ROLE", required=False),
         support_channels=support,
+        support_auto=support_auto,
         leads_channel=snowflake("DISCORD_LEADS_CHANNEL", required=False),
         api_url=(get("DISCORD_API_URL") or DEFAULT_API_URL).rstrip("/"),
         gateway_url=get("DISCORD_GATEWAY_URL") or DEFAULT_GATEWAY_URL,

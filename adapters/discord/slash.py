@@ -17,7 +17,8 @@ import discord
 from discord import app_commands
 
 from adapters.discord.deliver import PLATFORM
-from adapters.discord.interactions import PANEL_BUTTON, Interactions
+from adapters.discord.interactions import Interactions
+from adapters.discord.panel import PANEL_BUTTON
 from adapters.discord.views import buttons
 from bot import commands as c
 from bot.model import Action, Person

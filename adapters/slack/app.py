@@ -20,6 +20,7 @@ from slack_bolt.adapter.socket_mode.async_internals import (
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
+from adapters.slack.channels import HelpChannels
 from adapters.slack.deliver import SlackDeliverer
 from adapters.slack.listeners import Listeners
 from adapters.slack.pacing import PacedWebClient
@@ -38,6 +39,7 @@ class SlackAdapter:
 
     def __init__(self, settings: SlackSettings, clock: Clock | None = None) -> None:
         self.settings = settings
+        clock = clock or SystemClock()
         # no retry handlers: slack_sdk would post again after a lost answer, and Slack would
         # show the message twice; the outbox looks before it posts again (see deliver.py)
         self.client = PacedWebClient(
@@ -52,10 +54,11 @@ class SlackAdapter:
         self.people = People(
             self.client,
             settings.staff_channel,
-            clock or SystemClock(),
+            clock,
             staff_group=settings.staff_group,
             leads_channel=settings.leads_channel,
         )
+        self.help_channels = HelpChannels(self.client, settings, clock)
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -95,7 +98,7 @@ class SlackAdapter:
                 context.pop(unused, None)
             await next()
 
-        self.listeners = Listeners(desk, self.settings, self.people)
+        self.listeners = Listeners(desk, self.settings, self.people, self.help_channels)
         self.listeners.register(app)
         return app
 
@@ -113,6 +116,8 @@ class SlackAdapter:
 
     async def _start(self, desk: DeskPort) -> None:
         who = await self.check()
+        if self.settings.help_auto:
+            await self._find_help_channels()
         app = self.bolt_app(desk)
         if self.settings.socket_mode:
             self._socket = _SocketModeHandler(app, self.settings.app_token)
@@ -130,6 +135,22 @@ class SlackAdapter:
         await site.start()
         self.port = _bound_port(site)
         log.info("slack: connected as %s, serving /slack/events on port %s", who, self.port)
+
+    async def _find_help_channels(self) -> None:
+        """SLACK_HELP_CHANNELS=auto: the bot's channels now, read again as it is invited."""
+        try:
+            await self.help_channels.look()
+        except SlackApiError as error:
+            if error.response.get("error") == "missing_scope":
+                raise ConfigError(
+                    "SLACK_HELP_CHANNELS",
+                    "auto needs the channels:read and groups:read scopes: reinstall the app "
+                    "from `supportbot slack manifest`",
+                ) from None
+            log.warning("slack: could not list the bot's channels yet: %s", error)
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            log.warning("slack: could not list the bot's channels yet: %s", error)
+        log.info("slack: help channels: %s", self.help_channels.described())
 
     async def settled(self) -> None:
         """Every acknowledged command and button press has been worked."""

@@ -19,6 +19,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.channels import HelpChannels
+from adapters.slack.contact import ContactSupport
 from adapters.slack.deliver import card_ticket
 from adapters.slack.forms import MENTION, FormListeners
 from adapters.slack.people import PLATFORM, People
@@ -40,8 +42,12 @@ class NotTakenYet(Exception):
 
 
 class Listeners(FormListeners):
-    def __init__(self, desk: DeskPort, settings: SlackSettings, people: People) -> None:
+    def __init__(
+        self, desk: DeskPort, settings: SlackSettings, people: People, help_channels: HelpChannels
+    ) -> None:
         super().__init__(desk, settings, people)
+        self.help_channels = help_channels
+        self.contact = ContactSupport(desk, people)
         self._working: set[asyncio.Task[Any] | None] = set()
         # staff threads that are not under a card: asked about once, not at every message
         self._not_cards: deque[str] = deque(maxlen=1000)
@@ -65,6 +71,7 @@ class Listeners(FormListeners):
         ):
             app.action(re.compile(pattern))(ack=_ack, lazy=[lazy(self._rating)])
         app.shortcut("create_ticket")(ack=_ack, lazy=[lazy(self._create_ticket)])
+        self.contact.register(app, lazy, _ack)
 
     async def on_error(self, error: Exception) -> None:
         """Bolt answers 500 (or leaves the envelope unacknowledged) either way; an outage is
@@ -116,9 +123,12 @@ class Listeners(FormListeners):
             return
         if event.get("channel_type") == "im":
             source = Source(PLATFORM, body.get("team_id", ""), channel, "", True)
-        elif channel in self.settings.help_channels:
-            if thread and thread != ts and await self.people.is_staff(user):
-                return  # staff answer from the ticket's staff thread, not here
+        elif await self._helps(channel, str(event.get("channel_type", ""))):
+            # staff answer from the ticket's staff thread, not here; and in the channels the
+            # bot is merely in (auto), staff talk among the members
+            in_thread = bool(thread) and thread != ts
+            if (in_thread or self.help_channels.auto) and await self.people.is_staff(user):
+                return
             source = Source(PLATFORM, body.get("team_id", ""), channel, thread or ts, False)
         else:
             return
@@ -135,6 +145,13 @@ class Listeners(FormListeners):
                 text=mrkdwn(outcome.text),
                 thread_ts=source.thread or None,
             )
+
+    async def _helps(self, channel: str, kind: str) -> bool:
+        try:
+            return await self.help_channels.covers(channel, kind)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as error:
+            # the event is not acknowledged, so Slack delivers it again: nothing is lost
+            raise NotTakenYet(f"cannot read the bot's channels: {error}") from None
 
     async def _agent_wrote(
         self,
@@ -242,6 +259,10 @@ class Listeners(FormListeners):
             message.get("thread_ts") or message["ts"],
             False,
         )
+        if not caller.is_staff and self.desk.categories():
+            # a customer's own way in: the Contact support form, with the message in it
+            await self.contact.open_form(client, shortcut, message.get("text", ""))
+            return
         if not caller.is_staff:
             outcome = Outcome(self.desk.text("not_staff"), False)
         else:

@@ -36,7 +36,10 @@ TIERS = {
     "conversations.info": 3,
     "chat.getPermalink": 4,
     "conversations.members": 4,
+    "conversations.open": 3,
+    "users.conversations": 3,
     "views.open": 4,
+    "views.update": 4,
     "views.publish": 4,
     "usergroups.users.list": 2,
 }

@@ -17,6 +17,8 @@ class SlackSettings:
     app_token: str = ""
     signing_secret: str = ""
     help_channels: tuple[str, ...] = ()
+    # SLACK_HELP_CHANNELS=auto: every channel the bot is a member of (see channels.py)
+    help_auto: bool = False
     leads_channel: str = ""
     api_url: str = DEFAULT_API_URL
     http_port: int = 3000
@@ -62,12 +64,19 @@ def load(env: Mapping[str, str]) -> SlackSettings:
     if not port_text.isdigit() or not 0 <= int(port_text) < 65536:  # 0: any free port
         raise ConfigError("SUPPORTBOT_HTTP_PORT", f"{port_text!r} is not a TCP port")
     api_url = get("SLACK_API_URL") or DEFAULT_API_URL
+    help_channels = tuple(c.strip() for c in get("SLACK_HELP_CHANNELS").split(",") if c.strip())
+    help_auto = [c.lower() for c in help_channels] == ["auto"]
+    if not help_auto and any(c.lower() == "auto" for c in help_channels):
+        raise ConfigError(
+            "SLACK_HELP_CHANNELS", "is either channel ids (C0123ABCD,C0456EFGH) or auto alone"
+        )
     return SlackSettings(
         bot_token=token,
         staff_channel=staff,
         app_token=app_token,
         signing_secret=secret,
-        help_channels=tuple(c.strip() for c in get("SLACK_HELP_CHANNELS").split(",") if c.strip()),
+        help_channels=() if help_auto else help_channels,
+        help_auto=help_auto,
         leads_channel=get("SLACK_LEADS_CHANNEL"),
         api_url=api_url if api_url.endswith("/") else api_url + "/",
         http_port=int(port_text),

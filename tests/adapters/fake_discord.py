@@ -10,7 +10,9 @@ lost: RESUME is refused and the bot must IDENTIFY anew, missing what came meanwh
 Channel and Get Guild Member answer for the threads, DMs and members it knows; opt in to
 `rest_history` (history without the gateway-only guild_id and member) and
 `threads_in_guild_create` (active threads listed on connect), as Discord does. Forum tags
-keep Discord's limits (see fake_discord_forum)."""
+keep Discord's limits (see fake_discord_forum), and so do the forms and select menus an
+interaction is answered with (see fake_discord_components, which also builds the server's other
+text channels, `guild_channels`, with what the bot may do in them)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.adapters.fake_discord_components import callback_refusal
 from tests.adapters.fake_discord_files import Upload
 from tests.adapters.fake_discord_forum import applied_tags_refusal, new_forum_tags
 from tests.adapters.fake_discord_store import Call as Call  # where the tests import it from
@@ -86,6 +89,7 @@ class FakeDiscord(RestSide):
     # listing the guild's active threads, as Discord does
     rest_history: bool = False
     threads_in_guild_create: bool = False
+    guild_channels: list[dict[str, Any]] = field(default_factory=list)  # more, in GUILD_CREATE
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -184,6 +188,8 @@ class FakeDiscord(RestSide):
                 self._keep(message)
             return json_response(message)
         if path.startswith("interactions/") and path.endswith("/callback"):
+            if (refused := callback_refusal(body)) is not None:
+                return json_response(refused, 400)
             interaction = path.split("/")[1]
             channel = self._interaction_channels.get(path.split("/")[2])
             data = body.get("data") or {}
@@ -382,6 +388,7 @@ class FakeDiscord(RestSide):
                             "nsfw": False,
                             "guild_id": str(GUILD),
                         },
+                        *self.guild_channels,
                     ],
                     "members": [bot_member],
                     "threads": [
@@ -479,7 +486,8 @@ class FakeDiscord(RestSide):
         roles: list[int] | None = None,
         locale: str = "en-US",
     ) -> str:
-        """An INTERACTION_CREATE as Discord sends it: 3 a button press, 5 a form submitted.
+        """An INTERACTION_CREATE as Discord sends it: 3 a component (a button press, or a pick
+        in a select menu: component_type 3 and its values), 5 a form submitted.
         Returns the interaction id; its answer is the callback call that ends with it."""
         interaction = str(self.next_id())
         payload: dict[str, Any] = {

@@ -18,7 +18,9 @@ It can also behave like Slack under load; each of these is off until a test asks
 Time for the bucket and the storm comes from `clock`, and latency is waited with `pause`;
 a test can replace both with its own clock.
 Posted messages are kept (`messages()`, `replies()`, `posts_with_metadata()`) and served
-back by conversations.history and conversations.replies (see fake_slack_store)."""
+back by conversations.history and conversations.replies (see fake_slack_store). Modals and
+Home tabs, and the person in front of them, are in `views` (see fake_slack_views); the
+channels the bot is in and its DMs in `workspace` (see fake_slack_workspace)."""
 
 from __future__ import annotations
 
@@ -35,6 +37,8 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from tests.adapters.fake_slack_store import FileStore, MessageStore, Upload
+from tests.adapters.fake_slack_views import ViewStore
+from tests.adapters.fake_slack_workspace import Workspace
 
 BOT_USER = "UBOT"
 BOT_ID = "B0001"
@@ -88,6 +92,8 @@ class FakeSlack:
         default_factory=lambda: MessageStore(BOT_USER, BOT_ID, APP_ID, TEAM)
     )
     files: FileStore = field(default_factory=FileStore)
+    views: ViewStore = field(default_factory=ViewStore)
+    workspace: Workspace = field(default_factory=Workspace)
     _post_limit: tuple[int, float] | None = None
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
     _drops: dict[str, list[tuple[bool, str]]] = field(default_factory=dict)
@@ -283,6 +289,10 @@ class FakeSlack:
                     "locale": user.get("locale", "en-US"),
                 }
             }
+        if method.startswith("views."):
+            return self.views.answer(method, args)
+        if method in ("users.conversations", "conversations.open"):
+            return self.workspace.answer(method, args)
         if method == "files.getUploadURLExternal":
             return self.files.begin(args, self.base_url)
         if method == "files.completeUploadExternal":

@@ -31,13 +31,15 @@ LEADS_CHANNEL = "CLEADS0001"
 _ids = itertools.count(1)
 
 
-def settings(fake: FakeSlack, socket_mode: bool = False) -> SlackSettings:
+def settings(fake: FakeSlack, socket_mode: bool = False, help_auto: bool = False) -> SlackSettings:
+    """`help_auto`: SLACK_HELP_CHANNELS=auto, else the one help channel HELP_CHANNEL."""
     return SlackSettings(
         bot_token="xoxb-test-token",
         staff_channel=STAFF_CHANNEL,
         app_token="xapp-test-token" if socket_mode else "",
         signing_secret=SECRET,
-        help_channels=(HELP_CHANNEL,),
+        help_channels=() if help_auto else (HELP_CHANNEL,),
+        help_auto=help_auto,
         api_url=fake.base_url + "api/",
         http_port=0,
     )
@@ -132,6 +134,18 @@ class SlackDesk:
         )
         return await self.send("events_api", _callback(event, event_id), headers)
 
+    async def event(self, event: dict[str, Any]) -> tuple[int, str]:
+        """Any other event (app_home_opened, say), as Slack wraps it."""
+        return await self.send("events_api", _callback(event, ""))
+
+    async def submit_view(self, view_id: str) -> dict[str, Any]:
+        """The person submits the fake's view `view_id`; the app's answer is applied to it,
+        as Slack does, and returned."""
+        status, body = await self.send("interactive", self.fake.views.submission(view_id))
+        assert status == 200, body
+        self.fake.views.answered(view_id, body)
+        return json.loads(body) if body.strip() else {}
+
     async def command(self, user: str, text: str, channel: str = STAFF_CHANNEL) -> str:
         payload = {
             "token": "x",
@@ -222,11 +236,12 @@ async def start(
     database_url: str = "",
     clock: FrozenClock | None = None,
     desk: DeskSettings | None = None,
+    help_auto: bool = False,
 ) -> SlackDesk:
     """A desk on `database_url` (default: a SQLite file in `tmp`) and `clock`, with the
-    desk's settings `desk` (default: the defaults)."""
+    desk's settings `desk` (default: the defaults); `help_auto`: SLACK_HELP_CHANNELS=auto."""
     clock = clock or FrozenClock()
-    chosen = replace(settings(fake, socket_mode), leads_channel=leads_channel)
+    chosen = replace(settings(fake, socket_mode, help_auto), leads_channel=leads_channel)
     adapter = SlackAdapter(chosen, clock=clock)
     config = Config(
         database_url=database_url or f"sqlite:///{tmp / 'desk.db'}", desk=desk or DeskSettings()

@@ -71,9 +71,11 @@ async def connected(
     staff: int = FORUM,
     leads: int = 0,
     desk: DeskSettings | None = None,
+    support_auto: bool = False,
 ) -> AsyncIterator[DiscordDesk]:
     """supportbot with the Discord adapter, its outbox sender running, on a SQLite file;
-    `desk`: the desk's settings (default: the defaults)."""
+    `desk`: the desk's settings (default: the defaults); `support_auto`:
+    DISCORD_SUPPORT_CHANNELS=auto."""
     settings = DiscordSettings(
         bot_token="fake-token",
         guild_id=GUILD,
@@ -82,6 +84,7 @@ async def connected(
         api_url=fake.base_url + "/api/v10",
         gateway_url=fake.base_url.replace("http", "ws") + "/gateway/",
         support_channels=support,
+        support_auto=support_auto,
         leads_channel=leads,
         spool_file=str(tmp_path / "discord-spool.jsonl"),
     )
