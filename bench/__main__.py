@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import burst, digest, loop_lag, memory, memory_platforms, slack_ack
+from bench import burst, digest, export, loop_lag, memory, memory_platforms, slack_ack
 
 
 def main() -> int:
@@ -16,6 +16,7 @@ def main() -> int:
         asyncio.run(digest.main()),
         asyncio.run(loop_lag.main()),
         asyncio.run(burst.main()),
+        asyncio.run(export.main()),
     ]
     return 0 if all(results) else 1
 

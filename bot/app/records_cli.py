@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import os
 import sys
@@ -57,6 +58,9 @@ async def _export(config: Config, args: argparse.Namespace) -> int:
     if args.since is not None:  # the day begins at midnight where the desk is
         since = datetime.combine(args.since, time(0), ZoneInfo(config.desk.timezone))
     database = await _ready(config)
+    # what start-up built lives as long as the process: out of the collector's sight, the
+    # collections that millions of short-lived rows set off stay short (a third of the time)
+    gc.freeze()
     try:
         with _sink(args.output) as sink:
             count = await export(database, sink, args.format, since)
@@ -65,7 +69,8 @@ async def _export(config: Config, args: argparse.Namespace) -> int:
         _silence_stdout()
         return 0
     except OSError as error:
-        _tell(f"supportbot: cannot write {args.output}: {error.strerror}", sys.stderr)
+        where = args.output or "standard output"
+        _tell(f"supportbot: cannot write {where}: {error.strerror or error}", sys.stderr)
         return 2
     except SQLAlchemyError as error:
         raise _outage(error) from error

@@ -27,9 +27,7 @@ def upgrade() -> None:
             sa.Column("tags", sa.String(length=600), server_default="", nullable=False)
         )
         batch_op.add_column(
-            sa.Column(
-                "category", sa.String(length=40), server_default="general", nullable=False
-            )
+            sa.Column("category", sa.String(length=40), server_default="general", nullable=False)
         )
         batch_op.add_column(sa.Column("answers", sa.JSON(), server_default="[]", nullable=False))
     with op.batch_alter_table("ticket_messages", schema=None) as batch_op:
