@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.model import Duty
 from storage import tables as t
 from storage.engine import Conn
 from storage.rows import person_from, tags_column
+from storage.upsert import upserts
 
 _d = t.agent_duty.c
 _GET = select(t.agent_duty).where(_d.agent_ref == bindparam("agent_ref"))
@@ -22,14 +22,7 @@ _ASSIGNED = (
     .values(last_assigned_at=bindparam("b_at"))
 )
 _CHANGED = ("agent_name", "teams", "on_duty", "since")
-_PUT = {
-    name: (
-        lambda stmt: stmt.on_conflict_do_update(
-            index_elements=["agent_ref"], set_={c: stmt.excluded[c] for c in _CHANGED}
-        )
-    )(dialect_insert(t.agent_duty))
-    for name, dialect_insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
-}
+_PUT = upserts(t.agent_duty, ["agent_ref"], _CHANGED)
 
 
 class SqlDuty:

@@ -88,11 +88,21 @@ class Words:
         self._as = {term.casefold(): scope.erased_ref for term in ids}
         # the name wins where a user id is the name too (the shell's are): "Hi Alice"
         self._as |= {term.casefold(): ERASED_NAME for term in (scope.name, *scope.name.split())}
-        # longest first (a ref before the user id in it); a part of two letters is no name
-        terms = sorted((term for term in self._as if len(term) > 2), key=len, reverse=True)
+        # a name written without its space ("山田太郎") is the name too
+        self._as[scope.name.replace(" ", "").casefold()] = ERASED_NAME
+        # longest first (a ref before the user id in it). Latin terms count as whole words
+        # of three letters or more ("Al" is in too many words); Japanese has no spaces
+        # between words, so its terms (山田, 太郎) count wherever they stand
+        terms = sorted(
+            (t for t in self._as if len(t) > 2 or not t.isascii()), key=len, reverse=True
+        )
         self.terms = terms
-        pattern = "|".join(re.escape(term) for term in terms) or r"(?!)"
-        self._pattern = re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE)
+        latin = "|".join(re.escape(t) for t in terms if t.isascii()) or r"(?!)"
+        other = "|".join(re.escape(t) for t in terms if not t.isascii()) or r"(?!)"
+        # a Latin term ends where ASCII letters and digits do ("Zelda様" holds "Zelda")
+        self._pattern = re.compile(
+            rf"(?<![A-Za-z0-9_])(?:{latin})(?![A-Za-z0-9_])|(?:{other})", re.IGNORECASE
+        )
 
     def text(self, value: str) -> str:
         return self._pattern.sub(lambda found: self._as[found.group().casefold()], value)

@@ -218,6 +218,15 @@ def write_json_lines(sink: TextIO, batch: list[TicketRecord]) -> None:
 _TICKET_ONLY = ("",) * 7
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(cell: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (customer text may start with `=`),
+    kept as text by a leading apostrophe, as spreadsheets themselves do."""
+    return f"'{cell}" if isinstance(cell, str) and cell.startswith(_FORMULA) else cell
+
+
 def write_csv_rows(writer: Any, batch: list[TicketRecord]) -> None:
     rows: list[Sequence[Any]] = []
     for record in batch:
@@ -226,7 +235,7 @@ def write_csv_rows(writer: Any, batch: list[TicketRecord]) -> None:
         # each row the ticket id first, then _CSV_MESSAGE or _CSV_EVENT
         rows.extend(("message", *ticket, *m[1:], "") for m in record.messages)
         rows.extend(("event", *ticket, *e[1:5], "", "", e[5]) for e in record.events)
-    writer.writerows(rows)
+    writer.writerows([_inert(cell) for cell in row] for row in rows)
 
 
 async def export(

@@ -5,29 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.model import Snippet
 from storage import tables as t
 from storage.engine import Conn
+from storage.upsert import upserts
 
 _s = t.snippets.c
 _ALL = select(t.snippets).order_by(_s.name, _s.locale)
 _REMOVE = delete(t.snippets).where(_s.name == bindparam("name"))
 # a second `add` of the same name and language replaces the text
-_PUT = {
-    name: (
-        lambda stmt: stmt.on_conflict_do_update(
-            index_elements=["name", "locale"],
-            set_={
-                "text": stmt.excluded.text,
-                "by_name": stmt.excluded.by_name,
-                "updated_at": stmt.excluded.updated_at,
-            },
-        )
-    )(dialect_insert(t.snippets))
-    for name, dialect_insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
-}
+_PUT = upserts(t.snippets, ["name", "locale"], ["text", "by_name", "updated_at"])
 
 
 class SqlSnippets:

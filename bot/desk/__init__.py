@@ -235,8 +235,10 @@ class Desk:
     def categories(self, locale: str = "") -> list[CategoryChoice]:
         locale = self.renderer.pick_locale(locale or self.settings.locale)
         return [
-            CategoryChoice(c.name, c.label(locale), c.emoji, c.asked(locale))
-            for c in self.settings.categories.values()
+            CategoryChoice(
+                category.name, category.label(locale), category.emoji, category.asked(locale)
+            )
+            for category in self.settings.categories.values()
         ]
 
     async def snippet_names(self) -> list[str]:

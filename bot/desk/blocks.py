@@ -71,6 +71,11 @@ async def _named(
             raise ctx.refuse("unknown_person", who=mention, usage=USAGE[verb])
         if person.ref in ctx.caller.mentioned_staff:
             raise ctx.refuse("block_staff", name=person.name)
+        if verb == "unblock":  # someone the desk never heard of was never blocked
+            known = await ctx.uow.customers.find(person.platform, person.user_id)
+            if known is None:
+                raise ctx.refuse("not_blocked", customer=person.name)
+            return known, None
         customer, _ = await customer_for(ctx, person, "")
         return customer, None
     ticket = await ticket_for(ctx, number, USAGE[verb])

@@ -112,7 +112,7 @@ async def open_ticket(
     assert customer.id is not None
     picked = ctx.settings.categories.get(category)
     priority, keyword = ctx.triage.priority_for(f"{subject}\n{text}")
-    if picked and picked.priority and picked.priority.rank < priority.rank:
+    if picked and picked.priority and (not keyword or picked.priority.rank < priority.rank):
         priority, keyword = picked.priority, ""  # the category's, unless a keyword says more
     team = picked.team if picked else ""
     turn = await routing.next_in_turn(ctx, team)
@@ -145,6 +145,8 @@ async def open_ticket(
     await _relay_to_staff(ctx, ticket, person, text, attachments)
     if turn:
         await routing.announce(ctx, ticket, *turn)
+    elif team:
+        await routing.nobody_for(ctx, ticket, team)
     await ticket_clocks.watch_first_response(ctx, ticket, fresh=True)
     target = ticket_clocks.target_for(ctx.settings, ticket)
     hours = ctx.settings.business_hours

@@ -33,7 +33,7 @@ async def agent_message(ctx: CommandContext, ticket: Ticket, cmd: c.RelayAgentMe
         raise ctx.refuse("empty_message")
     if looks_like_command(cmd.text):  # a mistyped command must not reach the customer
         raise ctx.refuse("not_sent_command", text=text.split("\n", 1)[0], guess=guess(text))
-    head, _, rest = text.partition(" ")
+    head, rest = [*text.split(maxsplit=1), "", ""][:2]  # `!anon` may end its own line
     if head.lower() == TEAM_VOICE:
         return await reply(
             ctx, ticket, rest.strip(), cmd.attachments, cmd.source_message_id, as_team=True

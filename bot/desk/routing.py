@@ -59,11 +59,14 @@ async def announce(ctx: CommandContext, ticket: Ticket, agent: Person, held: int
 
 
 async def nobody_for(ctx: CommandContext, ticket: Ticket, team: str) -> None:
-    if await anyone_on_duty(ctx):  # a desk that keeps no rota hears nothing of it
+    # a desk that keeps no rota hears nothing of it
+    if ctx.settings.routing.round_robin and await anyone_on_duty(ctx):
         await ctx.notice(ticket, "notice_nobody_on_duty", team=team, mentions=[STAFF_GROUP])
 
 
 async def set_duty(ctx: CommandContext, cmd: c.SetDuty) -> Outcome:
+    if not ctx.settings.routing.round_robin:
+        raise ctx.refuse("duty_off")
     agent = ctx.caller.actor
     members = ctx.settings.routing.members
     for team in cmd.teams:

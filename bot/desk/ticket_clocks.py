@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.desk.context import CommandContext
-from bot.model import Reminder, ReminderKind, Ticket
+from bot.model import Priority, Reminder, ReminderKind, Ticket
 from bot.settings import DeskSettings
 
 NUDGE_SHARE = 0.75  # the nudge comes when this share of the target has passed
@@ -15,9 +15,14 @@ IDLE_KINDS = (ReminderKind.IDLE_NUDGE, ReminderKind.IDLE_CLOSE)
 
 
 def target_for(settings: DeskSettings, ticket: Ticket) -> timedelta:
-    """The ticket's first-response target: its category's own, else its priority's."""
+    """The ticket's first-response target: its category's own, unless the ticket was made
+    more urgent than the category is; else its priority's."""
     category = settings.categories.get(ticket.category)
-    if category is not None and category.first_response is not None:
+    if (
+        category is not None
+        and category.first_response is not None
+        and ticket.priority.rank >= (category.priority or Priority.NORMAL).rank
+    ):
         return category.first_response
     return settings.first_response_targets[ticket.priority]
 

@@ -97,7 +97,7 @@ def make(
             m.body,
             [{"name": a.name, "url": a.url} for a in m.attachments],
             not (m.direction is Direction.OUTBOUND and m.at.isoformat() in undelivered),
-            m.anonymous and not for_customer,
+            m.anonymous,
         )
         for m in messages
         if not (for_customer and m.direction is Direction.NOTE)
@@ -110,8 +110,9 @@ def make(
         platform=ticket.source.platform,
         status=ctx.renderer.text(locale, f"status_{ticket.status.value}"),
         priority=ctx.renderer.text(locale, f"priority_{ticket.priority.value}"),
-        assignee=ticket.assignee.name if ticket.assignee else "",
-        team=ticket.team,
+        # the customer's copy names no agent (they may have spoken as the team) nor team
+        assignee=ticket.assignee.name if ticket.assignee and not for_customer else "",
+        team="" if for_customer else ticket.team,
         opened_at=ticket.created_at.isoformat(),
         closed_at=ticket.closed_at.isoformat() if ticket.closed_at else "",
         resolution=ticket.resolution,
@@ -130,7 +131,9 @@ def _undelivered(events: list[TicketEvent]) -> set[str]:
     return {
         e.payload.written_at
         for e in events
-        if isinstance(e.payload, DeliveryFailed) and e.payload.written_at
+        if isinstance(e.payload, DeliveryFailed)
+        and e.payload.message_kind == MessageKind.AGENT_REPLY  # not a card or notice of then
+        and e.payload.written_at
     }
 
 

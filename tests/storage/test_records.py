@@ -335,3 +335,28 @@ async def test_the_same_person_writing_again_is_a_new_customer(database: Databas
     assert (found[3].customer_name, found[3].subject) == ("Zelda Quinn", "Hello again")
     assert found[3].customer_id not in (found[1].customer_id, found[2].customer_id)
     assert found[1].customer_name == ERASED_NAME
+
+
+async def test_csv_cells_a_spreadsheet_would_run_stay_text(database: Database) -> None:
+    desk = Desk(SqlUnitOfWorkFactory(database), Renderer(), clock=FrozenClock(START))
+    trick = Person("test", "U-trick", "=cmd|'/c calc'!A1")
+    await _says(desk, trick, '=HYPERLINK("http://x.example","click")', "T1")
+    rows = list(csv.DictReader(io.StringIO(await _export(database, "csv"))))
+    [message] = [row for row in rows if row["record"] == "message"]
+    assert message["body"] == '\'=HYPERLINK("http://x.example","click")'
+    assert message["customer_name"] == "'=cmd|'/c calc'!A1"
+    jsonl = await _export(database)
+    assert '"body":"=HYPERLINK' in jsonl  # JSON keeps what was written
+
+
+def test_erasure_finds_a_japanese_name_written_without_spaces() -> None:
+    from storage.erasure import Scope, Words
+
+    words = Words(Scope(1, "山田 太郎", (("slack", "U1ABC"),), (), 0))
+    assert words.text("山田様、確認します") == "erased customer様、確認します"
+    assert words.text("山田太郎様から") == "erased customer様から"
+    latin = Words(Scope(2, "Zelda Fitz", (), (), 0))
+    assert latin.text("Hi Zelda, and Zelda様 too") == (
+        "Hi erased customer, and erased customer様 too"
+    )
+    assert latin.text("Fitzgerald") == "Fitzgerald"  # a longer word is another word

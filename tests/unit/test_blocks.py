@@ -163,3 +163,11 @@ def test_block_commands_parse() -> None:
     for bad in ("/ticket block @m 7x spam", "/ticket block #4 @m", "/ticket unblock @m now"):
         with pytest.raises(UsageError, match=r"bad_duration|unexpected_argument"):
             parse(bad)
+
+
+async def test_unblocking_a_stranger_knows_nobody_new(world: World) -> None:
+    stranger = customer("trent")
+    refused = await world.desk.handle_text("/ticket unblock @Trent", _with_mention("bob", stranger))
+    assert not refused.ok
+    assert refused.text == "Trent is not blocked, so there is nothing to lift."
+    assert world.store.customers == {}

@@ -133,3 +133,20 @@ def test_a_category_from_the_file(tmp_path: Path) -> None:
         Priority.HIGH,
         timedelta(minutes=30),
     )
+
+
+async def test_a_lower_category_priority_holds_and_a_raised_ticket_gets_its_target() -> None:
+    questions = Category("questions", {"en": "Questions"}, priority=Priority.LOW)
+    world = make_world(categories={"billing": BILLING, "questions": questions})
+    alice = customer()
+    await world.desk.handle(
+        c.OpenTicket(alice, dm(), "How do I export?", category="questions"), c.Caller(alice)
+    )
+    await _open_from_form(world, ())
+    await world.staff_says("/ticket priority #2 urgent")
+    world.clock.advance(timedelta(minutes=20))  # past urgent's 15 minutes, within 30
+    await world.fire_due()
+    await world.sender.drain()
+    [first, second] = sorted(world.store.tickets.values(), key=lambda t: t.number)
+    assert first.priority is Priority.LOW
+    assert second.sla_breached_at is not None  # urgent's target, not the category's 30m

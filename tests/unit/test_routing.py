@@ -32,7 +32,7 @@ async def test_new_tickets_go_round_the_agents_on_duty(world: World) -> None:
     assert _holders(world) == {"bob": 2, "carol": 2}
     await world.sender.drain()
     notices = [m.body for m in world.out.delivered if m.kind == MessageKind.NOTICE]
-    assert "Assigned to bob in turn (0 other open tickets held)." in notices
+    assert "Assigned to bob in turn; they already held 0 open tickets." in notices
     shown = await world.staff_says("/ticket show #1")
     assert "supportbot assigned the ticket to bob." in shown.text
     duty = (await world.staff_says("/ticket duty")).text.splitlines()
@@ -110,3 +110,10 @@ def test_duty_commands_parse() -> None:
         except UsageError:
             continue
         raise AssertionError(bad)
+
+
+async def test_a_desk_without_round_robin_keeps_no_rota() -> None:
+    world = make_world(routing=RoutingPolicy(round_robin=False))
+    refused = await world.staff_says("/ticket duty on")
+    assert not refused.ok
+    assert refused.text.startswith("Round-robin is turned off")

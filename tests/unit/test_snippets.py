@@ -83,7 +83,7 @@ async def test_saved_replies_are_added_listed_and_removed_from_chat() -> None:
     added = await world.staff_says(
         "/ticket snippet add wait We are looking into it, {{ customer }}."
     )
-    assert added.text.startswith("Saved reply “wait” (en) is saved.")
+    assert added.text.startswith("Saved “wait” (en).")
     await world.staff_says("/ticket snippet add wait --locale ja 確認しております。")
     listed = (await world.staff_says("/ticket snippet list")).text.splitlines()
     assert listed[0] == "**Saved replies (3)**"
@@ -99,7 +99,7 @@ async def test_saved_replies_are_added_listed_and_removed_from_chat() -> None:
         "Saved reply “wait” is removed."
     )
     french = await world.staff_says("/ticket snippet add x --locale fr Bonjour")
-    assert french.text == "There are no texts in “fr”; use one of: en, ja."
+    assert french.text == "Saved replies can be in en, ja, not in “fr”."
     bad = await world.staff_says("/ticket snippet add x Hi {{ name }}")
     assert not bad.ok
     assert "“name” is none of them" in bad.text
@@ -128,7 +128,9 @@ async def test_a_desk_that_always_speaks_as_the_team_uses_its_own_name() -> None
     world = _world(anonymous_replies=True, team_name="Acme Care")
     await world.customer_says("Hi", locale="ja")
     await world.desk.handle(c.RelayAgentMessage(1, "こんにちは"), staff())
-    await world.staff_says("/ticket send refund")  # no number outside a thread: refused
+    outside = await world.staff_says("/ticket send refund")  # no ticket named, none sent
+    assert not outside.ok
+    assert outside.text.startswith("Which ticket?")
     await world.staff_says("/ticket send refund #1")
     await world.sender.drain()
     assert _to_customer(world) == [
@@ -162,3 +164,11 @@ async def test_adapters_get_every_saved_replys_name_for_their_pickers() -> None:
     world = _world()
     await world.staff_says("/ticket snippet add wait One moment, please.")
     assert await world.desk.snippet_names() == ["hello", "refund", "wait"]
+
+
+async def test_anon_on_a_line_of_its_own_still_speaks_as_the_team() -> None:
+    world = _world()
+    await world.customer_says("Hi")
+    await world.desk.handle(c.RelayAgentMessage(1, "!anon\nWe fixed it."), staff())
+    await world.sender.drain()
+    assert _to_customer(world) == [("Support team", "We fixed it.")]

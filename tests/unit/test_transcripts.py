@@ -176,3 +176,13 @@ async def test_the_customers_copy_leaves_out_notes_and_history_in_their_language
     assert "] bob さん：直しました。" in text
     shown = await world.staff_says("/ticket show #1")
     assert "The customer was sent their copy of the transcript." in shown.text
+
+
+async def test_a_failed_card_update_does_not_mark_the_reply_beside_it(world: World) -> None:
+    # the reply's card update is written with it, at the same moment, and fails for good
+    world.out.failures[MessageKind.CARD_UPDATE] = [
+        DeliveryError("message_not_found", permanent=True)
+    ]
+    await _worked_and_closed(world)
+    [posted] = _posted(world)
+    assert "(not delivered)" not in _file(posted, ".txt").text
