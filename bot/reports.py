@@ -124,7 +124,11 @@ class AuditLine:
     assignee_name: str | None
     ticket_id: int
     at: datetime
-    tags: tuple[str, ...] = ()  # the ticket's tags, as it has them now
+    tagged: str = ""  # the ticket's tags as stored (" billing vip "), as it has them now
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return tuple(self.tagged.split())
 
     @property
     def payload(self) -> Payload | None:
@@ -201,12 +205,13 @@ def _once_per_ticket(events: Iterable[AuditLine]) -> list[AuditLine]:
 def _by_tag(new_tagged: dict[int, tuple[str, ...]], events: list[AuditLine]) -> list[TagLine]:
     tickets: dict[str, set[int]] = {}
     lines: dict[str, TagLine] = {}
-    for ticket_id, tags in [*new_tagged.items(), *((e.ticket_id, e.tags) for e in events)]:
+    tagged_events = [e for e in events if e.tagged]  # most tickets carry no tag
+    for ticket_id, tags in [*new_tagged.items(), *((e.ticket_id, e.tags) for e in tagged_events)]:
         for tag in tags:
             tickets.setdefault(tag, set()).add(ticket_id)
     for tag, ids in tickets.items():
         lines[tag] = TagLine(tag, len(ids))
-    for event in events:
+    for event in tagged_events:
         if isinstance(event.payload, FirstResponse):
             for tag in event.tags:
                 lines[tag].first_responses.append(event.payload.seconds)

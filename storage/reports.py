@@ -90,20 +90,10 @@ class SqlReports:
         for row in await self.conn.execute(_NEW, window):
             platform, count = tuple(row)
             view.new_by_platform[platform] = count
+        # plain tuples: a day's events on a large desk are many, and this runs on the loop
         view.events = [
-            AuditLine(
-                EventKind(r.kind),
-                r.actor_ref,
-                r.actor_name,
-                r.data,
-                r.source_platform,
-                r.assignee_ref,
-                r.assignee_name,
-                r.ticket_id,
-                r.at,
-                tuple(r.tags.split()),
-            )
-            for r in await self.conn.execute(_EVENTS, window)
+            AuditLine(EventKind(kind), *rest)
+            for kind, *rest in (tuple(row) for row in await self.conn.execute(_EVENTS, window))
         ]
         view.new_tagged = {
             row.id: tuple(row.tags.split()) for row in await self.conn.execute(_NEW_TAGGED, window)

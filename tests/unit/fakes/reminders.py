@@ -163,7 +163,7 @@ class FakeReports(Repository):
                     assignee.name if assignee else None,
                     e.ticket_id,
                     e.at,
-                    tuple(ticket.tags),
+                    f" {' '.join(ticket.tags)} " if ticket.tags else "",
                 )
             )
         view.new_tagged = {
