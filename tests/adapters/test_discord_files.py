@@ -16,19 +16,14 @@ import pytest
 
 from adapters.discord.deliver import MAX_BYTES
 from bot.delivery.pacing import Pacer
-from bot.kinds import MessageKind
-from bot.model import Audience, FileToSend, OutboundMessage, with_files
+from bot.model import Audience, FileToSend
 from tests.adapters.fake_discord import running_fake_discord
 from tests.adapters.test_discord import CUSTOMER, DM, DiscordDesk, connected
 from tests.adapters.test_discord_durability import said_by_bot, staff_thread, until
 from tests.adapters.test_discord_durability_delivery import retry_until_idle, shared_clock
+from tests.adapters.transcript_outbox import BODY, FILES
+from tests.adapters.transcript_outbox import write_transcript as written
 from tests.support.virtual_time import RunningClock
-
-FILES = [
-    FileToSend("ticket-1.html", "text/html", "<h1>Ticket #1</h1>\n<p>alice: Printer on fire</p>"),
-    FileToSend("ticket-1.txt", "text/plain", "Ticket #1\nalice: Printer on fire — ça brûle ✓\n"),
-]
-BODY = "Transcript of ticket #1 (2 messages)."
 
 
 @pytest.fixture
@@ -45,23 +40,7 @@ async def desk(tmp_path: Path) -> AsyncIterator[DiscordDesk]:
 async def write_transcript(
     desk: DiscordDesk, audience: Audience = Audience.STAFF, files: list[FileToSend] = FILES
 ) -> None:
-    """A transcript of ticket #1 into the outbox, as the desk writes one."""
-    async with desk.app.desk.uow_factory() as uow:
-        ticket = await uow.tickets.by_number(1)
-        assert ticket is not None
-        customer = audience is Audience.CUSTOMER
-        message = OutboundMessage(
-            "discord",
-            audience,
-            MessageKind.TRANSCRIPT,
-            BODY,
-            ticket_id=ticket.id,
-            ticket_number=1,
-            channel=ticket.source.channel if customer else "",
-            data=with_files(files),
-        )
-        await uow.outbox.add(message, desk.app.desk.clock.now())
-        await uow.commit()
+    await written(desk.app.desk.uow_factory, "discord", desk.app.desk.clock.now(), audience, files)
 
 
 def contents(desk: DiscordDesk, channel: int | str) -> dict[str, str]:

@@ -14,18 +14,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery.pacing import Pacer
-from bot.kinds import MessageKind
-from bot.model import Audience, FileToSend, OutboundMessage, with_files
+from bot.model import Audience, FileToSend
 from tests.adapters.fake_slack import running_fake_slack
 from tests.adapters.slack_harness import STAFF_CHANNEL, SlackDesk, start, stop
 from tests.adapters.test_slack import AGENT, CUSTOMER, DM, _card_ts
+from tests.adapters.transcript_outbox import BODY, FILES
+from tests.adapters.transcript_outbox import write_transcript as written
 from tests.support.virtual_time import RunningClock
 
-FILES = [
-    FileToSend("ticket-1.html", "text/html", "<h1>Ticket #1</h1>\n<p>Alice: Printer on fire</p>"),
-    FileToSend("ticket-1.txt", "text/plain", "Ticket #1\nAlice: Printer on fire — ça brûle ✓\n"),
-]
-BODY = "Transcript of ticket #1 (2 messages)."
 RETRY = timedelta(seconds=1)  # the sender's first backoff after a lost answer
 
 
@@ -45,24 +41,7 @@ async def slack(tmp_path: Path) -> AsyncIterator[SlackDesk]:
 async def write_transcript(
     slack: SlackDesk, audience: Audience = Audience.STAFF, files: list[FileToSend] = FILES
 ) -> None:
-    """A transcript of ticket #1 into the outbox, as the desk writes one."""
-    async with slack.app.desk.uow_factory() as uow:
-        ticket = await uow.tickets.by_number(1)
-        assert ticket is not None
-        customer = audience is Audience.CUSTOMER
-        message = OutboundMessage(
-            "slack",
-            audience,
-            MessageKind.TRANSCRIPT,
-            BODY,
-            ticket_id=ticket.id,
-            ticket_number=1,
-            channel=ticket.source.channel if customer else "",
-            thread=ticket.source.thread if customer else "",
-            data=with_files(files),
-        )
-        await uow.outbox.add(message, slack.clock.now())
-        await uow.commit()
+    await written(slack.app.desk.uow_factory, "slack", slack.clock.now(), audience, files)
 
 
 async def retry_until_idle(slack: SlackDesk, rounds: int = 10) -> None:
