@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool, StaticPool
 
 from storage.jsontext import dumps, loads
-from storage.sqlite import SqliteEngine
+from storage.sqlite import SNAPSHOT, SqliteEngine
 
 T = TypeVar("T")
 
@@ -161,6 +161,19 @@ class Database:
                 await conn.rollback()
             await conn.close()
 
+    async def snapshot(self, read: Callable[[Connection], T]) -> T:
+        """`read(connection)`, synchronous, in one read-only transaction that sees one
+        moment of the database and holds up no writer: for long reads such as the export.
+        SQLite runs it on a worker thread; PostgreSQL in REPEATABLE READ on the loop, whose
+        waits for the server are the driver's, not the loop's."""
+        if self._sqlite is not None:
+            return await self._sqlite.snapshot(read)
+        assert self._async is not None
+        async with self._async.connect() as conn:
+            await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                return await conn.run_sync(read)
+
     async def ping(self) -> None:
         """Connect once; raise StorageUnavailable with a readable reason if that fails."""
         try:
@@ -260,6 +273,9 @@ def _tune_sqlite(engine: Engine, lock_wait: float, in_memory: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(SNAPSHOT):
+            conn.exec_driver_sql("BEGIN")  # a read: in WAL mode it takes no lock at all
+            return
         # take the write lock up front, so a read-then-write never fails half way
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 

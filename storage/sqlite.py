@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 WORKERS = 4
 CHECKPOINT_EVERY = 200  # commits; SQLite's own automatic checkpoint comes every ~1000 pages
 QUICK = "supportbot_quick"
+SNAPSHOT = "supportbot_snapshot"  # a read-only transaction: BEGIN, not BEGIN IMMEDIATE
 
 
 def quick(statement: T) -> T:
@@ -260,6 +261,21 @@ class SqliteEngine:
             self._connections.release()
             raise
         return SqliteConnection(conn, self, self._connections.release)
+
+    async def snapshot(self, read: Callable[[Connection], T]) -> T:
+        """`read` in a read transaction on a worker: outside the writer turns, and in WAL
+        mode without any lock, so the desk writes on while it reads."""
+        await self._connections.acquire()  # on the loop: no worker waits in the pool
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self.workers, self._read, read)
+        finally:
+            self._connections.release()
+
+    def _read(self, read: Callable[[Connection], T]) -> T:
+        snapshot = self.sync_engine.connect().execution_options(**{SNAPSHOT: True})
+        with snapshot as conn, conn.begin():
+            return read(conn)
 
     def committed(self) -> None:
         self._commits += 1
