@@ -28,6 +28,10 @@ class Caller:
     # (channel, message id) the event stands at in the platform's history: remembered with
     # it, so what was written while the bot was away is fetched from there on its return
     seen: tuple[str, str] | None = None
+    # team membership the platform keeps (a Slack user group, a Discord role), as the adapter
+    # read it: the teams the caller is on, and the teams that have such a group at all
+    teams: frozenset[str] = frozenset()
+    grouped_teams: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class RelayCustomerMessage:
     text: str
     locale: str = ""
     attachments: tuple[Attachment, ...] = ()
+    timezone: str = ""  # the customer's IANA time zone, where the platform tells it
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class OpenTicket:
     attachments: tuple[Attachment, ...] = ()
     category: str = ""  # from a form; a name bot.categories does not know means "general"
     answers: tuple[tuple[str, str], ...] = ()  # the category's questions, as asked, answered
+    timezone: str = ""  # the customer's IANA time zone, where the platform tells it
 
 
 @dataclass(frozen=True)
@@ -199,7 +205,7 @@ class ReplyAsTeam:
 
 @dataclass(frozen=True)
 class SetDuty:
-    """On duty (for these teams; none: the teams the agent is listed in), or off."""
+    """On duty (for these teams; none: every team the agent is on), or off."""
 
     on: bool
     teams: tuple[str, ...] = ()

@@ -81,6 +81,7 @@ class Customer:
     id: int | None
     display_name: str
     locale: str
+    timezone: str = ""  # an IANA name, where the platform tells it; "" means the desk's
 
 
 @dataclass

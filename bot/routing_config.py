@@ -1,8 +1,9 @@
 """The `[routing]` table of the configuration file: round-robin, its cap, and who is on
-which team."""
+which team; and the platforms' team groups (SLACK_TEAM_GROUPS, DISCORD_TEAM_ROLES)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bot.settings import RoutingPolicy
@@ -47,3 +48,24 @@ def routing_from(data: Any, teams: tuple[str, ...]) -> RoutingPolicy:
             )
         found[team.lower()] = tuple(refs)
     return RoutingPolicy(round_robin=round_robin, max_open=max_open, members=found)
+
+
+def team_groups_from(
+    text: str, teams: tuple[str, ...], *, is_id: Callable[[str], bool], example: str
+) -> dict[str, str]:
+    """`billing=S0123ABCD,tier2=S0456EFGH`: team -> the platform's group id. The adapter says
+    what an id looks like; a problem is raised as RoutingConfigError, said for the operator."""
+    found: dict[str, str] = {}
+    for item in (i.strip() for i in text.split(",")):
+        if not item:
+            continue
+        name, sep, group = item.partition("=")
+        team, group = name.strip().lower(), group.strip()
+        if not sep or not team or not is_id(group):
+            raise RoutingConfigError(f"{item!r} is not team=id; write pairs like {example}")
+        if team not in teams:
+            raise RoutingConfigError(f"there is no team {team}; teams are {', '.join(teams)}")
+        if team in found:
+            raise RoutingConfigError(f"{team} is given twice; a team has one group")
+        found[team] = group
+    return found

@@ -229,7 +229,7 @@ async def erase(
         await conn.execute(
             update(t.customers)
             .where(t.customers.c.id == scope.customer_id)
-            .values(display_name=ERASED_NAME)
+            .values(display_name=ERASED_NAME, timezone="")
         )
         await conn.execute(
             t.erasures.insert(),

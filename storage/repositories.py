@@ -61,12 +61,16 @@ class SqlCustomers:
     async def find(self, platform: str, user_id: str) -> Customer | None:
         params = {"platform": platform, "user_id": user_id}
         row = (await self.conn.execute(_FIND_CUSTOMER, params)).first()
-        return Customer(row.id, row.display_name, row.locale) if row else None
+        return Customer(row.id, row.display_name, row.locale, row.timezone) if row else None
 
     async def add(self, customer: Customer, platform: str, user_id: str) -> None:
         written = await self.conn.execute(
             _INSERT_CUSTOMERS,
-            {"display_name": customer.display_name[:200], "locale": customer.locale},
+            {
+                "display_name": customer.display_name[:200],
+                "locale": customer.locale,
+                "timezone": customer.timezone,
+            },
         )
         customer.id = new_id(written)
         await self.conn.execute(
@@ -78,7 +82,11 @@ class SqlCustomers:
         await self.conn.execute(
             update(t.customers)
             .where(t.customers.c.id == customer.id)
-            .values(display_name=customer.display_name[:200], locale=customer.locale)
+            .values(
+                display_name=customer.display_name[:200],
+                locale=customer.locale,
+                timezone=customer.timezone,
+            )
         )
 
 

@@ -67,6 +67,7 @@ customers = Table(
     Column("id", Integer, primary_key=True),
     Column("display_name", String(200), nullable=False),
     Column("locale", String(16), nullable=False),
+    Column("timezone", String(64), nullable=False, server_default=""),
 )
 
 customer_identities = Table(

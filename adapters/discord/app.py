@@ -99,13 +99,19 @@ class DiscordAdapter:
             support_channels=self.settings.support_channels,
             support_auto=self.settings.support_auto,
             leads_channel=self.settings.leads_channel,
+            team_roles=self.settings.team_roles,
         )
         self.intake.start_replay()
         self.client.event(self.on_ready)
         self.client.event(self.on_disconnect)
         self.client.event(self.on_resumed)
         self.client.event(self.intake.on_message)
-        interactions = Interactions(desk, self.settings.staff_role, self.settings.lead_role)
+        interactions = Interactions(
+            desk,
+            self.settings.staff_role,
+            self.settings.lead_role,
+            team_roles=self.settings.team_roles,
+        )
         self.interactions = interactions
         self.client.event(interactions.on_interaction)
         guild = discord.Object(self.settings.guild_id)

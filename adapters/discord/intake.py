@@ -24,6 +24,7 @@ import logging
 import discord
 
 from adapters.discord.deliver import PLATFORM
+from adapters.discord.interactions import teams_held
 from adapters.discord.spool import Arrival, Spool
 from bot import commands as c
 from bot.model import Attachment, Person, Source
@@ -48,6 +49,7 @@ class DiscordIntake:
         support_auto: bool = False,
         leads_channel: int = 0,
         retry_seconds: float = 5.0,
+        team_roles: dict[str, int] | None = None,
     ) -> None:
         self.desk = desk
         self.client = client
@@ -58,6 +60,7 @@ class DiscordIntake:
         self.support_auto = support_auto
         self.leads_channel = leads_channel
         self.retry_seconds = retry_seconds
+        self.team_roles = team_roles or {}  # team -> the role of its members
         self._replaying: asyncio.Task[None] | None = None
         self._catching_up: asyncio.Task[None] | None = None
         self._seen: dict[str, str] = {}  # channel -> the last message stored from it
@@ -110,6 +113,7 @@ class DiscordIntake:
     def _arrival(self, message: discord.Message, kind: str, reply_channel: str) -> Arrival:
         author = message.author
         is_staff = self._is_staff(message)
+        roles = [r.id for r in author.roles] if isinstance(author, discord.Member) else []
         return Arrival(
             kind=kind,
             message_id=str(message.id),
@@ -120,6 +124,7 @@ class DiscordIntake:
             is_staff=is_staff,
             content=message.content,
             attachments=tuple(Attachment(a.filename, a.url) for a in message.attachments),
+            teams=tuple(sorted(teams_held(roles, self.team_roles))) if is_staff else (),
         )
 
     async def arrived(self, arrival: Arrival) -> None:
@@ -165,6 +170,8 @@ class DiscordIntake:
                 in_ticket=number,
                 event_id=arrival.message_id,
                 seen=seen,
+                teams=frozenset(arrival.teams),
+                grouped_teams=frozenset(self.team_roles),
             )
             if typed := is_command(arrival.content):  # "/ticket claim" sent as a message
                 outcome = await self.desk.handle_text(arrival.content, caller)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable, Mapping
 from typing import Any
 
 import discord
@@ -27,12 +27,18 @@ _SELECT = 3  # a component interaction's component_type for a select menu of tex
 
 class Interactions:
     def __init__(
-        self, desk: DeskPort, staff_role: int, lead_role: int, defer_after: float = 2.0
+        self,
+        desk: DeskPort,
+        staff_role: int,
+        lead_role: int,
+        defer_after: float = 2.0,
+        team_roles: Mapping[str, int] | None = None,
     ) -> None:
         self.defer_after = defer_after
         self.desk = desk
         self.staff_role = staff_role
         self.lead_role = lead_role
+        self.team_roles = dict(team_roles or {})  # team -> the role of its members
         self.panel = Panel(desk, self.timely, self.tell)
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
@@ -121,6 +127,8 @@ class Interactions:
             is_lead=bool(self.lead_role) and self.lead_role in roles,
             in_ticket=in_ticket,
             event_id=f"interaction:{interaction.id}",
+            teams=teams_held(roles, self.team_roles),
+            grouped_teams=frozenset(self.team_roles),
         )
 
     async def timely(self, interaction: discord.Interaction, work: Awaitable[Outcome]) -> Outcome:
@@ -184,6 +192,12 @@ def _form_values(data: dict[str, Any]) -> dict[str, str]:
             if item.get("custom_id"):
                 values[str(item["custom_id"])] = str(item.get("value") or "")
     return values
+
+
+def teams_held(roles: Iterable[int], team_roles: Mapping[str, int]) -> frozenset[str]:
+    """The teams whose role is among `roles` (a member's role ids, as Discord sent them)."""
+    held = set(roles)
+    return frozenset(team for team, role in team_roles.items() if role in held)
 
 
 def _person(user: discord.abc.User) -> Person:

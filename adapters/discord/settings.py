@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.config import ConfigError
+from bot.routing_config import RoutingConfigError, team_groups_from
+from bot.settings import DeskSettings
 
 DEFAULT_API_URL = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
@@ -14,6 +16,7 @@ DEFAULT_SPOOL_FILE = "discord-spool.jsonl"
 # standby takes over within about five of these after the holder's host vanishes (at once
 # when the holder stops or is killed)
 DEFAULT_STANDBY_RETRY_SECONDS = 5.0
+_TEAMS = DeskSettings().teams  # a desk's teams when its configuration names none
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,9 @@ class DiscordSettings:
     # messages that arrive while the database is down wait here (Discord never redelivers)
     spool_file: str = DEFAULT_SPOOL_FILE
     standby_retry_seconds: float = DEFAULT_STANDBY_RETRY_SECONDS
+    # DISCORD_TEAM_ROLES: team -> the role whose members are on it (besides those listed
+    # under [routing.members])
+    team_roles: dict[str, int] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # the token never reaches logs
         return f"DiscordSettings(guild_id={self.guild_id}, staff_channel={self.staff_channel})"
@@ -42,7 +48,9 @@ def configured(env: Mapping[str, str]) -> bool:
     return bool(env.get("DISCORD_BOT_TOKEN", "").strip())
 
 
-def load(env: Mapping[str, str]) -> DiscordSettings:
+def load(env: Mapping[str, str], teams: tuple[str, ...] = _TEAMS) -> DiscordSettings:
+    """`teams`: the desk's teams, which DISCORD_TEAM_ROLES may name."""
+
     def get(name: str) -> str:
         return env.get(name, "").strip()
 
@@ -74,6 +82,15 @@ def load(env: Mapping[str, str]) -> DiscordSettings:
         raise ConfigError(
             "DISCORD_STANDBY_RETRY_SECONDS", f"must be a number of seconds up to 60 (got {retry!r})"
         )
+    try:
+        team_roles = team_groups_from(
+            get("DISCORD_TEAM_ROLES"),
+            teams,
+            is_id=lambda role: role.isascii() and role.isdigit(),
+            example="billing=123456789012345678,tier2=234567890123456789 (role ids)",
+        )
+    except RoutingConfigError as error:
+        raise ConfigError("DISCORD_TEAM_ROLES", str(error)) from None
     return DiscordSettings(
         bot_token=get("DISCORD_BOT_TOKEN"),
         guild_id=snowflake("DISCORD_GUILD_ID"),
@@ -87,4 +104,5 @@ def load(env: Mapping[str, str]) -> DiscordSettings:
         gateway_url=get("DISCORD_GATEWAY_URL") or DEFAULT_GATEWAY_URL,
         spool_file=get("DISCORD_SPOOL_FILE") or DEFAULT_SPOOL_FILE,
         standby_retry_seconds=standby_retry,
+        team_roles={team: int(role) for team, role in team_roles.items()},
     )

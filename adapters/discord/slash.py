@@ -5,7 +5,7 @@ so Discord, Slack and the shell accept exactly the same commands. Inside a ticke
 post no number is needed; elsewhere numbers autocomplete.
 
 Discord allows a command 25 options, subcommands and groups alike, and one level of groups.
-`/ticket` has 23: 22 subcommands and the `snippet` group (add, list, remove), which makes the
+`/ticket` has 24: 23 subcommands and the `snippet` group (add, list, remove), which makes the
 saved replies' three actions one option and gives each its own required fields."""
 
 from __future__ import annotations
@@ -238,6 +238,14 @@ def ticket_commands(
         interaction: discord.Interaction, tags: str, number: Number | None = None
     ) -> None:
         await run(interaction, f"untag {num(number)}{tags}")
+
+    @group.command(description="Go on or off the round-robin rota; alone: who is on duty")
+    async def duty(
+        interaction: discord.Interaction,
+        state: Literal["on", "off"] | None = None,
+        teams: str = "",
+    ) -> None:
+        await run(interaction, f"duty {state or ''} {teams}".strip())
 
     @group.command(description="Post the ticket's transcript as files in its thread")
     async def transcript(interaction: discord.Interaction, number: Number | None = None) -> None:

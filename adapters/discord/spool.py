@@ -35,6 +35,7 @@ class Arrival:
     is_staff: bool
     content: str
     attachments: tuple[Attachment, ...] = ()
+    teams: tuple[str, ...] = ()  # the author's teams by their roles (DISCORD_TEAM_ROLES)
 
     def to_json(self) -> str:
         # ensure_ascii: a lone surrogate, which Discord can deliver, survives as an escape
@@ -45,6 +46,7 @@ class Arrival:
         data: dict[str, Any] = json.loads(line)
         data["author"] = Person(**data["author"])
         data["attachments"] = tuple(Attachment(**a) for a in data["attachments"])
+        data["teams"] = tuple(data.get("teams", ()))  # absent from a spool written before
         return cls(**data)
 
 

@@ -1,5 +1,5 @@
 """Block Kit for cards, buttons and the Escalate / Close / Saved reply forms (within Slack's
-limits)."""
+limits); the forms speak the staff's language, from the message catalog."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from adapters.slack.text import TEXT_LIMIT, mrkdwn, split
 from bot.kinds import MessageKind
 from bot.model import Action, OutboundMessage
+from bot.ports import DeskPort
 
 ESCALATE_FORM = "ticket_escalate"
 CLOSE_FORM = "ticket_close"
@@ -16,6 +17,8 @@ SNIPPET_FORM = "ticket_snippet"
 SNIPPET_BUTTON = "snippet:pick"
 MAX_BLOCKS = 50
 MAX_OPTIONS = 100  # a static_select's options
+# Slack's limits on a modal's plain texts: title and buttons, labels, placeholders, options
+_TITLE, _LABEL, _PLACEHOLDER, _OPTION = 24, 2000, 150, 75
 _CARDS = (MessageKind.CARD, MessageKind.CARD_UPDATE)
 
 
@@ -33,11 +36,14 @@ def button(action: Action) -> dict[str, Any]:
 
 def slack_actions(message: OutboundMessage) -> list[Action]:
     """The message's buttons; an open ticket's card also gets "Saved reply", which only
-    Slack offers (elsewhere agents write `!name` or `/ticket send`), before its danger ones."""
+    Slack offers (elsewhere agents write `!name` or `/ticket send`), before its danger ones.
+    A card carries that button's label in the staff's language; one written before the
+    button existed carries none, and gets it with its next update."""
     number = message.ticket_number or message.data.get("number")
-    if message.kind not in _CARDS or message.data.get("status") == "closed" or not number:
+    label = str(message.data.get("saved_reply_label") or "")
+    closed = message.data.get("status") == "closed"
+    if message.kind not in _CARDS or closed or not number or not label:
         return message.actions
-    label = str(message.data.get("saved_reply_label") or "Saved reply")
     pick = Action(f"{SNIPPET_BUTTON}:{number}", label)
     at = next((i for i, a in enumerate(message.actions) if a.style == "danger"), None)
     at = len(message.actions) if at is None else at
@@ -55,51 +61,48 @@ def message_blocks(body: str, actions: list[Action]) -> list[dict[str, Any]]:
     return blocks
 
 
-def escalate_form(number: int, teams: tuple[str, ...], title: str) -> dict[str, Any]:
-    options = [{"text": {"type": "plain_text", "text": team}, "value": team} for team in teams]
-    team = {"type": "static_select", "action_id": "value", "options": options}
+def escalate_form(desk: DeskPort, number: int) -> dict[str, Any]:
+    options = [{"text": _plain(team, _OPTION), "value": team} for team in desk.teams]
+    team = _select(options, desk.text("staff_form_team_placeholder"))
     return _form(
+        desk,
         ESCALATE_FORM,
         number,
-        title,
-        "Escalate",
+        desk.text("staff_form_escalate_title", number=number),
+        desk.text("staff_form_escalate_submit"),
         [
-            _field("team", "Team", team, optional=False),
-            _field("reason", "Reason", _text_input(multiline=True)),
+            _field("team", desk.text("staff_form_team"), team, optional=False),
+            _field("reason", desk.text("staff_form_reason"), _text_input(multiline=True)),
         ],
     )
 
 
-def close_form(number: int, title: str) -> dict[str, Any]:
+def close_form(desk: DeskPort, number: int) -> dict[str, Any]:
     return _form(
+        desk,
         CLOSE_FORM,
         number,
-        title,
-        "Close ticket",
+        desk.text("staff_form_close_title", number=number),
+        desk.text("staff_form_close_submit"),
         [
-            _field("resolution", "Resolution", _text_input(multiline=True)),
-            _field("followup", "Follow up in (e.g. 3d)", _text_input()),
+            _field("resolution", desk.text("staff_form_resolution"), _text_input(multiline=True)),
+            _field("followup", desk.text("staff_form_followup"), _text_input()),
         ],
     )
 
 
-def snippet_form(number: int, names: list[str], none_text: str, channel: str) -> dict[str, Any]:
+def snippet_form(desk: DeskPort, number: int, names: list[str], channel: str) -> dict[str, Any]:
     """A pick of the saved replies; with none, how to add one (and no Send button)."""
-    title = f"Saved reply #{number}"
+    title = desk.text("staff_form_snippet_title", number=number)
     if not names:
-        form = _form(SNIPPET_FORM, number, title, "", [_note(none_text)])
-        form["close"] = {"type": "plain_text", "text": "Close"}
-        return form
-    options = [
-        {"text": {"type": "plain_text", "text": name[:75]}, "value": name}
-        for name in names[:MAX_OPTIONS]
-    ]
-    pick = {"type": "static_select", "action_id": "value", "options": options}
-    fields = [_field("snippet", "Send to the customer, in their language", pick, optional=False)]
+        return _form(desk, SNIPPET_FORM, number, title, "", [_note(desk.text("snippets_none"))])
+    options = [{"text": _plain(name, _OPTION), "value": name} for name in names[:MAX_OPTIONS]]
+    pick = _select(options, desk.text("staff_form_snippet_placeholder"))
+    fields = [_field("snippet", desk.text("staff_form_snippet"), pick, optional=False)]
     if len(names) > MAX_OPTIONS:
-        shown = mrkdwn(f"The first {MAX_OPTIONS} of {len(names)}: `/ticket send <name>` sends any.")
-        fields.append({"type": "context", "elements": [{"type": "mrkdwn", "text": shown}]})
-    form = _form(SNIPPET_FORM, number, title, "Send", fields)
+        shown = desk.text("staff_form_snippets_first", shown=MAX_OPTIONS, n=len(names))
+        fields.append({"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn(shown)}]})
+    form = _form(desk, SNIPPET_FORM, number, title, desk.text("staff_form_snippet_submit"), fields)
     # where the agent pressed the button, to answer them there
     form["private_metadata"] = json.dumps({"number": number, "channel": channel})
     return form
@@ -110,17 +113,26 @@ def _note(text: str) -> dict[str, Any]:
 
 
 def _form(
-    callback_id: str, number: int, title: str, submit: str, fields: list[dict[str, Any]]
+    desk: DeskPort,
+    callback_id: str,
+    number: int,
+    title: str,
+    submit: str,
+    fields: list[dict[str, Any]],
 ) -> dict[str, Any]:
+    """A modal in the staff's language; one with nothing to fill in has no submit button,
+    and its close button says "Close" rather than "Cancel"."""
+    close = desk.text("staff_form_cancel" if submit else "staff_form_dismiss")
     form: dict[str, Any] = {
         "type": "modal",
         "callback_id": callback_id,
         "private_metadata": json.dumps({"number": number}),
-        "title": {"type": "plain_text", "text": title[:24]},
+        "title": _plain(title, _TITLE),
+        "close": _plain(close, _TITLE),
         "blocks": fields,
     }
-    if submit:  # a form with nothing to fill in has no submit button
-        form["submit"] = {"type": "plain_text", "text": submit}
+    if submit:
+        form["submit"] = _plain(submit, _TITLE)
     return form
 
 
@@ -131,13 +143,26 @@ def _field(
         "type": "input",
         "block_id": block_id,
         "optional": optional,
-        "label": {"type": "plain_text", "text": label},
+        "label": _plain(label, _LABEL),
         "element": element,
+    }
+
+
+def _select(options: list[dict[str, Any]], placeholder: str) -> dict[str, Any]:
+    return {
+        "type": "static_select",
+        "action_id": "value",
+        "placeholder": _plain(placeholder, _PLACEHOLDER),
+        "options": options,
     }
 
 
 def _text_input(multiline: bool = False) -> dict[str, Any]:
     return {"type": "plain_text_input", "action_id": "value", "multiline": multiline}
+
+
+def _plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text[:limit], "emoji": True}
 
 
 def form_value(view: dict[str, Any], block: str) -> str:

@@ -136,6 +136,7 @@ class ContactSupport:
             locale=locale,
             category=choice.name if choice else "",
             answers=filled.answers,
+            timezone=await self.people.timezone(user),
         )
         try:
             # a form submitted again (after a timeout, say) opens no second ticket

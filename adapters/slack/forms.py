@@ -69,11 +69,9 @@ class FormListeners:
         _, verb, number = action["action_id"].split(":")
         if await self._refused(body["user"]["id"], respond):
             return
-        form = (
-            escalate_form(int(number), self.desk.teams, f"Escalate #{number}")
-            if verb == "escalate"
-            else close_form(int(number), f"Close #{number}")
-        )
+        # in the staff's language, as the card the button is on
+        make = escalate_form if verb == "escalate" else close_form
+        form = make(self.desk, int(number))
         await client.views_open(trigger_id=body["trigger_id"], view=form)
 
     async def _snippet_button(
@@ -85,7 +83,7 @@ class FormListeners:
         # Slack's trigger lasts 3 seconds: the names are one query, taken before it is used
         names = await self.desk.snippet_names()
         channel = str((body.get("channel") or {}).get("id") or self.settings.staff_channel)
-        form = snippet_form(number, names, self.desk.text("snippets_none"), channel)
+        form = snippet_form(self.desk, number, names, channel)
         await client.views_open(trigger_id=body["trigger_id"], view=form)
 
     async def on_escalate_form(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -109,7 +107,7 @@ class FormListeners:
         except BadDuration:
             await ack(
                 response_action="errors",
-                errors={"followup": "Write a duration like 30m, 4h, 3d or 1w."},
+                errors={"followup": self.desk.text("staff_form_bad_followup")},
             )
             return
         caller = await self._caller(body["user"]["id"], None)

@@ -7,6 +7,7 @@ its acknowledgement. When the database cannot take it, the listener raises: Bolt
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import re
@@ -134,8 +135,9 @@ class Listeners(FormListeners):
             return
         customer = await self.people.person(user)
         locale = await self.people.locale(user)
+        zone = await self.people.timezone(user)
         outcome = await self.desk.handle(
-            c.RelayCustomerMessage(customer, source, text, locale, files),
+            c.RelayCustomerMessage(customer, source, text, locale, files, zone),
             c.Caller(customer, event_id=event_id),
         )
         if not outcome.ok and outcome.text:
@@ -171,7 +173,8 @@ class Listeners(FormListeners):
             number = await self._card_ticket(client, channel, thread)
         if number is None:
             return  # staff talking in a thread of their own
-        caller = await self._caller(user, number, event_id=event_id)
+        # a relay needs no teams: no user group is asked on the way to the acknowledgement
+        caller = await self._caller(user, number, event_id=event_id, teams=False)
         outcome = await self.desk.handle(
             c.RelayAgentMessage(number, text, files, source_message_id=ts), caller
         )
@@ -212,6 +215,25 @@ class Listeners(FormListeners):
             )
 
     # --- commands, buttons, forms -------------------------------------------------------
+
+    async def _caller(
+        self,
+        user: str,
+        number: int | None,
+        text: str = "",
+        event_id: str = "",
+        *,
+        teams: bool = True,
+    ) -> c.Caller:
+        """Who is asking, with the teams whose user group (SLACK_TEAM_GROUPS) has them."""
+        caller = await super()._caller(user, number, text, event_id)
+        groups = self.settings.team_groups
+        if not groups:
+            return caller
+        caller = dataclasses.replace(caller, grouped_teams=frozenset(groups))
+        if not (teams and caller.is_staff):
+            return caller
+        return dataclasses.replace(caller, teams=await self.people.teams_of(user, groups))
 
     async def _command(self, command: dict[str, Any], respond: Any) -> None:
         text = command.get("text", "")
@@ -274,6 +296,7 @@ class Listeners(FormListeners):
                         message.get("text", ""),
                         locale=await self.people.locale(author.user_id),
                         attachments=_attachments(message),
+                        timezone=await self.people.timezone(author.user_id),
                     ),
                     caller,
                 )

@@ -1,14 +1,17 @@
 """Who is who on Slack: names and locales of users, and who counts as staff.
 
-Staff are the members of the staff channel (and of SLACK_STAFF_GROUP, if set). Answers are
-cached for a minute (by the desk's clock), so a busy desk does not ask Slack on every message."""
+Staff are the members of the staff channel (and of SLACK_STAFF_GROUP, if set); an agent is on
+the teams whose user group (SLACK_TEAM_GROUPS) has them. Answers are cached for a minute (by
+the desk's clock), so a busy desk does not ask Slack on every message."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -36,6 +39,7 @@ class People:
         self.clock = clock
         self._groups: dict[str, tuple[datetime, set[str]]] = {}
         self._users: dict[str, tuple[datetime, dict[str, Any]]] = {}
+        self._team_groups: dict[str, tuple[datetime, frozenset[str]]] = {}
 
     async def is_staff(self, user_id: str) -> bool:
         return user_id in await self._members("staff")
@@ -55,6 +59,27 @@ class People:
                 members.update(group.get("users", []))
             cached = (now, members)
             self._groups[which] = cached
+        return cached[1]
+
+    async def teams_of(self, user_id: str, groups: Mapping[str, str]) -> frozenset[str]:
+        """The teams (of `groups`: team -> user group id) whose user group has the user."""
+        return frozenset(
+            [team for team, group in groups.items() if user_id in await self._group(group)]
+        )
+
+    async def _group(self, group: str) -> frozenset[str]:
+        now = self.clock.now()
+        cached = self._team_groups.get(group)
+        if cached is None or now - cached[0] > _TTL:
+            try:
+                response = await self.client.usergroups_users_list(usergroup=group)
+            except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as error:
+                # the command goes on: the desk counts the members listed in its configuration
+                reason = error.response.get("error") if isinstance(error, SlackApiError) else error
+                log.warning("usergroups.users.list failed for %s: %s", group, reason)
+                return frozenset()
+            cached = (now, frozenset(response.get("users") or []))
+            self._team_groups[group] = cached
         return cached[1]
 
     async def _channel_members(self, channel: str) -> set[str]:
@@ -77,6 +102,11 @@ class People:
 
     async def locale(self, user_id: str) -> str:
         return str((await self._user(user_id)).get("locale", ""))
+
+    async def timezone(self, user_id: str) -> str:
+        """The user's IANA time zone ("Asia/Tokyo") as their Slack profile has it; read from
+        the same cached users.info as their name and language."""
+        return str((await self._user(user_id)).get("tz") or "")
 
     async def _user(self, user_id: str) -> dict[str, Any]:
         now = self.clock.now()

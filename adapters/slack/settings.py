@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.config import ConfigError
+from bot.routing_config import RoutingConfigError, team_groups_from
+from bot.settings import DeskSettings
 
 DEFAULT_API_URL = "https://slack.com/api/"
+_TEAMS = DeskSettings().teams  # a desk's teams when its configuration names none
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,9 @@ class SlackSettings:
     api_url: str = DEFAULT_API_URL
     http_port: int = 3000
     staff_group: str = ""  # a user group whose members are staff too
+    # SLACK_TEAM_GROUPS: team -> the user group whose members are on it (besides those listed
+    # under [routing.members])
+    team_groups: dict[str, str] = field(default_factory=dict)
     # Slack's documented rates (a post per second per channel, the methods' tiers) times
     # this: a Slack-compatible server behind SLACK_API_URL may allow more
     rate_scale: float = 1.0
@@ -40,7 +47,9 @@ def configured(env: Mapping[str, str]) -> bool:
     return bool(env.get("SLACK_BOT_TOKEN", "").strip())
 
 
-def load(env: Mapping[str, str]) -> SlackSettings:
+def load(env: Mapping[str, str], teams: tuple[str, ...] = _TEAMS) -> SlackSettings:
+    """`teams`: the desk's teams, which SLACK_TEAM_GROUPS may name."""
+
     def get(name: str) -> str:
         return env.get(name, "").strip()
 
@@ -81,8 +90,21 @@ def load(env: Mapping[str, str]) -> SlackSettings:
         api_url=api_url if api_url.endswith("/") else api_url + "/",
         http_port=int(port_text),
         staff_group=get("SLACK_STAFF_GROUP"),
+        team_groups=_team_groups(get("SLACK_TEAM_GROUPS"), teams),
         rate_scale=_rate_scale(get("SLACK_RATE_SCALE") or "1"),
     )
+
+
+def _team_groups(text: str, teams: tuple[str, ...]) -> dict[str, str]:
+    try:
+        return team_groups_from(
+            text,
+            teams,
+            is_id=lambda group: re.fullmatch(r"S[A-Z0-9]+", group) is not None,
+            example="billing=S0123ABCD,tier2=S0456EFGH (user group ids)",
+        )
+    except RoutingConfigError as error:
+        raise ConfigError("SLACK_TEAM_GROUPS", str(error)) from None
 
 
 def _rate_scale(text: str) -> float:

@@ -28,12 +28,12 @@ def configured(config: Config, clock: Clock) -> list[PlatformAdapter]:
     if slack_settings.configured(config.env):
         from adapters.slack.app import SlackAdapter  # Bolt is imported only when used
 
-        found.append(SlackAdapter(slack_settings.load(config.env), clock))
+        found.append(SlackAdapter(slack_settings.load(config.env, config.desk.teams), clock))
     if discord_settings.configured(config.env):
         from adapters.discord.app import DiscordAdapter  # discord.py likewise
         from storage.leadership import GATEWAY_LOCK, role_lock
 
-        settings = discord_settings.load(config.env)
+        settings = discord_settings.load(config.env, config.desk.teams)
         # one process of those sharing the database holds the gateway; the others stand by
         gateway = role_lock(
             config.database_url, GATEWAY_LOCK, check_seconds=settings.standby_retry_seconds

@@ -2,26 +2,54 @@
 
 from __future__ import annotations
 
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from bot.desk.context import CommandContext
 from bot.kinds import MessageKind
 from bot.model import Audience, Block, Customer, OutboundMessage, Person, Refusal, Source
 
 
-async def customer_for(ctx: CommandContext, person: Person, locale: str) -> tuple[Customer, bool]:
-    """The customer behind this platform identity, and whether they are new."""
+async def customer_for(
+    ctx: CommandContext, person: Person, locale: str, timezone: str = ""
+) -> tuple[Customer, bool]:
+    """The customer behind this platform identity, and whether they are new. What the
+    platform tells of their language and time zone is kept, the latest winning."""
     customer = await ctx.uow.customers.find(person.platform, person.user_id)
     wanted = ctx.renderer.pick_locale(locale) if locale else ""
+    zone = timezone if _known_zone(timezone) else ""
     if customer is None:
-        customer = Customer(None, person.name, wanted or ctx.settings.locale)
+        customer = Customer(None, person.name, wanted or ctx.settings.locale, zone)
         await ctx.uow.customers.add(customer, person.platform, person.user_id)
         return customer, True
-    if (person.name and person.name != customer.display_name) or (
-        wanted and wanted != customer.locale
-    ):
+    changed = (
+        (person.name and person.name != customer.display_name)
+        or (wanted and wanted != customer.locale)
+        or (zone and zone != customer.timezone)
+    )
+    if changed:
         customer.display_name = person.name or customer.display_name
         customer.locale = wanted or customer.locale
+        customer.timezone = zone or customer.timezone
         await ctx.uow.customers.update(customer)
     return customer, False
+
+
+def zone_of(ctx: CommandContext, customer: Customer) -> str:
+    """The time zone a customer reads times in: their own where known, else the desk's."""
+    return customer.timezone or ctx.settings.timezone
+
+
+@cache
+def _known_zone(name: str) -> bool:
+    # a platform's name this machine's zone database lacks is no reason to refuse a message
+    if not name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 async def turned_away(ctx: CommandContext, customer: Customer, source: Source) -> bool:
@@ -39,7 +67,10 @@ async def turned_away(ctx: CommandContext, customer: Customer, source: Source) -
                 Audience.CUSTOMER,
                 MessageKind.BLOCKED,
                 ctx.renderer.text(
-                    customer.locale, "customer_blocked", until=found.until, tz=ctx.settings.timezone
+                    customer.locale,
+                    "customer_blocked",
+                    until=found.until,
+                    tz=zone_of(ctx, customer),
                 ),
                 channel=source.channel,
                 thread=source.thread,
@@ -59,5 +90,5 @@ async def refused_for_block(ctx: CommandContext, customer: Customer) -> Refusal 
         locale=customer.locale,
         keep=True,
         until=found.until,
-        tz=ctx.settings.timezone,
+        tz=zone_of(ctx, customer),
     )

@@ -8,7 +8,7 @@ from bot.categories import GENERAL
 from bot.desk import routing, ticket_clocks
 from bot.desk.after_close import LOW_RATING, answer_since, heard_after_close
 from bot.desk.context import CommandContext
-from bot.desk.customers import customer_for, refused_for_block, turned_away
+from bot.desk.customers import customer_for, refused_for_block, turned_away, zone_of
 from bot.kinds import EventKind, MessageKind
 from bot.model import (
     Action,
@@ -43,7 +43,7 @@ def subject_of(text: str, attachments: tuple[Attachment, ...], limit: int) -> st
 async def relay_customer_message(ctx: CommandContext, cmd: c.RelayCustomerMessage) -> Ticket | None:
     """The ticket the message went to; None when it went nowhere (a blocked customer)."""
     text = _require_content(ctx, cmd.text, cmd.attachments, cmd.locale)
-    customer, new = await customer_for(ctx, cmd.customer, cmd.locale)
+    customer, new = await customer_for(ctx, cmd.customer, cmd.locale, cmd.timezone)
     assert customer.id is not None
     if not new and await turned_away(ctx, customer, cmd.source):
         return None
@@ -70,7 +70,7 @@ async def relay_customer_message(ctx: CommandContext, cmd: c.RelayCustomerMessag
 
 async def open_explicit(ctx: CommandContext, cmd: c.OpenTicket) -> Ticket:
     text = _require_content(ctx, cmd.text, cmd.attachments, cmd.locale)
-    customer, new = await customer_for(ctx, cmd.customer, cmd.locale)
+    customer, new = await customer_for(ctx, cmd.customer, cmd.locale, cmd.timezone)
     # a blocked customer's own form opens nothing; staff may still open one for them
     if not new and not ctx.caller.is_staff and (refusal := await refused_for_block(ctx, customer)):
         raise refusal
@@ -155,7 +155,7 @@ async def open_ticket(
     back = (
         ""
         if hours is None or hours.is_open(ctx.now)
-        else ctx.renderer.moment(ticket.locale, hours.opens_next(ctx.now), ctx.settings.timezone)
+        else ctx.renderer.moment(ticket.locale, hours.opens_next(ctx.now), zone_of(ctx, customer))
     )
     await ctx.to_customer(
         ticket,

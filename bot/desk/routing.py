@@ -68,13 +68,14 @@ async def set_duty(ctx: CommandContext, cmd: c.SetDuty) -> Outcome:
     if not ctx.settings.routing.round_robin:
         raise ctx.refuse("duty_off")
     agent = ctx.caller.actor
-    members = ctx.settings.routing.members
     for team in cmd.teams:
         if team not in ctx.settings.teams:
             raise ctx.refuse("unknown_team", team=team, teams=", ".join(ctx.settings.teams))
-        if members.get(team) and agent.ref not in members[team]:
-            raise ctx.refuse("not_in_team", team=team)
-    teams = cmd.teams or tuple(team for team, refs in members.items() if agent.ref in refs)
+        if not _is_member(ctx, team):
+            # the text says where membership comes from, so the agent knows whom to ask
+            grouped = team in ctx.caller.grouped_teams
+            raise ctx.refuse("not_in_team_group" if grouped else "not_in_team", team=team)
+    teams = cmd.teams or tuple(team for team in ctx.settings.teams if _belongs(ctx, team))
     await ctx.uow.duty.put(Duty(agent, teams, cmd.on, ctx.now))
     if not cmd.on:
         held = (await ctx.uow.tickets.open_counts([agent.ref])).get(agent.ref, 0)
@@ -82,6 +83,18 @@ async def set_duty(ctx: CommandContext, cmd: c.SetDuty) -> Outcome:
     return Outcome(
         ctx.staff_text("reply_duty_on", teams=", ".join(teams), cap=ctx.settings.routing.max_open)
     )
+
+
+def _belongs(ctx: CommandContext, team: str) -> bool:
+    """The caller is listed under [routing.members], or in the team's group on their platform."""
+    listed = ctx.settings.routing.members.get(team, ())
+    return ctx.caller.actor.ref in listed or team in ctx.caller.teams
+
+
+def _is_member(ctx: CommandContext, team: str) -> bool:
+    """A team whose membership nobody configured is open to every agent."""
+    kept = bool(ctx.settings.routing.members.get(team)) or team in ctx.caller.grouped_teams
+    return not kept or _belongs(ctx, team)
 
 
 async def show_duty(ctx: CommandContext, cmd: c.ShowDuty) -> Outcome:

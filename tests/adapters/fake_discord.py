@@ -90,6 +90,7 @@ class FakeDiscord(RestSide):
     rest_history: bool = False
     threads_in_guild_create: bool = False
     guild_channels: list[dict[str, Any]] = field(default_factory=list)  # more, in GUILD_CREATE
+    guild_roles: dict[int, str] = field(default_factory=dict)  # more roles (id -> name), too
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -364,7 +365,11 @@ class FakeDiscord(RestSide):
                     "name": "Acme Community",
                     "icon": None,
                     "owner_id": "1",
-                    "roles": [everyone, staff, bot],
+                    "roles": [everyone, staff, bot]
+                    + [
+                        everyone | {"id": str(role), "name": name, "position": 1}
+                        for role, name in self.guild_roles.items()
+                    ],
                     "member_count": 3,
                     "large": False,
                     "unavailable": False,

@@ -71,7 +71,8 @@ PERMALINK = "https://acme.slack.com/archives/"
 @dataclass
 class FakeSlack:
     staff: set[str] = field(default_factory=set)
-    group: set[str] = field(default_factory=set)
+    group: set[str] = field(default_factory=set)  # SLACK_STAFF_GROUP's members
+    usergroups: dict[str, set[str]] = field(default_factory=dict)  # other user groups, by id
     channel_members: dict[str, set[str]] = field(default_factory=dict)  # else: staff
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
@@ -276,7 +277,8 @@ class FakeSlack:
             members = self.channel_members.get(str(args["channel"]), self.staff)
             return {"members": sorted(members), "response_metadata": {"next_cursor": ""}}
         if method == "usergroups.users.list":
-            return {"users": sorted(self.group)}
+            users = self.usergroups.get(str(args.get("usergroup", "")), self.group)
+            return {"users": sorted(users)}
         if method == "users.info":
             user = self.users.get(str(args["user"]), {})
             uid = str(args["user"])
@@ -287,6 +289,8 @@ class FakeSlack:
                     "real_name": user.get("name", uid),
                     "profile": {"display_name": user.get("name", uid)},
                     "locale": user.get("locale", "en-US"),
+                    # Slack's own default for a user who never chose one
+                    "tz": user.get("tz", "America/Los_Angeles"),
                 }
             }
         if method.startswith("views."):

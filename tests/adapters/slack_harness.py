@@ -237,11 +237,17 @@ async def start(
     clock: FrozenClock | None = None,
     desk: DeskSettings | None = None,
     help_auto: bool = False,
+    team_groups: dict[str, str] | None = None,
 ) -> SlackDesk:
     """A desk on `database_url` (default: a SQLite file in `tmp`) and `clock`, with the
-    desk's settings `desk` (default: the defaults); `help_auto`: SLACK_HELP_CHANNELS=auto."""
+    desk's settings `desk` (default: the defaults); `help_auto`: SLACK_HELP_CHANNELS=auto;
+    `team_groups`: SLACK_TEAM_GROUPS (team -> user group id)."""
     clock = clock or FrozenClock()
-    chosen = replace(settings(fake, socket_mode, help_auto), leads_channel=leads_channel)
+    chosen = replace(
+        settings(fake, socket_mode, help_auto),
+        leads_channel=leads_channel,
+        team_groups=team_groups or {},
+    )
     adapter = SlackAdapter(chosen, clock=clock)
     config = Config(
         database_url=database_url or f"sqlite:///{tmp / 'desk.db'}", desk=desk or DeskSettings()

@@ -72,10 +72,11 @@ async def connected(
     leads: int = 0,
     desk: DeskSettings | None = None,
     support_auto: bool = False,
+    team_roles: dict[str, int] | None = None,
 ) -> AsyncIterator[DiscordDesk]:
     """supportbot with the Discord adapter, its outbox sender running, on a SQLite file;
     `desk`: the desk's settings (default: the defaults); `support_auto`:
-    DISCORD_SUPPORT_CHANNELS=auto."""
+    DISCORD_SUPPORT_CHANNELS=auto; `team_roles`: DISCORD_TEAM_ROLES (team -> role id)."""
     settings = DiscordSettings(
         bot_token="fake-token",
         guild_id=GUILD,
@@ -87,6 +88,7 @@ async def connected(
         support_auto=support_auto,
         leads_channel=leads,
         spool_file=str(tmp_path / "discord-spool.jsonl"),
+        team_roles=team_roles or {},
     )
     adapter = DiscordAdapter(settings)
     app = await build(

@@ -19,7 +19,7 @@ async def test_a_customer_is_found_by_platform_and_user_id(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
     async with uow_factory() as uow:
-        slack = Customer(None, "Ayumi", "ja")
+        slack = Customer(None, "Ayumi", "ja", "Asia/Tokyo")
         await uow.customers.add(slack, "slack", "U1")
         discord = Customer(None, "Ayumi on Discord", "en")
         await uow.customers.add(discord, "discord", "U1")
@@ -28,21 +28,26 @@ async def test_a_customer_is_found_by_platform_and_user_id(
     assert discord.id is not None
     assert slack.id != discord.id
     async with uow_factory() as uow:
-        assert await uow.customers.find("slack", "U1") == Customer(slack.id, "Ayumi", "ja")
+        found = await uow.customers.find("slack", "U1")
+        assert found == Customer(slack.id, "Ayumi", "ja", "Asia/Tokyo")
         assert await uow.customers.find("discord", "U1") == discord
         assert await uow.customers.find("slack", "U2") is None
         assert await uow.customers.find("teams", "U1") is None
 
 
-async def test_a_customer_update_changes_name_and_locale(uow_factory: UnitOfWorkFactory) -> None:
+async def test_a_customer_update_changes_name_locale_and_time_zone(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
     async with uow_factory() as uow:
         customer_id = await add_customer(uow)
         await uow.commit()
     async with uow_factory() as uow:
-        await uow.customers.update(Customer(customer_id, "Ayumi S.", "en"))
+        assert await uow.customers.find("slack", "U1") == Customer(customer_id, "Ayumi", "ja")
+        await uow.customers.update(Customer(customer_id, "Ayumi S.", "en", "Europe/Paris"))
         await uow.commit()
     async with uow_factory() as uow:
-        assert await uow.customers.find("slack", "U1") == Customer(customer_id, "Ayumi S.", "en")
+        found = await uow.customers.find("slack", "U1")
+        assert found == Customer(customer_id, "Ayumi S.", "en", "Europe/Paris")
 
 
 async def test_a_long_display_name_is_kept_to_200_characters(

@@ -25,8 +25,9 @@ from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 START = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 ZELDA = Person("test", "U0ZELDA", "Zelda Quinn")
 OTHER = Person("test", "U0OTTO", "Otto Brandt")
-# what must leave the database with Zelda: her name, her user id, what she wrote
-ZELDA_TRACES = ("zelda", "quinn", "u0zelda", "purple elephant", "8812")
+# what must leave the database with Zelda: her name, her user id, what she wrote, where
+# she lives (her time zone)
+ZELDA_TRACES = ("zelda", "quinn", "u0zelda", "purple elephant", "8812", "chatham")
 
 
 def _staff(name: str, number: int | None = None, event_id: str = "") -> c.Caller:
@@ -50,7 +51,9 @@ async def seed_desk(database: Database) -> FrozenClock:
     transcript, and the leads' digest names her ticket by its subject."""
     clock = FrozenClock(START)
     desk = Desk(SqlUnitOfWorkFactory(database), Renderer(), clock=clock)
-    zelda = await _says(desk, ZELDA, "My purple elephant invoice 8812 is wrong", "E1")
+    zelda = await _says(
+        desk, ZELDA, "My purple elephant invoice 8812 is wrong", "E1", timezone="Pacific/Chatham"
+    )
     clock.advance(timedelta(minutes=4))
     assert (await desk.handle_text(f"/ticket claim #{zelda}", _staff("bob", event_id="S1"))).ok
     await desk.handle(

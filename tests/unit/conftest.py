@@ -46,10 +46,13 @@ class World:
         locale: str = "",
         event_id: str = "",
         source: Source | None = None,
+        timezone: str = "",
     ) -> Outcome:
         person = customer(name)
         return await self.desk.handle(
-            c.RelayCustomerMessage(person, source or dm(name), text, locale=locale),
+            c.RelayCustomerMessage(
+                person, source or dm(name), text, locale=locale, timezone=timezone
+            ),
             c.Caller(person, event_id=event_id),
         )
 

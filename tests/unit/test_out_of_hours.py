@@ -1,5 +1,6 @@
 """Out of hours: a customer who writes while the team is away is told when it is back, in
-their language and the desk's time zone, across weekends and holidays."""
+their language and their own time zone where the platform tells it (else the desk's),
+across weekends and holidays."""
 
 from __future__ import annotations
 
@@ -24,11 +25,17 @@ HOURS = BusinessHours(
 )
 
 
-async def _ack(at: datetime, locale: str = "") -> str:
+async def _acks(at: datetime, *said: tuple[str, str]) -> list[str]:
+    """The acknowledgements of tickets opened at `at`, a (locale, time zone) each."""
     world = make_world(FrozenClock(at), business_hours=HOURS, timezone="Asia/Tokyo")
-    await world.customer_says("My invoice is wrong", locale=locale)
+    for n, (locale, zone) in enumerate(said):
+        await world.customer_says("My invoice is wrong", f"c{n}", locale=locale, timezone=zone)
     await world.sender.drain()
-    [ack] = [m.body for m in world.out.delivered if m.kind == MessageKind.ACK]
+    return [m.body for m in world.out.delivered if m.kind == MessageKind.ACK]
+
+
+async def _ack(at: datetime, locale: str = "", timezone: str = "") -> str:
+    [ack] = await _acks(at, (locale, timezone))
     return ack
 
 
@@ -61,6 +68,42 @@ async def test_a_japanese_customer_reads_it_in_japanese() -> None:
     ack = await _ack(datetime(2026, 12, 30, 20, 0, tzinfo=TOKYO), locale="ja")
     assert "ただいま営業時間外のため、1月4日（月）09:00（JST）から対応いたします。" in ack
     assert "対応開始から4時間以内にご返信いたします。" in ack
+
+
+async def test_each_customer_reads_the_time_in_their_own_time_zone_where_known() -> None:
+    # Wednesday evening in Tokyo: the team is back on Monday 4 January, 09:00 JST, which is
+    # Sunday 3 January, 19:00 in New York and Monday, 01:00 in Berlin
+    written = datetime(2026, 12, 30, 20, 0, tzinfo=TOKYO)
+    new_york, berlin, unknown, desk = await _acks(
+        written,
+        ("en", "America/New_York"),
+        ("ja", "Europe/Berlin"),
+        ("en", "Mars/Olympus_Mons"),  # a name this machine does not know: the desk's zone
+        ("en", ""),
+    )
+    assert "Our team is offline until Sunday 3 January, 19:00 EST;" in new_york
+    assert "ただいま営業時間外のため、1月4日（月）01:00（CET）から対応いたします。" in berlin
+    assert "Our team is offline until Monday 4 January, 09:00 JST;" in unknown
+    assert "Our team is offline until Monday 4 January, 09:00 JST;" in desk
+
+
+async def test_a_customer_keeps_their_time_zone_when_a_later_message_does_not_say_it() -> None:
+    world = make_world(
+        FrozenClock(datetime(2026, 12, 26, 11, 0, tzinfo=TOKYO)),
+        business_hours=HOURS,
+        timezone="Asia/Tokyo",
+    )
+    await world.customer_says("First question", timezone="Europe/London")
+    await world.staff_says("/ticket close #1")
+    await world.sender.drain()
+    world.clock.advance(timedelta(days=3, hours=9))
+    await world.customer_says("A new question")  # a platform that does not tell the zone
+    await world.sender.drain()
+    acks = [m.body for m in world.out.delivered if m.kind == MessageKind.ACK]
+    assert len(acks) == 2
+    assert "Our team is offline until Monday 28 December, 00:00 GMT;" in acks[0]
+    # Tuesday 29 December, 20:00 in Tokyo: back Wednesday 09:00 JST, 00:00 in London
+    assert "Our team is offline until Wednesday 30 December, 00:00 GMT;" in acks[-1]
 
 
 def test_the_next_opening_of_a_desk_without_working_days_in_reach_is_an_error() -> None:

@@ -205,7 +205,9 @@ class FakeCustomers(Repository):
 
 
 def _stored_customer(customer: Customer) -> Customer:
-    return Customer(customer.id, customer.display_name[:DISPLAY_NAME_CHARS], customer.locale)
+    return Customer(
+        customer.id, customer.display_name[:DISPLAY_NAME_CHARS], customer.locale, customer.timezone
+    )
 
 
 class FakeEvents(Repository):
