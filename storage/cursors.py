@@ -9,6 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from storage import tables as t
 from storage.engine import Conn
+from storage.sqlite import quick
 
 _c = t.channel_cursors.c
 _INSERT_NEW = {
@@ -23,7 +24,9 @@ class SqlCursors:
         self._insert_new = _INSERT_NEW[dialect]
 
     async def get(self, platform: str, channel: str) -> str | None:
-        stmt = select(_c.last_message_id).where(_c.platform == platform, _c.channel == channel)
+        stmt = quick(
+            select(_c.last_message_id).where(_c.platform == platform, _c.channel == channel)
+        )
         found = (await self.conn.execute(stmt)).scalar()
         return None if found is None else str(found)
 

@@ -11,11 +11,14 @@ from bot.model import Duty
 from storage import tables as t
 from storage.engine import Conn
 from storage.rows import person_from, tags_column
+from storage.sqlite import quick
 from storage.upsert import upserts
 
 _d = t.agent_duty.c
-_GET = select(t.agent_duty).where(_d.agent_ref == bindparam("agent_ref"))
-_ALL = select(t.agent_duty).order_by(_d.agent_name, _d.agent_ref)
+_GET = quick(select(t.agent_duty).where(_d.agent_ref == bindparam("agent_ref")))
+# read with every new ticket: a row per agent is a table small enough to read on the loop,
+# where the hop to a worker (while the ticket holds SQLite's writer turn) cost more
+_ALL = quick(select(t.agent_duty).order_by(_d.agent_name, _d.agent_ref))
 _ASSIGNED = (
     update(t.agent_duty)
     .where(_d.agent_ref == bindparam("b_ref"))

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.kinds import EventKind
 from bot.model import ReminderKind, ReminderStatus, Status
@@ -22,6 +23,7 @@ _r = t.reminders.c
 _NOT_CLOSED = [s.value for s in Status if s is not Status.CLOSED]
 _EVENT_KINDS = [str(kind) for kind in COUNTED]
 OLDEST_UNCLAIMED = 5
+EVENTS_SLICE = 2000  # audit events decoded at a time on PostgreSQL
 
 
 def _window(column: Any) -> Any:
@@ -90,11 +92,7 @@ class SqlReports:
         for row in await self.conn.execute(_NEW, window):
             platform, count = tuple(row)
             view.new_by_platform[platform] = count
-        # plain tuples: a day's events on a large desk are many, and this runs on the loop
-        view.events = [
-            AuditLine(EventKind(kind), *rest)
-            for kind, *rest in (tuple(row) for row in await self.conn.execute(_EVENTS, window))
-        ]
+        view.events = await self._audit_lines(window)
         view.new_tagged = {
             row.id: tuple(row.tags.split()) for row in await self.conn.execute(_NEW_TAGGED, window)
         }
@@ -109,3 +107,17 @@ class SqlReports:
         due = await self.conn.execute(_FOLLOW_UPS_DUE, {"today_end": today_end})
         view.follow_ups_due_today = int(due.scalar_one())
         return view
+
+    async def _audit_lines(self, window: dict[str, datetime]) -> list[AuditLine]:
+        """The window's events as plain tuples: a large desk's day is tens of thousands."""
+        if not isinstance(self.conn, AsyncConnection):
+            # SQLite read them on a worker; only the lines are made here
+            rows = await self.conn.execute(_EVENTS, window)
+            return [AuditLine(EventKind(kind), *rest) for kind, *rest in map(tuple, rows)]
+        # PostgreSQL: through a server-side cursor, a slice per round trip, so the event loop
+        # serves customers between slices instead of waiting for the whole day to be decoded
+        lines: list[AuditLine] = []
+        result = await self.conn.stream(_EVENTS.execution_options(yield_per=EVENTS_SLICE), window)
+        async for part in result.partitions():
+            lines += [AuditLine(EventKind(kind), *rest) for kind, *rest in map(tuple, part)]
+        return lines

@@ -401,6 +401,13 @@ class FakeSlack:
             if give_up_on_close:
                 self._given_up_on_close.get(id(socket), set()).discard(envelope_id)
 
+    def envelopes_outstanding(self) -> list[int]:
+        """Per open Socket Mode connection, the envelopes sent with `give_up_on_close` that
+        it has not acknowledged yet."""
+        return [
+            len(self._given_up_on_close.get(id(ws), ())) for ws in self._sockets if not ws.closed
+        ]
+
     async def close_sockets(self, reason: str | None = None) -> None:
         """Close every Socket Mode connection; with a `reason`, first send Slack's
         {"type": "disconnect"} message (e.g. "refresh_requested")."""

@@ -253,16 +253,21 @@ async def _quietly_stop(traffic: Traffic) -> None:
 
 
 async def _just_as_it_posts(fake: FakeSlack, fleet: Fleet, victim: int) -> str:
-    """Wait until the victim sends a chat.postMessage (so one may be in flight), at most 2 s."""
+    """Wait until the victim has sent a chat.postMessage (so one may be in flight) while
+    every Socket Mode connection has an envelope unacknowledged (so the victim's is caught),
+    at most 2 s."""
     token = fleet.envs[victim]["SLACK_BOT_TOKEN"]
 
     def mine() -> int:
         return sum(1 for c in fake.calls if c.method == "chat.postMessage" and c.token == token)
 
+    def caught() -> bool:
+        return all(fake.envelopes_outstanding())  # HTTP mode: no connection, nothing to wait
+
     before = mine()
     try:
         async with asyncio.timeout(2.0):
-            while mine() == before:
+            while mine() == before or not caught():
                 posts = len(fake.calls)
                 with contextlib.suppress(TimeoutError):
                     await fake.wait_for_calls(posts + 1, seconds=0.5)

@@ -16,13 +16,16 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# plain ALTER TABLE, not a batch: SQLite adds and drops a column in place (3.35+), while a
+# batch copies the table, which the foreign keys to customers refuse on the way down
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("customers") as batch:
-        batch.add_column(
-            sa.Column("timezone", sa.String(length=64), server_default="", nullable=False)
-        )
+    op.add_column(
+        "customers",
+        sa.Column("timezone", sa.String(length=64), server_default="", nullable=False),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("customers") as batch:
-        batch.drop_column("timezone")
+    op.drop_column("customers", "timezone")
