@@ -5,7 +5,16 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import burst, digest, export, loop_lag, memory, memory_platforms, slack_ack
+from bench import (
+    burst,
+    digest,
+    export,
+    kb_search,
+    loop_lag,
+    memory,
+    memory_platforms,
+    slack_ack,
+)
 
 
 def main() -> int:
@@ -17,6 +26,7 @@ def main() -> int:
         asyncio.run(loop_lag.main()),
         asyncio.run(burst.main()),
         asyncio.run(export.main()),
+        asyncio.run(kb_search.main()),
     ]
     return 0 if all(results) else 1
 

@@ -16,10 +16,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine, Executable, Row, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, Executable, Row, create_engine, event, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import (
-    ArgumentError,
     DataError,
     DBAPIError,
     IntegrityError,
@@ -30,6 +29,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool, StaticPool
 
+from storage.database_url import LIBPQ_PARAMETERS, postgres_connect_args, why_not
+from storage.database_url import in_memory as in_memory
+from storage.database_url import resolve_url as resolve_url
 from storage.jsontext import dumps, loads
 from storage.sqlite import SNAPSHOT, SqliteEngine
 
@@ -98,7 +100,7 @@ class Database:
             args["check_same_thread"] = False
             # every unit of work ends its own transaction: no rollback round trip on return
             engine_args.setdefault("pool_reset_on_return", None)
-            if _in_memory(self.url):  # one connection is the whole database
+            if in_memory(self.url):  # one connection is the whole database
                 engine_args |= {"poolclass": StaticPool}
                 connections = 1
             else:
@@ -113,8 +115,8 @@ class Database:
             # ?timeout=SECONDS in the URL (sqlite3's own) says how long to wait for a lock
             lock_wait = float(str(self.url.query.get("timeout", LOCK_WAIT)))
             sync = create_engine(self.url, **json, **engine_args)
-            _tune_sqlite(sync, lock_wait, in_memory=_in_memory(self.url))
-            path = "" if _in_memory(self.url) else str(self.url.database)
+            _tune_sqlite(sync, lock_wait, in_memory=in_memory(self.url))
+            path = "" if in_memory(self.url) else str(self.url.database)
             self._sqlite = SqliteEngine(sync, connections, lock_wait, path)
         else:
             engine_args.setdefault("pool_pre_ping", True)
@@ -122,13 +124,18 @@ class Database:
                 # kept open, as on SQLite: a connection's start-up costs more than a ticket
                 engine_args.setdefault("pool_size", CONNECTIONS)
                 engine_args.setdefault("max_overflow", 0)
-            # asyncpg takes session settings as connect_args["server_settings"]; a name put
-            # in the URL's query would reach asyncpg.connect() as an unknown argument
-            connect_args = dict(engine_args.get("connect_args") or {})
+            # asyncpg takes session settings as connect_args["server_settings"], and libpq's
+            # URL parameters under names of its own: left in the URL, each would reach
+            # asyncpg.connect() as an unknown argument
+            connect_args = postgres_connect_args(self.url) | dict(
+                engine_args.get("connect_args") or {}
+            )
             settings = dict(connect_args.get("server_settings") or {})
             settings.setdefault("application_name", APPLICATION_PREFIX + process_label())
             engine_args["connect_args"] = connect_args | {"server_settings": settings}
-            self._async = create_async_engine(self.url, **json, **engine_args)
+            # self.url keeps them: a Database made again from it connects the same way
+            engine_url = self.url.difference_update_query(LIBPQ_PARAMETERS)
+            self._async = create_async_engine(engine_url, **json, **engine_args)
 
     @property
     def sync_engine(self) -> Engine:
@@ -180,9 +187,8 @@ class Database:
             async with self.begin() as conn:
                 await conn.execute(text("SELECT 1"))
         except (OSError, SQLAlchemyError) as error:
-            detail = str(getattr(error, "orig", None) or error).splitlines()[0]
             raise StorageUnavailable(
-                f"cannot use the database at {self.description}: {detail}"
+                f"cannot use the database at {self.description}: {why_not(error, self.url)}"
             ) from error
 
     async def dispose(self) -> None:
@@ -211,31 +217,8 @@ def label_of(application_name: str) -> str | None:
     return None
 
 
-def resolve_url(url: str) -> URL:
-    """Pick the driver: the standard sqlite3 module, or asyncpg for PostgreSQL."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise StorageUnavailable(
-            f"DATABASE_URL is not a database URL: {url!r}. "
-            "Use sqlite:///supportbot.db or postgresql://user@host:5432/dbname."
-        ) from None
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        return parsed.set(drivername="sqlite+pysqlite")
-    if backend in ("postgresql", "postgres"):
-        return parsed.set(drivername="postgresql+asyncpg")
-    raise StorageUnavailable(
-        f"DATABASE_URL uses {backend!r}; supportbot supports sqlite and postgresql."
-    )
-
-
-def _in_memory(url: URL) -> bool:
-    return not url.database or url.database == ":memory:"
-
-
 def check_sqlite_path(url: URL) -> None:
-    if _in_memory(url) or url.database is None:
+    if in_memory(url) or url.database is None:
         return
     folder = Path(url.database).expanduser().resolve().parent
     if not folder.is_dir():

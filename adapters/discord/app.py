@@ -8,6 +8,7 @@ import json
 import logging
 from pathlib import Path
 
+import aiohttp
 import discord
 import yarl
 from discord.gateway import DiscordWebSocket
@@ -16,16 +17,19 @@ from discord.http import Route
 from adapters.discord.forum_tags import TAGS
 from adapters.discord.intake import DiscordIntake
 from adapters.discord.interactions import Interactions
-from adapters.discord.settings import DiscordSettings
+from adapters.discord.settings import DEFAULT_API_URL, DEFAULT_GATEWAY_URL, DiscordSettings
 from adapters.discord.slash import ticket_commands
 from adapters.discord.spool import Spool
 from adapters.discord.standby import GatewayLeader, SharedDeliverer
 from bot.config import ConfigError
+from bot.config_errors import Unreachable, unreachable
 from bot.delivery.pacing import Pacer
 from bot.ports import Deliverer, DeskPort
 from storage.leadership import RoleLock, SoleLock
 
 log = logging.getLogger(__name__)
+
+READY_SECONDS = 60.0  # how long a start waits for the gateway's READY (check: for its HELLO)
 
 
 class DiscordAdapter:
@@ -41,6 +45,8 @@ class DiscordAdapter:
         # off, again on every resume. The standard parser keeps it (the desk makes it U+FFFD).
         discord.utils._from_json = json.loads
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+        # a text desk joins no voice channel: two start-up warnings about voice say nothing
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.default()
         intents.message_content = True  # privileged: enable it in the Developer Portal
         self.client = discord.Client(
@@ -118,11 +124,59 @@ class DiscordAdapter:
         self.tree.add_command(
             ticket_commands(desk, interactions, self.settings.staff_channel), guild=guild
         )
-        try:  # every process: REST calls (delivery, catch-up) need a logged-in client
+        await self._login()  # every process: REST calls (delivery, catch-up) need it
+        await self.leader.start()
+
+    async def _login(self) -> None:
+        try:
             await self.client.login(self.settings.bot_token)
         except discord.LoginFailure:
             raise ConfigError("DISCORD_BOT_TOKEN", "Discord rejected the token") from None
-        await self.leader.start()
+        except (aiohttp.ClientError, OSError, TimeoutError, discord.HTTPException) as error:
+            raise unreachable(
+                "Discord", self.settings.api_url, DEFAULT_API_URL, "DISCORD_API_URL", error
+            ) from None
+
+    def _gateway_unreachable(self, why: BaseException | str) -> ConfigError | Unreachable:
+        return unreachable(
+            "the Discord gateway",
+            self.settings.gateway_url,
+            DEFAULT_GATEWAY_URL,
+            "DISCORD_GATEWAY_URL",
+            why,
+        )
+
+    async def reach(self, gateway_holder: str | None = None) -> str:
+        """What `supportbot check` says of Discord: the token logs in, and the gateway says
+        HELLO, unless a running process (`gateway_holder`) holds it and so has reached it.
+        Nothing identifies on the gateway: Discord counts every session started."""
+        try:
+            await self._login()
+            if gateway_holder:
+                return f"{self.client.user}; {gateway_holder} holds the gateway"
+            gateway = yarl.URL(self.settings.gateway_url).with_query(v=10, encoding="json")
+            try:
+                ws = await self.client.http.ws_connect(str(gateway))
+                try:
+                    hello = await ws.receive(timeout=READY_SECONDS)
+                finally:
+                    await ws.close()
+            except (aiohttp.ClientError, OSError, TimeoutError) as error:
+                raise self._gateway_unreachable(error) from None
+        finally:
+            await self.client.close()
+        if hello.type != aiohttp.WSMsgType.TEXT:
+            raise self._gateway_unreachable("it closed the connection without a HELLO")
+        try:
+            op = json.loads(hello.data).get("op")
+        except (ValueError, AttributeError):
+            op = None
+        if op != 10:
+            raise ConfigError(
+                "DISCORD_GATEWAY_URL",
+                f"{self.settings.gateway_url} answered, but not as Discord's gateway does",
+            )
+        return f"{self.client.user}; the gateway answered"
 
     async def _connect_gateway(self) -> asyncio.Task[None]:
         """Hold the gateway: connect and check as a start always did; READY starts the
@@ -135,13 +189,13 @@ class DiscordAdapter:
         runner.add_done_callback(self._connection_ended)
         ready = asyncio.ensure_future(self._ready.wait())
         done, _ = await asyncio.wait(
-            {runner, ready}, timeout=60, return_when=asyncio.FIRST_COMPLETED
+            {runner, ready}, timeout=READY_SECONDS, return_when=asyncio.FIRST_COMPLETED
         )
         ready.cancel()
         if runner in done:
             runner.result()  # raises what stopped it
         if not self._ready.is_set():
-            raise ConfigError("DISCORD_GATEWAY_URL", "no READY from the Discord gateway in 60 s")
+            raise self._gateway_unreachable(TimeoutError(f"no READY in {READY_SECONDS:g} s"))
         staff = self.client.get_channel(self.settings.staff_channel)
         if not isinstance(staff, discord.ForumChannel | discord.TextChannel):
             raise ConfigError(

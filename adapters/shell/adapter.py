@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import IO
 
 from adapters.shell.syntax import MENTION, Line, parse_line
+from adapters.shell.terminal import Lines
 from adapters.text import resolve_ticket_links
 from bot import commands as c
 from bot.buttons import UnknownButton, command_for_button
@@ -93,22 +94,13 @@ class ShellAdapter:
 
     # --- inbound: lines typed or piped in ------------------------------------------------
 
-    async def run(
-        self,
-        desk: DeskPort,
-        read_line: Callable[[], str],
-        after_line: Callable[[], object],
-        interactive: bool = False,
-    ) -> None:
+    async def run(self, desk: DeskPort, lines: Lines, after_line: Callable[[], object]) -> None:
         """Handle lines until end of input or :quit; `after_line` lets deliveries show up."""
-        if interactive:
+        if lines.interactive:
             self.out.write(HELP + "\n")
         while True:
-            if interactive:
-                prompt = f"(#{self.current}) " if self.current else ""
-                self.out.write(f"{prompt}> ")
-                self.out.flush()
-            raw = await asyncio.to_thread(read_line)
+            prompt = f"(#{self.current}) > " if self.current else "> "
+            raw = await lines.read(prompt)
             if raw == "":
                 return
             if not await self.handle_line(desk, raw):

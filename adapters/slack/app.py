@@ -25,9 +25,10 @@ from adapters.slack.deliver import SlackDeliverer
 from adapters.slack.listeners import Listeners
 from adapters.slack.pacing import PacedWebClient
 from adapters.slack.people import People
-from adapters.slack.settings import SlackSettings
+from adapters.slack.settings import DEFAULT_API_URL, SlackSettings
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError
+from bot.config_errors import unreachable
 from bot.delivery.pacing import Pacer
 from bot.ports import Deliverer, DeskPort
 
@@ -72,11 +73,20 @@ class SlackAdapter:
             raise ConfigError(
                 "SLACK_BOT_TOKEN", f"Slack rejected the token ({error.response.get('error')})"
             ) from None
-        except (aiohttp.ClientError, OSError) as error:
-            raise ConfigError(
-                "SLACK_API_URL", f"cannot reach Slack at {self.settings.api_url}: {error}"
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            raise unreachable(
+                "Slack", self.settings.api_url, DEFAULT_API_URL, "SLACK_API_URL", error
             ) from None
         return f"{who.get('user', 'bot')} in {who.get('team', 'workspace')}"
+
+    async def reach(self) -> str:
+        """What `supportbot check` says of Slack: whom the bot token speaks for. Socket Mode's
+        connection is not opened: apps.connections.open allows about one call a minute, which
+        a health check running `check` would take from the bot."""
+        who = await self.check()
+        if self.settings.socket_mode:
+            return f"{who}; Socket Mode"
+        return f"{who}; HTTP mode, Slack sends events to port {self.settings.http_port}"
 
     def bolt_app(self, desk: DeskPort) -> AsyncApp:
         app = AsyncApp(

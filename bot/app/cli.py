@@ -6,26 +6,31 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
 import re
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.app.backup_cli import add_backup_command
 from bot.app.bootstrap import build
+from bot.app.check import check, platform_problems
+from bot.app.kb_cli import add_kb_commands
 from bot.app.records_cli import add_record_commands
 from bot.clock import SystemClock
 from bot.commands import Caller, ListTickets, ShowDigest, ShowTicket, ShowTranscript
 from bot.config import Config, ConfigError, load_config
+from bot.config_errors import Problems, Unreachable, every
 from bot.model import Person
 from bot.parser import LIST_FILTERS
 from bot.tags import BadTag, normalise
+from storage.database_url import check_configured_url
 from storage.engine import Database, StorageUnavailable
-from storage.migrate import current_revision, head_revision, upgrade
+from storage.migrate import upgrade
 from storage.run_lock import run_lock_for
-from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger("supportbot")
 OPERATOR = Person("cli", "operator", "operator")
@@ -33,11 +38,38 @@ MANIFEST = Path(__file__).resolve().parents[2] / "adapters" / "slack" / "manifes
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     try:
-        config = load_config()
-    except ConfigError as error:
-        print(f"supportbot: configuration error: {error}", file=sys.stderr)
+        code = _main(argv)
+        sys.stdout.flush()  # output into a pipe waits in a buffer: a reader gone shows here
+    except SystemExit:  # argparse's --help and usage errors: a help nobody reads may go
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _nobody_reads()
+        raise
+    except BrokenPipeError:
+        _nobody_reads()
+        return 128 + signal.SIGPIPE  # as a program stopped by SIGPIPE ends
+    return code
+
+
+def _nobody_reads() -> None:
+    """The reader left (`supportbot ... | head -1`): the rest has nobody to read it, and
+    Python's own flush at exit would complain of it too."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = _parser().parse_args(argv)
+    problems = Problems()
+    config = load_config(problems=problems)
+    problems.read(lambda: check_configured_url(config.database_url), None)
+    if getattr(args, "platforms", False):  # a command that starts or tries the platforms
+        for found in platform_problems(config).values():
+            problems.found.extend(found)
+    args.problems = tuple(problems.found)
+    if problems.found and args.func is not check:  # check names them among what it finds
+        _print_problems(problems.found)
         return 2
     logging.basicConfig(
         level=config.log_level,
@@ -54,20 +86,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"supportbot: database error: {error}", file=sys.stderr)
         return 1
     except ConfigError as error:  # found when an adapter connects (a rejected token, say)
-        print(f"supportbot: configuration error: {error}", file=sys.stderr)
+        _print_problems(every(error))
         return 2
+    except Unreachable as error:  # a platform that did not answer at start
+        print(f"supportbot: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _print_problems(problems: Iterable[ConfigError]) -> None:
+    for problem in problems:
+        print(f"supportbot: configuration error: {problem}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="supportbot", description=__doc__)
     sub = parser.add_subparsers(required=True, metavar="command")
     run = sub.add_parser("run", help="start every configured adapter (the shell when none is)")
-    run.set_defaults(func=_run)
-    sub.add_parser("check", help="validate configuration and the database").set_defaults(
-        func=_check
-    )
+    run.set_defaults(func=_run, platforms=True)
+    sub.add_parser(
+        "check", help="name every configuration problem; try the database and each platform"
+    ).set_defaults(func=check, platforms=True)
     sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
         func=_migrate
     )
@@ -88,7 +128,7 @@ def _parser() -> argparse.ArgumentParser:
     digest.set_defaults(func=_digest)
     sub.add_parser(
         "tick", help="fire every follow-up, response-target check and digest that is due, once"
-    ).set_defaults(func=_tick)
+    ).set_defaults(func=_tick, platforms=True)
     tickets = sub.add_parser("tickets", help="look at tickets as an operator")
     tsub = tickets.add_subparsers(required=True, metavar="action")
     lst = tsub.add_parser("list", help="list tickets")
@@ -112,6 +152,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     transcript.set_defaults(func=_tickets_transcript)
     add_record_commands(sub)
+    add_kb_commands(sub)
+    add_backup_command(sub)
     return parser
 
 
@@ -169,21 +211,22 @@ def _settle_memory() -> None:
 
 async def _run_shell(config: Config) -> int:
     from adapters.shell import ShellAdapter
+    from adapters.shell.terminal import Lines
 
     shell = ShellAdapter(sys.stdout, staff=config.shell_staff)
     app = await build(config, {shell.platform: shell})
+    lines = Lines(sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
     try:
         log.info("started adapters: shell (database: %s)", app.database.description)
         await app.start_scheduler()
         stop = asyncio.Event()
         background = asyncio.create_task(app.sender.run(stop))
-        await shell.run(
-            app.desk, sys.stdin.readline, app.sender.drain, interactive=sys.stdin.isatty()
-        )
+        await shell.run(app.desk, lines, app.sender.drain)
         stop.set()
         await background
         await app.sender.drain()  # whatever the last line caused is shown before we leave
     finally:
+        lines.close()
         await app.close()
     return 0
 
@@ -201,56 +244,6 @@ async def _discord_invite(config: Config, args: argparse.Namespace) -> int:
 
 async def _slack_manifest(config: Config, args: argparse.Namespace) -> int:
     print(MANIFEST.read_text("utf-8"), end="")
-    return 0
-
-
-async def _check(config: Config, args: argparse.Namespace) -> int:
-    from storage.leadership import workers
-
-    database = Database(config.database_url)
-    try:
-        await database.ping()
-        # the running processes, this one left out (SQLite has one at most)
-        found = await workers(database) if database.dialect_name == "postgresql" else None
-        current = await current_revision(database)
-        head = head_revision()
-        waiting, digest = None, None
-        if current == head:
-            async with SqlUnitOfWork(database) as uow:
-                waiting = await uow.outbox.pending_count()
-                digest = await uow.reminders.by_key("digest")
-    finally:
-        await database.dispose()
-    print(
-        f"configuration: ok (locale {config.desk.locale}, time zone {config.desk.timezone}, "
-        f"teams {', '.join(config.desk.teams)})"
-    )
-    print(f"database: reachable at {database.description}")
-    state = "up to date" if current == head else f"at {current or 'empty'}, head is {head}"
-    print(f"schema: {state}" + ("" if current == head else " (run `supportbot migrate`)"))
-    if waiting is not None:
-        print(f"outbox: {waiting} message(s) waiting to be delivered")
-    at = config.desk.digest_time.strftime("%H:%M")
-    if digest is not None:
-        local = digest.due_at.astimezone(ZoneInfo(config.desk.timezone))
-        print(f"digest: daily at {at} {config.desk.timezone}; next {local:%Y-%m-%d %H:%M}")
-    else:
-        print(f"digest: daily at {at} {config.desk.timezone} (scheduled when the bot starts)")
-    from bot.app.registry import configured
-
-    names = [a.name for a in configured(config, SystemClock())] or ["shell"]
-    print(f"adapters: {', '.join(names)}")
-    if found is None:
-        print("workers: one process (SQLite); use PostgreSQL to run several")
-    else:
-        count = len(found.processes)
-        line = f"{count} supportbot process{'' if count == 1 else 'es'} connected"
-        line += f" ({', '.join(found.processes)})" if count else ""
-        if found.gateway:
-            line += f"; {found.gateway} holds the Discord gateway"
-        elif "discord" in names:
-            line += "; none holds the Discord gateway"
-        print(f"workers: {line}")
     return 0
 
 

@@ -176,7 +176,7 @@ def test_japanese_customer_and_staff_refusal(tmp_path: Path) -> None:
             1,
             "cannot use the database at postgresql+asyncpg://postgres:***@127.0.0.1:1/test",
         ),
-        ({"DATABASE_URL": "mysql://x@localhost/db"}, 1, "supports sqlite and postgresql"),
+        ({"DATABASE_URL": "mysql://x@localhost/db"}, 2, "DATABASE_URL: 'mysql' is not supported"),
     ],
 )
 def test_bad_configuration_is_explained_without_a_traceback(

@@ -72,6 +72,9 @@ async def test_the_gateway_moves_to_the_standby_when_its_holder_is_killed(
             said = await check(env)
             assert "workers: 2 supportbot processes connected" in said, said
             assert f"{host}:{holder.pid} holds the Discord gateway" in said, said
+            # the token is tried; the gateway is not opened again beside its holder's
+            assert f"; {host}:{holder.pid} holds the gateway" in said, said
+            assert fake.connections == [1]
 
             await customer_writes(fake, 1)
             fake.identified.clear()
