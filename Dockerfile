@@ -33,14 +33,17 @@ WORKDIR /var/lib/supportbot
 VOLUME /var/lib/supportbot
 # numeric, so that a runtime that insists on non-root (runAsNonRoot) can tell
 USER 10001:10001
-# Slack in HTTP mode listens on SUPPORTBOT_HTTP_PORT (3000); Socket Mode and Discord need no port
+# SUPPORTBOT_HTTP_PORT (set it to 3000 to match EXPOSE) serves /healthz, /readyz and Prometheus's
+# /metrics whichever adapters run, and Slack's /slack/events in HTTP mode (whose port is 3000
+# by default); Socket Mode and Discord need no port of their own
 EXPOSE 3000
-# Health: `supportbot check` (the configuration, the database and its schema, each configured
-# platform reached), which works whichever adapters run; a process that dies ends the
-# container anyway. The intended target is GET /healthz on SUPPORTBOT_HTTP_PORT, once it is
-# served for every adapter (today only Slack's HTTP mode serves it):
-#   HEALTHCHECK CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('SUPPORTBOT_HTTP_PORT', '3000'), timeout=5)"]
+# Health: GET /healthz (the process answers) when SUPPORTBOT_HTTP_PORT is set; else
+# `supportbot check` (the configuration, the database and its schema, each configured
+# platform reached). Readiness (/readyz: database, adapters, the tick) is for a load
+# balancer or an orchestrator's readiness probe, not a reason to restart.
 HEALTHCHECK --interval=60s --timeout=60s --start-period=60s --retries=3 \
-    CMD ["supportbot", "check"]
+    CMD if [ -n "$SUPPORTBOT_HTTP_PORT" ]; then \
+        python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ['SUPPORTBOT_HTTP_PORT'], timeout=10)"; \
+    else supportbot check; fi
 # SIGTERM (docker stop) lets the bot finish its sends and leave cleanly
 CMD ["supportbot", "run"]

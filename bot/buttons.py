@@ -1,5 +1,5 @@
 """Button ids (`ticket:claim:42`, `csat:5:42`, `followup:snooze:7`, `checkin:good:42`,
-`transcript:send:42`) read back
+`transcript:send:42`, `csat:0:42` for "This solved it") read back
 into commands, for every adapter."""
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ def command_for_button(button_id: str) -> c.Command:
     if kind == "csat":
         if verb == "help":
             return c.RateTicket(number, None)
+        if verb == "0":  # no rating: an article offered with the ticket solved it
+            return c.SolvedBySuggestion(number)
         if verb.isdigit():
             return c.RateTicket(number, int(verb))
     raise UnknownButton(button_id)

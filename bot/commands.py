@@ -264,6 +264,29 @@ class CompleteFollowUp:
     reminder_id: int
 
 
+@dataclass(frozen=True)
+class SearchArticles:
+    """`/ticket kb <question>`: the knowledge base's best articles, for an agent."""
+
+    query: str
+    number: int | None = None  # a ticket: search in its customer's language
+
+
+@dataclass(frozen=True)
+class SendArticle:
+    """A knowledge-base article to the ticket's customer, in their language."""
+
+    article: str
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class ShowSimilar:
+    """Earlier closed tickets most like this one."""
+
+    number: int | None = None
+
+
 StaffCommand = (
     ClaimTicket
     | AssignTicket
@@ -292,6 +315,9 @@ StaffCommand = (
     | ShowDuty
     | ListFollowUps
     | ShowDigest
+    | SearchArticles
+    | SendArticle
+    | ShowSimilar
 )
 FollowUpCommand = SendCheckIn | SnoozeFollowUp | CompleteFollowUp
 
@@ -319,6 +345,13 @@ class SendTranscript:
     number: int
 
 
+@dataclass(frozen=True)
+class SolvedBySuggestion:
+    """The customer pressed "This solved it" under an article their ticket was offered."""
+
+    number: int
+
+
 Command = (
     StaffCommand
     | FollowUpCommand
@@ -328,4 +361,5 @@ Command = (
     | RateTicket
     | AnswerCheckIn
     | SendTranscript
+    | SolvedBySuggestion
 )

@@ -34,11 +34,14 @@ USAGE: dict[str, str] = {
     "duty": "/ticket duty [on [team...]|off]",
     "tag": "/ticket tag [#N] <tag>...",
     "untag": "/ticket untag [#N] <tag>...",
+    "similar": "/ticket similar [#N]",
+    "kb": "/ticket kb [search] [#N] <question> | kb send <article> [#N]",
     "help": "/ticket help",
 }
 LIST_FILTERS = ("mine", "open", "unclaimed", "escalated", "closed", "all")
 _NUMBER = re.compile(r"^#(\d{1,9})$")
 SNIPPET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+ARTICLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")  # a file's stem (bot.knowledge)
 _PREFIX = re.compile(r"^\s*/?ticket\b", re.IGNORECASE)
 # "/help", "/tickets list": a command, typed; "/var/log is full" or " /help" is a message
 _SLASH_WORD = re.compile(r"^/[^\W\d_][\w-]*(\s|$)")
@@ -166,6 +169,11 @@ def parse(text: str) -> c.StaffCommand:
         return c.PostTranscript(number)
     if verb in ("block", "unblock"):
         return _block(verb, rest, number, usage)
+    if verb == "kb":
+        return _kb(rest, number, usage)
+    if verb == "similar":
+        _no_more(rest, usage)
+        return c.ShowSimilar(number)
     if verb in ("followups", "digest", "blocked"):
         _no_more(rest if number is None else f"#{number} {rest}".strip(), usage)
         if verb == "blocked":
@@ -210,6 +218,31 @@ def _block(
     if duration is None:
         reason = rest
     return c.BlockCustomer(customer, number, duration, reason.strip())
+
+
+def _kb(rest: str, number: int | None, usage: str) -> c.SearchArticles | c.SendArticle:
+    """`kb send <article> [#N]` (the number may come anywhere), else a search: `kb
+    [search] <question>`; "search" says that a question starting with "send" is one."""
+    action, _, tail = rest.partition(" ")
+    if action.lower() == "send":
+        if number is None:
+            number, tail = _take_number(tail.strip(), accept_bare=False)
+        article, _, tail = tail.strip().partition(" ")
+        if number is None:
+            number, tail = _take_number(tail.strip(), accept_bare=False)
+        if not article:
+            raise UsageError("missing_argument", usage, argument="<article>")
+        if not ARTICLE_ID.match(article):
+            raise UsageError("bad_article_id", usage, value=article)
+        _no_more(tail.strip(), usage)
+        return c.SendArticle(article, number)
+    if action.lower() == "search":
+        rest = tail.strip()
+        if number is None:
+            number, rest = _take_number(rest, accept_bare=False)
+    if not rest:
+        raise UsageError("missing_argument", usage, argument="<question>")
+    return c.SearchArticles(rest, number)
 
 
 def _snippet_name(word: str, usage: str) -> str:

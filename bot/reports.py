@@ -14,6 +14,10 @@ from bot.events import Closed, Escalated, FirstResponse, Payload, Rated, Reopene
 from bot.kinds import EventKind
 from bot.model import SYSTEM
 
+# the resolution of a ticket the customer closed with "This solved it" under an article the
+# desk offered: self-served, so it counts as deflected, not as an agent's close
+DEFLECTED = "deflected"
+
 
 @dataclass
 class UnclaimedTicket:
@@ -70,6 +74,7 @@ class DigestFigures:
     until: datetime
     new: int = 0
     closed: int = 0
+    deflected: int = 0  # closed by the customer: an offered article solved it
     reopened: int = 0
     escalated: int = 0
     backlog: dict[str, dict[str, int]] = field(default_factory=dict)  # status -> priority -> n
@@ -231,9 +236,12 @@ def _count_events(
         return found
 
     for event in events:
-        kind = event.kind
+        kind, payload = event.kind, event.payload
+        if isinstance(payload, Closed) and payload.resolution == DEFLECTED:
+            figures.deflected += 1  # the customer's own close: no agent's, no resolution time
+            continue
         by_actor = agent(event.actor_ref, event.actor_name) if kind in _AGENTS_OWN else None
-        match event.payload:
+        match payload:
             case Closed(resolution_seconds=seconds):
                 figures.closed += 1
                 line(event.platform).closed += 1

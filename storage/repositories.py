@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.kinds import EventKind
+from bot.metrics import COUNTS
 from bot.model import Attachment, Customer, Direction, TicketEvent, TicketMessage
 from storage import tables as t
 from storage.engine import Conn, new_id
@@ -181,7 +182,10 @@ class SqlInbound:
             "received_at": at,
             "error": "",
         }
-        return (await self.conn.execute(self._record, row)).rowcount == 1
+        if (await self.conn.execute(self._record, row)).rowcount == 1:
+            return True
+        COUNTS.deduplicated[platform] += 1  # for the operator's metrics
+        return False
 
     async def record_failure(
         self, platform: str, event_id: str, payload: dict[str, Any], error: str, at: datetime

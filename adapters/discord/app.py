@@ -81,6 +81,16 @@ class DiscordAdapter:
         """This process's part, for the log line at start."""
         return f"discord gateway: {self.leader.role}"
 
+    async def connected(self) -> bool:
+        """For readiness: started, and on the gateway where this process holds it (a standby
+        delivers without it)."""
+        if self.intake is None or self.client.is_closed():
+            return False
+        if not self.leader.holding:
+            return True
+        ws = self.client.ws
+        return ws is not None and ws.open and self._ready.is_set()
+
     async def start(self, desk: DeskPort) -> None:
         try:
             await self._start(desk)

@@ -5,8 +5,11 @@ so Discord, Slack and the shell accept exactly the same commands. Inside a ticke
 post no number is needed; elsewhere numbers autocomplete.
 
 Discord allows a command 25 options, subcommands and groups alike, and one level of groups.
-`/ticket` has 24: 23 subcommands and the `snippet` group (add, list, remove), which makes the
-saved replies' three actions one option and gives each its own required fields."""
+`/ticket` has 25, the most it can take: 23 subcommands, the `snippet` group (add, list,
+remove), which makes the saved replies' three actions one option and gives each its own
+required fields, and the `kb` group: the knowledge base's articles (search, send) and
+earlier tickets like this one (similar, `/ticket similar` elsewhere). A new command joins a
+group rather than adding an option."""
 
 from __future__ import annotations
 
@@ -225,6 +228,32 @@ def ticket_commands(
     @app_commands.autocomplete(name=snippet_names)
     async def snippet_remove(interaction: discord.Interaction, name: str) -> None:
         await run(interaction, f"snippet remove {name}")
+
+    kb = app_commands.Group(
+        name="kb", description="Help articles, and earlier tickets like this one", parent=group
+    )
+
+    @kb.command(
+        name="search",
+        description="Articles that answer a question (a ticket's: its customer's language)",
+    )
+    @app_commands.autocomplete(number=open_numbers)
+    async def kb_search(
+        interaction: discord.Interaction, question: str, number: Number | None = None
+    ) -> None:
+        await run(interaction, f"kb search {num(number)}{question}")
+
+    @kb.command(name="send", description="Send an article to the customer, in their language")
+    @app_commands.autocomplete(number=open_numbers)
+    async def kb_send(
+        interaction: discord.Interaction, article: str, number: Number | None = None
+    ) -> None:
+        await run(interaction, f"kb send {article} {num(number)}")
+
+    @kb.command(name="similar", description="Earlier closed tickets most like this one")
+    @app_commands.autocomplete(number=open_numbers)
+    async def kb_similar(interaction: discord.Interaction, number: Number | None = None) -> None:
+        await run(interaction, f"similar {num(number)}")
 
     @group.command(description="Tag the ticket: one or more words, e.g. billing vip")
     @app_commands.autocomplete(number=open_numbers)

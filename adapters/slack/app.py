@@ -64,6 +64,21 @@ class SlackAdapter:
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         self.listeners: Listeners | None = None
+        # served beside /slack/events in HTTP mode (health and metrics: one port per process)
+        self.http_routes: list[web.RouteDef] = []
+
+    def serve_http(self, routes: list[web.RouteDef]) -> bool:
+        """In HTTP mode, serve `routes` on the events port too (True); Socket Mode has none."""
+        if self.settings.socket_mode:
+            return False
+        self.http_routes = routes
+        return True
+
+    async def connected(self) -> bool:
+        """For readiness: Socket Mode's connection is up, or HTTP mode's port is served."""
+        if self._socket is not None:
+            return bool(await self._socket.client.is_connected())
+        return self._runner is not None
 
     async def check(self) -> str:
         """Ask Slack who we are; a rejected token fails here, naming the variable."""
@@ -139,7 +154,7 @@ class SlackAdapter:
                 ) from None
             log.info("slack: connected as %s over Socket Mode", who)
             return
-        self._runner = web.AppRunner(http_app(app))
+        self._runner = web.AppRunner(http_app(app, self.http_routes))
         await self._runner.setup()
         site = web.TCPSite(self._runner, "0.0.0.0", self.settings.http_port)
         await site.start()
@@ -177,7 +192,9 @@ class SlackAdapter:
             await self.client.session.close()
 
 
-def http_app(bolt: AsyncApp) -> web.Application:
+def http_app(bolt: AsyncApp, routes: list[web.RouteDef] | None = None) -> web.Application:
+    """`routes`: the process's health and metrics, which then answer /healthz too."""
+
     async def events(request: web.Request) -> web.Response:
         # a listener that could not store its event answers 500, and Slack sends it again
         return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
@@ -187,7 +204,10 @@ def http_app(bolt: AsyncApp) -> web.Application:
 
     app = web.Application()
     app.router.add_post("/slack/events", events)
-    app.router.add_get("/healthz", health)
+    if routes:
+        app.router.add_routes(routes)
+    else:
+        app.router.add_get("/healthz", health)
     return app
 
 

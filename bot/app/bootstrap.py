@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from bot.app.kb_cli import kb_dir
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.delivery.pacing import Pacer
 from bot.delivery.results import Patience
 from bot.delivery.sender import Capacity, OutboxSender
 from bot.desk import Desk
+from bot.knowledge import THRESHOLD, KnowledgeBase
 from bot.ports import Deliverer
 from bot.rendering import Renderer
 from bot.scheduling.engine import DeskScheduler
@@ -20,6 +23,7 @@ from storage.engine import Database
 from storage.migrate import upgrade
 from storage.outbox import HandOff
 from storage.rates import DatabaseRates, shared_rates
+from storage.similar import SqlClosedTickets
 from storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger("supportbot")
@@ -91,5 +95,44 @@ async def build(
     uow_factory.handoff = HandOff(sender.worker, sender.capacity.lease)
     leads = tuple(name for name, d in deliverers.items() if d.has_leads_channel)
     settings = replace(config.desk, lead_platforms=leads)
-    desk = Desk(uow_factory, renderer, settings, clock, on_outbox=sender.notify)
+    knowledge = knowledge_base(config)
+    desk = Desk(
+        uow_factory,
+        renderer,
+        settings,
+        clock,
+        on_outbox=sender.notify,
+        knowledge=knowledge,
+        closed_tickets=SqlClosedTickets(database),
+    )
+    if desk.knowledge is not None:  # indexed now, not when the first customer writes
+        found = await desk.knowledge.load()
+        log.info("knowledge base: articles in %s", ", ".join(found) or "no language yet")
     return App(config, database, desk, sender, ReminderRunner(desk), rates)
+
+
+KB_THRESHOLD = "SUPPORTBOT_KB_THRESHOLD"
+
+
+def kb_threshold(config: Config) -> float:
+    """The confidence (0 to 1) an article needs to be offered to a customer unasked."""
+    text = config.env.get(KB_THRESHOLD, "").strip()
+    if not text:
+        return THRESHOLD
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:  # nan too
+        log.warning("%s=%r is not a number from 0 to 1; using %.2f", KB_THRESHOLD, text, THRESHOLD)
+        return THRESHOLD
+    return value
+
+
+def knowledge_base(config: Config) -> KnowledgeBase | None:
+    """The articles of kb_dir(config); None when the folder does not exist (no knowledge
+    base: new tickets are acknowledged without a search)."""
+    root = kb_dir(config)
+    if not root.is_dir():
+        return None
+    return KnowledgeBase(root, threshold=kb_threshold(config))

@@ -15,9 +15,12 @@ from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from adapters.slack import settings as slack_settings
+from bot.app import logs
 from bot.app.backup_cli import add_backup_command
 from bot.app.bootstrap import build
 from bot.app.check import check, platform_problems
+from bot.app.health import Health, http_port
 from bot.app.kb_cli import add_kb_commands
 from bot.app.records_cli import add_record_commands
 from bot.clock import SystemClock
@@ -64,6 +67,9 @@ def _main(argv: Sequence[str] | None) -> int:
     problems = Problems()
     config = load_config(problems=problems)
     problems.read(lambda: check_configured_url(config.database_url), None)
+    log_format = problems.read(lambda: logs.log_format(config.env), "text")
+    if not slack_settings.configured(config.env):  # else Slack's settings read the port
+        problems.read(lambda: http_port(config.env), None)
     if getattr(args, "platforms", False):  # a command that starts or tries the platforms
         for found in platform_problems(config).values():
             problems.found.extend(found)
@@ -71,11 +77,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if problems.found and args.func is not check:  # check names them among what it finds
         _print_problems(problems.found)
         return 2
-    logging.basicConfig(
-        level=config.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(config.log_level, log_format, config.env)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is ours
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         # two lines per tick would bury the shell's conversation; warnings still show
@@ -177,12 +179,14 @@ async def _run_platforms(config: Config) -> int:
         return await _run_shell(config)
     app = await build(config, {a.name: a.deliverer for a in platforms}, clock=clock)
     app.share_rates(p for a in platforms for p in a.pacers)
+    health = Health(app, platforms, clock, (a.name for a in platforms))
     started = []
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
+        await health.start(http_port(config.env))  # before the adapters: Slack may serve it
         for adapter in platforms:
             await adapter.start(app.desk)
             started.append(adapter)
@@ -198,6 +202,7 @@ async def _run_platforms(config: Config) -> int:
     finally:
         for adapter in reversed(started):
             await adapter.stop()
+        await health.stop()
         await app.close()
     return 0
 
@@ -216,7 +221,9 @@ async def _run_shell(config: Config) -> int:
     shell = ShellAdapter(sys.stdout, staff=config.shell_staff)
     app = await build(config, {shell.platform: shell})
     lines = Lines(sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+    health = Health(app, (), SystemClock(), [shell.platform])
     try:
+        await health.start(http_port(config.env))
         log.info("started adapters: shell (database: %s)", app.database.description)
         await app.start_scheduler()
         stop = asyncio.Event()
@@ -227,6 +234,7 @@ async def _run_shell(config: Config) -> int:
         await app.sender.drain()  # whatever the last line caused is shown before we leave
     finally:
         lines.close()
+        await health.stop()
         await app.close()
     return 0
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 from bot.clock import Clock
 from bot.events import DeliveryFailed
 from bot.kinds import MessageKind
+from bot.metrics import COUNTS
 from bot.model import SYSTEM, Audience, OutboundMessage, Ticket, TicketEvent
 from bot.ports import DeliveryError, DeliveryReceipt, UnitOfWork
 from bot.rendering import Renderer
@@ -56,6 +57,7 @@ class AttemptResults:
         self, uow: UnitOfWork, message: OutboundMessage, receipt: DeliveryReceipt
     ) -> None:
         assert message.id is not None
+        COUNTS.sent[message.platform] += 1
         now = self.clock.now()
         await uow.outbox.mark_sent(message.id, receipt.message_id, now)
         source = message.data.get("source_message_id")
@@ -87,10 +89,13 @@ class AttemptResults:
         assert message.id is not None
         now = self.clock.now()
         waited = now - (message.created_at or now)
+        if error.retry_after is not None:
+            COUNTS.retry_after[message.platform] += 1
         if error.permanent or waited >= self.patience.patience:
             reason = error.reason if error.permanent else self._gave_up(error, waited)
             await self._failed(uow, message, ticket, reason)
             return
+        COUNTS.retry[message.platform] += 1
         delay = self._delay(message.attempts + 1, error)
         (log.info if error.retry_after is not None else log.warning)(
             "outbox message %s (%s) not delivered, retry in %ss: %s",
@@ -154,6 +159,7 @@ class AttemptResults:
         self, uow: UnitOfWork, message: OutboundMessage, ticket: Ticket | None, reason: str
     ) -> None:
         assert message.id is not None
+        COUNTS.failed[message.platform] += 1
         now = self.clock.now()
         log.error(
             "outbox message %s (%s to %s) failed for good after %d attempts: %s",

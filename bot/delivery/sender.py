@@ -27,6 +27,7 @@ from bot.clock import Clock
 from bot.delivery.batched import Batched
 from bot.delivery.pacing import Pacer
 from bot.delivery.results import AttemptResults, Patience
+from bot.logcontext import about
 from bot.model import Audience, OutboundMessage, Ticket
 from bot.ports import Deliverer, DeliveryError, DeliveryReceipt, StorageOutage, UnitOfWorkFactory
 from bot.rendering import Renderer
@@ -185,6 +186,7 @@ class OutboxSender:
     ) -> None:
         """`started`: the row is marked as under way already (a hand-off, or in doubt)."""
         assert message.id is not None
+        about(message)  # this task's log lines name its ticket and platform
         deliverer = self.deliverers.get(message.platform)
         settled = False
         try:

@@ -17,15 +17,20 @@ from bot.desk import (
     digest,
     followups,
     intake,
+    knowledge,
     queries,
     replies,
     routing,
+    similar,
     snippets,
     staff,
     transcripts,
 )
 from bot.desk.context import CommandContext
 from bot.desk.in_order import InOrder, conversation_of
+from bot.desk.similar import SimilarTickets
+from bot.desk.suggestions import Shelf
+from bot.knowledge_ports import ClosedTickets, Knowledge
 from bot.model import OutboundMessage, Refusal, Ticket
 from bot.parser import USAGE, parse
 from bot.ports import (
@@ -97,6 +102,7 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.RateTicket: _on_customers_ticket(intake.rate),
     c.AnswerCheckIn: _on_customers_ticket(followups.answer),
     c.SendTranscript: _on_customers_ticket(transcripts.send_to_customer),
+    c.SolvedBySuggestion: _on_customers_ticket(knowledge.solved),
     c.OpenTicket: _open_ticket,  # a shortcut opens a ticket for a customer's message
     # staff only, from here on
     c.RelayAgentMessage: _on_ticket("note", replies.agent_message),
@@ -130,6 +136,9 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.CompleteFollowUp: followups.complete,
     c.ListFollowUps: lambda ctx, command: followups.list_follow_ups(ctx),
     c.ShowDigest: lambda ctx, command: digest.show(ctx),
+    c.SearchArticles: knowledge.search,
+    c.SendArticle: _on_ticket("kb", knowledge.send),
+    c.ShowSimilar: _on_ticket("similar", similar.show),
 }
 
 
@@ -139,6 +148,7 @@ FOR_ANYONE = (
     c.AnswerCheckIn,
     c.OpenTicket,
     c.SendTranscript,
+    c.SolvedBySuggestion,
 )
 
 
@@ -150,6 +160,8 @@ class Desk:
         settings: DeskSettings | None = None,
         clock: Clock | None = None,
         on_outbox: Callable[[Sequence[tuple[OutboundMessage, Ticket]]], None] | None = None,
+        knowledge: Knowledge | None = None,
+        closed_tickets: ClosedTickets | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.settings = settings or DeskSettings()
@@ -158,6 +170,8 @@ class Desk:
         self._on_outbox = on_outbox  # wakes the outbox sender after a commit
         self.triage = Triage(self.settings.keywords)
         self._in_order = InOrder()
+        self.knowledge = Shelf(knowledge) if knowledge is not None else None
+        self.similar = SimilarTickets(closed_tickets) if closed_tickets is not None else None
 
     async def handle(self, command: c.Command, caller: c.Caller) -> Outcome:
         """Run one command in its own transaction, retried when a ticket changed under it;
@@ -168,6 +182,8 @@ class Desk:
         acknowledged; Discord's events go to the spool)."""
         # a lone surrogate or NUL, which platforms deliver, would fail every write below
         command, caller = storable(command), storable(caller)
+        if isinstance(command, c.ShowSimilar) and self.similar is not None:
+            await self.similar.catch_up()  # before the transaction: it may read much
         async with self._in_order.turn(conversation_of(command)):
             return await self._handle(command, caller)
 
@@ -197,7 +213,15 @@ class Desk:
 
     def context(self, uow: UnitOfWork, caller: c.Caller, now: datetime) -> CommandContext:
         return CommandContext(
-            uow, self.clock, self.renderer, self.settings, caller, now, self.triage
+            uow,
+            self.clock,
+            self.renderer,
+            self.settings,
+            caller,
+            now,
+            self.triage,
+            knowledge=self.knowledge,
+            similar=self.similar,
         )
 
     async def _kept_after_failure(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
 from bot.commands import Caller
@@ -27,6 +27,10 @@ from bot.rendering import Renderer
 from bot.settings import DeskSettings
 from bot.triage import Triage
 
+if TYPE_CHECKING:  # their modules build on this one
+    from bot.desk.similar import SimilarTickets
+    from bot.desk.suggestions import Shelf
+
 
 @dataclass
 class CommandContext:
@@ -38,6 +42,8 @@ class CommandContext:
     now: datetime
     triage: Triage
     card_changed: Ticket | None = None
+    knowledge: Shelf | None = None  # help articles, where the desk has a knowledge base
+    similar: SimilarTickets | None = None  # closed tickets by their words
 
     @property
     def staff_locale(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot import commands as c
 from bot import events as ev
 from bot.categories import GENERAL
-from bot.desk import routing, ticket_clocks
+from bot.desk import routing, suggestions, ticket_clocks
 from bot.desk.after_close import LOW_RATING, answer_since, heard_after_close
 from bot.desk.context import CommandContext
 from bot.desk.customers import customer_for, refused_for_block, turned_away, zone_of
@@ -157,6 +157,7 @@ async def open_ticket(
         if hours is None or hours.is_open(ctx.now)
         else ctx.renderer.moment(ticket.locale, hours.opens_next(ctx.now), zone_of(ctx, customer))
     )
+    offered = await suggestions.offer(ctx, ticket, f"{subject}\n{text}")
     await ctx.to_customer(
         ticket,
         MessageKind.ACK,
@@ -165,7 +166,9 @@ async def open_ticket(
             "customer/ack.md.j2",
             expected=ctx.renderer.duration(ticket.locale, target),
             back=back,
+            offered=offered,
         ),
+        actions=suggestions.offer_actions(ctx, ticket, offered),
     )
     return ticket
 

@@ -74,6 +74,7 @@ async def reply(
     as_team: bool = False,
     shown: bool = True,  # the agent's own message in the thread already shows the text
     snippet: str = "",
+    article: str = "",
 ) -> Outcome:
     assert ticket.id is not None
     if not text and not attachments:
@@ -110,6 +111,7 @@ async def reply(
             "notice_sent_for_agent",
             agent=agent.name,
             snippet=snippet,
+            article=article,
             as_team=as_team,
             text=text,
         )

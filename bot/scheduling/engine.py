@@ -4,12 +4,14 @@ due lives in the database, so the scheduler itself keeps no state worth losing."
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.clock import Clock, SystemClock
+from bot.metrics import TickState
 from bot.scheduling.runner import ReminderRunner
 from bot.settings import DeskSettings
 
@@ -17,8 +19,17 @@ log = logging.getLogger(__name__)
 
 
 class DeskScheduler:
-    def __init__(self, runner: ReminderRunner, settings: DeskSettings, tick_seconds: float) -> None:
+    def __init__(
+        self,
+        runner: ReminderRunner,
+        settings: DeskSettings,
+        tick_seconds: float,
+        clock: Clock | None = None,
+    ) -> None:
         self.runner = runner
+        self.clock = clock or SystemClock()
+        # when the tick last went through: its lag is a metric and a readiness condition
+        self.tick = TickState(timedelta(seconds=tick_seconds), self.clock.now())
         self.scheduler = AsyncIOScheduler(timezone=settings.timezone)
         # max_instances=1 + coalesce: a slow tick is never run twice at once or caught up
         self.scheduler.add_job(
@@ -51,3 +62,5 @@ class DeskScheduler:
             await self.runner.fire_due()
         except Exception:  # the database may be away; the next tick tries again
             log.exception("firing due reminders failed; trying again at the next tick")
+        else:
+            self.tick.done(self.clock.now())

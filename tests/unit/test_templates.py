@@ -13,6 +13,7 @@ import pytest
 
 from bot.desk.history import HistoryLine
 from bot.desk.transcripts import Said, Transcript
+from bot.knowledge import Article, Hit
 from bot.model import (
     Attachment,
     Block,
@@ -58,6 +59,8 @@ def _ticket() -> Ticket:
     )
 
 
+_ARTICLE = Article("toner", "en", "Toner", "Shake it.", url="https://help.example.com/toner")
+
 _TRANSCRIPT: dict[str, Any] = {
     "tr": Transcript(
         number=42,
@@ -89,7 +92,21 @@ _TRANSCRIPT: dict[str, Any] = {
 
 VARIABLES: dict[str, dict[str, Any]] = {
     "relay.md.j2": {"text": "hello", "attachments": [Attachment("log.txt", "https://x/log")]},
-    "customer/ack.md.j2": {"expected": "4 hours", "back": "Monday 8 December, 09:00 JST"},
+    "customer/ack.md.j2": {
+        "expected": "4 hours",
+        "back": "Monday 8 December, 09:00 JST",
+        "offered": [_ARTICLE, Article("printer", "en", "Printer fires", "Unplug it.")],
+    },
+    "customer/article.md.j2": {"article": _ARTICLE},
+    "staff/similar.md.j2": {"number": 43, "rows": [(_ticket(), 0.7)], "deflected": "deflected"},
+    "staff/kb.md.j2": {
+        "query": "printer",
+        "hits": [Hit(_ARTICLE, 3.2, 0.8)],
+        "threshold": 0.62,
+        "language": "English",
+        "number": 42,
+        "written": True,
+    },
     "customer/farewell.md.j2": {"resolution": "fixed"},
     "customer/csat.md.j2": {},
     "customer/checkin.md.j2": {},

@@ -1,0 +1,118 @@
+"""Articles offered to a customer when their ticket opens, and the desk's handle on the
+knowledge base (bot.ports.Knowledge).
+
+Searching may re-read the articles' folder, so it runs in a worker thread, never on the
+event loop; a new ticket's acknowledgement waits for it only when the customer's language
+had articles a moment ago."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from bot.desk.context import CommandContext
+from bot.knowledge import Article, Hit
+from bot.knowledge_ports import Knowledge
+from bot.model import Action, Ticket
+
+T = TypeVar("T")
+
+# how long the knowledge base's languages, as last read, are trusted: a language gains
+# articles while the desk runs without a hop to a worker thread for every new ticket
+LOCALES_FRESH = 60.0
+# button ids on the route every adapter already takes customers' survey presses through
+# (`csat:<digit>|help:N`): 0 is no rating, it says the article solved it
+SOLVED = "csat:0:{number}"
+STILL_NEED_HELP = "csat:help:{number}"
+
+
+class Shelf:
+    """The knowledge base as the desk uses it: one search at a time (an index is rebuilt in
+    place when a file changes), from a worker thread."""
+
+    def __init__(self, knowledge: Knowledge) -> None:
+        self.knowledge = knowledge
+        self._lock = threading.Lock()
+        self._locales: frozenset[str] = frozenset()
+        self._read_at = -math.inf
+
+    @property
+    def threshold(self) -> float:
+        return self.knowledge.threshold
+
+    @property
+    def locales(self) -> frozenset[str]:
+        """The languages with articles, as last read."""
+        return self._locales
+
+    def may_have(self, locale: str) -> bool:
+        """On the event loop, no I/O: False only when `locale` had no article lately."""
+        return locale in self._locales or time.monotonic() - self._read_at > LOCALES_FRESH
+
+    async def _run(self, work: Callable[[], T]) -> T:
+        def locked() -> T:
+            with self._lock:
+                self._locales = frozenset(self.knowledge.locales())
+                self._read_at = time.monotonic()
+                return work()
+
+        return await asyncio.to_thread(locked)
+
+    async def load(self) -> list[str]:
+        """Read and index the articles now (at start-up); their languages."""
+        return await self._run(lambda: sorted(self._locales))
+
+    async def search(self, text: str, locale: str, limit: int) -> list[Hit]:
+        return await self._run(lambda: self.knowledge.search(text, locale, limit))
+
+    async def suggest(self, text: str, locale: str) -> list[Hit]:
+        """What to offer a customer unasked: [] unless an article surely answers `text`."""
+        if not self.may_have(locale):
+            return []
+
+        def best() -> list[Hit]:
+            if locale not in self._locales:
+                return []
+            return self.knowledge.confident(self.knowledge.search(text, locale))
+
+        return await self._run(best)
+
+    async def versions(self, article_id: str) -> dict[str, Article]:
+        """The article `article_id` in each language it is written in."""
+        return await self._run(
+            lambda: {a.locale: a for a in self.knowledge.articles() if a.id == article_id}
+        )
+
+
+async def offer(ctx: CommandContext, ticket: Ticket, text: str) -> list[Article]:
+    """The articles a new ticket's acknowledgement offers (none when nothing surely fits);
+    the staff thread is told which, so nobody answers what the article already says."""
+    if ctx.knowledge is None:
+        return []
+    hits = await ctx.knowledge.suggest(text, ticket.locale)
+    for hit in hits:
+        await ctx.notice(
+            ticket,
+            "notice_kb_offered",
+            title=hit.article.title,
+            article=hit.article.id,
+            confidence=f"{hit.confidence:.2f}",
+        )
+    return [hit.article for hit in hits]
+
+
+def offer_actions(ctx: CommandContext, ticket: Ticket, offered: list[Article]) -> list[Action]:
+    if not offered:
+        return []
+    label = ctx.renderer.text
+    return [
+        Action(SOLVED.format(number=ticket.number), label(ticket.locale, "button_kb_solved")),
+        Action(
+            STILL_NEED_HELP.format(number=ticket.number),
+            label(ticket.locale, "button_still_need_help"),
+        ),
+    ]
