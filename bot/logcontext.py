@@ -4,6 +4,7 @@ work on one ticket begins, read by the log formatter (bot.app.logs) when a line 
 from __future__ import annotations
 
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -17,6 +18,15 @@ class About(Protocol):
 
 
 ABOUT: ContextVar[About | None] = ContextVar("supportbot_log_about", default=None)
+
+
+@dataclass(frozen=True)
+class LogSubject:
+    """A command's subject: its ticket where it names one (a new message's is not known
+    yet), and the platform it came from."""
+
+    ticket_number: int | None
+    platform: str
 
 
 def about(subject: About) -> None:

@@ -1,5 +1,5 @@
 """Logging for operators: readable lines by default, or SUPPORTBOT_LOG_FORMAT=json for log
-shippers (one object a line: time, level, logger, message, and the ticket and platform a
+shippers (one object per line: time, level, logger, message, and the ticket and platform a
 line is about where known). Either way, secrets never reach the log: the configured tokens,
 signing secret and database password are masked wherever they would appear."""
 

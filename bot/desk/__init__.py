@@ -31,6 +31,7 @@ from bot.desk.in_order import InOrder, conversation_of
 from bot.desk.similar import SimilarTickets
 from bot.desk.suggestions import Shelf
 from bot.knowledge_ports import ClosedTickets, Knowledge
+from bot.logcontext import ABOUT, LogSubject
 from bot.model import OutboundMessage, Refusal, Ticket
 from bot.parser import USAGE, parse
 from bot.ports import (
@@ -184,8 +185,14 @@ class Desk:
         command, caller = storable(command), storable(caller)
         if isinstance(command, c.ShowSimilar) and self.similar is not None:
             await self.similar.catch_up()  # before the transaction: it may read much
-        async with self._in_order.turn(conversation_of(command)):
-            return await self._handle(command, caller)
+        # the lines logged meanwhile name the ticket (where the command names one) and platform
+        number = getattr(command, "number", None) or caller.in_ticket
+        said = ABOUT.set(LogSubject(number, caller.actor.platform))
+        try:
+            async with self._in_order.turn(conversation_of(command)):
+                return await self._handle(command, caller)
+        finally:
+            ABOUT.reset(said)
 
     async def _handle(self, command: c.Command, caller: c.Caller) -> Outcome:
         for attempt in range(_ATTEMPTS):

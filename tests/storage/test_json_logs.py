@@ -8,16 +8,19 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot import commands as c
 from bot.app import logs
 from bot.app.bootstrap import build
 from bot.clock import FrozenClock
 from bot.config import ConfigError, load_config
+from bot.desk import HANDLERS
 from bot.model import OutboundMessage, Ticket
 from bot.ports import DeliveryError, DeliveryReceipt
-from tests.storage.test_health import PLATFORM, ScriptedChat, customer
+from tests.storage.test_health import AGENT, PLATFORM, ScriptedChat, customer
 
 TOKEN = "xoxb-1111-2222-abcdefABCDEF"
 DISCORD_TOKEN = "MTIz.discord-token-value.XYZ"
@@ -73,6 +76,35 @@ async def test_delivery_lines_carry_the_ticket_and_platform(
         assert str(line["time"]).endswith("+00:00")
     # a line about no ticket says none
     assert all("ticket" not in line for line in found if line not in retries)
+
+
+async def test_the_desks_lines_carry_the_ticket_of_the_command(
+    tmp_path: Path,
+    captured: tuple[io.StringIO, logging.Handler],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stream, _ = captured
+    relay = HANDLERS[c.RelayAgentMessage]
+
+    async def noted(ctx: Any, command: Any) -> Any:
+        logging.getLogger("bot.desk").info("relaying an answer")  # as any line the desk writes
+        return await relay(ctx, command)
+
+    monkeypatch.setitem(HANDLERS, c.RelayAgentMessage, noted)
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'desk.db'}"}
+    app = await build(
+        load_config(env, dotenv=None), {PLATFORM: ScriptedChat()}, clock=FrozenClock()
+    )
+    try:
+        await app.desk.handle(*customer("alice", "E1"))
+        await app.desk.handle(c.RelayAgentMessage(1, "On it"), AGENT)
+    finally:
+        await app.close()
+    [said] = [line for line in lines(stream) if line["message"] == "relaying an answer"]
+    assert (said["ticket"], said["platform"]) == (1, PLATFORM)
+    # the task that asked the desk is about no ticket afterwards
+    logging.getLogger("bot.desk").info("after")
+    assert "ticket" not in lines(stream)[-1]
 
 
 def _login() -> None:
