@@ -89,6 +89,15 @@ class Closed(Payload):
     kind = EventKind.CLOSED
     resolution: str
     resolution_seconds: int  # from opening to this close
+    # the customer's own close ("This solved it" under an offered article): not an agent's
+    self_served: bool = False
+
+    def data(self) -> dict[str, Any]:
+        # an agent's close is stored as it always was
+        stored = super().data()
+        return (
+            stored if self.self_served else {k: v for k, v in stored.items() if k != "self_served"}
+        )
 
 
 @dataclasses.dataclass(frozen=True)

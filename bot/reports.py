@@ -237,7 +237,7 @@ def _count_events(
 
     for event in events:
         kind, payload = event.kind, event.payload
-        if isinstance(payload, Closed) and payload.resolution == DEFLECTED:
+        if isinstance(payload, Closed) and payload.self_served:
             figures.deflected += 1  # the customer's own close: no agent's, no resolution time
             continue
         by_actor = agent(event.actor_ref, event.actor_name) if kind in _AGENTS_OWN else None

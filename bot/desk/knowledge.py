@@ -96,7 +96,8 @@ async def solved(ctx: CommandContext, cmd: c.SolvedBySuggestion) -> Ticket:
     assert ticket.id is not None
     ticket.close(DEFLECTED, ctx.now)
     await staff.save(ctx, ticket)
-    await ctx.record(ticket, Closed(DEFLECTED, int((ctx.now - ticket.created_at).total_seconds())))
+    seconds = int((ctx.now - ticket.created_at).total_seconds())
+    await ctx.record(ticket, Closed(DEFLECTED, seconds, self_served=True))
     await ctx.uow.reminders.cancel(ticket.id, SLA_KINDS + IDLE_KINDS)
     await ctx.notice(ticket, "notice_kb_deflected")
     await transcripts.at_close(ctx, ticket)

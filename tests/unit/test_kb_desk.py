@@ -16,9 +16,10 @@ from bot.app.bootstrap import kb_threshold, knowledge_base
 from bot.buttons import command_for_button
 from bot.config import Config
 from bot.desk.suggestions import Shelf
+from bot.events import Closed
 from bot.kinds import EventKind
 from bot.knowledge import THRESHOLD, Article, Hit, KnowledgeBase
-from bot.model import Audience, OutboundMessage, ReminderStatus, Status
+from bot.model import SYSTEM, Audience, OutboundMessage, ReminderStatus, Status, TicketEvent
 from bot.reports import DEFLECTED, AuditLine, DigestView, digest_figures
 from tests.unit.conftest import World, customer, make_world, staff
 
@@ -231,14 +232,24 @@ async def test_a_japanese_desk_lists_articles_in_japanese(kb: Counting) -> None:
 def test_self_served_closes_are_counted_apart_in_the_digest() -> None:
     at = datetime(2026, 5, 1, tzinfo=UTC)
 
-    def closed(resolution: str, actor: str, ticket: int) -> AuditLine:
-        data = {"resolution": resolution, "resolution_seconds": 60}
+    def closed(what: Closed, actor: str, ticket: int) -> AuditLine:
+        data = TicketEvent.of(ticket, what, SYSTEM, at).data  # as stored
         return AuditLine(EventKind.CLOSED, actor, actor, data, "slack", None, None, ticket, at)
 
-    view = DigestView(at, at, events=[closed(DEFLECTED, "U-ann", 1), closed("fixed", "S-bob", 2)])
+    view = DigestView(
+        at,
+        at,
+        events=[
+            closed(Closed(DEFLECTED, 60, self_served=True), "U-ann", 1),
+            closed(Closed("fixed", 60), "S-bob", 2),
+            # an agent who writes the same word as a resolution closed the ticket themselves
+            closed(Closed(DEFLECTED, 60), "S-cyd", 3),
+        ],
+    )
     found = digest_figures(view)
-    assert (found.closed, found.deflected, found.resolutions) == (1, 1, [60])
-    assert [a.name for a in found.agents] == ["S-bob"]  # the customer is nobody's agent
+    assert (found.closed, found.deflected, found.resolutions) == (2, 1, [60, 60])
+    # the customer is nobody's agent
+    assert sorted(a.name for a in found.agents) == ["S-bob", "S-cyd"]
 
 
 def test_the_threshold_setting(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -197,6 +197,9 @@ def test_compose_runs_supportbot_once_postgres_is_healthy() -> None:
     assert bot["build"] == "."
     assert bot["environment"]["DATABASE_URL"].startswith("postgresql://")
     assert "@postgres:5432/" in bot["environment"]["DATABASE_URL"]
+    # the image's health check asks /healthz on this port, not every platform each minute
+    assert bot["environment"]["SUPPORTBOT_HTTP_PORT"] == "${SUPPORTBOT_HTTP_PORT:-3000}"
+    assert "127.0.0.1:3000:3000" in bot["ports"]
     # the data lives in named volumes, declared at the top
     for service, path in ((postgres, "/var/lib/postgresql/data"), (bot, "/var/lib/supportbot")):
         volume = next(v.split(":")[0] for v in service["volumes"] if v.endswith(":" + path))
