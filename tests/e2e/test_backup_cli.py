@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
-from tests.e2e.test_cli import SUPPORTBOT, run
+from tests.e2e.test_cli import run, shell_bot
 
 SESSION = """\
 alice> Hi, I can't log in: the purple elephant page says no
@@ -71,35 +70,17 @@ def test_the_copy_is_taken_while_another_process_writes(tmp_path: Path) -> None:
 
 
 def test_a_backup_beside_a_running_bot(tmp_path: Path) -> None:
-    environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SUPPORTBOT_", "DATABASE_URL"))
-    }
-    environment["DATABASE_URL"] = f"sqlite:///{tmp_path / 'desk.db'}"
-    bot = subprocess.Popen(
-        [SUPPORTBOT, "run"],
-        stdin=subprocess.PIPE,  # kept open: the shell waits for its next line
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        cwd=tmp_path,
-        env=environment,
-    )
-    try:
+    with shell_bot(tmp_path, stdout=subprocess.PIPE) as bot:
         assert bot.stdin is not None
-        assert bot.stderr is not None
-        while "started adapters" not in (line := bot.stderr.readline()):
-            assert line, "the bot ended before it started"
+        assert bot.stdout is not None
         bot.stdin.write("alice> My invoice is wrong\n")
         bot.stdin.flush()
-        deadline = time.monotonic() + 30
-        while not _tickets(tmp_path / "desk.db"):
-            assert time.monotonic() < deadline, "the bot opened no ticket"
-            time.sleep(0.05)
+        # the staff channel's line comes once the ticket is stored
+        while not (line := bot.stdout.readline()).startswith("[staff #1]"):
+            assert line, "the bot ended before it opened a ticket"
         result = run(tmp_path, "backup", "copy.db")
         assert result.returncode == 0, result.stderr
         bot.stdin.write("carol> Where is my parcel?\n")
-    finally:
-        bot.communicate(":quit\n", timeout=30)
     assert bot.returncode == 0
     assert [t[1] for t in _tickets(tmp_path / "copy.db")] == ["My invoice is wrong"]
     assert len(_tickets(tmp_path / "desk.db")) == 2

@@ -7,6 +7,8 @@ import re
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -300,24 +302,35 @@ def test_discord_invite_url_carries_the_bot_id_and_permissions(tmp_path: Path) -
     assert "DISCORD_BOT_TOKEN" in missing.stderr
 
 
-def test_a_second_run_on_the_same_sqlite_file_is_refused(tmp_path: Path) -> None:
+@contextmanager
+def shell_bot(tmp_path: Path, stdout: int = subprocess.DEVNULL) -> Iterator[subprocess.Popen[str]]:
+    """`supportbot run` on the shell adapter and desk.db in `tmp_path`, started, and kept
+    running until the block ends (its stdin stays open: the shell waits for its next line);
+    then `:quit` ends it."""
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("SUPPORTBOT_", "DATABASE_URL"))
     }
     environment["DATABASE_URL"] = f"sqlite:///{tmp_path / 'desk.db'}"
-    first = subprocess.Popen(
+    bot = subprocess.Popen(
         [SUPPORTBOT, "run"],
-        stdin=subprocess.PIPE,  # kept open: the shell waits for its next line
+        stdin=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
+        stdout=stdout,
         text=True,
         cwd=tmp_path,
         env=environment,
     )
     try:
-        assert first.stderr is not None
-        while "started adapters" not in (line := first.stderr.readline()):
-            assert line, "the first run ended before it started"
+        assert bot.stderr is not None
+        while "started adapters" not in (line := bot.stderr.readline()):
+            assert line, "the bot ended before it started"
+        yield bot
+    finally:
+        bot.communicate(":quit\n", timeout=30)
+
+
+def test_a_second_run_on_the_same_sqlite_file_is_refused(tmp_path: Path) -> None:
+    with shell_bot(tmp_path) as first:
         second = run(tmp_path, "run", stdin="alice> hello\n")
         assert second.returncode == 1
         assert f"another supportbot run (pid {first.pid}) is already using desk.db" in (
@@ -326,8 +339,6 @@ def test_a_second_run_on_the_same_sqlite_file_is_refused(tmp_path: Path) -> None
         assert "use PostgreSQL" in second.stderr
         assert "Traceback" not in second.stderr
         assert run(tmp_path, "tick").returncode == 0  # beside a running bot, as the README says
-    finally:
-        first.communicate(":quit\n", timeout=30)
     assert first.returncode == 0
     again = run(tmp_path, "run", stdin="alice> hello again\n")  # the lock went with the first
     assert again.returncode == 0, again.stderr
