@@ -110,6 +110,8 @@ class Health:
         pacers |= {a.name: tuple(getattr(a, "pacers", ())) for a in self.adapters}
         self.exporter = Exporter(clock, sorted(set(platforms)), pacers, self._tick_lag)
         self.registry.register(self.exporter)
+        # the desk's figures being read: scrapes that come meanwhile wait for the same read
+        self._reading: asyncio.Future[Any] | None = None
         ProcessCollector(registry=self.registry)
         self._runner: web.AppRunner | None = None
         self._lag_task: asyncio.Task[None] | None = None
@@ -149,13 +151,23 @@ class Health:
         return "ok"
 
     async def metrics_text(self) -> bytes:
+        # one read at a time, never abandoned half way: a read given up on would go on
+        # holding one of SQLite's worker threads while the next scrape started another
+        if self._reading is None:
+            self._reading = asyncio.ensure_future(desk_figures(self.app.database))
+            self._reading.add_done_callback(self._read)
         try:
             async with asyncio.timeout(PING_SECONDS * 2):
-                self.exporter.figures = await desk_figures(self.app.database)
+                self.exporter.figures = await asyncio.shield(self._reading)
         except (OSError, SQLAlchemyError, TimeoutError) as error:  # this process's still show
-            log.warning("metrics: could not read the desk's figures: %s", error)
+            log.warning("metrics: could not read the desk's figures: %s", error or "timed out")
             self.exporter.figures = None
         return generate_latest(self.registry)
+
+    def _read(self, done: asyncio.Future[Any]) -> None:
+        self._reading = None
+        if not done.cancelled():
+            done.exception()  # seen here: a scrape that timed out no longer waits for it
 
     def routes(self) -> list[web.RouteDef]:
         async def healthz(_: web.Request) -> web.Response:

@@ -6,6 +6,7 @@ would keep the database busy with bookkeeping while customers wait to be taken i
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
@@ -24,7 +25,9 @@ class Batched(Generic[Item]):
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, done))
         if self._writer is None:
-            self._writer = asyncio.create_task(self._write_all())
+            # a context of its own: it writes for every message that joins, so the log lines
+            # it writes are about none of them in particular (see bot.logcontext)
+            self._writer = asyncio.create_task(self._write_all(), context=contextvars.Context())
         await done
 
     async def _write_all(self) -> None:

@@ -19,6 +19,12 @@ from bot.model import SYSTEM, Audience, OutboundMessage, Ticket, TicketEvent
 from bot.ports import DeliveryError, DeliveryReceipt, UnitOfWork
 from bot.rendering import Renderer
 
+
+def about(message: OutboundMessage) -> dict[str, object]:
+    """For a log line about `message` (these are written in batches, for many messages)."""
+    return {"ticket": message.ticket_number, "platform": message.platform}
+
+
 log = logging.getLogger("bot.outbox")
 
 
@@ -103,6 +109,7 @@ class AttemptResults:
             message.kind,
             delay.total_seconds(),
             error.reason,
+            extra=about(message),
         )
         await uow.outbox.mark_retry(message.id, now + delay, error.reason, in_doubt=error.in_doubt)
         if waited >= self.patience.warn_after and not message.warned:
@@ -139,6 +146,7 @@ class AttemptResults:
             message.audience,
             waited,
             error.reason,
+            extra=about(message),
         )
         if ticket is None or message.audience is Audience.STAFF:
             return
@@ -168,6 +176,7 @@ class AttemptResults:
             message.audience,
             message.attempts + 1,
             reason,
+            extra=about(message),
         )
         await uow.outbox.mark_failed(message.id, reason, now)
         if ticket is None or ticket.id is None:

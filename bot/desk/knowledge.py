@@ -68,7 +68,9 @@ async def send(ctx: CommandContext, ticket: Ticket, cmd: c.SendArticle) -> Outco
             article=cmd.article,
             number=ticket.number,
             language=language(ctx, ticket.locale),
-            written=", ".join(language(ctx, locale) for locale in sorted(versions)),
+            written=ctx.staff_text("list_separator").join(
+                language(ctx, locale) for locale in sorted(versions)
+            ),
         )
     return await replies.reply(
         ctx, ticket, article_text(ctx, article), (), "", shown=False, article=article.id

@@ -11,21 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import math
+import threading
 from array import array
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot import commands as c
 from bot.desk.context import CommandContext
+from bot.knowledge.index import K1, B, idf, squash
 from bot.knowledge.text import Analyser
 from bot.knowledge_ports import ClosedTicket, ClosedTickets
 from bot.model import Direction, Ticket
 from bot.ports import Outcome
 from bot.reports import DEFLECTED
 
-K1, B = 1.2, 0.75
 SLICE = 2000  # closed tickets read at a time
+CATCH_UP_MARGIN = timedelta(minutes=10)
 SHOWN = 5
 # a term in more of the tickets than this share tells little apart, and its postings would
 # cost a search most of its time
@@ -72,22 +73,14 @@ class TicketIndex:
             docs = self._docs.get(term)
             if docs is None or len(docs) > common:
                 continue
-            idf = _idf(size, len(docs))
+            weight = idf(size, len(docs))
             for doc, count in zip(docs, self._counts[term], strict=True):
                 norm = K1 * (1 - B + B * self._length[doc] / average)
-                scores[doc] = scores.get(doc, 0.0) + idf * count * (K1 + 1) / (count + norm)
+                scores[doc] = scores.get(doc, 0.0) + weight * count * (K1 + 1) / (count + norm)
         live = [d for d in scores if self._ticket[d] not in (0, exclude)]
         best = heapq.nsmallest(limit, live, key=lambda d: (-scores[d], d))
-        rarest = _idf(size, 0)
-        return [(self._ticket[d], _squash(scores[d] / rarest)) for d in best]
-
-
-def _idf(size: int, frequency: int) -> float:
-    return math.log(1 + (size - frequency + 0.5) / (frequency + 0.5))
-
-
-def _squash(e: float) -> float:
-    return e / (1 + e)
+        rarest = idf(size, 0)
+        return [(self._ticket[d], squash(scores[d] / rarest)) for d in best]
 
 
 class SimilarTickets:
@@ -98,24 +91,34 @@ class SimilarTickets:
         self.index = TicketIndex()
         self._mark: tuple[datetime, int] | None = None
         self._lock = asyncio.Lock()
+        # the index is changed by a catch-up and read by searches, each on a worker thread
+        self._index_lock = threading.Lock()
 
     async def catch_up(self) -> None:
         """Index the tickets closed since the last catch-up (every one, the first time).
         Outside any transaction: the first time reads the whole history."""
         async with self._lock:
-            while found := await self.source.closed_after(self._mark, SLICE):
-                await asyncio.to_thread(_add_all, self.index, found)
-                self._mark = (found[-1].closed_at, found[-1].id)
+            # from a little before the last mark: a close stamped earlier may commit later
+            # (another process, or a transaction that waited for its turn); the index
+            # replaces a ticket it holds already
+            after = None if self._mark is None else (self._mark[0] - CATCH_UP_MARGIN, 0)
+            while found := await self.source.closed_after(after, SLICE):
+                await asyncio.to_thread(self._add_all, found)
+                after = self._mark = (found[-1].closed_at, found[-1].id)
                 if len(found) < SLICE:
                     return
 
+    def _add_all(self, tickets: list[ClosedTicket]) -> None:
+        with self._index_lock:
+            for ticket in tickets:
+                self.index.add(ticket)
+
+    def _search(self, text: str, limit: int, exclude: int) -> list[tuple[int, float]]:
+        with self._index_lock:
+            return self.index.search(text, limit, exclude)
+
     async def search(self, text: str, limit: int, exclude: int) -> list[tuple[int, float]]:
-        return await asyncio.to_thread(self.index.search, text, limit, exclude)
-
-
-def _add_all(index: TicketIndex, tickets: list[ClosedTicket]) -> None:
-    for ticket in tickets:
-        index.add(ticket)
+        return await asyncio.to_thread(self._search, text, limit, exclude)
 
 
 async def show(ctx: CommandContext, ticket: Ticket, cmd: c.ShowSimilar) -> Outcome:

@@ -8,6 +8,7 @@ had articles a moment ago."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import threading
 import time
@@ -20,6 +21,7 @@ from bot.knowledge_ports import Knowledge
 from bot.model import Action, Ticket
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # how long the knowledge base's languages, as last read, are trusted: a language gains
 # articles while the desk runs without a hop to a worker thread for every new ticket
@@ -70,16 +72,30 @@ class Shelf:
         return await self._run(lambda: self.knowledge.search(text, locale, limit))
 
     async def suggest(self, text: str, locale: str) -> list[Hit]:
-        """What to offer a customer unasked: [] unless an article surely answers `text`."""
+        """What to offer a customer unasked: [] unless an article surely answers `text`.
+        It runs while the new ticket's transaction holds the database, so it never waits:
+        while the articles are being re-read (another search holds them), or when reading
+        them fails, this ticket is offered nothing rather than kept waiting."""
         if not self.may_have(locale):
             return []
 
         def best() -> list[Hit]:
-            if locale not in self._locales:
+            if not self._lock.acquire(blocking=False):
                 return []
-            return self.knowledge.confident(self.knowledge.search(text, locale))
+            try:
+                self._locales = frozenset(self.knowledge.locales())
+                self._read_at = time.monotonic()
+                if locale not in self._locales:
+                    return []
+                return self.knowledge.confident(self.knowledge.search(text, locale))
+            finally:
+                self._lock.release()
 
-        return await self._run(best)
+        try:
+            return await asyncio.to_thread(best)
+        except Exception:  # a bad article folder must not cost a customer their ticket
+            log.exception("knowledge base: no article offered")
+            return []
 
     async def versions(self, article_id: str) -> dict[str, Article]:
         """The article `article_id` in each language it is written in."""

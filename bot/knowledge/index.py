@@ -43,7 +43,7 @@ class Bm25Index:
         self._unknown = self._idf(0)
 
     def _idf(self, frequency: int) -> float:
-        return math.log(1 + (self.size - frequency + 0.5) / (frequency + 0.5))
+        return idf(self.size, frequency)
 
     def idf(self, term: str) -> float:
         return self._idf(len(self._postings.get(term, ())))
@@ -60,8 +60,14 @@ class Bm25Index:
                 norm = self.k1 * (1 - self.b + self.b * self._lengths[doc] / self._average)
                 scores[doc] += idf * count * (self.k1 + 1) / (count + norm)
         best = heapq.nsmallest(limit, scores, key=lambda d: (-scores[d], d))
-        return [Scored(d, scores[d], _squash(scores[d] / self._unknown)) for d in best]
+        return [Scored(d, scores[d], squash(scores[d] / self._unknown)) for d in best]
 
 
-def _squash(e: float) -> float:
+def idf(size: int, frequency: int) -> float:
+    """BM25's weight of a term found in `frequency` of `size` documents."""
+    return math.log(1 + (size - frequency + 0.5) / (frequency + 0.5))
+
+
+def squash(e: float) -> float:
+    """A score over the rarest term's weight, as a confidence from 0 to 1."""
     return e / (1 + e)

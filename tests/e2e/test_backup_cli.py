@@ -7,7 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.e2e.test_cli import run, shell_bot
+from tests.e2e.test_cli import line_starting, run, shell_bot
 
 SESSION = """\
 alice> Hi, I can't log in: the purple elephant page says no
@@ -75,9 +75,7 @@ def test_a_backup_beside_a_running_bot(tmp_path: Path) -> None:
         assert bot.stdout is not None
         bot.stdin.write("alice> My invoice is wrong\n")
         bot.stdin.flush()
-        # the staff channel's line comes once the ticket is stored
-        while not (line := bot.stdout.readline()).startswith("[staff #1]"):
-            assert line, "the bot ended before it opened a ticket"
+        line_starting(bot.stdout, "[staff #1]")  # written once the ticket is stored
         result = run(tmp_path, "backup", "copy.db")
         assert result.returncode == 0, result.stderr
         bot.stdin.write("carol> Where is my parcel?\n")

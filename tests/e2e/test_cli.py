@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -324,9 +327,32 @@ def shell_bot(tmp_path: Path, stdout: int = subprocess.DEVNULL) -> Iterator[subp
         assert bot.stderr is not None
         while "started adapters" not in (line := bot.stderr.readline()):
             assert line, "the bot ended before it started"
+        # read on: a bot that logs much must never stop on a full pipe
+        threading.Thread(target=bot.stderr.read, daemon=True).start()
         yield bot
     finally:
         bot.communicate(":quit\n", timeout=30)
+
+
+def line_starting(stream: IO[str], prefix: str, seconds: float = 30) -> str:
+    """The first line of `stream` that starts with `prefix`; fails the test when none has
+    come within `seconds` (a stuck process must not hang the suite)."""
+    found: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        while line := stream.readline():
+            if line.startswith(prefix):
+                found.put(line)
+                return
+        found.put("")
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        line = found.get(timeout=seconds)
+    except queue.Empty:
+        raise AssertionError(f"no line starting {prefix!r} within {seconds:g} s") from None
+    assert line, f"the output ended before a line starting {prefix!r}"
+    return line
 
 
 def test_a_second_run_on_the_same_sqlite_file_is_refused(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ def test_customers_are_offered_articles_and_agents_search_and_send_them(tmp_path
     # 4: a Japanese customer, and an agent working in their language
     assert "**パスワードを再設定する**\n    https://help.kumonotes.example/ja/reset-password" in out
     assert "buttons: [これで解決しました] !csat:0:4  [まだ解決していません] !csat:help:4" in out
-    assert "Articles for “パスワード” in Japanese, the language of the customer of #4:" in out
+    assert "Articles for “パスワード” in Japanese, the language of #4’s customer:" in out
     assert "[reply to @bob] Not sent: the article “english-only” has no Japanese version" in out
     assert "[staff #4]\n    bob sent the article “reset-password”" in out
     assert "Self-served with an article 1\n" in out

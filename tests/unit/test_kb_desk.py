@@ -201,8 +201,8 @@ async def test_an_article_without_the_customers_language_is_not_sent(kb: Countin
     refused = await world.staff_says("/ticket kb send english-only #1")
     assert not refused.ok
     assert refused.text.startswith(
-        "Not sent: the article “english-only” has no Japanese version, the language of the "
-        "customer of #1 (it is written in English)."
+        "Not sent: the article “english-only” has no Japanese version, the language of #1’s "
+        "customer (it is written in English)."
     )
     unknown = await world.staff_says("/ticket kb send no-such-article #1")
     assert unknown.text.startswith("There is no article “no-such-article”.")
