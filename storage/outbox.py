@@ -19,6 +19,7 @@ from bot.model import Audience, OutboundMessage, Ticket
 from storage import tables as t
 from storage.engine import Conn
 from storage.rows import outbound_from, outbound_values
+from storage.sqlite import quick
 
 _ob = t.outbox.c
 _earlier = t.outbox.alias("earlier")
@@ -62,6 +63,11 @@ _RELEASE = (
     .values(lease_owner=None, lease_until=None)
 )
 _INSERT = insert(t.outbox).returning(_ob.id, sort_by_parameter_order=True)
+# SQLite would send RETURNING in parameter order as one INSERT a row; without it the rows
+# go in one executemany, and a unit of work that holds the write lock gets consecutive ids
+# (one past the largest, row by row), so the last id names them all
+_INSERT_ROWS = insert(t.outbox)
+_LAST_ID = quick(select(func.last_insert_rowid()))
 _SET_OUTBOX = update(t.outbox).where(_ob.id == bindparam("b_id"))
 _UNLEASED = {"lease_owner": None, "lease_until": None}
 
@@ -84,9 +90,14 @@ class SqlOutbox:
     start of its own (a crash leaves it in doubt, looked for before it is sent again)."""
 
     def __init__(
-        self, conn: Conn, handoff: HandOff | None = None, opened: Mapping[int, Ticket] = {}
+        self,
+        conn: Conn,
+        dialect: str,
+        handoff: HandOff | None = None,
+        opened: Mapping[int, Ticket] = {},
     ) -> None:
         self.conn = conn
+        self._sqlite = dialect == "sqlite"
         self._handoff = handoff
         self._opened = opened
         self._pending: list[tuple[OutboundMessage, dict[str, Any]]] = []
@@ -112,8 +123,15 @@ class SqlOutbox:
             return
         pending, self._pending = self._pending, []
         handed = self._hand_off(pending)
-        rows = await self.conn.execute(_INSERT, [values for _, values in pending])
-        ids = [int(row[0]) for row in rows]
+        rows = [values for _, values in pending]
+        if not self._sqlite:
+            ids = [int(row[0]) for row in await self.conn.execute(_INSERT, rows)]
+        else:
+            await self.conn.execute(_INSERT_ROWS, rows)
+            if not handed:
+                return
+            last = int((await self.conn.execute(_LAST_ID)).scalar_one())
+            ids = list(range(last - len(rows) + 1, last + 1))
         for index, ticket in handed:
             message, values = pending[index]
             message.id, message.created_at = ids[index], values["created_at"]

@@ -54,6 +54,8 @@ metadata = MetaData(
     }
 )
 
+TICKET_NUMBERS = "ticket_numbers"  # PostgreSQL's sequence of ticket numbers (migration 0009)
+
 counters = Table(
     "counters",
     metadata,

@@ -22,6 +22,11 @@ _NEXT_NUMBER = (
     .values(value=t.counters.c.value + bindparam("b_step"))
     .returning(t.counters.c.value)
 )
+# PostgreSQL takes numbers from a sequence, which no transaction holds; the counter row
+# would be held from the number's taking to the commit, one intake at a time across every
+# worker. A number taken by a transaction that rolls back is skipped there. SQLite keeps the
+# row: its writer lock takes intakes one at a time anyway, and numbers stay gapless.
+_NEXT_FROM_SEQUENCE = select(func.nextval(t.TICKET_NUMBERS))
 _INSERT = insert(t.tickets)
 _SAVE_TICKET = update(t.tickets).where(
     _tk.id == bindparam("b_id"), _tk.version == bindparam("b_version")
@@ -73,11 +78,14 @@ _OPEN_COUNTS = (
 
 
 class SqlTickets:
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Conn, dialect: str) -> None:
         self.conn = conn
         self.created: dict[int, Ticket] = {}  # opened in this unit of work
+        self._sequence = dialect == "postgresql"
 
     async def next_number(self) -> int:
+        if self._sequence:
+            return int((await self.conn.execute(_NEXT_FROM_SEQUENCE)).scalar_one())
         params = {"b_name": "ticket", "b_step": 1}
         value = (await self.conn.execute(_NEXT_NUMBER, params)).scalar()
         if value is None:  # a database created without the migration's seed row

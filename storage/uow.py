@@ -61,7 +61,7 @@ class SqlUnitOfWork:
                 raise _outage(error) from error
             raise
         conn = self._conn
-        tickets = SqlTickets(conn)
+        tickets = SqlTickets(conn, self._database.dialect_name)
         self.tickets: TicketRepository = tickets
         self.customers: CustomerRepository = SqlCustomers(conn)
         self.blocks: BlockRepository = SqlBlocks(conn)
@@ -70,7 +70,7 @@ class SqlUnitOfWork:
         self.duty: DutyRepository = SqlDuty(conn, self._database.dialect_name)
         self.events: EventRepository = SqlEvents(conn)
         self.messages: MessageRepository = SqlMessages(conn)
-        self._outbox = SqlOutbox(conn, self._handoff, tickets.created)
+        self._outbox = SqlOutbox(conn, self._database.dialect_name, self._handoff, tickets.created)
         self.outbox: OutboxRepository = self._outbox
         self.inbound: InboundRepository = SqlInbound(conn, self._database.dialect_name)
         self.cursors: CursorRepository = SqlCursors(conn, self._database.dialect_name)

@@ -6,6 +6,8 @@ import dataclasses
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from bot.model import Priority, Source, Status
 from bot.ports import UnitOfWorkFactory
 from tests.contract.conftest import (
@@ -35,18 +37,21 @@ async def test_ticket_numbers_count_on_from_the_stored_counter(
         assert (found.id, found.display_name) == (customer_id, "Ayumi")
 
 
-async def test_a_number_taken_in_a_unit_of_work_that_did_not_commit_is_handed_out_again(
-    uow_factory: UnitOfWorkFactory,
+async def test_a_number_taken_in_a_unit_of_work_that_did_not_commit_is_never_given_twice(
+    uow_factory: UnitOfWorkFactory, request: pytest.FixtureRequest
 ) -> None:
+    # SQLite (and the fake) hand it out again: numbers stay gapless. PostgreSQL's sequence is
+    # held by no transaction, so a rolled-back number is skipped
+    gapless = request.node.callspec.params["uow_factory"] != "postgresql"
     async with uow_factory() as uow:
         assert await uow.tickets.next_number() == 1
         await uow.rollback()
-        assert await uow.tickets.next_number() == 1
+        assert await uow.tickets.next_number() == (1 if gapless else 2)
     async with uow_factory() as uow:  # left without a commit
-        assert await uow.tickets.next_number() == 1
+        assert await uow.tickets.next_number() == (1 if gapless else 3)
         await uow.commit()
     async with uow_factory() as uow:
-        assert await uow.tickets.next_number() == 2
+        assert await uow.tickets.next_number() == (2 if gapless else 4)
 
 
 async def test_a_ticket_round_trips_with_every_field(uow_factory: UnitOfWorkFactory) -> None:

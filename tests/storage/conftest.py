@@ -34,10 +34,10 @@ async def _postgres() -> Database:
     return Database(POSTGRES_URL, connect_args={"server_settings": {"search_path": SCHEMA}})
 
 
-async def fresh_database(backend: str, tmp_path: Path) -> Database:
-    """A migrated, empty database: a SQLite file under `tmp_path`, or the PostgreSQL schema
-    SCHEMA dropped and created anew. PostgreSQL out of reach skips the test, and fails it in
-    CI."""
+async def fresh_database(backend: str, tmp_path: Path, revision: str = "head") -> Database:
+    """An empty database migrated to `revision`: a SQLite file under `tmp_path`, or the
+    PostgreSQL schema SCHEMA dropped and created anew. PostgreSQL out of reach skips the
+    test, and fails it in CI."""
     if backend == "sqlite":
         db = Database(f"sqlite:///{tmp_path / 'desk.db'}")
     else:
@@ -47,7 +47,7 @@ async def fresh_database(backend: str, tmp_path: Path) -> Database:
             if IN_CI:
                 pytest.fail(f"PostgreSQL must be reachable in CI: {error}")
             pytest.skip(f"PostgreSQL not reachable: {error}")
-    await upgrade(db)
+    await upgrade(db, revision)
     return db
 
 
