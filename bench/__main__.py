@@ -13,6 +13,7 @@ from bench import (
     loop_lag,
     memory,
     memory_platforms,
+    similar_tickets,
     slack_ack,
 )
 
@@ -27,6 +28,7 @@ def main() -> int:
         asyncio.run(burst.main()),
         asyncio.run(export.main()),
         asyncio.run(kb_search.main()),
+        asyncio.run(similar_tickets.main()),
     ]
     return 0 if all(results) else 1
 

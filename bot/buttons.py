@@ -1,6 +1,6 @@
 """Button ids (`ticket:claim:42`, `csat:5:42`, `followup:snooze:7`, `checkin:good:42`,
-`transcript:send:42`, `csat:0:42` for "This solved it") read back
-into commands, for every adapter."""
+`transcript:send:42`, and under an article offered with a new ticket `kb:solved:42` and
+`kb:help:42`) read back into commands, for every adapter."""
 
 from __future__ import annotations
 
@@ -36,10 +36,17 @@ def command_for_button(button_id: str) -> c.Command:
         return c.AnswerCheckIn(number, all_good=verb == "good")
     if kind == "transcript" and verb == "send":
         return c.SendTranscript(number)
+    if kind == "kb":
+        if verb == "solved":
+            return c.SolvedBySuggestion(number)
+        if verb == "help":
+            return c.StillNeedHelp(number)
     if kind == "csat":
         if verb == "help":
             return c.RateTicket(number, None)
-        if verb == "0":  # no rating: an article offered with the ticket solved it
+        # "This solved it" as articles were first offered, on the survey's route: those
+        # buttons sit in customers' DMs long after a deploy, so the id keeps its meaning
+        if verb == "0":
             return c.SolvedBySuggestion(number)
         if verb.isdigit():
             return c.RateTicket(number, int(verb))

@@ -352,6 +352,13 @@ class SolvedBySuggestion:
     number: int
 
 
+@dataclass(frozen=True)
+class StillNeedHelp:
+    """The customer pressed "I still need help" under an article their ticket was offered."""
+
+    number: int
+
+
 Command = (
     StaffCommand
     | FollowUpCommand
@@ -362,4 +369,5 @@ Command = (
     | AnswerCheckIn
     | SendTranscript
     | SolvedBySuggestion
+    | StillNeedHelp
 )

@@ -6,13 +6,14 @@ policies in bot.settings): a setting left out keeps the dataclass's value."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from dotenv import dotenv_values
@@ -24,6 +25,9 @@ from bot.config_file import desk_settings, read_toml
 from bot.durations import BadDuration, format_duration, parse_duration
 from bot.rendering import available_locales
 from bot.settings import DeskSettings
+
+if TYPE_CHECKING:
+    from aiohttp.web import BaseRunner
 
 DEFAULT_DATABASE_URL = "sqlite:///supportbot.db"
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -90,6 +94,8 @@ def load_config(
         ),
         _CONFIG.delivery_concurrency,
     )
+    # read where the knowledge base is built (bot.app.bootstrap); refused here like any setting
+    found.read(lambda: kb_threshold(get("SUPPORTBOT_KB_THRESHOLD")), None)
     staff = tuple(
         n.strip().lstrip("@") for n in get("SUPPORTBOT_SHELL_STAFF").split(",") if n.strip()
     )
@@ -181,6 +187,22 @@ def _concurrency(text: str) -> int:
     return int(text)
 
 
+def kb_threshold(text: str) -> float | None:
+    """SUPPORTBOT_KB_THRESHOLD: the confidence from 0 to 1 an article needs to be offered
+    with a new ticket's acknowledgement; None when unset (the knowledge base's default)."""
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:  # nan too
+        raise ConfigError(
+            "SUPPORTBOT_KB_THRESHOLD", f"{text!r} is not a number from 0 to 1 (like 0.62)"
+        )
+    return value
+
+
 def _digest_time(text: str) -> time:
     """DIGEST_TIME: HH:MM on a 24-hour clock, in the desk's time zone."""
     problem = f"{text!r} is not a time; write it like 09:00 or 17:30"
@@ -191,3 +213,11 @@ def _digest_time(text: str) -> time:
     if len(text) != 5 or parsed.second or parsed.tzinfo:
         raise ConfigError("DIGEST_TIME", problem)
     return parsed
+
+
+def listening_port(runner: BaseRunner) -> int | None:
+    """The port an HTTP server listens on, which SUPPORTBOT_HTTP_PORT=0 leaves to the system:
+    the first address of `runner`'s sites (None before one has started). The health server and
+    the Slack adapter's both ask here."""
+    addresses = runner.addresses
+    return int(addresses[0][1]) if addresses else None

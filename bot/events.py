@@ -23,6 +23,9 @@ BareKind = Literal[
     EventKind.IDLE_NUDGE,
     EventKind.FEEDBACK,
     EventKind.TRANSCRIPT_SENT,
+    EventKind.KB_SOLVED,
+    EventKind.KB_NEED_HELP,
+    EventKind.KB_MISSED,
 ]
 
 

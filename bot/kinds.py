@@ -53,6 +53,11 @@ class EventKind(_Open):
     TAGGED = "tagged"
     UNTAGGED = "untagged"
     TRANSCRIPT_SENT = "transcript_sent"  # the customer asked for their copy and got it
+    # the customer's answers to the articles offered with a new ticket's acknowledgement,
+    # kept so that a second press of the same button changes nothing and says nothing again
+    KB_SOLVED = "kb_solved"  # "This solved it", after an agent had answered (no close)
+    KB_NEED_HELP = "kb_need_help"  # "I still need help"
+    KB_MISSED = "kb_missed"  # the desk searched its articles for a new ticket: none fitted
 
 
 class MessageKind(_Open):

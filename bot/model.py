@@ -66,6 +66,17 @@ SYSTEM = Person("supportbot", "system", "supportbot")
 
 
 @dataclass(frozen=True)
+class SimilarTicket:
+    """An earlier closed ticket like a new one, as its card shows it (from when it opened)."""
+
+    number: int
+    subject: str
+    resolution: str
+    staff_channel: str = ""  # where its thread is, for a link; "" when it never had one
+    staff_thread: str = ""
+
+
+@dataclass(frozen=True)
 class Source:
     """Where the customer wrote: the conversation replies to the customer go back to."""
 
@@ -137,6 +148,7 @@ class Ticket:
     tags: tuple[str, ...] = ()  # normalised (bot.tags), in the order they were added
     category: str = "general"  # what the customer picked (bot.categories)
     answers: tuple[tuple[str, str], ...] = ()  # the category's questions, as asked, answered
+    similar: tuple[SimilarTicket, ...] = ()  # earlier closed tickets like it, best first
 
     @property
     def is_closed(self) -> bool:

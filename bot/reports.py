@@ -4,7 +4,9 @@ whose rating a rating is)."""
 
 from __future__ import annotations
 
+import re
 import statistics
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -12,6 +14,7 @@ from typing import Any
 
 from bot.events import Closed, Escalated, FirstResponse, Payload, Rated, Reopened, payload_of
 from bot.kinds import EventKind
+from bot.knowledge.text import STOP_WORDS, Analyser, normalise, words
 from bot.model import SYSTEM
 
 # the resolution of a ticket the customer closed with "This solved it" under an article the
@@ -89,6 +92,8 @@ class DigestFigures:
     follow_ups_due_today: int = 0
     agents: list[AgentLine] = field(default_factory=list)
     tags: list[TagLine] = field(default_factory=list)
+    topics: list[tuple[str, int]] = field(default_factory=list)  # term, new tickets with it
+    unanswered: list[tuple[int, str]] = field(default_factory=list)  # number, subject
 
     @property
     def backlog_total(self) -> int:
@@ -168,6 +173,9 @@ class DigestView:
     breached: set[int] = field(default_factory=set)  # tickets whose target passed in the window
     follow_ups_due_today: int = 0
     new_tagged: dict[int, tuple[str, ...]] = field(default_factory=dict)  # opened, with tags
+    new_subjects: list[str] = field(default_factory=list)  # of the tickets opened
+    # number and subject of the tickets opened whose question no article answered, in order
+    unanswered: list[tuple[int, str]] = field(default_factory=list)
 
 
 def digest_figures(view: DigestView) -> DigestFigures:
@@ -193,7 +201,39 @@ def digest_figures(view: DigestView) -> DigestFigures:
     figures.breaches = len(view.breached)
     figures.follow_ups_due_today = view.follow_ups_due_today
     figures.platforms = sorted(platforms.values(), key=lambda p: p.platform)
+    figures.topics = topics(view.new_subjects)
+    figures.unanswered = list(view.unanswered)
     return figures
+
+
+TOPICS = 5
+# a topic is a word: Japanese katakana and kanji runs whole (パスワード, 請求書), which read
+# better to a lead than the search's overlapping kanji pairs
+_KATAKANA_WORD = r"[\u30a0-\u30ffー]{2,}"
+_KANJI_WORD = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆ヵヶ]{2,}"
+_JAPANESE_WORD = re.compile(f"{_KATAKANA_WORD}|{_KANJI_WORD}")
+_TOPIC_TERMS = Analyser(synonyms=False, segment=_JAPANESE_WORD.findall)
+
+
+def topics(subjects: Iterable[str], top: int = TOPICS) -> list[tuple[str, int]]:
+    """The terms most new tickets' subjects share, with how many tickets have each (once per
+    ticket); stop words, numbers and a term only one ticket has are no topic. An English
+    term is shown as the word most tickets wrote for its stem (refund, not refund/refunds)."""
+    tickets: Counter[str] = Counter()
+    written: dict[str, Counter[str]] = {}
+    for subject in subjects:
+        text = normalise(subject)
+        terms = _TOPIC_TERMS.terms(text)
+        latin = [w for w in words(text) if w not in STOP_WORDS]  # as terms() stems them
+        found = dict(zip(terms[: len(latin)], latin, strict=True))
+        found.update((term, term) for term in terms[len(latin) :])
+        for term, word in found.items():
+            if len(term) < 2 or term.isdigit():
+                continue
+            tickets[term] += 1
+            written.setdefault(term, Counter())[word] += 1
+    shared = sorted((-n, term) for term, n in tickets.items() if n > 1)[:top]
+    return [(written[term].most_common(1)[0][0], -n) for n, term in shared]
 
 
 def _once_per_ticket(events: Iterable[AuditLine]) -> list[AuditLine]:

@@ -52,6 +52,14 @@ _EVENTS = (
     .where(_ev.kind.in_(_EVENT_KINDS), _window(_ev.at))
 )
 _NEW_TAGGED = select(_tk.id, _tk.tags).where(_window(_tk.created_at), _tk.tags != "")
+_NEW_SUBJECTS = select(_tk.subject).where(_window(_tk.created_at))
+_UNANSWERED = (
+    select(_tk.number, _tk.subject)
+    .select_from(t.ticket_events)
+    .join(t.tickets, _tk.id == _ev.ticket_id)
+    .where(_ev.kind == str(EventKind.KB_MISSED), _window(_ev.at))
+    .order_by(_ev.at, _ev.id)
+)
 _BACKLOG = (
     select(_tk.status, _tk.priority, _tk.source_platform, func.count())
     .where(_tk.status.in_(_NOT_CLOSED))
@@ -96,6 +104,10 @@ class SqlReports:
         view.new_tagged = {
             row.id: tuple(row.tags.split()) for row in await self.conn.execute(_NEW_TAGGED, window)
         }
+        view.new_subjects = [row.subject for row in await self.conn.execute(_NEW_SUBJECTS, window)]
+        view.unanswered = [
+            (row.number, row.subject) for row in await self.conn.execute(_UNANSWERED, window)
+        ]
         view.backlog = [tuple(row) for row in await self.conn.execute(_BACKLOG)]
         view.oldest_unclaimed = [
             UnclaimedTicket(*tuple(row)) for row in await self.conn.execute(_UNCLAIMED)

@@ -14,6 +14,7 @@ from bot.model import (
     OutboundMessage,
     Person,
     Priority,
+    SimilarTicket,
     Source,
     Status,
     Ticket,
@@ -57,6 +58,10 @@ def ticket_values(t: Ticket) -> dict[str, Any]:
         "tags": tags_column(t.tags),
         "category": t.category,
         "answers": [list(qa) for qa in t.answers],
+        "earlier_tickets": t.earlier_tickets,
+        "similar": [
+            [s.number, s.subject, s.resolution, s.staff_channel, s.staff_thread] for s in t.similar
+        ],
     }
 
 
@@ -100,6 +105,11 @@ def ticket_from(row: Row[Any]) -> Ticket:
         tags=tuple(m["tags"].split()),
         category=m["category"],
         answers=tuple((str(q), str(a)) for q, a in m["answers"]),
+        earlier_tickets=m["earlier_tickets"],
+        similar=tuple(
+            SimilarTicket(int(n), str(subject), str(resolution), str(channel), str(thread))
+            for n, subject, resolution, channel, thread in m["similar"]
+        ),
     )
 
 

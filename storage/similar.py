@@ -41,12 +41,23 @@ class SqlClosedTickets:
             raise
 
 
+# in the order they closed, by the closed_at index. `status || ''` keeps SQLite (which has
+# no statistics here) off the status index, by which it would sort every closed ticket for
+# each slice: 24 ms against 0.09 ms for a catch-up at 100,000 tickets
+_CLOSED = (
+    select(_tk.id, _tk.closed_at, _tk.subject, _FIRST)
+    .where((_tk.status + "") == Status.CLOSED.value, _tk.closed_at.is_not(None))
+    .order_by(_tk.closed_at, _tk.id)
+)
+
+
 def _read(after: tuple[datetime, int] | None, limit: int, conn: Connection) -> list[ClosedTicket]:
-    query = select(_tk.id, _tk.closed_at, _tk.subject, _FIRST).where(
-        _tk.status == Status.CLOSED.value, _tk.closed_at.is_not(None)
-    )
+    query = _CLOSED
     if after is not None:
         at, ticket_id = after
-        query = query.where(or_(_tk.closed_at > at, and_(_tk.closed_at == at, _tk.id > ticket_id)))
-    rows = conn.execute(query.order_by(_tk.closed_at, _tk.id).limit(limit))
+        query = query.where(
+            _tk.closed_at >= at,  # a bound the index can seek to; the rest picks within it
+            or_(_tk.closed_at > at, and_(_tk.closed_at == at, _tk.id > ticket_id)),
+        )
+    rows = conn.execute(query.limit(limit))
     return [ClosedTicket(r[0], r[1], r[2], r[3] or "") for r in rows]

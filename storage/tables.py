@@ -113,6 +113,9 @@ tickets = Table(
     Column("tags", String(600), nullable=False, server_default=""),  # " billing vip " (rows.py)
     Column("category", String(40), nullable=False, server_default="general"),
     Column("answers", JSON, nullable=False, server_default="[]"),  # [[question, answer], ...]
+    # the customer's tickets before this one, and closed tickets like it, when it opened
+    Column("earlier_tickets", Integer, nullable=False, server_default="0"),
+    Column("similar", JSON, nullable=False, server_default="[]"),  # [[number, subject, ...]]
     Index(None, "status", "priority"),
     Index(None, "customer_id", "status"),
     Index(None, "source_platform", "source_channel", "source_thread"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -175,8 +176,9 @@ class SqlTickets:
             stmt = stmt.order_by(None).order_by(_tk.number.desc())
         return [ticket_from(r) for r in await self.conn.execute(stmt, params)]
 
-    async def count_for_customer(self, customer_id: int, before_id: int) -> int:
-        params = {"customer_id": customer_id, "before_id": before_id}
+    async def count_for_customer(self, customer_id: int, before_id: int | None = None) -> int:
+        before = sys.maxsize if before_id is None else before_id  # ids never come near it
+        params = {"customer_id": customer_id, "before_id": before}
         return int((await self.conn.execute(_COUNT_EARLIER, params)).scalar_one())
 
     async def open_counts(self, assignee_refs: Sequence[str]) -> dict[str, int]:

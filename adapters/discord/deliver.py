@@ -132,7 +132,9 @@ class DiscordDeliverer:
                 int(ticket.staff_channel or thread)
             ).get_partial_message(int(ticket.card_message_id))
             await starter.edit(
-                embed=_card_embed(message), view=buttons(message.actions), allowed_mentions=NO_PINGS
+                embed=self._card_embed(message),
+                view=buttons(message.actions),
+                allowed_mentions=NO_PINGS,
             )
             # last, as the command's last word: tag it, and archive it when it is closed
             await self._tag_post(thread, message)
@@ -149,7 +151,7 @@ class DiscordDeliverer:
         name = f"#{message.ticket_number} {message.data.get('subject', '')}"[:100]
         if isinstance(staff, discord.TextChannel):
             card = await staff.send(
-                embed=_card_embed(message),
+                embed=self._card_embed(message),
                 view=buttons(message.actions),
                 allowed_mentions=NO_PINGS,
                 nonce=_nonce(message, 0),
@@ -171,7 +173,7 @@ class DiscordDeliverer:
                 return found
         created = await forum.create_thread(
             name=name,
-            embed=_card_embed(message),
+            embed=self._card_embed(message),
             view=buttons(message.actions),
             applied_tags=[t for t in map(forum.get_tag, self.forum_tags.status_ids("open")) if t],
             allowed_mentions=NO_PINGS,
@@ -286,6 +288,12 @@ class DiscordDeliverer:
             )
         return found
 
+    def _card_embed(self, message: OutboundMessage) -> discord.Embed:
+        lines = message.body.splitlines()
+        title = lines[0].strip("*") if lines else f"#{message.ticket_number}"
+        rest = resolve_ticket_links("\n".join(lines[1:]), lambda n: self._link(n, message))
+        return discord.Embed(title=title[:256], description=rest[:4000])
+
     def _link(self, number: str, message: OutboundMessage) -> str:
         channel, thread = (message.data.get("links", {}).get(number) or ["", ""])[:2]
         if not (thread or channel) or not self.guild_id:
@@ -322,9 +330,3 @@ def _pack(files: list[FileToSend]) -> tuple[list[list[FileToSend]], list[tuple[s
 def _nonce(message: OutboundMessage, part: int) -> str:
     """Unique per outbox row and part, within Discord's 25 characters."""
     return f"sb{message.id}.{part}"
-
-
-def _card_embed(message: OutboundMessage) -> discord.Embed:
-    lines = message.body.splitlines()
-    title = lines[0].strip("*") if lines else f"#{message.ticket_number}"
-    return discord.Embed(title=title[:256], description="\n".join(lines[1:])[:4000])

@@ -58,7 +58,7 @@ class Interactions:
         if custom_id == PANEL_BUTTON:
             await self.panel.pressed(interaction)
             return
-        if kind in ("csat", "checkin", "transcript"):  # the customer's own buttons, in DMs
+        if kind in ("csat", "checkin", "transcript", "kb"):  # the customer's own, in DMs
             command = command_for_button(custom_id)
             await interaction.response.defer()  # the thanks arrive as a DM of their own
             caller = c.Caller(_person(interaction.user), locale=str(interaction.locale.value))

@@ -1,11 +1,12 @@
-"""Discord settings from the environment; every problem names its variable."""
+"""Discord settings from the environment; every problem names its variable, all found in one
+look."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.config import ConfigError
+from bot.config_errors import ConfigError, Problems
 from bot.routing_config import RoutingConfigError, team_groups_from
 from bot.settings import DeskSettings
 
@@ -48,61 +49,94 @@ def configured(env: Mapping[str, str]) -> bool:
     return bool(env.get("DISCORD_BOT_TOKEN", "").strip())
 
 
-def load(env: Mapping[str, str], teams: tuple[str, ...] = _TEAMS) -> DiscordSettings:
-    """`teams`: the desk's teams, which DISCORD_TEAM_ROLES may name."""
+def load(
+    env: Mapping[str, str], teams: tuple[str, ...] = _TEAMS, problems: Problems | None = None
+) -> DiscordSettings:
+    """`teams`: the desk's teams, which DISCORD_TEAM_ROLES may name. Raises the problems found
+    (ConfigErrors when there are several); given `problems`, adds them there instead and
+    returns the settings with defaults in their place, as bot.config.load_config does."""
+    found = Problems() if problems is None else problems
 
     def get(name: str) -> str:
         return env.get(name, "").strip()
 
     def snowflake(name: str, required: bool = True) -> int:
-        value = get(name)
-        if not value and not required:
-            return 0
-        if not value.isdigit():
-            raise ConfigError(
-                name,
-                f"must be a Discord id (digits only; got {value!r}); turn on "
-                "Developer Mode and use Copy ID",
-            )
-        return int(value)
+        return found.read(lambda: _snowflake(name, get(name), required), 0)
 
-    support_ids = [c.strip() for c in get("DISCORD_SUPPORT_CHANNELS").split(",") if c.strip()]
+    support_ids = found.read(
+        lambda: _support_channels(get("DISCORD_SUPPORT_CHANNELS")), list[str]()
+    )
     support_auto = [c.lower() for c in support_ids] == ["auto"]
-    if not support_auto and not all(c.isdigit() for c in support_ids):
+    standby_retry = found.read(
+        lambda: _standby_retry(get("DISCORD_STANDBY_RETRY_SECONDS")),
+        DEFAULT_STANDBY_RETRY_SECONDS,
+    )
+    team_roles = found.read(lambda: _team_roles(get("DISCORD_TEAM_ROLES"), teams), dict[str, int]())
+    guild_id = snowflake("DISCORD_GUILD_ID")
+    staff_channel = snowflake("DISCORD_STAFF_CHANNEL")
+    staff_role = snowflake("DISCORD_STAFF_ROLE")
+    lead_role = snowflake("DISCORD_LEAD_ROLE", required=False)
+    leads_channel = snowflake("DISCORD_LEADS_CHANNEL", required=False)
+    if problems is None:
+        found.raise_any()
+    return DiscordSettings(
+        bot_token=get("DISCORD_BOT_TOKEN"),
+        guild_id=guild_id,
+        staff_channel=staff_channel,
+        staff_role=staff_role,
+        lead_role=lead_role,
+        support_channels=() if support_auto else tuple(int(c) for c in support_ids),
+        support_auto=support_auto,
+        leads_channel=leads_channel,
+        api_url=(get("DISCORD_API_URL") or DEFAULT_API_URL).rstrip("/"),
+        gateway_url=get("DISCORD_GATEWAY_URL") or DEFAULT_GATEWAY_URL,
+        spool_file=get("DISCORD_SPOOL_FILE") or DEFAULT_SPOOL_FILE,
+        standby_retry_seconds=standby_retry,
+        team_roles=team_roles,
+    )
+
+
+def _snowflake(name: str, value: str, required: bool) -> int:
+    if not value and not required:
+        return 0
+    if not value.isdigit():
+        raise ConfigError(
+            name,
+            f"must be a Discord id (digits only; got {value!r}); turn on "
+            "Developer Mode and use Copy ID",
+        )
+    return int(value)
+
+
+def _support_channels(text: str) -> list[str]:
+    ids = [c.strip() for c in text.split(",") if c.strip()]
+    if [c.lower() for c in ids] != ["auto"] and not all(c.isdigit() for c in ids):
         raise ConfigError(
             "DISCORD_SUPPORT_CHANNELS", "must be comma-separated channel ids, or auto alone"
         )
-    support = () if support_auto else tuple(int(c) for c in support_ids)
-    retry = get("DISCORD_STANDBY_RETRY_SECONDS")
+    return ids
+
+
+def _standby_retry(text: str) -> float:
     try:
-        standby_retry = float(retry) if retry else DEFAULT_STANDBY_RETRY_SECONDS
+        seconds = float(text) if text else DEFAULT_STANDBY_RETRY_SECONDS
     except ValueError:
-        standby_retry = 0.0
-    if not 0 < standby_retry <= 60:
+        seconds = 0.0  # refused just below, with the same words
+    if not 0 < seconds <= 60:
         raise ConfigError(
-            "DISCORD_STANDBY_RETRY_SECONDS", f"must be a number of seconds up to 60 (got {retry!r})"
+            "DISCORD_STANDBY_RETRY_SECONDS", f"must be a number of seconds up to 60 (got {text!r})"
         )
+    return seconds
+
+
+def _team_roles(text: str, teams: tuple[str, ...]) -> dict[str, int]:
     try:
-        team_roles = team_groups_from(
-            get("DISCORD_TEAM_ROLES"),
+        roles = team_groups_from(
+            text,
             teams,
             is_id=lambda role: role.isascii() and role.isdigit(),
             example="billing=123456789012345678,tier2=234567890123456789 (role ids)",
         )
     except RoutingConfigError as error:
         raise ConfigError("DISCORD_TEAM_ROLES", str(error)) from None
-    return DiscordSettings(
-        bot_token=get("DISCORD_BOT_TOKEN"),
-        guild_id=snowflake("DISCORD_GUILD_ID"),
-        staff_channel=snowflake("DISCORD_STAFF_CHANNEL"),
-        staff_role=snowflake("DISCORD_STAFF_ROLE"),
-        lead_role=snowflake("DISCORD_LEAD_ROLE", required=False),
-        support_channels=support,
-        support_auto=support_auto,
-        leads_channel=snowflake("DISCORD_LEADS_CHANNEL", required=False),
-        api_url=(get("DISCORD_API_URL") or DEFAULT_API_URL).rstrip("/"),
-        gateway_url=get("DISCORD_GATEWAY_URL") or DEFAULT_GATEWAY_URL,
-        spool_file=get("DISCORD_SPOOL_FILE") or DEFAULT_SPOOL_FILE,
-        standby_retry_seconds=standby_retry,
-        team_roles={team: int(role) for team, role in team_roles.items()},
-    )
+    return {team: int(role) for team, role in roles.items()}

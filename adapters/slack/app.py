@@ -27,7 +27,7 @@ from adapters.slack.pacing import PacedWebClient
 from adapters.slack.people import People
 from adapters.slack.settings import DEFAULT_API_URL, SlackSettings
 from bot.clock import Clock, SystemClock
-from bot.config import ConfigError
+from bot.config import ConfigError, listening_port
 from bot.config_errors import unreachable
 from bot.delivery.pacing import Pacer
 from bot.ports import Deliverer, DeskPort
@@ -158,7 +158,7 @@ class SlackAdapter:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "0.0.0.0", self.settings.http_port)
         await site.start()
-        self.port = _bound_port(site)
+        self.port = listening_port(self._runner)
         log.info("slack: connected as %s, serving /slack/events on port %s", who, self.port)
 
     async def _find_help_channels(self) -> None:
@@ -221,9 +221,3 @@ class _SocketModeHandler(AsyncSocketModeHandler):
             log.info("slack: envelope %s left unacknowledged to be sent again", req.envelope_id)
             return
         await send_async_response(client, req, response, time.time())
-
-
-def _bound_port(site: web.TCPSite) -> int | None:
-    server: Any = site._server  # aiohttp keeps the listening socket here
-    sockets = getattr(server, "sockets", None) or []
-    return int(sockets[0].getsockname()[1]) if sockets else None

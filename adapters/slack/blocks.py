@@ -52,9 +52,14 @@ def slack_actions(message: OutboundMessage) -> list[Action]:
 
 def message_blocks(body: str, actions: list[Action]) -> list[dict[str, Any]]:
     """Sections for the (escaped) text, then one row of buttons."""
+    return mrkdwn_blocks(mrkdwn(body), actions)
+
+
+def mrkdwn_blocks(text: str, actions: list[Action]) -> list[dict[str, Any]]:
+    """Sections for text already in mrkdwn (its links made), then one row of buttons."""
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": part}}
-        for part in split(mrkdwn(body), TEXT_LIMIT)
+        for part in split(text, TEXT_LIMIT)
     ][: MAX_BLOCKS - 1]
     if actions:
         blocks.append({"type": "actions", "elements": [button(a) for a in actions[:25]]})

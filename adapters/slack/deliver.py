@@ -16,7 +16,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.blocks import button, message_blocks, slack_actions
+from adapters.slack.blocks import button, mrkdwn_blocks, slack_actions
 from adapters.slack.files import COMPLETE, share_files, upload_route
 from adapters.slack.pacing import paced_ahead, post_route, retry_after, tier_route
 from adapters.slack.settings import SlackSettings
@@ -58,6 +58,7 @@ _PERMANENT = {
 _MAYBE_POSTED = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 DELIVERED = "white_check_mark"
 INTERNAL = "lock"
+PERMALINKS_KEPT = 2000
 # reactions on the agent's own message
 _MARKS = {MessageKind.NOTE: INTERNAL, MessageKind.DELIVERED: DELIVERED}
 
@@ -69,6 +70,8 @@ class SlackDeliverer:
         self.client = client
         self.settings = settings
         self.has_leads_channel = bool(settings.leads_channel)
+        # a message's permalink never changes; a card links the same threads at every update
+        self._permalinks: dict[tuple[str, str], str] = {}
 
     def route(self, message: OutboundMessage, ticket: Ticket | None) -> Route | None:
         """Where the message's first call goes, as Slack counts its limits."""
@@ -119,7 +122,9 @@ class SlackDeliverer:
                     channel=ticket.staff_channel,
                     ts=ticket.card_message_id,
                     text=_fallback(message),
-                    blocks=message_blocks(message.body, slack_actions(message)),
+                    blocks=mrkdwn_blocks(
+                        await self._linked(mrkdwn(message.body), message), slack_actions(message)
+                    ),
                 )
             return DeliveryReceipt(ticket.card_message_id, ticket.staff_channel)
         if message.kind in _MARKS and source_id:
@@ -241,11 +246,17 @@ class SlackDeliverer:
         for number in linked_numbers(text):
             channel, thread = (links.get(number) or ["", ""])[:2]
             if channel and thread and number not in urls:
+                if (url := self._permalinks.get((channel, thread))) is not None:
+                    urls[number] = url
+                    continue
                 try:
                     found = await self.client.chat_getPermalink(channel=channel, message_ts=thread)
-                    urls[number] = str(found["permalink"])
                 except SlackApiError:
                     log.warning("no permalink for ticket #%s; it is shown without a link", number)
+                    continue
+                urls[number] = self._permalinks[channel, thread] = str(found["permalink"])
+                while len(self._permalinks) > PERMALINKS_KEPT:  # the oldest go first
+                    del self._permalinks[next(iter(self._permalinks))]
         return resolve_ticket_links(text, lambda n: f"<{urls[n]}|#{n}>" if n in urls else f"#{n}")
 
     async def _react(self, channel: str, ts: str, name: str) -> None:

@@ -67,6 +67,7 @@ class Listeners(FormListeners):
         self.register_forms(app, lazy, _ack)
         for pattern in (
             r"^csat:(\d|help):\d+$",
+            r"^kb:(solved|help):\d+$",  # under the articles a new ticket is offered
             r"^checkin:(good|trouble):\d+$",
             r"^transcript:send:\d+$",
         ):

@@ -1,4 +1,4 @@
-"""Slack settings from the environment; every problem names its variable."""
+"""Slack settings from the environment; every problem names its variable, all found in one look."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.config import ConfigError
+from bot.config_errors import ConfigError, Problems
 from bot.routing_config import RoutingConfigError, team_groups_from
 from bot.settings import DeskSettings
 
@@ -47,38 +47,55 @@ def configured(env: Mapping[str, str]) -> bool:
     return bool(env.get("SLACK_BOT_TOKEN", "").strip())
 
 
-def load(env: Mapping[str, str], teams: tuple[str, ...] = _TEAMS) -> SlackSettings:
-    """`teams`: the desk's teams, which SLACK_TEAM_GROUPS may name."""
+def load(
+    env: Mapping[str, str], teams: tuple[str, ...] = _TEAMS, problems: Problems | None = None
+) -> SlackSettings:
+    """`teams`: the desk's teams, which SLACK_TEAM_GROUPS may name. Raises the problems found
+    (ConfigErrors when there are several); given `problems`, adds them there instead and
+    returns the settings with defaults in their place, as bot.config.load_config does."""
+    found = Problems() if problems is None else problems
 
     def get(name: str) -> str:
         return env.get(name, "").strip()
 
     token = get("SLACK_BOT_TOKEN")
     if not token.startswith("xoxb-"):
-        raise ConfigError("SLACK_BOT_TOKEN", "must be a bot token starting with xoxb-")
+        found.found.append(
+            ConfigError("SLACK_BOT_TOKEN", "must be a bot token starting with xoxb-")
+        )
     app_token = get("SLACK_APP_TOKEN")
     if app_token and not app_token.startswith("xapp-"):
-        raise ConfigError("SLACK_APP_TOKEN", "must be an app-level token starting with xapp-")
+        found.found.append(
+            ConfigError("SLACK_APP_TOKEN", "must be an app-level token starting with xapp-")
+        )
     secret = get("SLACK_SIGNING_SECRET")
     if not app_token and not secret:
-        raise ConfigError(
-            "SLACK_SIGNING_SECRET", "set it for HTTP mode, or set SLACK_APP_TOKEN for Socket Mode"
+        found.found.append(
+            ConfigError(
+                "SLACK_SIGNING_SECRET",
+                "set it for HTTP mode, or set SLACK_APP_TOKEN for Socket Mode",
+            )
         )
     staff = get("SLACK_STAFF_CHANNEL")
     if not staff:
-        raise ConfigError(
-            "SLACK_STAFF_CHANNEL", "set the channel id (like C0123ABCD) where tickets are worked"
+        found.found.append(
+            ConfigError(
+                "SLACK_STAFF_CHANNEL",
+                "set the channel id (like C0123ABCD) where tickets are worked",
+            )
         )
-    port_text = get("SUPPORTBOT_HTTP_PORT") or "3000"
-    if not port_text.isdigit() or not 0 <= int(port_text) < 65536:  # 0: any free port
-        raise ConfigError("SUPPORTBOT_HTTP_PORT", f"{port_text!r} is not a TCP port")
+    port = found.read(lambda: _port(get("SUPPORTBOT_HTTP_PORT") or "3000"), 3000)
     api_url = get("SLACK_API_URL") or DEFAULT_API_URL
-    help_channels = tuple(c.strip() for c in get("SLACK_HELP_CHANNELS").split(",") if c.strip())
+    help_channels = found.read(
+        lambda: _help_channels(get("SLACK_HELP_CHANNELS")), tuple[str, ...]()
+    )
     help_auto = [c.lower() for c in help_channels] == ["auto"]
-    if not help_auto and any(c.lower() == "auto" for c in help_channels):
-        raise ConfigError(
-            "SLACK_HELP_CHANNELS", "is either channel ids (C0123ABCD,C0456EFGH) or auto alone"
-        )
+    team_groups = found.read(
+        lambda: _team_groups(get("SLACK_TEAM_GROUPS"), teams), dict[str, str]()
+    )
+    rate_scale = found.read(lambda: _rate_scale(get("SLACK_RATE_SCALE") or "1"), 1.0)
+    if problems is None:
+        found.raise_any()
     return SlackSettings(
         bot_token=token,
         staff_channel=staff,
@@ -88,11 +105,26 @@ def load(env: Mapping[str, str], teams: tuple[str, ...] = _TEAMS) -> SlackSettin
         help_auto=help_auto,
         leads_channel=get("SLACK_LEADS_CHANNEL"),
         api_url=api_url if api_url.endswith("/") else api_url + "/",
-        http_port=int(port_text),
+        http_port=port,
         staff_group=get("SLACK_STAFF_GROUP"),
-        team_groups=_team_groups(get("SLACK_TEAM_GROUPS"), teams),
-        rate_scale=_rate_scale(get("SLACK_RATE_SCALE") or "1"),
+        team_groups=team_groups,
+        rate_scale=rate_scale,
     )
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) < 65536:  # 0: any free port
+        raise ConfigError("SUPPORTBOT_HTTP_PORT", f"{text!r} is not a TCP port")
+    return int(text)
+
+
+def _help_channels(text: str) -> tuple[str, ...]:
+    channels = tuple(c.strip() for c in text.split(",") if c.strip())
+    if len(channels) > 1 and any(c.lower() == "auto" for c in channels):
+        raise ConfigError(
+            "SLACK_HELP_CHANNELS", "is either channel ids (C0123ABCD,C0456EFGH) or auto alone"
+        )
+    return channels
 
 
 def _team_groups(text: str, teams: tuple[str, ...]) -> dict[str, str]:

@@ -46,12 +46,18 @@ class App:
 
     async def start_scheduler(self) -> None:
         """Follow-ups, response targets, idle tickets and the digest start firing."""
-        self.scheduler = DeskScheduler(self.runner, self.desk.settings, self.config.tick_seconds)
+        self.scheduler = DeskScheduler(
+            self.runner, self.desk.settings, self.config.tick_seconds, self.desk.clock
+        )
         await self.scheduler.start()
+        if self.desk.similar is not None:  # read in the background, not by the first search
+            self.desk.similar.start()
 
     async def close(self) -> None:
+        if self.desk.similar is not None:
+            await self.desk.similar.stop()
         if self.scheduler is not None:
-            self.scheduler.stop()
+            await self.scheduler.stop()  # a tick under way ends before the database closes
         try:
             if self.rates is not None:
                 await self.rates.close()

@@ -8,16 +8,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from adapters.discord import settings as discord_settings
 from adapters.slack import settings as slack_settings
 from bot.config import Config, ConfigError
-from bot.config_errors import Unreachable, every
+from bot.config_errors import Problems, Unreachable, every
 from storage.engine import Database, StorageUnavailable
 from storage.migrate import current_revision, head_revision
 from storage.uow import SqlUnitOfWork
@@ -25,42 +23,17 @@ from storage.uow import SqlUnitOfWork
 # how long each platform may take to answer: a check is for a person waiting at a terminal
 REACH_SECONDS = 15.0
 _PLATFORMS = {"slack": slack_settings, "discord": discord_settings}
-# what a refused variable is taken to be when a platform's settings are read again for their
-# next problem: unset, then a value that passes for an id, a channel or a secret
-_STAND_INS = ("", "0")
 
 
 def platform_problems(config: Config) -> dict[str, list[ConfigError]]:
     """Each configured platform's setting problems, all of them (empty when it has none)."""
-    return {
-        name: _every_problem(partial(module.load, teams=config.desk.teams), config.env)
-        for name, module in _PLATFORMS.items()
-        if module.configured(config.env)
-    }
-
-
-def _every_problem(
-    load: Callable[[Mapping[str, str]], object], env: Mapping[str, str]
-) -> list[ConfigError]:
-    """A platform's settings stop at their first problem; to find the next, the refused
-    variable is taken as unset (then as a stand-in value) and the settings read again, until
-    they are accepted or refuse a variable whose stand-ins are used up."""
-    values = dict(env)
-    found: list[ConfigError] = []
-    tried: dict[str, int] = {}
-    while True:
-        try:
-            load(values)
-        except ConfigError as error:
-            attempt = tried.get(error.variable, 0)
-            if attempt == 0:
-                found.extend(every(error))
-            if attempt == len(_STAND_INS):
-                return found
-            values[error.variable] = _STAND_INS[attempt]
-            tried[error.variable] = attempt + 1
-        else:
-            return found
+    found: dict[str, list[ConfigError]] = {}
+    for name, module in _PLATFORMS.items():
+        if module.configured(config.env):
+            problems = Problems()
+            module.load(config.env, config.desk.teams, problems)
+            found[name] = problems.found
+    return found
 
 
 def _say(line: str, stream: TextIO | None = None) -> None:

@@ -1,4 +1,4 @@
-"""`supportbot`: run, check, migrate, tickets list|show|transcript, digest, tick."""
+"""`supportbot`: run, check, migrate [--to REV], tickets list|show|transcript, digest, tick."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from bot.app.bootstrap import build
 from bot.app.check import check, platform_problems
 from bot.app.health import Health, http_port
 from bot.app.kb_cli import add_kb_commands
+from bot.app.migrate_cli import add_migrate_command
 from bot.app.records_cli import add_record_commands
 from bot.clock import SystemClock
 from bot.commands import Caller, ListTickets, ShowDigest, ShowTicket, ShowTranscript
@@ -31,8 +32,7 @@ from bot.model import Person
 from bot.parser import LIST_FILTERS
 from bot.tags import BadTag, normalise
 from storage.database_url import check_configured_url
-from storage.engine import Database, StorageUnavailable
-from storage.migrate import upgrade
+from storage.engine import StorageUnavailable
 from storage.run_lock import run_lock_for
 
 log = logging.getLogger("supportbot")
@@ -110,9 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "check", help="name every configuration problem; try the database and each platform"
     ).set_defaults(func=check, platforms=True)
-    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
-        func=_migrate
-    )
+    add_migrate_command(sub)
     slack = sub.add_parser("slack", help="Slack helpers")
     slack_sub = slack.add_subparsers(required=True, metavar="action")
     slack_sub.add_parser("manifest", help="print the Slack app manifest").set_defaults(
@@ -252,17 +250,6 @@ async def _discord_invite(config: Config, args: argparse.Namespace) -> int:
 
 async def _slack_manifest(config: Config, args: argparse.Namespace) -> int:
     print(MANIFEST.read_text("utf-8"), end="")
-    return 0
-
-
-async def _migrate(config: Config, args: argparse.Namespace) -> int:
-    database = Database(config.database_url)
-    try:
-        await database.ping()
-        applied = await upgrade(database)
-    finally:
-        await database.dispose()
-    print(f"applied: {', '.join(applied)}" if applied else "schema already up to date")
     return 0
 
 

@@ -26,10 +26,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.app.bootstrap import App
 from bot.app.exporter import Exporter
 from bot.clock import Clock
-from bot.config import ConfigError
+from bot.config import ConfigError, listening_port
 from bot.delivery.pacing import Pacer
 from storage.database_url import why_not
-from storage.metrics import desk_figures
+from storage.metrics import Closes, desk_figures
 
 log = logging.getLogger("supportbot.health")
 
@@ -112,6 +112,7 @@ class Health:
         self.registry.register(self.exporter)
         # the desk's figures being read: scrapes that come meanwhile wait for the same read
         self._reading: asyncio.Future[Any] | None = None
+        self._closes = Closes(clock.now)  # a running total, brought up to date at each scrape
         ProcessCollector(registry=self.registry)
         self._runner: web.AppRunner | None = None
         self._lag_task: asyncio.Task[None] | None = None
@@ -154,7 +155,7 @@ class Health:
         # one read at a time, never abandoned half way: a read given up on would go on
         # holding one of SQLite's worker threads while the next scrape started another
         if self._reading is None:
-            self._reading = asyncio.ensure_future(desk_figures(self.app.database))
+            self._reading = asyncio.ensure_future(desk_figures(self.app.database, self._closes))
             self._reading.add_done_callback(self._read)
         try:
             async with asyncio.timeout(PING_SECONDS * 2):
@@ -209,7 +210,7 @@ class Health:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        self.port = _bound_port(site)
+        self.port = listening_port(self._runner)
         log.info("health and metrics: serving /healthz, /readyz, /metrics on port %s", self.port)
 
     async def stop(self) -> None:
@@ -218,9 +219,3 @@ class Health:
             await asyncio.gather(self._lag_task, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
-
-
-def _bound_port(site: web.TCPSite) -> int | None:
-    server: Any = site._server  # aiohttp keeps the listening socket here
-    sockets = getattr(server, "sockets", None) or []
-    return int(sockets[0].getsockname()[1]) if sockets else None

@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 __all__ = ["Desk", "Outcome"]
 
 _ATTEMPTS = 5  # optimistic-lock retries before we give up on a hot ticket
+# more commands under way at once than this is a rush: a new ticket's card skips what can
+# wait (similar tickets), and the customers' acknowledgements get the CPU
+RUSH = 8
 
 # every command's handler has one shape: the open transaction's context and the command
 Handler = Callable[[CommandContext, Any], Awaitable[Outcome]]
@@ -104,6 +107,7 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.AnswerCheckIn: _on_customers_ticket(followups.answer),
     c.SendTranscript: _on_customers_ticket(transcripts.send_to_customer),
     c.SolvedBySuggestion: _on_customers_ticket(knowledge.solved),
+    c.StillNeedHelp: _on_customers_ticket(intake.still_need_help),
     c.OpenTicket: _open_ticket,  # a shortcut opens a ticket for a customer's message
     # staff only, from here on
     c.RelayAgentMessage: _on_ticket("note", replies.agent_message),
@@ -150,6 +154,7 @@ FOR_ANYONE = (
     c.OpenTicket,
     c.SendTranscript,
     c.SolvedBySuggestion,
+    c.StillNeedHelp,
 )
 
 
@@ -173,6 +178,7 @@ class Desk:
         self._in_order = InOrder()
         self.knowledge = Shelf(knowledge) if knowledge is not None else None
         self.similar = SimilarTickets(closed_tickets) if closed_tickets is not None else None
+        self._under_way = 0  # commands being handled now (a rush when past RUSH)
 
     async def handle(self, command: c.Command, caller: c.Caller) -> Outcome:
         """Run one command in its own transaction, retried when a ticket changed under it;
@@ -184,14 +190,16 @@ class Desk:
         # a lone surrogate or NUL, which platforms deliver, would fail every write below
         command, caller = storable(command), storable(caller)
         if isinstance(command, c.ShowSimilar) and self.similar is not None:
-            await self.similar.catch_up()  # before the transaction: it may read much
+            await self.similar.before_search()  # before the transaction: it may read much
         # the lines logged meanwhile name the ticket (where the command names one) and platform
         number = getattr(command, "number", None) or caller.in_ticket
         said = ABOUT.set(LogSubject(number, caller.actor.platform))
+        self._under_way += 1
         try:
             async with self._in_order.turn(conversation_of(command)):
                 return await self._handle(command, caller)
         finally:
+            self._under_way -= 1
             ABOUT.reset(said)
 
     async def _handle(self, command: c.Command, caller: c.Caller) -> Outcome:
@@ -229,6 +237,7 @@ class Desk:
             self.triage,
             knowledge=self.knowledge,
             similar=self.similar,
+            in_a_rush=lambda: self._under_way > RUSH,
         )
 
     async def _kept_after_failure(

@@ -24,6 +24,7 @@ from bot.model import (
 )
 from bot.ports import UnitOfWork
 from bot.rendering import Renderer
+from bot.reports import DEFLECTED
 from bot.settings import DeskSettings
 from bot.triage import Triage
 
@@ -44,6 +45,8 @@ class CommandContext:
     card_changed: Ticket | None = None
     knowledge: Shelf | None = None  # help articles, where the desk has a knowledge base
     similar: SimilarTickets | None = None  # closed tickets by their words
+    # many commands under way at once (asked when it matters): what can wait, waits
+    in_a_rush: Callable[[], bool] = lambda: False
 
     @property
     def staff_locale(self) -> str:
@@ -189,6 +192,7 @@ class CommandContext:
             status=self.staff_text(f"status_{ticket.status.value}"),
             priority=self.staff_text(f"priority_{ticket.priority.value}"),
             category=self.category_label(ticket.category),
+            deflected=DEFLECTED,
         )
 
     def category_label(self, name: str) -> str:
@@ -242,4 +246,10 @@ def card_fields(ticket: Ticket) -> dict[str, Any]:
         "escalation_level": ticket.escalation_level,
         "earlier_tickets": ticket.earlier_tickets,
         "tags": list(ticket.tags),
+        # where the similar tickets' threads are, for the platforms' links
+        "links": {
+            str(s.number): [s.staff_channel, s.staff_thread]
+            for s in ticket.similar
+            if s.staff_thread
+        },
     }

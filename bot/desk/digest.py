@@ -62,9 +62,16 @@ async def figures(uow: UnitOfWork, settings: DeskSettings, now: datetime) -> Dig
 
 
 def render(
-    renderer: Renderer, settings: DeskSettings, found: DigestFigures, *, linked: bool
+    renderer: Renderer,
+    settings: DeskSettings,
+    found: DigestFigures,
+    *,
+    linked: bool,
+    kb: bool = False,
 ) -> str:
-    """`linked`: unclaimed tickets as `[#N](ticket:N)`, which adapters turn into links."""
+    """`linked`: unclaimed tickets as `[#N](ticket:N)`, which adapters turn into links;
+    `kb`: the desk has a knowledge base, so the questions none of its articles answered
+    are listed (a gap to write), even when there were none."""
     locale = settings.locale
     return renderer.render(
         locale,
@@ -72,6 +79,7 @@ def render(
         d=found,
         tz=settings.timezone,
         linked=linked,
+        kb=kb,
         statuses=[s.value for s in Status if s is not Status.CLOSED],
         priorities=[p.value for p in Priority],
         status_label={s.value: renderer.text(locale, f"status_{s.value}") for s in Status},
@@ -81,7 +89,7 @@ def render(
 
 async def fire(ctx: CommandContext, reminder: Reminder) -> None:
     found = await figures(ctx.uow, ctx.settings, ctx.now)
-    body = render(ctx.renderer, ctx.settings, found, linked=True)
+    body = render(ctx.renderer, ctx.settings, found, linked=True, kb=ctx.knowledge is not None)
     links = {str(t.number): [t.staff_channel, t.staff_thread] for t in found.oldest_unclaimed}
     for platform in ctx.settings.lead_platforms:
         await ctx.to_leads(platform, MessageKind.DIGEST, body, links=links)
@@ -98,4 +106,5 @@ async def show(ctx: CommandContext) -> Outcome:
     if not ctx.caller.is_lead:
         raise ctx.refuse("not_lead")
     found = await figures(ctx.uow, ctx.settings, ctx.now)
-    return Outcome(render(ctx.renderer, ctx.settings, found, linked=False))
+    shown = render(ctx.renderer, ctx.settings, found, linked=False, kb=ctx.knowledge is not None)
+    return Outcome(shown)

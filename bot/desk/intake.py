@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot import commands as c
 from bot import events as ev
 from bot.categories import GENERAL
-from bot.desk import routing, suggestions, ticket_clocks
+from bot.desk import routing, similar, suggestions, ticket_clocks
 from bot.desk.after_close import LOW_RATING, answer_since, heard_after_close
 from bot.desk.context import CommandContext
 from bot.desk.customers import customer_for, refused_for_block, turned_away, zone_of
@@ -116,6 +116,8 @@ async def open_ticket(
         priority, keyword = picked.priority, ""  # the category's, unless a keyword says more
     team = picked.team if picked else ""
     turn = await routing.next_in_turn(ctx, team)
+    # known when it opens and kept with it, so that every later card says them too
+    earlier = 0 if new_customer else await ctx.uow.tickets.count_for_customer(customer.id)
     ticket = Ticket(
         id=None,
         number=await ctx.uow.tickets.next_number(),
@@ -132,11 +134,11 @@ async def open_ticket(
         team=team,
         category=picked.name if picked else GENERAL,
         answers=answers,
+        earlier_tickets=earlier,
+        similar=await similar.for_card(ctx, f"{subject}\n{text}"),
     )
     await ctx.uow.tickets.add(ticket)
     assert ticket.id is not None
-    if not new_customer:
-        ticket.earlier_tickets = await ctx.uow.tickets.count_for_customer(customer.id, ticket.id)
     await ctx.record(ticket, ev.Opened(priority.value, keyword), person)
     await ctx.uow.messages.add(
         TicketMessage(ticket.id, Direction.INBOUND, person, text, ctx.now, list(attachments))
@@ -248,18 +250,43 @@ async def reopen_for_customer(ctx: CommandContext, ticket: Ticket) -> int:
     return cancelled
 
 
+async def still_need_help(ctx: CommandContext, cmd: c.StillNeedHelp) -> Ticket:
+    """ "I still need help" under the articles offered with a new ticket."""
+    ticket = await customers_ticket(ctx, cmd.number)
+    await needs_help(ctx, ticket)
+    return ticket
+
+
+async def needs_help(ctx: CommandContext, ticket: Ticket) -> None:
+    """The customer says it is not solved (under an offered article, or in the survey): a
+    closed ticket reopens, an open one goes on; the team and the customer hear it once.
+    Pressed again since (or after the ticket reopened), it says nothing new."""
+    if ticket.status is Status.CLOSED:
+        cancelled = await reopen_for_customer(ctx, ticket)  # tells the customer itself
+    elif await answer_since(ctx, ticket, EventKind.CLOSED, _HEARD_NEEDS_HELP):
+        return
+    else:
+        cancelled = 0
+        await ctx.record(ticket, EventKind.KB_NEED_HELP)
+        await ctx.to_customer(
+            ticket, MessageKind.THANKS, ctx.renderer.text(ticket.locale, "thanks_kb_need_help")
+        )
+    await ctx.notice(
+        ticket,
+        "notice_still_needs_help",
+        cancelled=cancelled,
+        mentions=[ticket.assignee.user_id] if ticket.assignee else [],
+    )
+
+
+# since the last close, the customer has been heard saying it is not solved
+_HEARD_NEEDS_HELP = (EventKind.KB_NEED_HELP, EventKind.REOPENED)
+
+
 async def rate(ctx: CommandContext, cmd: c.RateTicket) -> Ticket:
     ticket = await customers_ticket(ctx, cmd.number)
-    if cmd.score is None:  # "I still need help"
-        cancelled = 0
-        if ticket.status is Status.CLOSED:
-            cancelled = await reopen_for_customer(ctx, ticket)
-        await ctx.notice(
-            ticket,
-            "notice_still_needs_help",
-            cancelled=cancelled,
-            mentions=[ticket.assignee.user_id] if ticket.assignee else [],
-        )
+    if cmd.score is None:  # "I still need help" (and the first article offers' button)
+        await needs_help(ctx, ticket)
         return ticket
     if not 1 <= cmd.score <= 5:
         raise Refusal("bad_rating", locale=ticket.locale, keep=True)

@@ -11,7 +11,7 @@ from bot.desk.intake import customers_ticket
 from bot.desk.suggestions import Shelf
 from bot.desk.ticket_clocks import IDLE_KINDS, SLA_KINDS
 from bot.events import Closed
-from bot.kinds import MessageKind
+from bot.kinds import EventKind, MessageKind
 from bot.knowledge import Article
 from bot.model import Ticket
 from bot.parser import USAGE
@@ -84,11 +84,16 @@ def article_text(ctx: CommandContext, article: Article) -> str:
 
 async def solved(ctx: CommandContext, cmd: c.SolvedBySuggestion) -> Ticket:
     """ "This solved it": before any agent answered, the ticket closes as self-served (no
-    rating question, no follow-up); once an agent is on it, the agent is told and closes."""
+    rating question, no follow-up) and counts as deflected. Once an agent has answered, the
+    agent is told and closes as usual (their answer may be what solved it, and the close is
+    theirs to word): nothing closes and nothing counts as deflected. Either happens once per
+    ticket; pressed again, after an agent's close, or after the ticket reopened, the press
+    changes nothing and nobody is told twice."""
     ticket = await customers_ticket(ctx, cmd.number)
-    if ticket.is_closed:  # pressed again, or closed meanwhile
+    if ticket.is_closed or await _said_solved(ctx, ticket):
         return ticket
     if ticket.first_response_at is not None:
+        await ctx.record(ticket, EventKind.KB_SOLVED)
         holder = [ticket.assignee.user_id] if ticket.assignee else []
         await ctx.notice(ticket, "notice_kb_solved_answered", mentions=holder)
         await ctx.to_customer(
@@ -107,3 +112,14 @@ async def solved(ctx: CommandContext, cmd: c.SolvedBySuggestion) -> Ticket:
         ticket, MessageKind.THANKS, ctx.renderer.text(ticket.locale, "thanks_kb_solved")
     )
     return ticket
+
+
+async def _said_solved(ctx: CommandContext, ticket: Ticket) -> bool:
+    """The customer has pressed "This solved it" on this ticket before (it closed as
+    self-served, or its agent was told)."""
+    assert ticket.id is not None
+    return any(
+        event.kind is EventKind.KB_SOLVED
+        or (isinstance(event.payload, Closed) and event.payload.self_served)
+        for event in await ctx.uow.events.for_ticket(ticket.id)
+    )

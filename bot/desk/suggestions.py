@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from bot.desk.context import CommandContext
+from bot.kinds import EventKind
 from bot.knowledge import Article, Hit
 from bot.knowledge_ports import Knowledge
 from bot.model import Action, Ticket
@@ -26,10 +27,10 @@ log = logging.getLogger(__name__)
 # how long the knowledge base's languages, as last read, are trusted: a language gains
 # articles while the desk runs without a hop to a worker thread for every new ticket
 LOCALES_FRESH = 60.0
-# button ids on the route every adapter already takes customers' survey presses through
-# (`csat:<digit>|help:N`): 0 is no rating, it says the article solved it
-SOLVED = "csat:0:{number}"
-STILL_NEED_HELP = "csat:help:{number}"
+# the offer's own buttons, apart from the satisfaction survey's (`csat:`), so a press never
+# means both; bot.buttons still reads the first offers' `csat:0:N` as "This solved it"
+SOLVED = "kb:solved:{number}"
+STILL_NEED_HELP = "kb:help:{number}"
 
 
 class Shelf:
@@ -71,22 +72,23 @@ class Shelf:
     async def search(self, text: str, locale: str, limit: int) -> list[Hit]:
         return await self._run(lambda: self.knowledge.search(text, locale, limit))
 
-    async def suggest(self, text: str, locale: str) -> list[Hit]:
-        """What to offer a customer unasked: [] unless an article surely answers `text`.
+    async def suggest(self, text: str, locale: str) -> list[Hit] | None:
+        """What to offer a customer unasked: [] unless an article surely answers `text`;
+        None when no search was made (no article in `locale`, or none could be read).
         It runs while the new ticket's transaction holds the database, so it never waits:
         while the articles are being re-read (another search holds them), or when reading
         them fails, this ticket is offered nothing rather than kept waiting."""
         if not self.may_have(locale):
-            return []
+            return None
 
-        def best() -> list[Hit]:
+        def best() -> list[Hit] | None:
             if not self._lock.acquire(blocking=False):
-                return []
+                return None
             try:
                 self._locales = frozenset(self.knowledge.locales())
                 self._read_at = time.monotonic()
                 if locale not in self._locales:
-                    return []
+                    return None
                 return self.knowledge.confident(self.knowledge.search(text, locale))
             finally:
                 self._lock.release()
@@ -95,7 +97,7 @@ class Shelf:
             return await asyncio.to_thread(best)
         except Exception:  # a bad article folder must not cost a customer their ticket
             log.exception("knowledge base: no article offered")
-            return []
+            return None
 
     async def versions(self, article_id: str) -> dict[str, Article]:
         """The article `article_id` in each language it is written in."""
@@ -106,10 +108,16 @@ class Shelf:
 
 async def offer(ctx: CommandContext, ticket: Ticket, text: str) -> list[Article]:
     """The articles a new ticket's acknowledgement offers (none when nothing surely fits);
-    the staff thread is told which, so nobody answers what the article already says."""
+    the staff thread is told which, so nobody answers what the article already says. A
+    question the articles were searched for in vain is marked for the leads' digest, a gap
+    to write; one in a language without articles is not (there was nothing to search)."""
     if ctx.knowledge is None:
         return []
     hits = await ctx.knowledge.suggest(text, ticket.locale)
+    if hits is None:
+        return []
+    if not hits:
+        await ctx.record(ticket, EventKind.KB_MISSED)
     for hit in hits:
         await ctx.notice(
             ticket,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.adapters.fake_discord import running_fake_discord
-from tests.adapters.test_discord import CUSTOMER, DM, DiscordDesk, _slash, connected
+from tests.adapters.test_discord import CUSTOMER, DM, DiscordDesk, _answered, _slash, connected
 from tests.adapters.test_discord_commands import _ask, _size
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "kb"
@@ -50,7 +50,7 @@ async def test_agents_search_and_send_articles_from_discord(desk: DiscordDesk) -
     acknowledgement = desk.sent_to(DM)[0].body
     assert "Charged twice" in acknowledgement["content"]
     ids = [c["custom_id"] for row in acknowledgement["components"] for c in row["components"]]
-    assert ids == ["csat:0:1", "csat:help:1"]
+    assert ids == ["kb:solved:1", "kb:help:1"]
 
     found = await _ask(desk, _kb("search", question="money back"))
     assert found.startswith("Articles for “money back” in English, the language of")
@@ -63,3 +63,22 @@ async def test_agents_search_and_send_articles_from_discord(desk: DiscordDesk) -
         .body["content"]
         .endswith("**Refunds**\nhttps://help.kumonotes.example/en/refund-policy")
     )
+
+
+async def test_the_offers_buttons_answer_the_customer_once_in_their_dm(desk: DiscordDesk) -> None:
+    fake = desk.fake
+    # pressed twice each, then "I still need help" after the self-served close, which
+    # reopens the ticket: its answer comes last, after whatever the presses before it said
+    presses = ("kb:help:1", "kb:help:1", "kb:solved:1", "kb:solved:1", "csat:0:1", "kb:help:1")
+    for button in presses:
+        pressed = await fake.interact(
+            3, {"custom_id": button, "component_type": 2}, CUSTOMER, "alice", DM
+        )
+        assert (await _answered(fake, pressed))["type"] == 6  # deferred: the answer is a DM
+    await fake.wait_for("POST", f"channels/{DM}/messages", count=4)
+    answers = [m.body["content"] for m in desk.sent_to(DM)[1:]]
+    assert answers[:2] == [
+        "Thanks for letting us know. An agent will be with you soon.",
+        "Glad the article helped! If anything else comes up, just write here.",
+    ]
+    assert answers[2].startswith("Hi alice, we have reopened ticket #1.")

@@ -36,12 +36,26 @@ async def test_an_offered_article_solves_the_ticket_from_slack(slack: SlackDesk)
     buttons = [
         e["action_id"] for b in ack["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]
-    assert buttons == ["csat:0:1", "csat:help:1"]
+    assert buttons == ["kb:solved:1", "kb:help:1"]
 
     found = await slack.command(AGENT, "kb #1 money back")
     assert "`refund-policy`" in found
 
-    await slack.press(CUSTOMER, "csat:0:1", DM)
+    await slack.press(CUSTOMER, "kb:solved:1", DM)
     assert "Glad the article helped!" in posts(slack, DM)[-1]["text"]
     told = [str(p.get("text", "")) for p in posts(slack, STAFF_CHANNEL)]
     assert any("closed as self-served" in text for text in told)
+    sent = len(posts(slack, DM))
+    await slack.press(CUSTOMER, "kb:solved:1", DM)  # again: nothing more
+    await slack.press(CUSTOMER, "csat:0:1", DM)  # an offer's button from before its own route
+    assert len(posts(slack, DM)) == sent
+
+
+async def test_still_need_help_from_slack_answers_the_customer_once(slack: SlackDesk) -> None:
+    await slack.message(CUSTOMER, "I was charged twice this month", DM, channel_type="im")
+    await slack.press(CUSTOMER, "kb:help:1", DM)
+    await slack.press(CUSTOMER, "kb:help:1", DM)
+    answers = [p["text"] for p in posts(slack, DM)[1:]]
+    assert answers == ["Thanks for letting us know. An agent will be with you soon."]
+    told = [str(p.get("text", "")) for p in posts(slack, STAFF_CHANNEL)]
+    assert sum("still need help" in text for text in told) == 1

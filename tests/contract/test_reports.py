@@ -74,6 +74,10 @@ async def _desk(uow: UnitOfWork) -> dict[int, int]:
         (6, ev.Escalated("l2", "", 1, ""), BOB, UNTIL),  # the next window's
         (2, EventKind.NOTE, BOB, AT - H),  # not a kind the digest counts
         (4, ev.Closed("", 5), BOB, SINCE - TINY),  # before it
+        # questions the knowledge base had no article for, as their tickets opened
+        (8, EventKind.KB_MISSED, CUSTOMER, AT - 10 * H),
+        (1, EventKind.KB_MISSED, CUSTOMER, SINCE),
+        (3, EventKind.KB_MISSED, CUSTOMER, UNTIL),  # the next window's
     ]
     for number, what, actor, at in events:
         await uow.events.add(TicketEvent.of(ids[number], what, actor, at))
@@ -155,6 +159,9 @@ async def test_the_digest_reads_the_windows_rows(uow_factory: UnitOfWorkFactory)
     assert view.responded == {ids[2]: None, ids[5]: AT - 26 * H}
     assert view.breached == {ids[4]}
     assert view.follow_ups_due_today == 2
+    # for the knowledge base: the new tickets' subjects, and its misses in the order met
+    assert sorted(view.new_subjects) == ["Problem 1", "Problem 2", "Problem 8"]
+    assert view.unanswered == [(1, "Problem 1"), (8, "Problem 8")]
 
 
 async def test_the_digest_sees_what_its_own_unit_wrote(uow_factory: UnitOfWorkFactory) -> None:
@@ -177,6 +184,8 @@ async def test_a_later_window_reads_later_rows(uow_factory: UnitOfWorkFactory) -
         view = await uow.reports.digest_view(UNTIL, UNTIL + 24 * H, UNTIL + 39 * H)
     assert view.new_by_platform == {"slack": 1}  # #3, created at the window's start
     assert [(e.kind, e.platform) for e in view.events] == [(EventKind.ESCALATED, "slack")]
+    assert view.new_subjects == ["Problem 3"]
+    assert view.unanswered == [(3, "Problem 3")]
     assert view.responded == {}
     assert view.breached == set()
     # what does not depend on the window: the backlog, the oldest unclaimed

@@ -17,7 +17,9 @@ def test_customers_are_offered_articles_and_agents_search_and_send_them(tmp_path
     script = (
         "alice> I was charged twice this month\n"
         "ben> The app crashes\n"
-        "ben> !csat:0:2\n"
+        "ben> !kb:solved:2\n"
+        "ben> !kb:solved:2\n"
+        "alice> !kb:help:1\n"
         "carol> Hello there, lovely weather\n"
         "yuki(ja)> パスワードを忘れました\n"
         "@bob #4> /ticket kb パスワード\n"
@@ -31,10 +33,11 @@ def test_customers_are_offered_articles_and_agents_search_and_send_them(tmp_path
     assert "knowledge base: articles in en, ja" in result.stderr
     # 1: offered, with the article's text inline (it has no URL) and the two buttons
     assert "This article may answer your question right away:\n    **Charged twice**" in out
-    assert "buttons: [This solved it] !csat:0:1  [I still need help] !csat:help:1" in out
+    assert "buttons: [This solved it] !kb:solved:1  [I still need help] !kb:help:1" in out
+    assert "[to alice] Thanks for letting us know. An agent will be with you soon." in out
     assert "[staff #1] Offered to the customer: “Charged twice” (`duplicate-charge`" in out
     # 2: "This solved it" closes it as self-served: thanks, no rating question
-    assert "[to ben] Glad the article helped!" in out
+    assert out.count("[to ben] Glad the article helped!") == 1  # pressed twice
     assert "[staff #2] The customer says the offered article solved it, so the ticket" in out
     assert "[staff #2] card: closed" in out
     assert "!csat:5:2" not in out
@@ -44,11 +47,12 @@ def test_customers_are_offered_articles_and_agents_search_and_send_them(tmp_path
     assert "buttons" not in carol
     # 4: a Japanese customer, and an agent working in their language
     assert "**パスワードを再設定する**\n    https://help.kumonotes.example/ja/reset-password" in out
-    assert "buttons: [これで解決しました] !csat:0:4  [まだ解決していません] !csat:help:4" in out
+    assert "buttons: [これで解決しました] !kb:solved:4  [まだ解決していません] !kb:help:4" in out
     assert "Articles for “パスワード” in Japanese, the language of #4’s customer:" in out
     assert "[reply to @bob] Not sent: the article “english-only” has no Japanese version" in out
     assert "[staff #4]\n    bob sent the article “reset-password”" in out
     assert "Self-served with an article 1\n" in out
+    assert "**Questions no article answered** (1)\n    • #3 Hello there, lovely weather\n" in out
 
 
 def test_agents_see_closed_tickets_like_theirs(tmp_path: Path) -> None:

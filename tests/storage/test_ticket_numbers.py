@@ -39,7 +39,7 @@ async def test_an_upgraded_desk_numbers_on_from_its_counter_and_rolls_back_to_it
     try:
         async with database.begin() as conn:
             await conn.execute(update(t.counters).values(value=41))
-        assert await upgrade(database) == ["0009"]
+        assert await upgrade(database, "0009") == ["0009"]
         async with SqlUnitOfWork(database) as uow:
             assert [await uow.tickets.next_number() for _ in range(2)] == [42, 43]
             await uow.commit()
@@ -47,7 +47,7 @@ async def test_an_upgraded_desk_numbers_on_from_its_counter_and_rolls_back_to_it
             await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0008"))
             counter = (await conn.execute(select(t.counters.c.value))).scalar()
         assert counter == 43  # the older release counts on from the last number handed out
-        assert await upgrade(database) == ["0009"]  # and up again
+        assert await upgrade(database, "0009") == ["0009"]  # and up again
         async with SqlUnitOfWork(database) as uow:
             assert await uow.tickets.next_number() == 44
     finally:

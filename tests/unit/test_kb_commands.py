@@ -49,6 +49,9 @@ def test_bad_kb_commands_show_the_usage(text: str, key: str) -> None:
     assert refused.value.usage.startswith(("/ticket kb [search]", "/ticket similar"))
 
 
-def test_this_solved_it_is_a_button_on_the_survey_route() -> None:
+def test_the_offers_buttons_have_their_own_route() -> None:
+    assert command_for_button("kb:solved:7") == c.SolvedBySuggestion(7)
+    assert command_for_button("kb:help:7") == c.StillNeedHelp(7)
+    # buttons of the first offers, on the survey's route, still in customers' DMs
     assert command_for_button("csat:0:7") == c.SolvedBySuggestion(7)
     assert command_for_button("csat:help:7") == c.RateTicket(7, None)

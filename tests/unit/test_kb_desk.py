@@ -83,8 +83,8 @@ async def test_an_article_that_surely_answers_is_offered_with_the_acknowledgemen
     assert "**Charged twice**" in ack.body
     assert "temporary authorisation" in ack.body  # no URL: the article's text, inline
     assert [(a.id, a.label) for a in ack.actions] == [
-        ("csat:0:1", "This solved it"),
-        ("csat:help:1", "I still need help"),
+        ("kb:solved:1", "This solved it"),
+        ("kb:help:1", "I still need help"),
     ]
     assert any("Offered to the customer: “Charged twice” (`duplicate-charge`" in b for b in bodies)
 
@@ -131,7 +131,7 @@ async def test_this_solved_it_closes_the_ticket_as_self_served(kb: Counting) -> 
     world = with_kb(kb)
     await world.customer_says(QUESTION)
     await world.delivered()
-    await _press(world, "csat:0:1")
+    await _press(world, "kb:solved:1")
     [ticket] = world.store.tickets.values()
     assert ticket.status is Status.CLOSED
     assert ticket.resolution == DEFLECTED
@@ -143,7 +143,7 @@ async def test_this_solved_it_closes_the_ticket_as_self_served(kb: Counting) -> 
     closed = [e for e in world.store.events if e.kind is EventKind.CLOSED]
     assert len(closed) == 1
     assert closed[0].actor.ref == customer().ref
-    await _press(world, "csat:0:1")  # pressed again: nothing more
+    await _press(world, "kb:solved:1")  # pressed again: nothing more
     assert len(_to_customer(world, "thanks")) == 1
 
 
@@ -152,7 +152,7 @@ async def test_once_an_agent_answered_the_agent_closes(kb: Counting) -> None:
     await world.customer_says(QUESTION)
     await world.desk.handle(c.RelayAgentMessage(1, "Looking at it"), staff(in_ticket=1))
     await world.delivered()
-    await _press(world, "csat:0:1")
+    await _press(world, "kb:solved:1")
     [ticket] = world.store.tickets.values()
     assert ticket.status is not Status.CLOSED
     notices = [m.body for m in world.out.delivered if m.kind == "notice"]
@@ -165,7 +165,7 @@ async def test_i_still_need_help_keeps_the_ticket_open_and_tells_the_team(kb: Co
     world = with_kb(kb)
     await world.customer_says(QUESTION)
     await world.delivered()
-    await _press(world, "csat:help:1")
+    await _press(world, "kb:help:1")
     [ticket] = world.store.tickets.values()
     assert ticket.status is Status.OPEN
     assert "The customer says they still need help." in [

@@ -42,7 +42,7 @@ async def test_the_scheduler_fires_at_start_and_on_the_digest_cron() -> None:
         upcoming = jobs["digest"].next_run_time.astimezone(ZoneInfo("Asia/Tokyo"))
         assert (upcoming.hour, upcoming.minute) == (8, 30)
     finally:
-        desk_scheduler.stop()
+        await desk_scheduler.stop()
 
 
 def test_next_digest_time_is_local_and_strictly_ahead() -> None:

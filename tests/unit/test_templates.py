@@ -22,6 +22,7 @@ from bot.model import (
     Person,
     Reminder,
     ReminderKind,
+    SimilarTicket,
     Snippet,
     Source,
     Status,
@@ -56,6 +57,10 @@ def _ticket() -> Ticket:
         team="billing",
         escalation_level=1,
         earlier_tickets=2,
+        similar=(
+            SimilarTicket(7, "Printer smokes", "replaced the fuser", "C1", "1.2"),
+            SimilarTicket(9, "Printer is hot", "deflected"),
+        ),
     )
 
 
@@ -98,7 +103,12 @@ VARIABLES: dict[str, dict[str, Any]] = {
         "offered": [_ARTICLE, Article("printer", "en", "Printer fires", "Unplug it.")],
     },
     "customer/article.md.j2": {"article": _ARTICLE},
-    "staff/similar.md.j2": {"number": 43, "rows": [(_ticket(), 0.7)], "deflected": "deflected"},
+    "staff/similar.md.j2": {
+        "number": 43,
+        "rows": [(_ticket(), 0.7)],
+        "deflected": "deflected",
+        "reading": True,
+    },
     "staff/kb.md.j2": {
         "query": "printer",
         "hits": [Hit(_ARTICLE, 3.2, 0.8)],
@@ -116,6 +126,7 @@ VARIABLES: dict[str, dict[str, Any]] = {
         "status": "Open",
         "priority": "High",
         "category": "💳 Billing",
+        "deflected": "deflected",
     },
     "staff/list.md.j2": {
         "tickets": [_ticket()],
@@ -184,9 +195,12 @@ VARIABLES: dict[str, dict[str, Any]] = {
             first_responses=[60, 120],
             ratings=[5, 4],
             agents=[AgentLine("bob", 2, 1, [60], [5])],
+            topics=[("refund", 3)],
+            unanswered=[(8, "Where is my parcel?")],
         ),
         "tz": "UTC",
         "linked": True,
+        "kb": True,
         "statuses": ["open"],
         "priorities": ["high"],
         "status_label": {"open": "Open"},

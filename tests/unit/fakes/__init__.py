@@ -6,8 +6,7 @@ they do what storage/ does:
 - a unit of work's transaction begins with its first statement and commits or rolls back as a
   whole; one transaction at a time, as on SQLite (another task waits for its turn);
 - what is written is what a row keeps: times in UTC (a naive one is refused), JSON documents
-  as JSON gives them back, people as their stored ref and name, ticket fields that are no
-  columns (earlier_tickets) left out;
+  as JSON gives them back, people as their stored ref and name;
 - constraints hold: unique keys and references to tickets and customers raise IntegrityError."""
 
 from __future__ import annotations

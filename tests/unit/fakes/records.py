@@ -132,12 +132,14 @@ class FakeTickets(Repository):
         )
         return copy.deepcopy(found[:limit])
 
-    async def count_for_customer(self, customer_id: int, before_id: int) -> int:
+    async def count_for_customer(self, customer_id: int, before_id: int | None = None) -> int:
         s = await self._s()
         return sum(
             1
             for t in s.tickets.values()
-            if t.customer_id == customer_id and t.id is not None and t.id < before_id
+            if t.customer_id == customer_id
+            and t.id is not None
+            and (before_id is None or t.id < before_id)
         )
 
     async def open_counts(self, assignee_refs: Sequence[str]) -> dict[str, int]:
@@ -180,7 +182,7 @@ def _stored_ticket(ticket: Ticket) -> Ticket:
         bool(ticket.source.is_dm),
     )
     stored.priority, stored.status = Priority(ticket.priority), Status(ticket.status)
-    stored.earlier_tickets = 0  # counted when read (count_for_customer), not stored
+    stored.similar = tuple(ticket.similar)  # frozen: as a JSON column gives them back
     return stored
 
 

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from bot.kinds import EventKind
 from bot.model import (
     Reminder,
     ReminderKind,
@@ -166,6 +167,12 @@ class FakeReports(Repository):
                     f" {' '.join(ticket.tags)} " if ticket.tags else "",
                 )
             )
+        view.new_subjects = [t.subject for t in tickets if within(t.created_at)]
+        view.unanswered = [
+            (by_id[e.ticket_id].number, by_id[e.ticket_id].subject)
+            for e in sorted(s.events, key=lambda e: e.at)
+            if e.kind is EventKind.KB_MISSED and within(e.at) and e.ticket_id in by_id
+        ]
         view.new_tagged = {
             t.id: tuple(t.tags)
             for t in tickets
