@@ -14,16 +14,16 @@ on the loop. What can wait runs on worker threads, where waiting freezes nothing
   waiting (busy_timeout is 0), then on a worker that waits up to the lock timeout;
 - reads that scan (the digest, lists, the outbox's claim): every SELECT not marked `quick`,
   and every update or delete marked `scan`;
-- opening a connection (one from the pool is taken on the loop), and `run_sync`
-  (migrations);
+- opening a connection, and `run_sync` (migrations);
 - checkpoints: a commit on the loop only appends to the WAL (synchronous=NORMAL), while
   copying the WAL back into the database (and its fsync) is left to a worker every
   CHECKPOINT_EVERY commits instead of SQLite's automatic checkpoint inside a commit.
 
-A connection is used by one unit of work at a time, so which thread runs a call is
-immaterial (`check_same_thread=False`). A unit of work waits on the loop for a pooled
-connection, so that no worker blocks in the pool while the connections it waits for need a
-worker to finish."""
+Every unit of work writes through the one writer connection (storage.sqlite_writer), which
+commits a burst's units in groups. A connection is used by one unit at a time, so which
+thread runs a call is immaterial (`check_same_thread=False`). Reads in snapshots take
+connections of their own from the pool, waiting on the loop for one, so that no worker blocks
+in the pool while the connections it waits for need a worker to finish."""
 
 from __future__ import annotations
 
@@ -35,9 +35,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Executable, Row
-from sqlalchemy.exc import InvalidRequestError, OperationalError
-from sqlalchemy.pool import QueuePool
+from sqlalchemy import Connection, Engine, Executable, NestedTransaction, Row
+from sqlalchemy.exc import InvalidRequestError
+
+from storage.sqlite_writer import Writer
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -62,10 +63,6 @@ def _on_loop(statement: Executable) -> bool:
     # an insert, update or delete is by key here (quick) unless marked as a scan
     default = bool(getattr(statement, "is_dml", False))
     return bool(statement.get_execution_options().get(QUICK, default))
-
-
-def _locked(error: OperationalError) -> bool:
-    return isinstance(error.orig, sqlite3.OperationalError) and "locked" in str(error.orig)
 
 
 class Rows:
@@ -111,13 +108,18 @@ class WriterTurns:
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
         self._holder: asyncio.Task[Any] | None = None
+        self.waiting = 0  # asking for a turn now
 
     async def take(self) -> None:
         task = asyncio.current_task()
         if task is not None and task is self._holder:
             # it would wait for itself forever: a unit of work opened inside another
             raise RuntimeError("a second SQLite transaction in the task that holds one")
-        await self._lock.acquire()
+        self.waiting += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self.waiting -= 1
         self._holder = task
 
     def give_back(self) -> None:
@@ -139,98 +141,60 @@ class Scalars:
 
 
 class SqliteConnection:
-    def __init__(
-        self,
-        conn: Connection,
-        engine: SqliteEngine,
-        on_close: Callable[[], None],
-    ) -> None:
-        self._conn = conn
+    """A unit of work's connection: the process's writer (storage.sqlite_writer), from the
+    unit's first statement to its commit or rollback, in the unit's turn and savepoint."""
+
+    def __init__(self, engine: SqliteEngine) -> None:
         self._engine = engine
-        self._turn = False
-        self._on_close: Callable[[], None] | None = on_close
+        self._unit: NestedTransaction | None = None
 
     async def _call(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._engine.workers, fn)
 
-    async def _in_turn(self, fn: Callable[[], T], *, on_loop: bool) -> T:
-        """Run `fn` in this process's writer turn and a transaction, begun if need be."""
-        if not self._turn:
+    async def _in_turn(self, fn: Callable[[Connection], T], *, on_loop: bool) -> T:
+        """Run `fn` in this unit's turn and savepoint, taken with its first statement."""
+        writer = self._engine.writer
+        if self._unit is None:
             await self._engine.turns.take()
-            self._turn = True
-        try:
-            if not self._conn.in_transaction():
-                await self._begin()
-            return fn() if on_loop else await self._call(fn)
-        finally:
-            self._end_turn_if_idle()
-
-    async def _begin(self) -> None:
-        try:
-            self._conn.begin()  # BEGIN IMMEDIATE; busy_timeout is 0 here: it never waits
-        except OperationalError as error:
-            if not _locked(error):
+            try:
+                self._unit = await writer.enter()
+            except BaseException:
+                self._engine.turns.give_back()
                 raise
-            await self._call(self._begin_waiting)  # another process holds the lock
-
-    def _begin_waiting(self) -> None:
-        raw = self._conn.connection.dbapi_connection
-        assert raw is not None
-        raw.execute(f"PRAGMA busy_timeout={self._engine.lock_wait_ms}")
-        try:
-            self._conn.begin()
-        finally:
-            raw.execute("PRAGMA busy_timeout=0")
-
-    def _end_turn_if_idle(self) -> None:
-        if self._turn and not self._conn.in_transaction():
-            self._turn = False
-            self._engine.turns.give_back()
+        conn = writer.conn
+        return fn(conn) if on_loop else await self._call(lambda: fn(conn))
 
     async def execute(self, statement: Executable, parameters: Any = None) -> Rows:
         return await self._in_turn(
-            lambda: Rows(self._conn.execute(statement, parameters)), on_loop=_on_loop(statement)
+            lambda conn: Rows(conn.execute(statement, parameters)), on_loop=_on_loop(statement)
         )
 
     async def run_sync(self, fn: Callable[[Connection], T]) -> T:
-        return await self._in_turn(lambda: fn(self._conn), on_loop=False)
+        return await self._in_turn(fn, on_loop=False)
 
     async def commit(self) -> None:
-        try:
-            if self._conn.in_transaction():
-                self._conn.commit()  # appends to the WAL: no fsync, no checkpoint here
-                self._engine.committed()
-        finally:
-            self._end_turn_if_idle()
+        if self._unit is not None:
+            unit, self._unit = self._unit, None
+            await self._engine.writer.commit(unit)
 
     async def rollback(self) -> None:
-        try:
-            self._conn.rollback()
-        finally:
-            self._end_turn_if_idle()
+        self._end()
 
     async def close(self) -> None:
-        try:
-            self._conn.close()  # back to the pool (a rollback first if one is open)
-        finally:
-            self._back_to_pool()
+        self._end()  # what was not committed goes
+
+    def _end(self) -> None:
+        if self._unit is not None:
+            unit, self._unit = self._unit, None
+            self._engine.writer.rollback(unit)
 
     async def invalidate(self) -> None:
-        try:
-            self._conn.invalidate()
-        finally:
-            self._back_to_pool()
-
-    def _back_to_pool(self) -> None:
-        if self._turn:
-            self._turn = False
-            self._engine.turns.give_back()
-        if self._on_close is not None:
-            self._on_close()
-            self._on_close = None
+        if self._unit is not None:
+            self._unit = None
+            self._engine.writer.invalidate(ConnectionError("the SQLite connection failed"))
 
     def in_transaction(self) -> bool:
-        return self._conn.in_transaction()
+        return self._unit is not None
 
 
 class SqliteEngine:
@@ -242,25 +206,16 @@ class SqliteEngine:
         self.workers = ThreadPoolExecutor(WORKERS, thread_name_prefix="sqlite")
         self.turns = WriterTurns()
         self.lock_wait_ms = int(lock_wait * 1000)
+        self.writer = Writer(engine, self.turns, self.workers, self.lock_wait_ms, self.committed)
         self._path = path
-        self._connections = asyncio.Semaphore(connections)
+        # the pool's others are for reads in snapshots; the writer keeps one for itself
+        self._connections = asyncio.Semaphore(max(1, connections - 1))
         self._commits = 0
         self._checkpointer: sqlite3.Connection | None = None
         self._checkpoint: asyncio.Future[None] | None = None
 
     async def connect(self) -> SqliteConnection:
-        await self._connections.acquire()
-        try:
-            pool = self.sync_engine.pool
-            if isinstance(pool, QueuePool) and pool.checkedin() > 0:
-                conn = self.sync_engine.connect()  # an open one from the pool: no I/O
-            else:  # opening a file, and its pragmas, is a worker's
-                loop = asyncio.get_running_loop()
-                conn = await loop.run_in_executor(self.workers, self.sync_engine.connect)
-        except BaseException:
-            self._connections.release()
-            raise
-        return SqliteConnection(conn, self, self._connections.release)
+        return SqliteConnection(self)  # the writer is taken with the unit's first statement
 
     async def snapshot(self, read: Callable[[Connection], T]) -> T:
         """`read` in a read transaction on a worker: outside the writer turns, and in WAL
@@ -298,6 +253,7 @@ class SqliteEngine:
             log.warning("sqlite: checkpoint failed: %s", done.exception())
 
     async def dispose(self) -> None:
+        await self.writer.close()
         if self._checkpoint is not None:
             with suppress(Exception):
                 await self._checkpoint

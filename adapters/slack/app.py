@@ -33,6 +33,9 @@ from bot.delivery.pacing import Pacer
 from bot.ports import Deliverer, DeskPort
 
 log = logging.getLogger(__name__)
+# Web API connections at once: a burst of 300 new customers is 300 lookups and then 300
+# acknowledgements, each a round trip; well under a process's usual 1,024 open files
+WEB_API_CONNECTIONS = 512
 
 
 class SlackAdapter:
@@ -129,9 +132,12 @@ class SlackAdapter:
 
     async def start(self, desk: DeskPort) -> None:
         # one session for every Web API call: without it slack_sdk opens a session and a
-        # connection (a TLS handshake, against Slack) per call
+        # connection (a TLS handshake, against Slack) per call; with aiohttp's default of 100
+        # connections, a burst's calls (a users.info for each new customer, then each one's
+        # acknowledgement) wait for one another round trip by round trip
         self.client.session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=self.client.timeout)
+            timeout=aiohttp.ClientTimeout(total=self.client.timeout),
+            connector=aiohttp.TCPConnector(limit=WEB_API_CONNECTIONS),
         )
         try:
             await self._start(desk)

@@ -116,12 +116,12 @@ async def test_a_connection_waits_for_another_process_to_let_the_database_go(
     other.execute("BEGIN EXCLUSIVE")  # nobody may even read it, let alone switch it to WAL
     database = Database(f"sqlite:///{path}")
     try:
-        connecting = asyncio.ensure_future(database.connect())
+        conn = await database.connect()  # the file is opened with the first statement
+        writing = asyncio.ensure_future(conn.execute(text("INSERT INTO notes VALUES ('stored')")))
         await asyncio.sleep(0.2)  # a worker is waiting in SQLite's busy handler, not failing
-        assert not connecting.done()
+        assert not writing.done()
         other.execute("COMMIT")
-        conn = await asyncio.wait_for(connecting, 10)
-        await conn.execute(text("INSERT INTO notes VALUES ('stored')"))
+        await asyncio.wait_for(writing, 10)
         await conn.commit()
         await conn.close()
     finally:

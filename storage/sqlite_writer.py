@@ -1,0 +1,206 @@
+"""SQLite's one writer connection, and group commit.
+
+Every unit of work of this process writes through one connection, in its writer turn
+(storage.sqlite.WriterTurns), inside a SAVEPOINT of that connection's open transaction. With
+nobody waiting for the turn, a unit commits at once, a transaction of its own. While others
+wait (a burst of customers), a unit that commits releases its savepoint and hands the turn on:
+the transaction commits once for the group, when GROUP_MAX units have joined or when a commit
+point, queued behind those waiting at the group's start, gets the turn. Each unit's commit
+returns only then, or raises that COMMIT's error, so nothing is acknowledged to a platform that
+is not in the database. A group writes each page it touches to the WAL once: a new ticket
+touches some 35 pages (a leaf of every table and index it writes), most of them the same as
+the ticket before it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, Engine, NestedTransaction
+from sqlalchemy.exc import OperationalError
+
+if TYPE_CHECKING:  # that module builds on this one
+    from storage.sqlite import WriterTurns
+
+log = logging.getLogger(__name__)
+GROUP_MAX = 16  # units whose writes one COMMIT may carry; the first waits for the others
+
+
+def _locked(error: OperationalError) -> bool:
+    return isinstance(error.orig, sqlite3.OperationalError) and "locked" in str(error.orig)
+
+
+class _Group:
+    """Units whose savepoints are released into the open transaction, waiting for its COMMIT."""
+
+    def __init__(self) -> None:
+        self.members = 0
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # a member cancelled while it waits leaves the outcome unread: that is no error
+        self.done.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+
+class Writer:
+    """The connection every unit of work writes through, one unit at a time (in its turn)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        turns: WriterTurns,
+        workers: ThreadPoolExecutor,
+        lock_wait_ms: int,
+        on_commit: Callable[[], None],
+    ) -> None:
+        self._engine = engine
+        self._turns = turns
+        self._workers = workers
+        self._lock_wait_ms = lock_wait_ms
+        self._on_commit = on_commit
+        self._conn: Connection | None = None
+        self._group: _Group | None = None
+        self._commit_points: set[asyncio.Task[None]] = set()
+
+    @property
+    def conn(self) -> Connection:
+        assert self._conn is not None, "the writer is used in a unit's turn only"
+        return self._conn
+
+    async def enter(self) -> NestedTransaction:
+        """A unit's savepoint, in the transaction (begun if need be); the turn is the unit's."""
+        if self._conn is None:  # opening the file, and its pragmas, is a worker's
+            loop = asyncio.get_running_loop()
+            self._conn = await loop.run_in_executor(self._workers, self._engine.connect)
+        if not self._conn.in_transaction():
+            await self._begin(self._conn)
+        return self._conn.begin_nested()
+
+    async def _begin(self, conn: Connection) -> None:
+        try:
+            conn.begin()  # BEGIN IMMEDIATE; busy_timeout is 0 here: it never waits
+        except OperationalError as error:
+            if not _locked(error):
+                raise
+            loop = asyncio.get_running_loop()  # another process holds the lock: a worker waits
+            await loop.run_in_executor(self._workers, self._begin_waiting, conn)
+
+    def _begin_waiting(self, conn: Connection) -> None:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        raw.execute(f"PRAGMA busy_timeout={self._lock_wait_ms}")
+        try:
+            conn.begin()
+        finally:
+            raw.execute("PRAGMA busy_timeout=0")
+
+    async def commit(self, unit: NestedTransaction) -> None:
+        """The unit's writes, committed (alone, or with its group); the turn is handed on."""
+        try:
+            unit.commit()  # RELEASE SAVEPOINT
+        except BaseException as error:
+            self._abandon(error)
+            raise
+        group = self._group
+        if group is None and not self._turns.waiting:
+            self._commit(None)  # nobody waits: a transaction of its own, as on a calm day
+            return
+        if group is None:
+            group = self._group = _Group()
+            point = asyncio.create_task(self._commit_point(group))
+            self._commit_points.add(point)
+            point.add_done_callback(self._commit_points.discard)
+        group.members += 1
+        if group.members >= GROUP_MAX:
+            self._commit(group)
+            return
+        self._turns.give_back()
+        await asyncio.shield(group.done)  # its outcome is every member's
+
+    def rollback(self, unit: NestedTransaction) -> None:
+        """The unit's writes undone, its group's kept; the turn is handed on. No await in it:
+        a unit cancelled as it ends still gives the turn back."""
+        try:
+            unit.rollback()  # ROLLBACK TO SAVEPOINT
+        except BaseException as error:
+            self._abandon(error)
+            raise
+        if self._group is not None:  # the group's writes wait for its commit point
+            self._turns.give_back()
+            return
+        try:
+            self.conn.rollback()  # nobody else's writes are in it: the transaction ends
+        except BaseException as error:
+            self._abandon(error)
+            raise
+        self._turns.give_back()
+
+    def invalidate(self, error: BaseException) -> None:
+        """The connection failed under a unit: its group fails, and a new one is opened."""
+        self._fail(error)
+        if self._conn is not None:
+            self._conn.invalidate()
+            self._conn = None
+        self._turns.give_back()
+
+    async def _commit_point(self, group: _Group) -> None:
+        """Queued behind the units waiting when the group began: commits what joined."""
+        await self._turns.take()
+        if self._group is not group:  # committed already (it filled up) or failed
+            self._turns.give_back()
+            return
+        try:
+            self._commit(group)
+        except Exception:  # the members raise it
+            log.debug("sqlite: a group's commit failed", exc_info=True)
+
+    def _commit(self, group: _Group | None) -> None:
+        """COMMIT the transaction, in the turn; the group hears how it went; the turn goes."""
+        if group is not None and self._group is group:
+            self._group = None
+        try:
+            self.conn.commit()  # appends to the WAL: no fsync, no checkpoint here
+        except BaseException as error:
+            self._fail(error, group)
+            self._reset()
+            raise
+        finally:
+            self._turns.give_back()
+        self._on_commit()
+        if group is not None:
+            group.done.set_result(None)
+
+    def _abandon(self, error: BaseException) -> None:
+        """A savepoint could not be released or rolled back: the transaction is in doubt, so
+        all of it goes, and the group waiting on it hears why."""
+        self._fail(error)
+        self._reset()
+        self._turns.give_back()
+
+    def _fail(self, error: BaseException, group: _Group | None = None) -> None:
+        group = group or self._group
+        self._group = None
+        if group is not None and not group.done.done():
+            group.done.set_exception(error)
+
+    def _reset(self) -> None:
+        if self._conn is None:
+            return
+        try:
+            self._conn.rollback()
+            raw = self._conn.connection.dbapi_connection
+            if raw is not None and raw.in_transaction:  # over for SQLAlchemy, not for SQLite
+                raw.execute("ROLLBACK")
+        except Exception:  # unusable: the next unit opens a new one
+            self._conn.invalidate()
+            self._conn = None
+
+    async def close(self) -> None:
+        """After the last unit: commit points still queued run, then the connection goes."""
+        while self._commit_points:
+            await asyncio.gather(*self._commit_points, return_exceptions=True)
+        if self._conn is not None:
+            self._conn.close()  # back to the pool (a rollback first if one is open)
+            self._conn = None

@@ -1,0 +1,101 @@
+"""Group commit on SQLite: units of work that commit while others wait for the writer share
+one COMMIT, and none of them returns from its commit before the rows are in the database."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+
+from storage.engine import Database
+from storage.sqlite_writer import GROUP_MAX
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    db = Database(f"sqlite:///{tmp_path / 'desk.db'}")
+    async with db.begin() as conn:
+        await conn.execute(text("CREATE TABLE notes (n INTEGER)"))
+    yield db
+    await db.dispose()
+
+
+def _commits(database: Database) -> list[int]:
+    """A growing list: one entry per COMMIT the database was sent."""
+    sent: list[int] = []
+
+    @event.listens_for(database.sync_engine, "commit")
+    def counted(conn: Any) -> None:
+        sent.append(1)
+
+    return sent
+
+
+def _stored(database: Database) -> set[int]:
+    """What another process would read from the file now."""
+    path = str(database.url.database)
+    with sqlite3.connect(path) as other:
+        return {n for (n,) in other.execute("SELECT n FROM notes")}
+
+
+async def _write(database: Database, n: int, *, keep: bool = True) -> set[int]:
+    """One unit of work; what is in the file when its commit has returned."""
+    conn = await database.connect()
+    try:
+        await conn.execute(text("INSERT INTO notes VALUES (:n)"), {"n": n})
+        if keep:
+            await conn.commit()
+        else:
+            await conn.rollback()
+        return _stored(database)
+    finally:
+        await conn.close()
+
+
+async def test_alone_a_unit_commits_at_once(database: Database) -> None:
+    commits = _commits(database)
+    assert await _write(database, 1) == {1}
+    assert len(commits) == 1
+
+
+async def test_units_at_once_share_commits_and_each_returns_once_stored(
+    database: Database,
+) -> None:
+    commits = _commits(database)
+    seen = await asyncio.gather(*(_write(database, n) for n in range(40)))
+    assert _stored(database) == set(range(40))
+    for n, stored in enumerate(seen):
+        assert n in stored  # its commit returned after its row was in the file
+    # 40 units: a few groups of at most GROUP_MAX, not forty transactions
+    assert 40 / GROUP_MAX <= len(commits) <= 40 / 4
+
+
+async def test_a_unit_that_rolls_back_in_a_group_leaves_the_others_be(
+    database: Database,
+) -> None:
+    await asyncio.gather(*(_write(database, n, keep=n != 5) for n in range(10)))
+    assert _stored(database) == set(range(10)) - {5}
+
+
+async def test_when_a_groups_commit_fails_every_unit_in_it_fails_and_nothing_is_kept(
+    database: Database,
+) -> None:
+    failing = True
+
+    @event.listens_for(database.sync_engine, "commit")
+    def disk_full(conn: Any) -> None:
+        if failing:
+            raise sqlite3.OperationalError("database or disk is full")
+
+    outcomes = await asyncio.gather(
+        *(_write(database, n) for n in range(8)), return_exceptions=True
+    )
+    assert all(isinstance(o, Exception) for o in outcomes), outcomes
+    assert _stored(database) == set()
+    failing = False
+    assert await _write(database, 99) == {99}  # the writer goes on
