@@ -51,9 +51,18 @@ def _claimable(customers_only: bool) -> Any:
 _CLAIMABLE = {flag: _claimable(flag) for flag in (False, True)}
 _BY_IDS = _ob.id.in_(bindparam("ids", expanding=True))
 _LEASE = update(t.outbox).where(_BY_IDS)
+# the rows locked in the order of their ids (PostgreSQL), as the sender writes its results:
+# an UPDATE locks them in whatever order it finds them, and two transactions taking the same
+# rows in two orders would each wait for the other
+_RENEWABLE = (
+    select(_ob.id)
+    .where(_BY_IDS, _ob.lease_owner == bindparam("owner"), _ob.status == "pending")
+    .order_by(_ob.id)
+    .with_for_update()
+)
 _RENEW = (
     update(t.outbox)
-    .where(_BY_IDS, _ob.lease_owner == bindparam("owner"), _ob.status == "pending")
+    .where(_ob.id.in_(_RENEWABLE.scalar_subquery()))
     .values(lease_until=bindparam("until"))
     .returning(_ob.id)
 )

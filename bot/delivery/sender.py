@@ -245,7 +245,9 @@ class OutboxSender:
         self, settled: list[tuple[OutboundMessage, Ticket | None, AttemptResult]]
     ) -> None:
         async with self.uow_factory() as uow:
-            for message, ticket, result in settled:
+            # in the order of their ids, as a lease renewal locks its rows: two transactions
+            # locking the same rows in two orders would each wait for the other (PostgreSQL)
+            for message, ticket, result in sorted(settled, key=lambda s: s[0].id or 0):
                 await self.results.record(uow, message, ticket, result)
             await uow.commit()
 
