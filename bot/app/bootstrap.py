@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from bot.app.kb_cli import kb_dir
 from bot.clock import Clock, SystemClock
 from bot.config import Config
+from bot.config import kb_threshold as threshold_setting
 from bot.delivery.pacing import Pacer
 from bot.delivery.results import Patience
 from bot.delivery.sender import Capacity, OutboxSender
@@ -117,22 +117,11 @@ async def build(
     return App(config, database, desk, sender, ReminderRunner(desk), rates)
 
 
-KB_THRESHOLD = "SUPPORTBOT_KB_THRESHOLD"
-
-
 def kb_threshold(config: Config) -> float:
-    """The confidence (0 to 1) an article needs to be offered to a customer unasked."""
-    text = config.env.get(KB_THRESHOLD, "").strip()
-    if not text:
-        return THRESHOLD
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value <= 1:  # nan too
-        log.warning("%s=%r is not a number from 0 to 1; using %.2f", KB_THRESHOLD, text, THRESHOLD)
-        return THRESHOLD
-    return value
+    """The confidence (0 to 1) an article needs to be offered to a customer unasked: the
+    setting as the configuration reads (and refuses) it, else the knowledge base's own."""
+    chosen = threshold_setting(config.env.get("SUPPORTBOT_KB_THRESHOLD", "").strip())
+    return THRESHOLD if chosen is None else chosen
 
 
 def knowledge_base(config: Config) -> KnowledgeBase | None:

@@ -15,6 +15,7 @@ from bot import commands as c
 from bot.app.bootstrap import kb_threshold, knowledge_base
 from bot.buttons import command_for_button
 from bot.config import Config
+from bot.config_errors import ConfigError
 from bot.desk.suggestions import Shelf
 from bot.events import Closed
 from bot.kinds import EventKind
@@ -252,11 +253,11 @@ def test_self_served_closes_are_counted_apart_in_the_digest() -> None:
     assert sorted(a.name for a in found.agents) == ["S-bob", "S-cyd"]
 
 
-def test_the_threshold_setting(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_threshold_setting(tmp_path: Path) -> None:
     assert kb_threshold(Config()) == THRESHOLD
     assert kb_threshold(Config(env={"SUPPORTBOT_KB_THRESHOLD": "0.7"})) == 0.7
-    assert kb_threshold(Config(env={"SUPPORTBOT_KB_THRESHOLD": "high"})) == THRESHOLD
-    assert "SUPPORTBOT_KB_THRESHOLD='high' is not a number from 0 to 1" in caplog.text
+    with pytest.raises(ConfigError, match="'high' is not a number from 0 to 1"):
+        kb_threshold(Config(env={"SUPPORTBOT_KB_THRESHOLD": "high"}))
     assert knowledge_base(Config(env={"SUPPORTBOT_KB_DIR": str(tmp_path / "none")})) is None
     (tmp_path / "kb").mkdir()
     env = {"SUPPORTBOT_KB_DIR": str(tmp_path / "kb"), "SUPPORTBOT_KB_THRESHOLD": "0.9"}
