@@ -9,6 +9,7 @@ Discord's heartbeats and other customers go on.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -21,6 +22,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import (
     DataError,
     DBAPIError,
+    DisconnectionError,
     IntegrityError,
     ProgrammingError,
     SQLAlchemyError,
@@ -119,7 +121,10 @@ class Database:
             path = "" if in_memory(self.url) else str(self.url.database)
             self._sqlite = SqliteEngine(sync, connections, lock_wait, path)
         else:
-            engine_args.setdefault("pool_pre_ping", True)
+            # SQLAlchemy's pre-ping costs asyncpg three round trips (BEGIN, ";", ROLLBACK)
+            # each time a unit of work takes a connection, as many as a new ticket's own
+            # statements; a connection the server closed is told by its socket instead
+            engine_args.setdefault("pool_pre_ping", False)
             if "poolclass" not in engine_args:
                 # kept open, as on SQLite: a connection's start-up costs more than a ticket
                 engine_args.setdefault("pool_size", CONNECTIONS)
@@ -136,6 +141,7 @@ class Database:
             # self.url keeps them: a Database made again from it connects the same way
             engine_url = self.url.difference_update_query(LIBPQ_PARAMETERS)
             self._async = create_async_engine(engine_url, **json, **engine_args)
+            event.listen(self._async.sync_engine, "checkout", _closed_by_the_server)
 
     @property
     def sync_engine(self) -> Engine:
@@ -191,6 +197,19 @@ class Database:
                 f"cannot use the database at {self.description}: {why_not(error, self.url)}"
             ) from error
 
+    async def warm(self) -> None:
+        """Open at start the connections a PostgreSQL pool keeps: opened in a burst, each
+        would cost the customers waiting a dozen round trips (start-up, type codecs)."""
+        if self._async is None:
+            return
+        size = getattr(self._async.sync_engine.pool, "size", lambda: 0)()
+        opened = await asyncio.gather(
+            *(self._async.connect() for _ in range(size)), return_exceptions=True
+        )
+        for conn in opened:  # back to the pool; one that failed is opened when needed
+            if not isinstance(conn, BaseException):
+                await conn.close()
+
     async def dispose(self) -> None:
         if self._sqlite is not None:
             await self._sqlite.dispose()
@@ -201,6 +220,13 @@ class Database:
 # every PostgreSQL session of a supportbot process carries this name, followed by the process's
 # label, so that `supportbot check` (and pg_stat_activity) can tell which process is which
 APPLICATION_PREFIX = "supportbot "
+
+
+def _closed_by_the_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection whose server went away (a restart, a failover, an idle timeout)
+    is replaced before a unit of work gets it: the pool tries another on DisconnectionError."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this connection")
 
 
 def process_label() -> str:

@@ -17,9 +17,9 @@ from sqlalchemy import bindparam, case, func, insert, or_, select, update
 
 from bot.model import Audience, OutboundMessage, Ticket
 from storage import tables as t
-from storage.engine import Conn
 from storage.rows import outbound_from, outbound_values
 from storage.sqlite import quick
+from storage.write_behind import WriteBehind
 
 _ob = t.outbox.c
 _earlier = t.outbox.alias("earlier")
@@ -78,6 +78,7 @@ _INSERT = insert(t.outbox).returning(_ob.id, sort_by_parameter_order=True)
 _INSERT_ROWS = insert(t.outbox)
 _LAST_ID = quick(select(func.last_insert_rowid()))
 _SET_OUTBOX = update(t.outbox).where(_ob.id == bindparam("b_id"))
+_ATTEMPTED = _SET_OUTBOX.values(attempts=_ob.attempts + 1)
 _UNLEASED = {"lease_owner": None, "lease_until": None}
 
 
@@ -100,7 +101,7 @@ class SqlOutbox:
 
     def __init__(
         self,
-        conn: Conn,
+        conn: WriteBehind,
         dialect: str,
         handoff: HandOff | None = None,
         opened: Mapping[int, Ticket] = {},
@@ -197,13 +198,15 @@ class SqlOutbox:
             )
 
     async def mark_sent(self, message_id: int, platform_message_id: str, at: datetime) -> None:
-        await self._set(
-            message_id,
-            status="sent",
-            sent_at=at,
-            platform_message_id=platform_message_id,
-            attempt_started_at=None,
-        )
+        # with the transaction's next statement: the messages sent together are marked in
+        # one round trip (on PostgreSQL), in the order they are given
+        values = {
+            "status": "sent",
+            "sent_at": at,
+            "platform_message_id": platform_message_id,
+            "attempt_started_at": None,
+        }
+        await self.conn.later(_ATTEMPTED, values | _UNLEASED | {"b_id": message_id})
 
     async def mark_retry(
         self, message_id: int, next_attempt_at: datetime, error: str, *, in_doubt: bool = False
@@ -223,8 +226,7 @@ class SqlOutbox:
 
     async def _set(self, message_id: int, **values: Any) -> None:
         """An attempt's result: counted, and the row is free for whoever is next."""
-        stmt = _SET_OUTBOX.values(attempts=_ob.attempts + 1)
-        await self.conn.execute(stmt, values | _UNLEASED | {"b_id": message_id})
+        await self.conn.execute(_ATTEMPTED, values | _UNLEASED | {"b_id": message_id})
 
     async def pending_count(self) -> int:
         await self.flush()

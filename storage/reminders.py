@@ -15,9 +15,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.model import Reminder, ReminderKind, ReminderStatus
 from storage import tables as t
-from storage.engine import Conn, new_id
+from storage.engine import new_id
 from storage.rows import person_from
 from storage.sqlite import quick, scan
+from storage.write_behind import WriteBehind
 
 _r = t.reminders.c
 _tk = t.tickets.c
@@ -70,7 +71,7 @@ _FOLLOW_UPS = (
 
 
 class SqlReminders:
-    def __init__(self, conn: Conn, dialect: str) -> None:
+    def __init__(self, conn: WriteBehind, dialect: str) -> None:
         self.conn = conn
         self._insert_keyed = _INSERT_KEYED[dialect]
 
@@ -78,9 +79,8 @@ class SqlReminders:
         reminder.id = new_id(await self.conn.execute(_INSERT, _values(reminder)))
 
     async def add_many(self, reminders: list[Reminder]) -> None:
-        """One statement for several (their ids are not read back)."""
-        if reminders:
-            await self.conn.execute(_INSERT, [_values(r) for r in reminders])
+        """One statement for several, with the transaction's next (their ids are not read)."""
+        await self.conn.later(_INSERT, [_values(r) for r in reminders])
 
     async def add_once(self, reminder: Reminder) -> bool:
         """Add a keyed reminder unless one with its key exists; True when this one was added."""

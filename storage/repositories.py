@@ -7,10 +7,11 @@ database spent running it.
 
 from __future__ import annotations
 
+from copy import deepcopy
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.kinds import EventKind
@@ -23,6 +24,7 @@ from storage.reminders import SqlReminders
 from storage.rows import attachments_json, person_from
 from storage.sqlite import quick
 from storage.tickets import SqlTickets
+from storage.write_behind import CONVERSATION_LOCKS, WriteBehind
 
 __all__ = [
     "SqlCustomers",
@@ -42,6 +44,25 @@ _FIND_CUSTOMER = quick(
 )
 
 
+# on PostgreSQL a customer is found or added (with their identity) in one round trip
+_FIND_OR_ADD_CUSTOMER = text(
+    """
+    WITH found AS (
+        SELECT customers.id, customers.display_name, customers.locale, customers.timezone
+        FROM customers JOIN customer_identities ON customer_identities.customer_id = customers.id
+        WHERE customer_identities.platform = :platform AND customer_identities.user_id = :user_id
+    ), added AS (
+        INSERT INTO customers (display_name, locale, timezone)
+        SELECT :display_name, :locale, :timezone WHERE NOT EXISTS (SELECT FROM found)
+        RETURNING id, display_name, locale, timezone
+    ), identity AS (
+        INSERT INTO customer_identities (platform, user_id, customer_id)
+        SELECT :platform, :user_id, id FROM added
+    )
+    SELECT id, display_name, locale, timezone, false AS new FROM found
+    UNION ALL SELECT id, display_name, locale, timezone, true AS new FROM added
+    """
+)
 _INSERT_CUSTOMERS = insert(t.customers)
 _INSERT_CUSTOMER_IDENTITIES = insert(t.customer_identities)
 _INSERT_TICKET_EVENTS = insert(t.ticket_events)
@@ -53,16 +74,52 @@ _RECORD_INBOUND = {
     )
     for name, dialect_insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
 }
+_in = t.inbound_events.c
+_INBOUND_COLUMNS = ("platform", "event_id", "received_at", "payload", "error")
+# PostgreSQL: the conversation's lock is taken by the statement that stores its event
+_RECORD_INBOUND_HELD = (
+    postgresql.insert(t.inbound_events)
+    .from_select(
+        _INBOUND_COLUMNS,
+        select(*(bindparam(name, type_=_in[name].type) for name in _INBOUND_COLUMNS)).select_from(
+            select(
+                func.pg_advisory_xact_lock(bindparam("space"), func.hashtext(bindparam("key")))
+            ).subquery("held")
+        ),
+    )
+    .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+)
 
 
 class SqlCustomers:
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Conn, dialect: str) -> None:
         self.conn = conn
+        self._dialect = dialect
 
     async def find(self, platform: str, user_id: str) -> Customer | None:
         params = {"platform": platform, "user_id": user_id}
         row = (await self.conn.execute(_FIND_CUSTOMER, params)).first()
         return Customer(row.id, row.display_name, row.locale, row.timezone) if row else None
+
+    async def find_or_add(
+        self, platform: str, user_id: str, customer: Customer
+    ) -> tuple[Customer, bool]:
+        if self._dialect != "postgresql":
+            found = await self.find(platform, user_id)
+            if found is not None:
+                return found, False
+            await self.add(customer, platform, user_id)
+            return customer, True
+        params = {
+            "platform": platform,
+            "user_id": user_id,
+            "display_name": customer.display_name[:200],
+            "locale": customer.locale,
+            "timezone": customer.timezone,
+        }
+        row = (await self.conn.execute(_FIND_OR_ADD_CUSTOMER, params)).first()
+        assert row is not None
+        return Customer(row.id, row.display_name, row.locale, row.timezone), bool(row.new)
 
     async def add(self, customer: Customer, platform: str, user_id: str) -> None:
         written = await self.conn.execute(
@@ -92,11 +149,12 @@ class SqlCustomers:
 
 
 class SqlEvents:
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: WriteBehind) -> None:
         self.conn = conn
 
     async def add(self, event: TicketEvent) -> None:
-        written = await self.conn.execute(
+        # written with the transaction's next statement: its id is not read back
+        await self.conn.later(
             _INSERT_TICKET_EVENTS,
             {
                 "ticket_id": event.ticket_id,
@@ -104,10 +162,9 @@ class SqlEvents:
                 "actor_ref": event.actor.ref,
                 "actor_name": event.actor.name,
                 "at": event.at,
-                "data": event.data,
+                "data": deepcopy(event.data),  # the caller's, and written later
             },
         )
-        event.id = new_id(written)
 
     async def for_ticket(self, ticket_id: int) -> list[TicketEvent]:
         c = t.ticket_events.c
@@ -128,11 +185,12 @@ class SqlEvents:
 
 
 class SqlMessages:
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: WriteBehind) -> None:
         self.conn = conn
 
     async def add(self, message: TicketMessage) -> None:
-        written = await self.conn.execute(
+        # written with the transaction's next statement: its id is not read back
+        await self.conn.later(
             _INSERT_TICKET_MESSAGES,
             {
                 "ticket_id": message.ticket_id,
@@ -145,7 +203,6 @@ class SqlMessages:
                 "anonymous": message.anonymous,
             },
         )
-        message.id = new_id(written)
 
     async def for_ticket(self, ticket_id: int) -> list[TicketMessage]:
         c = t.ticket_messages.c
@@ -168,7 +225,7 @@ class SqlMessages:
 
 
 class SqlInbound:
-    def __init__(self, conn: Conn, dialect: str) -> None:
+    def __init__(self, conn: WriteBehind, dialect: str) -> None:
         self.conn = conn
         self._record = _RECORD_INBOUND[dialect]
 
@@ -182,7 +239,10 @@ class SqlInbound:
             "received_at": at,
             "error": "",
         }
-        if (await self.conn.execute(self._record, row)).rowcount == 1:
+        statement = self._record
+        if (held := self.conn.take_hold()) is not None:
+            statement, row = _RECORD_INBOUND_HELD, {**row, "space": CONVERSATION_LOCKS, "key": held}
+        if (await self.conn.execute(statement, row)).rowcount == 1:
             return True
         COUNTS.deduplicated[platform] += 1  # for the operator's metrics
         return False

@@ -29,6 +29,10 @@ _NEXT_NUMBER = (
 # row: its writer lock takes intakes one at a time anyway, and numbers stay gapless.
 _NEXT_FROM_SEQUENCE = select(func.nextval(t.TICKET_NUMBERS))
 _INSERT = insert(t.tickets)
+# a new ticket's number taken by its own INSERT: one round trip fewer for each new ticket
+_INSERT_NUMBERED = (
+    insert(t.tickets).values(number=func.nextval(t.TICKET_NUMBERS)).returning(_tk.id, _tk.number)
+)
 _SAVE_TICKET = update(t.tickets).where(
     _tk.id == bindparam("b_id"), _tk.version == bindparam("b_version")
 )
@@ -95,8 +99,17 @@ class SqlTickets:
         return int(value)
 
     async def add(self, ticket: Ticket) -> None:
-        written = await self.conn.execute(_INSERT, ticket_values(ticket) | {"version": 1})
-        ticket.id = new_id(written)
+        """Store a new ticket; one whose number is 0 is given the next number."""
+        values = ticket_values(ticket) | {"version": 1}
+        if ticket.number == 0 and self._sequence:
+            del values["number"]
+            row = (await self.conn.execute(_INSERT_NUMBERED, values)).first()
+            assert row is not None
+            ticket.id, ticket.number = int(row.id), int(row.number)
+        else:
+            if ticket.number == 0:
+                ticket.number = values["number"] = await self.next_number()
+            ticket.id = new_id(await self.conn.execute(_INSERT, values))
         ticket.version = 1
         self.created[ticket.id] = ticket
 

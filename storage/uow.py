@@ -6,8 +6,6 @@ from contextlib import suppress
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import text
-
 from bot.model import OutboundMessage, Ticket
 from bot.ports import (
     BlockRepository,
@@ -43,6 +41,7 @@ from storage.repositories import (
 )
 from storage.snippets import SqlSnippets
 from storage.transcripts import SqlTranscripts
+from storage.write_behind import WriteBehind
 
 
 class SqlUnitOfWork:
@@ -60,10 +59,12 @@ class SqlUnitOfWork:
             if is_outage(error):
                 raise _outage(error) from error
             raise
-        conn = self._conn
+        # repositories write through it: on PostgreSQL, rows no one reads at once wait for
+        # the next statement and go with each other
+        conn = self._writes = WriteBehind(self._conn, self._database.dialect_name)
         tickets = SqlTickets(conn, self._database.dialect_name)
         self.tickets: TicketRepository = tickets
-        self.customers: CustomerRepository = SqlCustomers(conn)
+        self.customers: CustomerRepository = SqlCustomers(conn, self._database.dialect_name)
         self.blocks: BlockRepository = SqlBlocks(conn)
         self.transcripts: TranscriptRepository = SqlTranscripts(conn)
         self.snippets: SnippetRepository = SqlSnippets(conn, self._database.dialect_name)
@@ -106,24 +107,18 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         assert self._conn is not None
         await self._outbox.flush()
-        await self._conn.commit()
+        await self._writes.commit()
         self.handed_off = self._outbox.handed
 
     async def rollback(self) -> None:
         assert self._conn is not None
-        await self._conn.rollback()
+        await self._writes.rollback()
 
     async def hold_conversation(self, key: str) -> None:
-        # SQLite has one writer at a time (and one process, see run_lock): nothing to do
+        # SQLite has one writer at a time (and one process, see run_lock): nothing to do.
+        # PostgreSQL locks it with the next statement (the inbound event's, usually)
         if self._database.dialect_name == "postgresql":
-            assert self._conn is not None
-            await self._conn.execute(_HOLD, {"space": CONVERSATION_LOCKS, "key": key})
-
-
-# a transaction advisory lock in a key space of its own (two int4 keys never meet the
-# bigint keys of storage.leadership), freed when the transaction ends
-CONVERSATION_LOCKS = 0x7375_7070  # "supp"
-_HOLD = text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))")
+            self._writes.hold(key)
 
 
 def _outage(error: BaseException) -> StorageOutage:

@@ -80,6 +80,7 @@ async def build(
             applied = await upgrade(database)
             if applied:
                 log.info("applied migrations: %s", ", ".join(applied))
+        await database.warm()
     except BaseException:
         await database.dispose()
         raise

@@ -15,12 +15,14 @@ async def customer_for(
 ) -> tuple[Customer, bool]:
     """The customer behind this platform identity, and whether they are new. What the
     platform tells of their language and time zone is kept, the latest winning."""
-    customer = await ctx.uow.customers.find(person.platform, person.user_id)
     wanted = ctx.renderer.pick_locale(locale) if locale else ""
     zone = timezone if _known_zone(timezone) else ""
-    if customer is None:
-        customer = Customer(None, person.name, wanted or ctx.settings.locale, zone)
-        await ctx.uow.customers.add(customer, person.platform, person.user_id)
+    customer, new = await ctx.uow.customers.find_or_add(
+        person.platform,
+        person.user_id,
+        Customer(None, person.name, wanted or ctx.settings.locale, zone),
+    )
+    if new:
         return customer, True
     changed = (
         (person.name and person.name != customer.display_name)

@@ -120,7 +120,7 @@ async def open_ticket(
     earlier = 0 if new_customer else await ctx.uow.tickets.count_for_customer(customer.id)
     ticket = Ticket(
         id=None,
-        number=await ctx.uow.tickets.next_number(),
+        number=0,  # the next, given as it is stored
         subject=subject_of(subject or text, attachments, ctx.settings.subject_length),
         customer_id=customer.id,
         customer_name=customer.display_name,

@@ -28,7 +28,7 @@ async def test_a_unit_of_work_cancelled_while_it_ends_leaves_sqlite_to_the_next(
     async def cancelled_work() -> None:
         async with SqlUnitOfWork(database) as uow:
             await uow.inbound.record("slack", "Ev1", {"text": "hi"}, AT)
-            conn = uow.tickets.conn  # type: ignore[attr-defined]
+            conn = uow._conn  # the connection underneath the repositories
 
             async def cancelled_before_the_rollback() -> None:
                 raise asyncio.CancelledError  # shutdown, or a caller that stopped waiting

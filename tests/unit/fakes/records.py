@@ -39,6 +39,8 @@ class FakeTickets(Repository):
         return s.counter
 
     async def add(self, ticket: Ticket) -> None:
+        if ticket.number == 0:
+            ticket.number = await self.next_number()
         s = await self._s()
         if any(t.number == ticket.number for t in s.tickets.values()):
             raise violation(f"ticket number {ticket.number} exists")
@@ -192,6 +194,14 @@ class FakeCustomers(Repository):
         cid = s.identities.get((platform, user_id))
         return copy.deepcopy(s.customers[cid]) if cid is not None else None
 
+    async def find_or_add(
+        self, platform: str, user_id: str, customer: Customer
+    ) -> tuple[Customer, bool]:
+        if (found := await self.find(platform, user_id)) is not None:
+            return found, False
+        await self.add(customer, platform, user_id)
+        return customer, True
+
     async def add(self, customer: Customer, platform: str, user_id: str) -> None:
         s = await self._s()
         if (platform, user_id) in s.identities:
@@ -217,7 +227,7 @@ class FakeEvents(Repository):
         s = await self._s()
         if event.ticket_id not in s.tickets:
             raise violation(f"no ticket {event.ticket_id}")
-        event.id = s.new_id()
+        # stored under an id the caller's object is not told (as PostgreSQL writes it later)
         s.events.append(
             TicketEvent(
                 event.ticket_id,
@@ -225,7 +235,7 @@ class FakeEvents(Repository):
                 stored_person(event.actor),
                 utc(event.at),
                 dict(as_json(event.data)),
-                event.id,
+                s.new_id(),
             )
         )
 
@@ -239,7 +249,6 @@ class FakeMessages(Repository):
         s = await self._s()
         if message.ticket_id not in s.tickets:
             raise violation(f"no ticket {message.ticket_id}")
-        message.id = s.new_id()
         attachments = as_json([{"name": a.name, "url": a.url} for a in message.attachments])
         s.messages.append(
             TicketMessage(
@@ -249,7 +258,7 @@ class FakeMessages(Repository):
                 message.body,
                 utc(message.at),
                 [Attachment(**a) for a in attachments],
-                message.id,
+                s.new_id(),
                 message.anonymous,
             )
         )

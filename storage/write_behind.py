@@ -1,0 +1,150 @@
+"""Rows whose ids nobody reads at once (a ticket's audit line, its messages, its reminders)
+wait, and go to PostgreSQL together in one statement just before the transaction's next
+statement or its commit, so that every read in the transaction still sees them.
+
+Why: on PostgreSQL each statement is a round trip through asyncpg and SQLAlchemy (about a
+quarter of a millisecond of the bot's CPU), and in a burst of new customers that CPU is what
+every customer's acknowledgement waits for. On SQLite a statement is a call in the process:
+rows are written at once, as before."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    Connection,
+    Executable,
+    Insert,
+    Update,
+    bindparam,
+    literal_column,
+    select,
+    text,
+)
+
+from storage.engine import Conn, Rows
+
+T = TypeVar("T")
+
+# a transaction advisory lock in a key space of its own (two int4 keys never meet the
+# bigint keys of storage.leadership), freed when the transaction ends
+CONVERSATION_LOCKS = 0x7375_7070  # "supp"
+HOLD = text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))")
+Row = dict[str, Any]
+
+# statements built for the combinations of tables met so far (a handful in practice)
+_COMBINED: dict[tuple[tuple[Insert, int, tuple[str, ...]], ...], Executable] = {}
+_COMBINED_MAX = 256
+
+
+class WriteBehind:
+    """A connection whose `later` rows are written just before anything else it runs."""
+
+    def __init__(self, conn: Conn, dialect: str) -> None:
+        self._conn = conn
+        self._waiting = dialect == "postgresql"
+        self._rows: list[tuple[Insert | Update, list[Row]]] = []
+        self._held: str | None = None  # a conversation to lock before the next statement
+
+    def hold(self, key: str) -> None:
+        """Lock conversation `key` (PostgreSQL's advisory lock) before the next statement,
+        or within it: see `take_hold`."""
+        self._held = key
+
+    def take_hold(self) -> str | None:
+        """The conversation still to be locked; the caller's statement now locks it."""
+        key, self._held = self._held, None
+        return key
+
+    async def later(self, statement: Insert | Update, rows: Row | Sequence[Row]) -> None:
+        """Run `statement` for `rows` (one or several, of one shape) before the next
+        statement runs: inserts of different tables in one statement, the same update for
+        several rows in one executemany."""
+        batch = [rows] if isinstance(rows, dict) else list(rows)
+        if not batch:
+            return
+        if not self._waiting:
+            await self._conn.execute(statement, batch[0] if len(batch) == 1 else batch)
+            return
+        if isinstance(statement, Update):
+            last = self._rows[-1] if self._rows else None
+            if last is not None and last[0] is statement and set(last[1][0]) == set(batch[0]):
+                last[1].extend(batch)
+                return
+        # ids follow the order rows were written only statement by statement: a second
+        # batch for a table already waiting goes after the first has been written
+        elif any(waiting.table is statement.table for waiting, _ in self._rows):
+            await self.flush()
+        self._rows.append((statement, batch))
+
+    async def flush(self) -> None:
+        if (key := self.take_hold()) is not None:
+            await self._conn.execute(HOLD, {"space": CONVERSATION_LOCKS, "key": key})
+        rows, self._rows = self._rows, []
+        inserts = [(s, batch) for s, batch in rows if isinstance(s, Insert)]
+        if len(inserts) == len(rows) > 1:
+            await self._conn.execute(_combined(inserts), _parameters(inserts))
+            return
+        for statement, batch in rows:
+            await self._conn.execute(statement, batch[0] if len(batch) == 1 else batch)
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> Rows:
+        await self.flush()
+        return await self._conn.execute(statement, parameters)
+
+    async def commit(self) -> None:
+        await self.flush()
+        await self._conn.commit()
+
+    async def rollback(self) -> None:
+        self._rows, self._held = [], None
+        await self._conn.rollback()
+
+    async def close(self) -> None:
+        self._rows, self._held = [], None
+        await self._conn.close()
+
+    async def invalidate(self) -> None:
+        await self._conn.invalidate()
+
+    def in_transaction(self) -> bool:
+        return bool(self._rows) or self._conn.in_transaction()
+
+    async def run_sync(self, fn: Callable[[Connection], T]) -> T:
+        await self.flush()
+        return await self._conn.run_sync(fn)
+
+
+def _combined(rows: list[tuple[Insert, list[Row]]]) -> Executable:
+    """WITH w0 AS (INSERT ...), w1 AS (INSERT ...) SELECT 1: PostgreSQL runs every
+    data-modifying WITH to completion, whether the SELECT reads it or not."""
+    key = tuple((insert, len(batch), tuple(batch[0])) for insert, batch in rows)
+    statement = _COMBINED.get(key)
+    if statement is None:
+        # a row each: SQLAlchemy caches no multi-row VALUES, and compiling this anew
+        # would cost more than the round trips it saves (a batch's own rows need no order)
+        ctes = [
+            insert.values(
+                {
+                    name: bindparam(f"w{n}_{i}_{name}", type_=insert.table.c[name].type)
+                    for name in row
+                }
+            ).cte(f"w{n}_{i}")
+            for n, (insert, batch) in enumerate(rows)
+            for i, row in enumerate(batch)
+        ]
+        statement = select(literal_column("1")).add_cte(*ctes)
+        if len(_COMBINED) >= _COMBINED_MAX:
+            _COMBINED.clear()
+        _COMBINED[key] = statement
+    return statement
+
+
+def _parameters(rows: list[tuple[Insert, list[Row]]]) -> Row:
+    return {
+        f"w{n}_{i}_{name}": value
+        for n, (_insert, batch) in enumerate(rows)
+        for i, row in enumerate(batch)
+        for name, value in row.items()
+    }
