@@ -118,7 +118,7 @@ class SqlUnitOfWork:
         # SQLite has one writer at a time (and one process, see run_lock): nothing to do.
         # PostgreSQL locks it with the next statement (the inbound event's, usually)
         if self._database.dialect_name == "postgresql":
-            self._writes.hold(key)
+            await self._writes.hold(key)
 
 
 def _outage(error: BaseException) -> StorageOutage:

@@ -47,9 +47,11 @@ class WriteBehind:
         self._rows: list[tuple[Insert | Update, list[Row]]] = []
         self._held: str | None = None  # a conversation to lock before the next statement
 
-    def hold(self, key: str) -> None:
+    async def hold(self, key: str) -> None:
         """Lock conversation `key` (PostgreSQL's advisory lock) before the next statement,
         or within it: see `take_hold`."""
+        if self._held is not None:  # one still to be locked is locked first, in order
+            await self._lock(self._held)
         self._held = key
 
     def take_hold(self) -> str | None:
@@ -80,7 +82,7 @@ class WriteBehind:
 
     async def flush(self) -> None:
         if (key := self.take_hold()) is not None:
-            await self._conn.execute(HOLD, {"space": CONVERSATION_LOCKS, "key": key})
+            await self._lock(key)
         rows, self._rows = self._rows, []
         inserts = [(s, batch) for s, batch in rows if isinstance(s, Insert)]
         if len(inserts) == len(rows) > 1:
@@ -88,6 +90,10 @@ class WriteBehind:
             return
         for statement, batch in rows:
             await self._conn.execute(statement, batch[0] if len(batch) == 1 else batch)
+
+    async def _lock(self, key: str) -> None:
+        self._held = None
+        await self._conn.execute(HOLD, {"space": CONVERSATION_LOCKS, "key": key})
 
     async def execute(self, statement: Executable, parameters: Any = None) -> Rows:
         await self.flush()

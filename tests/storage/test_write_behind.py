@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError
 
 from bot import commands as c
@@ -163,5 +163,26 @@ async def test_messages_sent_together_are_marked_in_one_statement_on_postgresql(
             )
             found = sorted(tuple(row) for row in rows)
         assert found == [(f"m{n}", "sent", f"ts-m{n}", 1, None) for n in range(3)]
+    finally:
+        await database.dispose()
+
+
+async def test_conversations_held_one_after_another_are_all_locked(tmp_path: Path) -> None:
+    """A command that holds a customer's conversation, then the routing lock, before its next
+    statement: both are locked by then (on PostgreSQL the lock goes with that statement)."""
+    database = await fresh_database("postgresql", tmp_path)
+    try:
+        async with SqlUnitOfWork(database) as uow:
+            await uow.hold_conversation("slack:D1")
+            await uow.hold_conversation("routing")
+            assert await uow.tickets.by_number(1) is None  # the next statement
+            conn = uow.tickets.conn  # type: ignore[attr-defined]
+            held = await conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+                )
+            )
+            assert held.scalar() == 2
     finally:
         await database.dispose()
