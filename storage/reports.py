@@ -9,13 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.kinds import EventKind
 from bot.model import ReminderKind, ReminderStatus, Status
 from bot.reports import COUNTED, AuditLine, DigestView, UnclaimedTicket
 from storage import tables as t
-from storage.engine import Conn
+from storage.write_behind import WriteBehind
 
 _tk = t.tickets.c
 _ev = t.ticket_events.c
@@ -89,7 +88,7 @@ _FOLLOW_UPS_DUE = select(func.count()).where(
 
 
 class SqlReports:
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: WriteBehind) -> None:
         self.conn = conn
 
     async def digest_view(
@@ -122,7 +121,7 @@ class SqlReports:
 
     async def _audit_lines(self, window: dict[str, datetime]) -> list[AuditLine]:
         """The window's events as plain tuples: a large desk's day is tens of thousands."""
-        if not isinstance(self.conn, AsyncConnection):
+        if not self.conn.streams:
             # SQLite read them on a worker; only the lines are made here
             rows = await self.conn.execute(_EVENTS, window)
             return [AuditLine(EventKind(kind), *rest) for kind, *rest in map(tuple, rows)]

@@ -22,6 +22,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncResult
 
 from storage.engine import Conn, Rows
 
@@ -98,6 +99,17 @@ class WriteBehind:
     async def execute(self, statement: Executable, parameters: Any = None) -> Rows:
         await self.flush()
         return await self._conn.execute(statement, parameters)
+
+    @property
+    def streams(self) -> bool:
+        """Whether `stream` reads through a server-side cursor (PostgreSQL's connection)."""
+        return isinstance(self._conn, AsyncConnection)
+
+    async def stream(self, statement: Executable, parameters: Any = None) -> AsyncResult[Any]:
+        """A server-side cursor's result, a slice per round trip (PostgreSQL only)."""
+        await self.flush()
+        assert isinstance(self._conn, AsyncConnection)
+        return await self._conn.stream(statement, parameters)
 
     async def commit(self) -> None:
         await self.flush()

@@ -7,10 +7,12 @@ import random
 import statistics
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import events as ev
 from bot.clock import FrozenClock
@@ -33,6 +35,7 @@ from bot.rendering import Renderer
 from bot.reports import digest_figures
 from bot.scheduling.runner import ReminderRunner
 from bot.settings import DeskSettings
+from storage import reports
 from storage import tables as t
 from storage.engine import Database
 from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
@@ -210,6 +213,29 @@ async def test_every_figure_matches_an_independent_count(database: Database) -> 
         assert sorted(agent_line.ratings) == sorted(rated)
     # the bot's own closes count in the total but are no agent's work
     assert {a.name for a in found.agents} == {a.name for a in AGENTS}
+
+
+async def test_postgresql_reads_the_days_audit_lines_a_slice_at_a_time(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tens of thousands of a large desk's events are decoded a slice per round trip, the
+    event loop serving customers between slices, not in one piece (SQLite reads them on a
+    worker thread)."""
+    seeded = _seed()
+    await _store(database, seeded)
+    monkeypatch.setattr(reports, "EVENTS_SLICE", 7)
+    streamed: list[int] = []
+    read = AsyncConnection.stream
+
+    async def counted(self: AsyncConnection, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        streamed.append(statement.get_execution_options().get("yield_per", 0))
+        return await read(self, statement, *args, **kwargs)
+
+    monkeypatch.setattr(AsyncConnection, "stream", counted)
+    async with SqlUnitOfWork(database) as uow:
+        view = await uow.reports.digest_view(SINCE, NOW, NOW + timedelta(hours=15))
+    assert len(view.events) == sum(_within(e.at) for e in seeded[1]) > 7
+    assert streamed == ([7] if database.dialect_name == "postgresql" else [])
 
 
 def _scheduled_desk(database: Database, clock: FrozenClock) -> Desk:
