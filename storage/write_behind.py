@@ -1,6 +1,7 @@
-"""Rows whose ids nobody reads at once (a ticket's audit line, its messages, its reminders)
-wait, and go to PostgreSQL together in one statement just before the transaction's next
-statement or its commit, so that every read in the transaction still sees them.
+"""Rows whose ids nobody reads at once (a ticket's audit line, its messages, its reminders,
+the marks of messages sent) wait, and go to PostgreSQL together just before the
+transaction's next statement or its commit, so that every read in the transaction still
+sees them; a conversation's advisory lock goes with that statement too.
 
 Why: on PostgreSQL each statement is a round trip through asyncpg and SQLAlchemy (about a
 quarter of a millisecond of the bot's CPU), and in a burst of new customers that CPU is what
