@@ -53,7 +53,8 @@ async def test_rows_written_later_are_read_back_in_the_same_transaction(
         data = {"nested": {"a": [1, 2]}, "text": "日本語"}
         await uow.events.add(TicketEvent(ticket.id, EventKind.NOTE, BOB, AT, data))
         await uow.messages.add(TicketMessage(ticket.id, Direction.NOTE, BOB, "checking", AT))
-        data["nested"]["a"].append(3)  # type: ignore[index]  # the caller's dict changes before the row is written
+        # the caller's dict changes before the row is written
+        data["nested"]["a"].append(3)  # type: ignore[index]
         [found] = await uow.events.for_ticket(ticket.id)
         [note] = await uow.messages.for_ticket(ticket.id)
         await uow.commit()
