@@ -11,7 +11,7 @@ import asyncpg
 from sqlalchemy import event, text
 
 from bot import commands as c
-from bot.desk import Desk
+from bot.desk import Desk, Outcome
 from bot.model import Person, Source
 from bot.rendering import Renderer
 from storage.engine import CONNECTIONS, Database
@@ -23,6 +23,17 @@ from tests.storage.conftest import fresh_database
 CUSTOMERS = 120
 
 
+async def _burst(database: Database) -> list[Outcome]:
+    """CUSTOMERS new customers write at once."""
+    desk = Desk(SqlUnitOfWorkFactory(database), Renderer())
+    messages = []
+    for i in range(CUSTOMERS):
+        person = Person("test", f"U{i}", f"Customer {i}")
+        command = c.RelayCustomerMessage(person, Source("test", "W", f"D{i}"), f"Order {i}")
+        messages.append(desk.handle(command, c.Caller(person, event_id=f"E{i}")))
+    return await asyncio.gather(*messages)
+
+
 async def test_a_burst_opens_no_more_connections_than_the_process_keeps(
     database: Database,
 ) -> None:
@@ -31,13 +42,7 @@ async def test_a_burst_opens_no_more_connections_than_the_process_keeps(
     closed: list[Any] = []
     event.listen(database.sync_engine, "connect", lambda conn, _record: opened.append(conn))
     event.listen(database.sync_engine, "close", lambda conn, _record: closed.append(conn))
-    desk = Desk(SqlUnitOfWorkFactory(database), Renderer())
-    messages = []
-    for i in range(CUSTOMERS):
-        person = Person("test", f"U{i}", f"Customer {i}")
-        command = c.RelayCustomerMessage(person, Source("test", "W", f"D{i}"), f"Order {i}")
-        messages.append(desk.handle(command, c.Caller(person, event_id=f"E{i}")))
-    replies = await asyncio.gather(*messages)
+    replies = await _burst(database)
     assert len({r.ticket_number for r in replies if r.ok}) == CUSTOMERS
     assert len(opened) <= CONNECTIONS
     assert closed == []  # all kept for the next burst
@@ -96,13 +101,7 @@ async def test_after_warming_at_start_a_burst_opens_no_connection_on_postgresql(
         await database.warm()
         opened: list[Any] = []
         event.listen(database.sync_engine, "connect", lambda conn, _record: opened.append(conn))
-        desk = Desk(SqlUnitOfWorkFactory(database), Renderer())
-        messages = []
-        for i in range(CUSTOMERS):
-            person = Person("test", f"U{i}", f"Customer {i}")
-            command = c.RelayCustomerMessage(person, Source("test", "W", f"D{i}"), f"Order {i}")
-            messages.append(desk.handle(command, c.Caller(person, event_id=f"E{i}")))
-        replies = await asyncio.gather(*messages)
+        replies = await _burst(database)
         assert all(reply.ok for reply in replies)
         assert opened == []
     finally:
