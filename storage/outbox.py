@@ -76,11 +76,11 @@ _RELEASE = (
     .where(_BY_IDS, _ob.lease_owner == bindparam("owner"), _ob.status == "pending")
     .values(lease_owner=None, lease_until=None)
 )
-_INSERT = insert(t.outbox).returning(_ob.id, sort_by_parameter_order=True)
+# PostgreSQL: with the unit's waiting rows, ids in the rows' order (WriteBehind.insert_in_order).
 # SQLite would send RETURNING in parameter order as one INSERT a row; without it the rows
 # go in one executemany, and a unit of work that holds the write lock gets consecutive ids
 # (one past the largest, row by row), so the last id names them all
-_INSERT_ROWS = insert(t.outbox)
+_INSERT = insert(t.outbox)
 _LAST_ID = quick(select(func.last_insert_rowid()))
 _SET_OUTBOX = update(t.outbox).where(_ob.id == bindparam("b_id"))
 _ATTEMPTED = _SET_OUTBOX.values(attempts=_ob.attempts + 1)
@@ -140,9 +140,9 @@ class SqlOutbox:
         handed = self._hand_off(pending)
         rows = [values for _, values in pending]
         if not self._sqlite:
-            ids = [int(row[0]) for row in await self.conn.execute(_INSERT, rows)]
+            ids = await self.conn.insert_in_order(_INSERT, rows)
         else:
-            await self.conn.execute(_INSERT_ROWS, rows)
+            await self.conn.execute(_INSERT, rows)
             if not handed:
                 return
             last = int((await self.conn.execute(_LAST_ID)).scalar_one())

@@ -14,14 +14,18 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    CTE,
     Connection,
     Executable,
     Insert,
+    Table,
     Update,
     bindparam,
+    insert,
     literal_column,
     select,
     text,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncResult
 
@@ -36,8 +40,12 @@ HOLD = text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))")
 Row = dict[str, Any]
 
 # statements built for the combinations of tables met so far (a handful in practice)
-_COMBINED: dict[tuple[tuple[Insert, int, tuple[str, ...]], ...], Executable] = {}
+_Shape = tuple[tuple[tuple[Insert, int, tuple[str, ...]], ...], Any]
+_COMBINED: dict[_Shape, Executable] = {}
 _COMBINED_MAX = 256
+# rows that `insert_in_order` writes with the waiting ones (a new ticket writes three);
+# more go in a statement of their own, as a statement holds at most 32767 parameters
+_IN_ORDER_MAX = 16
 
 
 class WriteBehind:
@@ -93,6 +101,29 @@ class WriteBehind:
         for statement, batch in rows:
             await self._conn.execute(statement, batch[0] if len(batch) == 1 else batch)
 
+    async def insert_in_order(self, insert: Insert, rows: Sequence[Row]) -> list[int]:
+        """Insert `rows` (of one shape) with ids in their order, and return the ids; on
+        PostgreSQL in one statement with the rows waiting to be written."""
+        assert self._waiting, "PostgreSQL only: SQLite reads its ids from last_insert_rowid"
+        table = insert.table
+        assert isinstance(table, Table)
+        if len(rows) > _IN_ORDER_MAX:  # a statement of its own, batched by SQLAlchemy
+            await self.flush()
+            returning = insert.returning(table.c.id, sort_by_parameter_order=True)
+            return [int(row[0]) for row in await self._conn.execute(returning, list(rows))]
+        if (key := self.take_hold()) is not None:
+            await self._lock(key)
+        waiting = [(s, batch) for s, batch in self._rows if isinstance(s, Insert)]
+        if len(waiting) < len(self._rows) or any(s.table is table for s, _ in waiting):
+            await self.flush()
+            waiting = []
+        self._rows = []
+        statement = _combined(waiting, (table, len(rows), tuple(rows[0])))
+        values = _parameters(waiting) | {
+            f"o_{i}_{name}": value for i, row in enumerate(rows) for name, value in row.items()
+        }
+        return [int(row[0]) for row in await self._conn.execute(statement, values)]
+
     async def _lock(self, key: str) -> None:
         self._held = None
         await self._conn.execute(HOLD, {"space": CONVERSATION_LOCKS, "key": key})
@@ -135,10 +166,14 @@ class WriteBehind:
         return await self._conn.run_sync(fn)
 
 
-def _combined(rows: list[tuple[Insert, list[Row]]]) -> Executable:
+def _combined(
+    rows: list[tuple[Insert, list[Row]]], ordered: tuple[Table, int, tuple[str, ...]] | None = None
+) -> Executable:
     """WITH w0 AS (INSERT ...), w1 AS (INSERT ...) SELECT 1: PostgreSQL runs every
-    data-modifying WITH to completion, whether the SELECT reads it or not."""
-    key = tuple((insert, len(batch), tuple(batch[0])) for insert, batch in rows)
+    data-modifying WITH to completion, whether the SELECT reads it or not. With `ordered`
+    (a table, a number of rows and their columns), those rows go in one INSERT whose ids
+    follow the rows' order, and the statement returns the ids."""
+    key = (tuple((insert, len(batch), tuple(batch[0])) for insert, batch in rows), ordered)
     statement = _COMBINED.get(key)
     if statement is None:
         # a row each: SQLAlchemy caches no multi-row VALUES, and compiling this anew
@@ -153,7 +188,11 @@ def _combined(rows: list[tuple[Insert, list[Row]]]) -> Executable:
             for n, (insert, batch) in enumerate(rows)
             for i, row in enumerate(batch)
         ]
-        statement = select(literal_column("1")).add_cte(*ctes)
+        if ordered is None:
+            statement = select(literal_column("1")).add_cte(*ctes)
+        else:
+            inserted = _in_order(*ordered)
+            statement = select(inserted.c.id).order_by(inserted.c.id).add_cte(*ctes)
         if len(_COMBINED) >= _COMBINED_MAX:
             _COMBINED.clear()
         _COMBINED[key] = statement
@@ -167,3 +206,18 @@ def _parameters(rows: list[tuple[Insert, list[Row]]]) -> Row:
         for i, row in enumerate(batch)
         for name, value in row.items()
     }
+
+
+def _in_order(table: Table, count: int, names: tuple[str, ...]) -> CTE:
+    """INSERT ... SELECT ... ORDER BY n: the sequence numbers the rows as they come sorted
+    (sibling WITHs run in no defined order, and a conversation's messages go by id)."""
+    rows = [
+        select(
+            literal_column(str(i)).label("n"),
+            *(bindparam(f"o_{i}_{name}", type_=table.c[name].type).label(name) for name in names),
+        )
+        for i in range(count)
+    ]
+    source = (union_all(*rows) if count > 1 else rows[0]).subquery("o_rows")
+    ordered = select(*(source.c[name] for name in names)).order_by(source.c.n)
+    return insert(table).from_select(list(names), ordered).returning(table.c.id).cte("o")
