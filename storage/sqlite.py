@@ -35,10 +35,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Executable, NestedTransaction, Row
+from sqlalchemy import Connection, Engine, Executable, Row
 from sqlalchemy.exc import InvalidRequestError
 
-from storage.sqlite_writer import Writer
+from storage.sqlite_writer import Savepoint, Writer
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ class SqliteConnection:
 
     def __init__(self, engine: SqliteEngine) -> None:
         self._engine = engine
-        self._unit: NestedTransaction | None = None
+        self._unit: Savepoint | None = None
 
     async def _call(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._engine.workers, fn)

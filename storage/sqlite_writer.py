@@ -20,8 +20,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, NestedTransaction
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 if TYPE_CHECKING:  # that module builds on this one
     from storage.sqlite import WriterTurns
@@ -42,6 +42,31 @@ class _Group:
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         # a member cancelled while it waits leaves the outcome unread: that is no error
         self.done.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+
+class Savepoint:
+    """A unit's SAVEPOINT, said to SQLite itself: SQLAlchemy's begin_nested compiles a new
+    savepoint name each time, a tenth of the CPU a new ticket's writes take. Units run one at
+    a time, so one name serves."""
+
+    def __init__(self, conn: Connection) -> None:
+        driver = conn.connection.driver_connection
+        assert driver is not None, "a unit's savepoint is taken on an open connection"
+        self._driver = driver
+        self._say("SAVEPOINT unit")
+
+    def commit(self) -> None:
+        self._say("RELEASE unit")
+
+    def rollback(self) -> None:
+        self._say("ROLLBACK TO unit")
+        self._say("RELEASE unit")
+
+    def _say(self, sql: str) -> None:
+        try:
+            self._driver.execute(sql)
+        except sqlite3.Error as error:  # as SQLAlchemy would name it
+            raise DBAPIError.instance(sql, None, error, sqlite3.Error) from error
 
 
 class Writer:
@@ -69,14 +94,14 @@ class Writer:
         assert self._conn is not None, "the writer is used in a unit's turn only"
         return self._conn
 
-    async def enter(self) -> NestedTransaction:
+    async def enter(self) -> Savepoint:
         """A unit's savepoint, in the transaction (begun if need be); the turn is the unit's."""
         if self._conn is None:  # opening the file, and its pragmas, is a worker's
             loop = asyncio.get_running_loop()
             self._conn = await loop.run_in_executor(self._workers, self._engine.connect)
         if not self._conn.in_transaction():
             await self._begin(self._conn)
-        return self._conn.begin_nested()
+        return Savepoint(self._conn)
 
     async def _begin(self, conn: Connection) -> None:
         try:
@@ -96,7 +121,7 @@ class Writer:
         finally:
             raw.execute("PRAGMA busy_timeout=0")
 
-    async def commit(self, unit: NestedTransaction) -> None:
+    async def commit(self, unit: Savepoint) -> None:
         """The unit's writes, committed (alone, or with its group); the turn is handed on."""
         try:
             unit.commit()  # RELEASE SAVEPOINT
@@ -119,7 +144,7 @@ class Writer:
         self._turns.give_back()
         await asyncio.shield(group.done)  # its outcome is every member's
 
-    def rollback(self, unit: NestedTransaction) -> None:
+    def rollback(self, unit: Savepoint) -> None:
         """The unit's writes undone, its group's kept; the turn is handed on. No await in it:
         a unit cancelled as it ends still gives the turn back."""
         try:
