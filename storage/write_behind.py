@@ -1,7 +1,8 @@
 """Rows whose ids nobody reads at once (a ticket's audit line, its messages, its reminders,
 the marks of messages sent) wait, and go to PostgreSQL together just before the
 transaction's next statement or its commit, so that every read in the transaction still
-sees them; a conversation's advisory lock goes with that statement too.
+sees them; a conversation's advisory lock goes with that statement too, and so do the
+outbox's rows at the commit (numbered in their order, see `insert_in_order`).
 
 Why: on PostgreSQL each statement is a round trip through asyncpg and SQLAlchemy (about a
 quarter of a millisecond of the bot's CPU), and in a burst of new customers that CPU is what
