@@ -207,9 +207,10 @@ async def test_outbox_rows_written_with_waiting_rows_are_numbered_in_their_order
         await uow.commit()
     async with database.begin() as conn:
         ob = tables.outbox.c
-        rows = (await conn.execute(select(ob.id, ob.body).order_by(ob.id))).all()
+        found = await conn.execute(select(ob.id, ob.body).order_by(ob.id))
+        rows = [(int(row.id), str(row.body)) for row in found]
     assert [body for _, body in rows] == [f"m{n}" for n in range(12)]
     async with SqlUnitOfWork(database) as uow:
         [first] = await uow.outbox.claim(AT, 10, "w", AT + LEASE, customers_only=False)
         assert [e.kind for e in await uow.events.for_ticket(ticket.id)] == [EventKind.NOTE]
-    assert (first.id, first.body) == tuple(rows[0])
+    assert (first.id, first.body) == rows[0]
