@@ -26,6 +26,10 @@ What is printed, per database (a fresh SQLite file, and PostgreSQL when it is re
 - for information, the CPU time the bot's processes spent from the burst until the last
   acknowledgement, per customer: a process that works that long for the burst cannot
   acknowledge its last customers sooner, whatever the order of its work.
+- first, this machine's floor for the whole burst, measured in the same run: the same 300
+  customers through a bare Bolt app (bench/bare_bot.py) that only looks each one up and
+  answers in their DM, with no database: what Bolt, slack_sdk and aiohttp cost here, and
+  two round trips, before anything supportbot adds.
 
 Slack's side behaves as Slack does: an envelope not acknowledged within 3 s is delivered
 again (same event id, a new envelope, `retry_attempt` counting up), up to 3 times.
@@ -43,57 +47,42 @@ import contextlib
 import math
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from slack_sdk.web.async_client import AsyncWebClient
-
+from bench.burst_slack import (
+    BURST,
+    CUSTOMERS,
+    LATENCY,
+    PER_SECOND,
+    REDELIVER_AFTER,
+    STAFF_CHANNEL,
+    Customer,
+    Stamped,
+    dm,
+    floor_round_trip,
+    is_post,
+    write,
+)
 from bench.pg import POSTGRES, fresh_postgres
-from tests.adapters.fake_slack import Call, FakeSlack, dm_envelope, running_fake_slack
+from tests.adapters.fake_slack import FakeSlack, running_fake_slack
 from tests.support.bot_process import BotProcess, slack_env
 
-CUSTOMERS = 300
-LATENCY = 0.1  # seconds added to every Web API call
-BURST, PER_SECOND = 4, 1.0  # chat.postMessage per channel
 WINDOW = 30.0  # seconds of the staff channel sampled
 ACK_WAIT = 30.0  # seconds after the burst that acknowledgements are waited for
-REDELIVER_AFTER, REDELIVERIES = 3.0, 3  # Slack's: unacknowledged after 3 s, up to 3 times
-FLOOR_CALLS = 10
 STOP_WAIT = 5.0  # seconds after SIGTERM before the bot is killed (shutdown is not measured)
 
 TARGET_ACK_P95 = 1.0  # seconds
 TARGET_STAFF_RATIO = 0.90
 TARGET_REFUSED = 0.05
 
-STAFF_CHANNEL = "CSTAFF0001"
 AGENT = "UAGENT0001"
-TOKEN = "xoxb-test-token"
 DB_NAME = "supportbot_bench_burst"
-
-
-@dataclass
-class Stamped:
-    """When the fake carried out each Web API call (its latency already waited), in order."""
-
-    calls: list[tuple[float, Call]] = field(default_factory=list)
-
-    def install(self, fake: FakeSlack) -> None:
-        handle: Callable[[Call], tuple[int, dict[str, str], dict[str, Any]]] = fake._handle
-
-        def stamped(call: Call) -> tuple[int, dict[str, str], dict[str, Any]]:
-            answer = handle(call)
-            self.calls.append((time.monotonic(), call))
-            return answer
-
-        fake._handle = stamped  # type: ignore[method-assign]
-
-    def between(self, start: float, end: float) -> list[tuple[float, Call]]:
-        return [(at, call) for at, call in self.calls if start <= at <= end]
+ROOT = str(Path(__file__).resolve().parent.parent)
 
 
 @dataclass
@@ -141,72 +130,17 @@ class Figures:
         )
 
 
-def _event(customer: int, attempt: int, envelope: str, ts: str) -> dict[str, Any]:
-    text = f"Order {1000 + customer} has not arrived. Could you check the tracking?"
-    user = f"UCUST{customer:05d}"
-    return dm_envelope(envelope, f"Ev0BURST{customer:05d}", _dm(customer), user, text, ts, attempt)
-
-
-def _dm(customer: int) -> str:
-    return f"D0BURST{customer:05d}"
-
-
-@dataclass
-class Customer:
-    index: int
-    sent_at: float = 0.0
-    acked_at: float | None = None  # the bot acknowledged the envelope (Socket Mode)
-    envelopes: int = 0
-
-
-async def _write(fake: FakeSlack, customer: Customer) -> None:
-    """One customer's message, delivered as Slack would until the bot acknowledges it."""
-    ts = fake.next_ts()
-    customer.sent_at = time.monotonic()
-    for attempt in range(1 + REDELIVERIES):
-        customer.envelopes += 1
-        envelope = f"env-burst-{customer.index}-{attempt}"
-        answer = await fake.send_envelope(
-            _event(customer.index, attempt, envelope, ts), timeout=REDELIVER_AFTER
-        )
-        if answer is not None:
-            customer.acked_at = time.monotonic()
-            return
-
-
-async def _floor(fake: FakeSlack) -> float:
-    """One chat.postMessage round trip through slack_sdk, as the bot makes it (a fresh DM
-    each, so the bucket never refuses it): the median of FLOOR_CALLS."""
-    client = AsyncWebClient(token=TOKEN, base_url=fake.base_url + "api/", retry_handlers=[])
-    await client.auth_test()  # imports and first use, not counted
-    trips = []
-    for i in range(FLOOR_CALLS):
-        started = time.monotonic()
-        await client.chat_postMessage(
-            channel=f"D0FLOOR{i:04d}",
-            text="Thanks, we have opened ticket #1.",
-            unfurl_links=False,
-            metadata={"event_type": "bench_floor", "event_payload": {"n": i}},
-        )
-        trips.append(time.monotonic() - started)
-    return statistics.median(trips)
-
-
-def _is_post(call: Call, channel: str) -> bool:
-    return call.method == "chat.postMessage" and str(call.args.get("channel", "")) == channel
-
-
-async def _warm_up(fake: FakeSlack, stamped: Stamped) -> None:
+async def _warm_up(fake: FakeSlack, stamped: Stamped, *, staff: bool = True) -> None:
     """One customer before the burst: acknowledged, carded and relayed; then the staff
     channel's bucket fills again (and the bot's own idea of it, if it keeps one)."""
     warm = Customer(CUSTOMERS)  # an index outside the burst's
-    await _write(fake, warm)
+    await write(fake, warm)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         calls = [c for _, c in stamped.calls]
-        dm = any(_is_post(c, _dm(warm.index)) and c.result for c in calls)
-        staff = sum(1 for c in calls if _is_post(c, STAFF_CHANNEL) and c.result)
-        if dm and staff >= 2:
+        answered = any(is_post(c, dm(warm.index)) and c.result for c in calls)
+        posted = sum(1 for c in calls if is_post(c, STAFF_CHANNEL) and c.result)
+        if answered and (posted >= 2 or not staff):
             break
         await asyncio.sleep(0.05)
     else:
@@ -237,16 +171,18 @@ def _cpu_seconds(bots: list[BotProcess]) -> float | None:
     return total
 
 
-async def _burst(fake: FakeSlack, stamped: Stamped, bots: list[BotProcess], label: str) -> Figures:
-    floor = await _floor(fake)
+async def _burst(
+    fake: FakeSlack, stamped: Stamped, bots: list[BotProcess], label: str, *, staff: bool = True
+) -> Figures:
+    floor = await floor_round_trip(fake)
     customers = [Customer(i) for i in range(CUSTOMERS)]
-    by_dm = {_dm(c.index): c for c in customers}
+    by_dm = {dm(c.index): c for c in customers}
     acked_at: dict[int, float] = {}
     lags: list[float] = []
     probe = asyncio.create_task(_lag_probe(lags))
     cpu_start, cpu_acked = _cpu_seconds(bots), None
     start = time.monotonic()
-    writers = [asyncio.create_task(_write(fake, c)) for c in customers]
+    writers = [asyncio.create_task(write(fake, c)) for c in customers]
     staff_open: float | None = None
     seen = len(stamped.calls)
     while True:
@@ -264,8 +200,10 @@ async def _burst(fake: FakeSlack, stamped: Stamped, bots: list[BotProcess], labe
         acks_done = len(acked_at) == CUSTOMERS or now >= start + ACK_WAIT
         if acks_done and cpu_acked is None:
             cpu_acked = _cpu_seconds(bots)
-        staff_done = (staff_open is not None and now >= staff_open + WINDOW) or (
-            staff_open is None and now >= start + ACK_WAIT
+        staff_done = (
+            not staff
+            or (staff_open is not None and now >= staff_open + WINDOW)
+            or (staff_open is None and now >= start + ACK_WAIT)
         )
         if acks_done and staff_done:
             break
@@ -286,7 +224,7 @@ async def _burst(fake: FakeSlack, stamped: Stamped, bots: list[BotProcess], labe
     if staff_open is not None:
         staff_window = min(WINDOW, end - staff_open)
         for at, call in window:
-            if _is_post(call, STAFF_CHANNEL) and staff_open <= at <= staff_open + staff_window:
+            if is_post(call, STAFF_CHANNEL) and staff_open <= at <= staff_open + staff_window:
                 staff_accepted += bool(call.result)
                 staff_refused += call.status == 429
     refused = [call for _, call in window if call.status == 429]
@@ -310,9 +248,12 @@ async def _burst(fake: FakeSlack, stamped: Stamped, bots: list[BotProcess], labe
     )
 
 
-async def measure(database_url: str, label: str, workers: int = 1) -> Figures:
+async def measure(
+    database_url: str, label: str, workers: int = 1, *, bare: bool = False
+) -> Figures:
     """`workers` processes share the database (PostgreSQL) and Slack's envelopes, as Slack
-    spreads them over an app's Socket Mode connections."""
+    spreads them over an app's Socket Mode connections. `bare`: bench.bare_bot instead of
+    supportbot, the floor (no database, nothing for the staff channel)."""
     async with running_fake_slack(latency=LATENCY) as fake:
         fake.staff = {AGENT}
         fake.limit_posts(BURST, PER_SECOND)
@@ -320,18 +261,19 @@ async def measure(database_url: str, label: str, workers: int = 1) -> Figures:
         stamped.install(fake)
         with tempfile.TemporaryDirectory() as tmp:
             url = database_url or f"sqlite:///{Path(tmp) / 'desk.db'}"
-            env = slack_env(fake.base_url + "api/", url, STAFF_CHANNEL)
+            env = slack_env(fake.base_url + "api/", url, STAFF_CHANNEL, PYTHONPATH=ROOT)
+            argv = [sys.executable, "-m", "bench.bare_bot"] if bare else None
             async with contextlib.AsyncExitStack() as stack:
                 bots = []
                 for number in range(workers):
                     folder = Path(tmp) / f"worker{number}"
                     folder.mkdir()
-                    bot = await stack.enter_async_context(BotProcess(env, folder))
+                    bot = await stack.enter_async_context(BotProcess(env, folder, argv))
                     await bot.start(timeout=60)
                     bots.append(bot)
                 await fake.wait_for_sockets(workers, seconds=10)
-                await _warm_up(fake, stamped)
-                figures = await _burst(fake, stamped, bots, label)
+                await _warm_up(fake, stamped, staff=not bare)
+                figures = await _burst(fake, stamped, bots, label, staff=not bare)
                 for bot in bots:
                     try:
                         await bot.stop(timeout=STOP_WAIT)
@@ -397,7 +339,18 @@ def report(f: Figures) -> bool:
     return ack_ok and staff_ok and refused_ok
 
 
+def report_bare(f: Figures) -> None:
+    p50, p95, top = (f.ack_quantile(q) for q in (0.50, 0.95, 1.0))
+    cpu = "" if f.bot_cpu is None else f", {f.bot_cpu / CUSTOMERS * 1000:.1f} ms CPU per customer"
+    print(
+        f"burst floor on this machine, the same {CUSTOMERS} customers through a bare Bolt app "
+        "that only looks each one up and answers in their DM (no database, no ticket): "
+        f"p50 {_seconds(p50)}  p95 {_seconds(p95)}  max {_seconds(top)}{cpu}"
+    )
+
+
 async def main() -> bool:
+    report_bare(await measure("", "bare Bolt app", bare=True))
     results = [report(await measure("", "sqlite"))]
     for workers in (1, 2):
         postgres = await fresh_postgres(DB_NAME, "burst")
