@@ -17,14 +17,15 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-CONNECTIONS = 512  # as the Slack adapter's WEB_API_CONNECTIONS
+from adapters.slack.app import WEB_API_CONNECTIONS  # the same connection pool as the bot's
 
 
 async def main() -> None:
     client = AsyncWebClient(
         token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"]
     )
-    client.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONNECTIONS))
+    connector = aiohttp.TCPConnector(limit=WEB_API_CONNECTIONS)
+    client.session = aiohttp.ClientSession(connector=connector)
     app = AsyncApp(client=client)
 
     @app.event("message")
