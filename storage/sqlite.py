@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, Executable, Row
 from sqlalchemy.exc import InvalidRequestError
 
+from storage.sqlite_direct import DirectWrites
 from storage.sqlite_writer import Savepoint, Writer
 
 T = TypeVar("T")
@@ -80,6 +81,13 @@ class Rows:
             with suppress(InvalidRequestError):
                 self.inserted_primary_key = result.inserted_primary_key
         self._rows: Sequence[Row[Any]] = result.all() if result.returns_rows else ()
+
+    @classmethod
+    def written(cls, rowcount: int, key: tuple[Any, ...] | None) -> Rows:
+        """What a write sent to the driver directly came to (storage.sqlite_direct)."""
+        rows = cls.__new__(cls)
+        rows.rowcount, rows.inserted_primary_key, rows._rows = rowcount, key, ()
+        return rows
 
     def first(self) -> Row[Any] | None:
         return self._rows[0] if self._rows else None
@@ -166,8 +174,17 @@ class SqliteConnection:
 
     async def execute(self, statement: Executable, parameters: Any = None) -> Rows:
         return await self._in_turn(
-            lambda conn: Rows(conn.execute(statement, parameters)), on_loop=_on_loop(statement)
+            lambda conn: self._run(conn, statement, parameters), on_loop=_on_loop(statement)
         )
+
+    def _run(self, conn: Connection, statement: Executable, parameters: Any) -> Rows:
+        plan = self._engine.direct.plan(statement, parameters)
+        driver = conn.connection.driver_connection
+        if plan is not None and driver is not None:
+            written = plan.run(driver, parameters)
+            if written is not None:
+                return Rows.written(*written)
+        return Rows(conn.execute(statement, parameters))
 
     async def run_sync(self, fn: Callable[[Connection], T]) -> T:
         return await self._in_turn(fn, on_loop=False)
@@ -207,6 +224,7 @@ class SqliteEngine:
         self.turns = WriterTurns()
         self.lock_wait_ms = int(lock_wait * 1000)
         self.writer = Writer(engine, self.turns, self.workers, self.lock_wait_ms, self.committed)
+        self.direct = DirectWrites(engine.dialect)
         self._path = path
         # the pool's others are for reads in snapshots; the writer keeps one for itself
         self._connections = asyncio.Semaphore(max(1, connections - 1))
