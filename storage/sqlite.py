@@ -159,13 +159,15 @@ class SqliteConnection:
     async def _call(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._engine.workers, fn)
 
-    async def _in_turn(self, fn: Callable[[Connection], T], *, on_loop: bool) -> T:
+    async def _in_turn(
+        self, fn: Callable[[Connection], T], *, on_loop: bool, bulk: bool = False
+    ) -> T:
         """Run `fn` in this unit's turn and savepoint, taken with its first statement."""
         writer = self._engine.writer
         if self._unit is None:
             await self._engine.turns.take()
             try:
-                self._unit = await writer.enter()
+                self._unit = await writer.enter(bulk=bulk)
             except BaseException:
                 self._engine.turns.give_back()
                 raise
@@ -187,7 +189,7 @@ class SqliteConnection:
         return Rows(conn.execute(statement, parameters))
 
     async def run_sync(self, fn: Callable[[Connection], T]) -> T:
-        return await self._in_turn(fn, on_loop=False)
+        return await self._in_turn(fn, on_loop=False, bulk=True)
 
     async def commit(self) -> None:
         if self._unit is not None:

@@ -1,15 +1,15 @@
 """SQLite's one writer connection, and group commit.
 
 Every unit of work of this process writes through one connection, in its writer turn
-(storage.sqlite.WriterTurns), inside a SAVEPOINT of that connection's open transaction. With
-nobody waiting for the turn, a unit commits at once, a transaction of its own. While others
-wait (a burst of customers), a unit that commits releases its savepoint and hands the turn on:
-the transaction commits once for the group, when GROUP_MAX units have joined or when a commit
-point, queued behind those waiting at the group's start, gets the turn. Each unit's commit
-returns only then, or raises that COMMIT's error, so nothing is acknowledged to a platform that
-is not in the database. A group writes each page it touches to the WAL once: a new ticket
-touches some 35 pages (a leaf of every table and index it writes), most of them the same as
-the ticket before it."""
+(storage.sqlite.WriterTurns), inside a SAVEPOINT of that connection's open transaction (the
+first unit of a transaction needs none). With nobody waiting for the turn, a unit commits at
+once, a transaction of its own. While others wait (a burst of customers), a unit that commits
+releases its savepoint and hands the turn on: the transaction commits once for the group, when
+GROUP_MAX units have joined or when a commit point, queued behind those waiting at the group's
+start, gets the turn. Each unit's commit returns only then, or raises that COMMIT's error, so
+nothing is acknowledged to a platform that is not in the database. A group writes each page
+it touches to the WAL once: a new ticket touches some 35 pages (a leaf of every table and
+index it writes), most of them the same as the ticket before it."""
 
 from __future__ import annotations
 
@@ -30,6 +30,16 @@ log = logging.getLogger(__name__)
 GROUP_MAX = 16  # units whose writes one COMMIT may carry; the first waits for the others
 
 
+# Where SQLite keeps a transaction's temporary data, above all the pages a unit's savepoint
+# changes (for a rollback to it): some 35 for a new ticket, past the 64 KiB that SQLite keeps
+# in memory before it opens a file for them, and a file for each unit cost more than the
+# unit's inserts. So a unit's transaction keeps them in memory; a transaction begun by
+# `run_sync` (a migration, whose journal may be as large as the table it rewrites) in files,
+# SQLite's default, which the OS caches and may write out. Set between transactions only.
+TEMP_IN_MEMORY = "MEMORY"
+TEMP_IN_FILES = "DEFAULT"
+
+
 def _locked(error: OperationalError) -> bool:
     return isinstance(error.orig, sqlite3.OperationalError) and "locked" in str(error.orig)
 
@@ -47,26 +57,34 @@ class _Group:
 class Savepoint:
     """A unit's SAVEPOINT, said to SQLite itself: SQLAlchemy's begin_nested compiles a new
     savepoint name each time, a tenth of the CPU a new ticket's writes take. Units run one at
-    a time, so one name serves."""
+    a time, so one name serves. The first unit of a transaction takes none (`alone`): the
+    transaction holds nobody else's writes, so undoing the transaction undoes the unit, and
+    SQLite keeps no copy of the pages it changes for a rollback to the savepoint."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, alone: bool = False) -> None:
         driver = conn.connection.driver_connection
         assert driver is not None, "a unit's savepoint is taken on an open connection"
         self._driver = driver
-        self._say("SAVEPOINT unit")
+        self.alone = alone
+        if not alone:
+            _say(driver, "SAVEPOINT unit")
 
     def commit(self) -> None:
-        self._say("RELEASE unit")
+        if not self.alone:
+            _say(self._driver, "RELEASE unit")
 
     def rollback(self) -> None:
-        self._say("ROLLBACK TO unit")
-        self._say("RELEASE unit")
+        """Only the unit's writes are undone; a unit alone is undone with its transaction."""
+        if not self.alone:
+            _say(self._driver, "ROLLBACK TO unit")
+            _say(self._driver, "RELEASE unit")
 
-    def _say(self, sql: str) -> None:
-        try:
-            self._driver.execute(sql)
-        except sqlite3.Error as error:  # as SQLAlchemy would name it
-            raise DBAPIError.instance(sql, None, error, sqlite3.Error) from error
+
+def _say(driver: sqlite3.Connection, sql: str) -> None:
+    try:
+        driver.execute(sql)
+    except sqlite3.Error as error:  # as SQLAlchemy would name it
+        raise DBAPIError.instance(sql, None, error, sqlite3.Error) from error
 
 
 class Writer:
@@ -86,6 +104,7 @@ class Writer:
         self._lock_wait_ms = lock_wait_ms
         self._on_commit = on_commit
         self._conn: Connection | None = None
+        self._temp_store: str | None = None  # the connection's, as last set
         self._group: _Group | None = None
         self._commit_points: set[asyncio.Task[None]] = set()
 
@@ -94,14 +113,25 @@ class Writer:
         assert self._conn is not None, "the writer is used in a unit's turn only"
         return self._conn
 
-    async def enter(self) -> Savepoint:
-        """A unit's savepoint, in the transaction (begun if need be); the turn is the unit's."""
+    async def enter(self, *, bulk: bool = False) -> Savepoint:
+        """A unit's savepoint, in the transaction (begun if need be); the turn is the unit's.
+        `bulk`: a transaction it begins keeps its temporary data in files."""
         if self._conn is None:  # opening the file, and its pragmas, is a worker's
             loop = asyncio.get_running_loop()
             self._conn = await loop.run_in_executor(self._workers, self._engine.connect)
+            self._temp_store = None
         if not self._conn.in_transaction():
+            self._keep_temporary(TEMP_IN_FILES if bulk else TEMP_IN_MEMORY)
             await self._begin(self._conn)
+            return Savepoint(self._conn, alone=True)
         return Savepoint(self._conn)
+
+    def _keep_temporary(self, where: str) -> None:
+        if self._temp_store != where:
+            driver = self.conn.connection.driver_connection
+            assert driver is not None
+            _say(driver, f"PRAGMA temp_store={where}")
+            self._temp_store = where
 
     async def _begin(self, conn: Connection) -> None:
         try:

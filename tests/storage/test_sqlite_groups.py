@@ -4,6 +4,7 @@ one COMMIT, and none of them returns from its commit before the rows are in the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -99,3 +100,79 @@ async def test_when_a_groups_commit_fails_every_unit_in_it_fails_and_nothing_is_
     assert _stored(database) == set()
     failing = False
     assert await _write(database, 99) == {99}  # the writer goes on
+
+
+async def test_the_first_unit_of_a_transaction_takes_no_savepoint_and_still_undoes_alone(
+    tmp_path: Path,
+) -> None:
+    """The transaction holds nobody else's writes yet: undoing it undoes the unit, and SQLite
+    keeps no copy of the pages the unit changes."""
+    said: list[str] = []
+    db = Database(f"sqlite:///{tmp_path / 'desk.db'}")
+    event.listen(db.sync_engine, "connect", lambda raw, _: raw.set_trace_callback(said.append))
+    try:
+        async with db.begin() as conn:
+            await conn.execute(text("CREATE TABLE notes (n INTEGER)"))
+        said.clear()
+        assert await _write(db, 1) == {1}
+        assert await _write(db, 2, keep=False) == {1}
+        assert not [s for s in said if "SAVEPOINT" in s], said
+        # the first of a group is undone alone; those after it, in savepoints, are kept
+        await asyncio.gather(*(_write(db, n, keep=n != 10) for n in range(10, 20)))
+        assert _stored(db) == {1, *range(11, 20)}
+        assert [s for s in said if s.startswith("SAVEPOINT")]
+    finally:
+        await db.dispose()
+
+
+def _temporary_files() -> list[str]:
+    """SQLite's temporary files this process has open (deleted as soon as they are opened)."""
+    found = []
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):  # closed since it was listed
+            target = str(fd.readlink())
+            if "etilqs_" in target:
+                found.append(target)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc (Linux)")
+async def test_a_units_savepoint_keeps_its_pages_in_memory_not_in_a_file(
+    database: Database,
+) -> None:
+    """A new ticket changes some 35 pages; past 64 KiB SQLite would open a temporary file
+    for the savepoint's copies, for each unit in a group."""
+    async with database.begin() as conn:
+        await conn.execute(text("CREATE TABLE pages (body TEXT)"))
+        for _ in range(100):  # a page each, or nearly
+            await conn.execute(text("INSERT INTO pages VALUES (:b)"), {"b": "x" * 3000})
+    files: list[list[str]] = []
+
+    async def member() -> None:
+        conn = await database.connect()
+        try:
+            await conn.execute(text("UPDATE pages SET body = body || 'y'"))  # 100 pages
+            files.append(_temporary_files())
+            await conn.commit()
+        finally:
+            await conn.close()
+
+    # the first unit begins the transaction; the others join it, each in a savepoint
+    await asyncio.gather(_write(database, 1), member(), member())
+    assert files == [[], []]
+    async with database.begin() as conn:
+        assert (await conn.execute(text("PRAGMA temp_store"))).scalar() == 2  # memory
+        body = (await conn.execute(text("SELECT body FROM pages LIMIT 1"))).scalar()
+    assert body == "x" * 3000 + "yy"
+
+
+async def test_a_migration_keeps_sqlites_temporary_data_in_files(database: Database) -> None:
+    """A migration's journal may be as large as the table it rewrites: files (the OS caches
+    them), not the process's memory."""
+    conn = await database.connect()
+    try:
+        where = await conn.run_sync(lambda sync: sync.execute(text("PRAGMA temp_store")).scalar())
+        await conn.commit()
+    finally:
+        await conn.close()
+    assert where == 0  # SQLite's default: files
