@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import Column, Integer, MetaData, Table, event, insert, text
 
 from storage.engine import Database
 from storage.sqlite_writer import GROUP_MAX
@@ -176,3 +176,43 @@ async def test_a_migration_keeps_sqlites_temporary_data_in_files(database: Datab
     finally:
         await conn.close()
     assert where == 0  # SQLite's default: files
+
+
+_NOTES = Table("notes", MetaData(), Column("n", Integer))
+
+
+async def _insert(database: Database, n: int) -> None:
+    """A unit whose statements never wait (an INSERT runs on the loop): it yields only to
+    commit."""
+    conn = await database.connect()
+    try:
+        await conn.execute(insert(_NOTES), {"n": n})
+        await conn.commit()
+    finally:
+        await conn.close()
+
+
+async def test_units_made_ready_together_share_a_commit_though_none_waits_inside(
+    database: Database,
+) -> None:
+    commits = _commits(database)
+    await asyncio.gather(*(_insert(database, n) for n in range(12)))
+    assert _stored(database) == set(range(12))
+    assert len(commits) <= 2, "each unit committed on its own"
+    await _insert(database, 99)  # alone: at once, in a transaction of its own
+    assert _stored(database) == {*range(12), 99}
+    assert len(commits) <= 3
+
+
+async def test_a_unit_cancelled_as_it_commits_alone_is_undone_and_the_writer_goes_on(
+    database: Database,
+) -> None:
+    await _insert(database, 1)  # the writer's connection is open: nothing below waits
+    unit = asyncio.create_task(_insert(database, 2))
+    await asyncio.sleep(0)  # the unit has written its row and waits one turn to commit
+    unit.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await unit
+    assert _stored(database) == {1}
+    await _insert(database, 3)
+    assert _stored(database) == {1, 3}
