@@ -181,8 +181,7 @@ class SqliteConnection:
 
     def _run(self, conn: Connection, statement: Executable, parameters: Any) -> Rows:
         plan = self._engine.direct.plan(statement, parameters)
-        driver = conn.connection.driver_connection
-        if plan is not None and driver is not None:
+        if plan is not None and (driver := conn.connection.driver_connection) is not None:
             written = plan.run(driver, parameters)
             if written is not None:
                 return Rows.written(*written)
