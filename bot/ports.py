@@ -279,8 +279,10 @@ class UnitOfWork(Protocol):
     reminders: ReminderRepository
     reports: ReportRepository
     # after commit: messages written already leased to this process's sender (a new
-    # ticket's first ones), to deliver without claiming them
+    # ticket's first ones), to deliver without claiming them; and whether it wrote any
+    # other that a claim may take now (one not queued behind those)
     handed_off: list[tuple[OutboundMessage, Ticket]]
+    claim_due: bool
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -50,6 +50,7 @@ class SqlUnitOfWork:
         self._handoff = handoff
         self._conn: Conn | None = None
         self.handed_off: list[tuple[OutboundMessage, Ticket]] = []
+        self.claim_due = False
 
     async def __aenter__(self) -> Self:
         # the transaction begins with the first statement (BEGIN IMMEDIATE on SQLite)
@@ -109,6 +110,7 @@ class SqlUnitOfWork:
         await self._outbox.flush()
         await self._writes.commit()
         self.handed_off = self._outbox.handed
+        self.claim_due = self._outbox.claim_due
 
     async def rollback(self) -> None:
         assert self._conn is not None

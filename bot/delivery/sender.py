@@ -83,16 +83,21 @@ class OutboxSender:
         )
         self._renewed_at: datetime | None = None
 
-    def notify(self, handed: Sequence[tuple[OutboundMessage, Ticket | None]] = ()) -> None:
+    def notify(
+        self, handed: Sequence[tuple[OutboundMessage, Ticket | None]] = (), claim: bool = True
+    ) -> None:
         """Called after a commit that wrote outbox rows; `handed` were written leased to
         this sender and marked as under way (a new ticket's first messages): they go at
-        once, without a claim."""
+        once, without a claim. `claim`: others may be due now. Without them the sender is
+        not woken: in a burst each claim would find nothing, and on PostgreSQL it reads
+        every pending message's conversation (the staff channel's backlog grows)."""
         until = self.clock.now() + self.capacity.lease
         # customers first, as claims go: an acknowledgement never waits for a card
         for message, ticket in sorted(handed, key=lambda h: h[0].audience is not Audience.CUSTOMER):
             assert message.id is not None
             self._take(message, ticket, until, started=True)
-        self.wake.set()
+        if claim:
+            self.wake.set()
 
     def _take(
         self, message: OutboundMessage, ticket: Ticket | None, until: datetime, *, started: bool

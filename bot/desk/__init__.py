@@ -165,7 +165,7 @@ class Desk:
         renderer: Renderer | None = None,
         settings: DeskSettings | None = None,
         clock: Clock | None = None,
-        on_outbox: Callable[[Sequence[tuple[OutboundMessage, Ticket]]], None] | None = None,
+        on_outbox: Callable[[Sequence[tuple[OutboundMessage, Ticket]], bool], None] | None = None,
         knowledge: Knowledge | None = None,
         closed_tickets: ClosedTickets | None = None,
     ) -> None:
@@ -205,7 +205,7 @@ class Desk:
     async def _handle(self, command: c.Command, caller: c.Caller) -> Outcome:
         for attempt in range(_ATTEMPTS):
             try:
-                outcome, handed = await self._run_once(command, caller)
+                outcome, handed, claim = await self._run_once(command, caller)
             except ConcurrencyConflict:
                 log.info("ticket changed under %s, retrying (%d)", type(command).__name__, attempt)
                 continue
@@ -217,14 +217,16 @@ class Desk:
                 )
                 return await self._kept_after_failure(command, caller, error)
             if not outcome.already_handled:
-                self.wake_outbox(handed)
+                self.wake_outbox(handed, claim=claim)
             return outcome
         return Outcome(self.text("busy"), ok=False)
 
-    def wake_outbox(self, handed: Sequence[tuple[OutboundMessage, Ticket]] = ()) -> None:
-        """After a commit: new outbox rows are due, and `handed` are the sender's already."""
+    def wake_outbox(
+        self, handed: Sequence[tuple[OutboundMessage, Ticket]] = (), *, claim: bool = True
+    ) -> None:
+        """After a commit: `handed` are the sender's already; `claim`: others may be due."""
         if self._on_outbox:
-            self._on_outbox(handed)
+            self._on_outbox(handed, claim)
 
     def context(self, uow: UnitOfWork, caller: c.Caller, now: datetime) -> CommandContext:
         return CommandContext(
@@ -304,14 +306,14 @@ class Desk:
 
     async def _run_once(
         self, command: c.Command, caller: c.Caller
-    ) -> tuple[Outcome, Sequence[tuple[OutboundMessage, Ticket]]]:
+    ) -> tuple[Outcome, Sequence[tuple[OutboundMessage, Ticket]], bool]:
         async with self.uow_factory() as uow:
             outcome, keep = await self._apply(uow, command, caller)
             if keep:
                 await uow.commit()
-                return outcome, uow.handed_off
+                return outcome, uow.handed_off, uow.claim_due
             await uow.rollback()
-            return outcome, ()
+            return outcome, (), False
 
     async def _apply(
         self, uow: UnitOfWork, command: c.Command, caller: c.Caller

@@ -5,16 +5,19 @@ marked as under way, so they are sent without a claim, and still safe if the pro
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 
 from bot import commands as c
 from bot.clock import FrozenClock
+from bot.delivery.sender import OutboxSender
 from bot.desk import Desk
 from bot.model import Audience, OutboundMessage, Person, Source, Ticket
 from bot.rendering import Renderer
 from storage.engine import Database
 from storage.outbox import HandOff
 from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
+from tests.unit.fakes import FakeDeliverer
 
 LEASE = timedelta(seconds=30)
 
@@ -26,9 +29,11 @@ async def test_a_new_tickets_first_messages_are_handed_to_the_sender_and_safe_if
     factory = SqlUnitOfWorkFactory(database)
     factory.handoff = HandOff("worker-1", LEASE)
     handed: list[tuple[OutboundMessage, Ticket]] = []
+    claims: list[bool] = []  # after each commit: may a claim find something now?
 
-    def take(messages: Sequence[tuple[OutboundMessage, Ticket]]) -> None:
+    def take(messages: Sequence[tuple[OutboundMessage, Ticket]], claim: bool) -> None:
         handed.extend(messages)
+        claims.append(claim)
 
     desk = Desk(factory, Renderer(), clock=clock, on_outbox=take)
     alice = Person("slack", "UALICE", "Alice")
@@ -44,6 +49,7 @@ async def test_a_new_tickets_first_messages_are_handed_to_the_sender_and_safe_if
     async with SqlUnitOfWork(database) as uow:
         # nobody else takes them while this sender's lease runs, and the relay waits for the card
         assert await uow.outbox.claim(now, 10, "worker-2", now + LEASE, customers_only=False) == []
+    assert claims == [False]  # so the sender is not woken to claim nothing
 
     # the process dies before it sends them: once the lease is over, another worker takes
     # them, in doubt (it looks on the platform before it sends)
@@ -61,3 +67,31 @@ async def test_a_new_tickets_first_messages_are_handed_to_the_sender_and_safe_if
     handed.clear()
     await desk.handle(c.RelayCustomerMessage(alice, source, "It was a present."), c.Caller(alice))
     assert handed == []
+    assert claims == [False, True]
+
+
+async def test_the_sender_is_woken_to_claim_only_when_a_commit_left_something_to_claim(
+    database: Database,
+) -> None:
+    """In a burst of new customers every commit would otherwise wake the sender to claim
+    nothing: their first messages are its own already, the rest wait behind them."""
+    clock = FrozenClock()
+    out = FakeDeliverer("slack")
+    factory = SqlUnitOfWorkFactory(database)
+    sender = OutboxSender(factory, {"slack": out}, clock, Renderer())
+    factory.handoff = HandOff(sender.worker, LEASE)  # as the app wires them
+    desk = Desk(factory, Renderer(), clock=clock, on_outbox=sender.notify)
+    alice = Person("slack", "UALICE", "Alice")
+    source = Source("slack", "T1", "DALICE", "", True)
+    says = c.RelayCustomerMessage(alice, source, "Where is my parcel?")
+
+    await desk.handle(says, c.Caller(alice))
+    assert not sender.wake.is_set()
+    await sender.drain()  # the acknowledgement and the card were under way already
+    assert [m.kind for m in out.delivered] == ["ack", "card", "customer_message"]
+
+    sender.wake.clear()  # woken as each send ended: the next message may be due
+    await desk.handle(replace(says, text="It was a present."), c.Caller(alice))
+    assert sender.wake.is_set()  # the relay of an open ticket goes by claim
+    await sender.drain()
+    assert [m.kind for m in out.delivered][3:] == ["customer_message"]

@@ -67,6 +67,7 @@ class FakeUnitOfWork:
         self.store = store
         self.committed = False
         self.handed_off: list[tuple[OutboundMessage, Ticket]] = []  # no hand-off here
+        self.claim_due = True  # so every message written goes by claim
         self._work: Store | None = None
         self.tickets: TicketRepository = FakeTickets(self)
         self.customers: CustomerRepository = FakeCustomers(self)
