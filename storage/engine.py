@@ -35,6 +35,7 @@ from storage.database_url import LIBPQ_PARAMETERS, postgres_connect_args, why_no
 from storage.database_url import in_memory as in_memory
 from storage.database_url import resolve_url as resolve_url
 from storage.jsontext import dumps, loads
+from storage.pg_direct import DirectStatements
 from storage.sqlite import SNAPSHOT, SqliteEngine
 
 T = TypeVar("T")
@@ -95,6 +96,7 @@ class Database:
         json: dict[str, Any] = {"json_serializer": dumps, "json_deserializer": loads}
         self._sqlite: SqliteEngine | None = None
         self._async: AsyncEngine | None = None
+        self.direct: DirectStatements | None = None  # PostgreSQL's (storage.pg_direct)
         if self.dialect_name == "sqlite":
             check_sqlite_path(self.url)
             # a connection moves between worker threads, never used by two at once
@@ -142,6 +144,7 @@ class Database:
             engine_url = self.url.difference_update_query(LIBPQ_PARAMETERS)
             self._async = create_async_engine(engine_url, **json, **engine_args)
             event.listen(self._async.sync_engine, "checkout", _closed_by_the_server)
+            self.direct = DirectStatements(self._async.sync_engine.dialect)
 
     @property
     def sync_engine(self) -> Engine:

@@ -11,7 +11,7 @@ from copy import deepcopy
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import Boolean, Integer, String, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.kinds import EventKind
@@ -62,7 +62,7 @@ _FIND_OR_ADD_CUSTOMER = text(
     SELECT id, display_name, locale, timezone, false AS new FROM found
     UNION ALL SELECT id, display_name, locale, timezone, true AS new FROM added
     """
-)
+).columns(id=Integer, display_name=String, locale=String, timezone=String, new=Boolean)
 _INSERT_CUSTOMERS = insert(t.customers)
 _INSERT_CUSTOMER_IDENTITIES = insert(t.customer_identities)
 _INSERT_TICKET_EVENTS = insert(t.ticket_events)

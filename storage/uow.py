@@ -62,7 +62,9 @@ class SqlUnitOfWork:
             raise
         # repositories write through it: on PostgreSQL, rows no one reads at once wait for
         # the next statement and go with each other
-        conn = self._writes = WriteBehind(self._conn, self._database.dialect_name)
+        conn = self._writes = WriteBehind(
+            self._conn, self._database.dialect_name, self._database.direct
+        )
         tickets = SqlTickets(conn, self._database.dialect_name)
         self.tickets: TicketRepository = tickets
         self.customers: CustomerRepository = SqlCustomers(conn, self._database.dialect_name)

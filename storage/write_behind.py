@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncResult
 
 from storage.engine import Conn, Rows
+from storage.pg_direct import DirectStatements
 
 T = TypeVar("T")
 
@@ -52,8 +53,10 @@ _IN_ORDER_MAX = 16
 class WriteBehind:
     """A connection whose `later` rows are written just before anything else it runs."""
 
-    def __init__(self, conn: Conn, dialect: str) -> None:
+    def __init__(self, conn: Conn, dialect: str, direct: DirectStatements | None = None) -> None:
         self._conn = conn
+        # statements this process repeats go to asyncpg directly (storage.pg_direct)
+        self._direct = direct if isinstance(conn, AsyncConnection) else None
         self._waiting = dialect == "postgresql"
         self._rows: list[tuple[Insert | Update, list[Row]]] = []
         self._held: str | None = None  # a conversation to lock before the next statement
@@ -78,7 +81,7 @@ class WriteBehind:
         if not batch:
             return
         if not self._waiting:
-            await self._conn.execute(statement, batch[0] if len(batch) == 1 else batch)
+            await self._run(statement, batch[0] if len(batch) == 1 else batch)
             return
         if isinstance(statement, Update):
             last = self._rows[-1] if self._rows else None
@@ -97,10 +100,10 @@ class WriteBehind:
         rows, self._rows = self._rows, []
         inserts = [(s, batch) for s, batch in rows if isinstance(s, Insert)]
         if len(inserts) == len(rows) > 1:
-            await self._conn.execute(_combined(inserts), _parameters(inserts))
+            await self._run(_combined(inserts), _parameters(inserts))
             return
         for statement, batch in rows:
-            await self._conn.execute(statement, batch[0] if len(batch) == 1 else batch)
+            await self._run(statement, batch[0] if len(batch) == 1 else batch)
 
     async def insert_in_order(self, insert: Insert, rows: Sequence[Row]) -> list[int]:
         """Insert `rows` (of one shape) with ids in their order, and return the ids; on
@@ -111,7 +114,7 @@ class WriteBehind:
         if len(rows) > _IN_ORDER_MAX:  # a statement of its own, batched by SQLAlchemy
             await self.flush()
             returning = insert.returning(table.c.id, sort_by_parameter_order=True)
-            return [int(row[0]) for row in await self._conn.execute(returning, list(rows))]
+            return [int(row[0]) for row in await self._run(returning, list(rows))]
         if (key := self.take_hold()) is not None:
             await self._lock(key)
         waiting = [(s, batch) for s, batch in self._rows if isinstance(s, Insert)]
@@ -123,14 +126,22 @@ class WriteBehind:
         values = _parameters(waiting) | {
             f"o_{i}_{name}": value for i, row in enumerate(rows) for name, value in row.items()
         }
-        return [int(row[0]) for row in await self._conn.execute(statement, values)]
+        return [int(row[0]) for row in await self._run(statement, values)]
 
     async def _lock(self, key: str) -> None:
         self._held = None
-        await self._conn.execute(HOLD, {"space": CONVERSATION_LOCKS, "key": key})
+        await self._run(HOLD, {"space": CONVERSATION_LOCKS, "key": key})
 
     async def execute(self, statement: Executable, parameters: Any = None) -> Rows:
         await self.flush()
+        return await self._run(statement, parameters)
+
+    async def _run(self, statement: Executable, parameters: Any = None) -> Rows:
+        if self._direct is not None:
+            assert isinstance(self._conn, AsyncConnection)
+            done = await self._direct.execute(self._conn, statement, parameters)
+            if done is not None:
+                return done
         return await self._conn.execute(statement, parameters)
 
     @property

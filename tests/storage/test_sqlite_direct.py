@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, event, insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from storage import tables as t
 from storage.engine import Database
 from tests.storage.conftest import fresh_database
+from tests.storage.sent import SentBySqlAlchemy
 
 AT = datetime(2026, 12, 7, 9, 30, 15, 250000, tzinfo=UTC)
 _OUTBOX = insert(t.outbox)
@@ -61,21 +62,6 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
     await db.dispose()
 
 
-class _Seen:
-    """The statements SQLAlchemy sent to the driver (the direct path sends none)."""
-
-    def __init__(self, database: Database) -> None:
-        self.statements: list[str] = []
-        self._engine = database.sync_engine
-        event.listen(self._engine, "before_cursor_execute", self._seen)
-
-    def _seen(self, *args: Any) -> None:
-        self.statements.append(args[2])
-
-    def close(self) -> None:
-        event.remove(self._engine, "before_cursor_execute", self._seen)
-
-
 def _stored(path: Path, table: str) -> list[dict[str, tuple[str, Any]]]:
     """Rows as SQLite holds them (each column's type and value), without SQLAlchemy."""
     with sqlite3.connect(path) as raw:
@@ -88,7 +74,7 @@ def _stored(path: Path, table: str) -> list[dict[str, tuple[str, Any]]]:
 async def test_a_repeated_insert_stores_what_sqlalchemy_stores(
     database: Database, tmp_path: Path
 ) -> None:
-    seen = _Seen(database)
+    seen = SentBySqlAlchemy(database)
     try:
         async with database.begin() as conn:
             first = await conn.execute(_OUTBOX, _message(1))  # SQLAlchemy's own
