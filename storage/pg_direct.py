@@ -27,6 +27,9 @@ from sqlalchemy.sql.selectable import SelectBase
 from storage.direct import Habits, Processor, Slot, slots_of, values_for
 
 _COUNT = re.compile(r"(?:SELECT|UPDATE|DELETE|MERGE|INSERT \d+) (\d+)")
+# asyncpg keeps a prepared statement only up to this size (its default); a longer one would
+# be prepared again each time, a round trip that SQLAlchemy's own cache of them saves
+_CACHEABLE = 15 * 1024
 
 
 class DirectRows:
@@ -196,7 +199,7 @@ class DirectStatements:
         else:
             return None
         slots = slots_of(compiled, self._dialect)
-        if slots is None:
+        if slots is None or len(compiled.string) > _CACHEABLE:
             return None
         columns = compiled._result_columns
         if not columns:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import (
+    Integer,
     String,
     TypeDecorator,
     bindparam,
@@ -208,3 +209,20 @@ async def test_what_the_direct_path_cannot_do_is_sqlalchemys(database: Database)
     assert [key[0] for key in keys] == [keys[0][0], keys[0][0] + 1, keys[0][0] + 2]
     assert len(sent.statements) == 4
     assert len(sent.direct) == 1
+
+
+async def test_a_statement_too_long_for_asyncpgs_cache_stays_with_sqlalchemy(
+    database: Database,
+) -> None:
+    # asyncpg would prepare it anew each time (a round trip); SQLAlchemy keeps it prepared
+    wide = select(*(bindparam(f"p{i}", i, type_=Integer).label(f"c{i}") for i in range(700)))
+    assert len(str(wide.compile(dialect=database.sync_engine.dialect))) > 15 * 1024
+    seen = SentBySqlAlchemy(database)
+    try:
+        async with database.begin() as conn:
+            writes = _writes(conn, database)
+            rows = [(await writes.execute(wide)).first() for _ in range(3)]
+    finally:
+        seen.close()
+    assert len(seen.statements) == 3
+    assert all(row is not None and row.c699 == 699 for row in rows)
