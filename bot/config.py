@@ -42,7 +42,7 @@ class Config:
     tick_seconds: float = 15.0  # how often due reminders are looked for
     # how long a message is retried through rate limits and outages before it fails for good
     delivery_patience: timedelta = timedelta(days=1)
-    delivery_concurrency: int = 64  # sends under way at once, each conversation still in order
+    delivery_concurrency: int = 256  # sends under way at once (see delivery.sender.Capacity)
     env: Mapping[str, str] = field(default_factory=dict)  # adapters read their own variables
 
 

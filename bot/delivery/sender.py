@@ -38,7 +38,10 @@ AttemptResult = DeliveryReceipt | DeliveryError
 
 @dataclass(frozen=True)
 class Capacity:
-    concurrency: int = 64  # sends under way at once, across conversations
+    # sends under way at once, across conversations: each is a round trip (100 ms and more to
+    # Slack), so 64 at once would answer a burst of 300 customers at most 640 a second, the
+    # last of them half a second late; a busy channel's queue takes no slot
+    concurrency: int = 256
     hold: int = 1000  # claimed messages (most waiting for a busy route); customers' are extra
     batch: int = 100  # claimed per database round trip
     lease: timedelta = timedelta(seconds=30)  # a dead worker's messages wait this long at most

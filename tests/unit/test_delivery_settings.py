@@ -24,7 +24,7 @@ DISCORD = {
 
 
 def test_the_defaults_keep_to_the_platforms_own_limits(tmp_path: Path) -> None:
-    assert load_config({}, dotenv=tmp_path / ".env").delivery_concurrency == 64
+    assert load_config({}, dotenv=tmp_path / ".env").delivery_concurrency == 256
     assert slack_settings.load(SLACK).rate_scale == 1.0
     assert discord_settings.load(DISCORD).standby_retry_seconds == 5.0
 

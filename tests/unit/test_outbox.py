@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from bot.kinds import MessageKind
-from bot.ports import DeliveryError
-from tests.unit.conftest import World
+from bot.model import Audience, OutboundMessage, Ticket
+from bot.ports import DeliveryError, DeliveryReceipt
+from tests.unit.conftest import PLATFORM, World
+from tests.unit.fakes import FakeDeliverer
 
 
 async def test_a_transient_failure_holds_back_later_messages_of_the_same_conversation(
@@ -176,3 +179,36 @@ async def test_an_adapter_bug_is_retried_not_lost(world: World) -> None:
     world.clock.advance(timedelta(seconds=5))
     await world.sender.drain()
     assert len(world.out.delivered) == 3
+
+
+class _RoundTrips(FakeDeliverer):
+    """Each send is a round trip that the platform answers when `answer` is set."""
+
+    def __init__(self) -> None:
+        super().__init__(PLATFORM)
+        self.answer = asyncio.Event()
+        self.acks_under_way = 0
+
+    async def deliver(self, message: OutboundMessage, ticket: Ticket | None) -> DeliveryReceipt:
+        acknowledgement = message.audience is Audience.CUSTOMER
+        self.acks_under_way += acknowledgement
+        await self.answer.wait()
+        self.acks_under_way -= acknowledgement
+        return await super().deliver(message, ticket)
+
+
+async def test_a_burst_of_acknowledgements_goes_out_at_once(world: World) -> None:
+    """200 customers write at once: none of their acknowledgements waits for another's round
+    trip (at 100 ms each, 64 at a time would keep the last customer waiting 0.3 s more)."""
+    for n in range(200):
+        await world.customer_says("Where is my parcel?", name=f"customer{n}")
+    platform = world.sender.deliverers[PLATFORM] = _RoundTrips()
+    draining = asyncio.create_task(world.sender.drain())
+    for _ in range(1000):
+        if platform.acks_under_way == 200:
+            break
+        await asyncio.sleep(0)
+    assert platform.acks_under_way == 200
+    platform.answer.set()
+    await draining
+    assert len(platform.bodies("customer")) == 200
