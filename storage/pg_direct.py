@@ -14,52 +14,23 @@ that need escaping, callable values, a column whose type converts by the driver'
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Dialect, Executable, TextClause
-from sqlalchemy.exc import DBAPIError, InvalidRequestError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert, UpdateBase
 from sqlalchemy.sql.selectable import SelectBase
 
 from storage.direct import Habits, Processor, Slot, slots_of, values_for
+from storage.outcome import Rows
 
 _COUNT = re.compile(r"(?:SELECT|UPDATE|DELETE|MERGE|INSERT \d+) (\d+)")
 # asyncpg keeps a prepared statement only up to this size (its default); a longer one would
 # be prepared again each time, a round trip that SQLAlchemy's own cache of them saves
 _CACHEABLE = 15 * 1024
-
-
-class DirectRows:
-    """A statement's outcome, as repositories read it (storage.engine.Rows)."""
-
-    def __init__(self, rows: list[Any], rowcount: int) -> None:
-        self._rows = rows
-        self.rowcount = rowcount
-
-    @property
-    def inserted_primary_key(self) -> Any:
-        # as SQLAlchemy says of a statement with a RETURNING of its own
-        raise InvalidRequestError("the statement's RETURNING gives its rows' keys")
-
-    def first(self) -> Any:
-        return self._rows[0] if self._rows else None
-
-    def scalar(self) -> Any:
-        return self._rows[0][0] if self._rows else None
-
-    def scalar_one(self) -> Any:
-        if len(self._rows) != 1:
-            raise LookupError(f"expected one row, got {len(self._rows)}")
-        return self._rows[0][0]
-
-    def all(self) -> Sequence[Any]:
-        return self._rows
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._rows)
 
 
 def _row_type(fields: Sequence[str]) -> type[tuple[Any, ...]]:
@@ -95,7 +66,7 @@ class Plan:
         self._row = _row_type(fields) if fields is not None else None
         self._dialect = dialect
 
-    async def run(self, conn: AsyncConnection, parameters: Any) -> DirectRows | None:
+    async def run(self, conn: AsyncConnection, parameters: Any) -> Rows | None:
         """The outcome; None when SQLAlchemy must run it (a value that will not convert, a
         connection in autocommit)."""
         adapted = await _begun(conn, self._dialect)
@@ -107,16 +78,16 @@ class Plan:
             if any(row is None for row in rows):
                 return None
             await self._send(adapted, driver.executemany, rows)
-            return DirectRows([], -1)
+            return Rows.of((), -1)
         values = values_for(self._slots, parameters or {})
         if values is None:
             return None
         if self._row is None:
             status = await self._send(adapted, driver.execute, *values)
             counted = _COUNT.match(status or "")
-            return DirectRows([], int(counted.group(1)) if counted else -1)
+            return Rows.of((), int(counted.group(1)) if counted else -1)
         records = await self._send(adapted, driver.fetch, *values)
-        return DirectRows([self._read(record) for record in records], len(records))
+        return Rows.of([self._read(record) for record in records], len(records))
 
     def _read(self, record: Any) -> Any:
         assert self._row is not None
@@ -178,7 +149,7 @@ class DirectStatements:
 
     async def execute(
         self, conn: AsyncConnection, statement: Executable, parameters: Any
-    ) -> DirectRows | None:
+    ) -> Rows | None:
         """The outcome, or None: SQLAlchemy runs the statement instead."""
         plan = self._habits.plan(statement, parameters)
         return None if plan is None else await plan.run(conn, parameters)

@@ -30,14 +30,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Executable, Row
-from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy import Connection, Engine, Executable
 
+from storage.outcome import Rows
 from storage.sqlite_direct import DirectWrites
 from storage.sqlite_writer import Savepoint, Writer
 
@@ -66,50 +66,6 @@ def _on_loop(statement: Executable) -> bool:
     return bool(statement.get_execution_options().get(QUICK, default))
 
 
-class Rows:
-    """A statement's outcome, read entirely where the statement ran."""
-
-    __slots__ = ("_rows", "inserted_primary_key", "rowcount")
-
-    def __init__(self, result: Any) -> None:
-        self.rowcount: int = result.rowcount
-        self.inserted_primary_key: Any = None
-        context = result.context
-        if context.isinsert and not context.executemany:
-            # PostgreSQL reads a new key back with an implicit RETURNING (rows, and a key);
-            # an INSERT with a RETURNING of its own has rows and no key
-            with suppress(InvalidRequestError):
-                self.inserted_primary_key = result.inserted_primary_key
-        self._rows: Sequence[Row[Any]] = result.all() if result.returns_rows else ()
-
-    @classmethod
-    def written(cls, rowcount: int, key: tuple[Any, ...] | None) -> Rows:
-        """What a write sent to the driver directly came to (storage.sqlite_direct)."""
-        rows = cls.__new__(cls)
-        rows.rowcount, rows.inserted_primary_key, rows._rows = rowcount, key, ()
-        return rows
-
-    def first(self) -> Row[Any] | None:
-        return self._rows[0] if self._rows else None
-
-    def scalar(self) -> Any:
-        return self._rows[0][0] if self._rows else None
-
-    def scalar_one(self) -> Any:
-        if len(self._rows) != 1:
-            raise LookupError(f"expected one row, got {len(self._rows)}")
-        return self._rows[0][0]
-
-    def all(self) -> Sequence[Row[Any]]:
-        return self._rows
-
-    def scalars(self) -> Scalars:
-        return Scalars([row[0] for row in self._rows])
-
-    def __iter__(self) -> Iterator[Row[Any]]:
-        return iter(self._rows)
-
-
 class WriterTurns:
     """One transaction of this process at a time, in the order they asked."""
 
@@ -133,19 +89,6 @@ class WriterTurns:
     def give_back(self) -> None:
         self._holder = None
         self._lock.release()
-
-
-class Scalars:
-    """The first column of each row."""
-
-    def __init__(self, values: list[Any]) -> None:
-        self._values = values
-
-    def all(self) -> Sequence[Any]:
-        return self._values
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._values)
 
 
 class SqliteConnection:

@@ -68,6 +68,12 @@ def _writes(conn: Any, database: Database) -> WriteBehind:
     return WriteBehind(conn, "postgresql", database.direct)
 
 
+async def _two_messages(database: Database) -> None:
+    async with database.begin() as conn:
+        for n in range(2):
+            await _writes(conn, database).execute(_ADD, _message(n))
+
+
 async def test_a_repeated_statement_writes_and_reads_what_sqlalchemy_does(
     database: Database,
 ) -> None:
@@ -129,9 +135,7 @@ async def test_a_repeated_update_counts_its_rows(database: Database) -> None:
 async def test_a_direct_statement_is_part_of_sqlalchemys_transaction(
     database: Database,
 ) -> None:
-    async with database.begin() as conn:  # plans made
-        for n in range(2):
-            await _writes(conn, database).execute(_ADD, _message(n))
+    await _two_messages(database)  # the insert's plan made
     async with database.begin() as conn:
         writes = _writes(conn, database)
         await writes.execute(_ADD, _message(5))  # the transaction's first statement
@@ -177,9 +181,7 @@ async def _cut_off(database: Database) -> None:
 async def test_a_connection_lost_mid_transaction_is_an_outage_and_the_next_unit_works(
     database: Database,
 ) -> None:
-    async with database.begin() as conn:  # plans made
-        for n in range(2):
-            await _writes(conn, database).execute(_ADD, _message(n))
+    await _two_messages(database)  # the insert's plan made
     with pytest.raises(DBAPIError) as raised:  # as SQLAlchemy names what asyncpg says
         await _cut_off(database)
     assert is_outage(raised.value), repr(raised.value)
